@@ -1,0 +1,181 @@
+//! Layered configuration: built-in defaults, then `autocrea.toml`, then
+//! `AUTOCREA_*` environment variables. With nothing set the appliance serves
+//! on 0.0.0.0:8080 with its data in `./data`.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}={value:?} is not valid: {message}")]
+    Env { name: &'static str, value: String, message: String },
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the server listens on (`AUTOCREA_LISTEN`).
+    pub listen: SocketAddr,
+    /// Folder for the database and repositories (`AUTOCREA_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// The URL people use to reach the console, e.g. `https://autocrea.example.com`
+    /// (`AUTOCREA_PUBLIC_URL`). When it is https, cookies are `Secure` and `__Host-` prefixed.
+    pub public_url: Option<String>,
+    /// `human` or `json` (`AUTOCREA_LOG_FORMAT`).
+    pub log_format: LogFormat,
+    /// Largest request body accepted by the JSON API, in bytes.
+    pub max_body_bytes: usize,
+    /// How long a sign-in lasts without activity, in hours.
+    pub session_idle_hours: i64,
+    pub login_throttle: ThrottleConfig,
+}
+
+/// Login throttling: after `max_failures` failed sign-ins within `window_secs`
+/// for one account (or `max_failures_per_ip` for one address), further tries
+/// are refused for `lockout_secs`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThrottleConfig {
+    pub max_failures: u32,
+    pub max_failures_per_ip: u32,
+    pub window_secs: u64,
+    pub lockout_secs: u64,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self { max_failures: 5, max_failures_per_ip: 20, window_secs: 900, lockout_secs: 900 }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            data_dir: PathBuf::from("./data"),
+            public_url: None,
+            log_format: LogFormat::Human,
+            max_body_bytes: 1024 * 1024,
+            session_idle_hours: 24 * 14,
+            login_throttle: ThrottleConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads `path` if given (it must exist), else `./autocrea.toml` if present,
+    /// then applies the environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(path, &env)
+    }
+
+    /// Like [`Config::load`] with an explicit environment (for tests).
+    pub fn load_from(path: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let explicit = path.map(Path::to_path_buf).or_else(|| lookup("AUTOCREA_CONFIG").map(PathBuf::from));
+        let file = match explicit {
+            Some(p) => Some(p),
+            None => Some(PathBuf::from("autocrea.toml")).filter(|p| p.exists()),
+        };
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse { path, message: e.to_string() })?
+            }
+            None => Config::default(),
+        };
+        if let Some(v) = lookup("AUTOCREA_LISTEN") {
+            config.listen = v.parse().map_err(|e: std::net::AddrParseError| ConfigError::Env {
+                name: "AUTOCREA_LISTEN",
+                value: v.clone(),
+                message: format!("{e}; expected host:port such as 127.0.0.1:8080"),
+            })?;
+        }
+        if let Some(v) = lookup("AUTOCREA_DATA_DIR") {
+            config.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = lookup("AUTOCREA_PUBLIC_URL") {
+            config.public_url = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = lookup("AUTOCREA_LOG_FORMAT") {
+            config.log_format = match v.as_str() {
+                "human" => LogFormat::Human,
+                "json" => LogFormat::Json,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "AUTOCREA_LOG_FORMAT",
+                        value: v,
+                        message: "expected human or json".into(),
+                    })
+                }
+            };
+        }
+        Ok(config)
+    }
+
+    /// True when people reach the console over HTTPS.
+    pub fn is_https(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("autocrea.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_need_no_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.toml");
+        assert!(Config::load_from(Some(&missing), &[]).is_err(), "an explicit missing file is an error");
+        let c = Config::load_from(None, &[]).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("autocrea.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/a\"\n[login_throttle]\nmax_failures = 3\n").unwrap();
+        let c = Config::load_from(Some(&path), &env(&[("AUTOCREA_LISTEN", "127.0.0.1:9100")])).unwrap();
+        assert_eq!(c.listen.port(), 9100);
+        assert_eq!(c.data_dir, PathBuf::from("/srv/a"));
+        assert_eq!(c.login_throttle.max_failures, 3);
+        let err = Config::load_from(Some(&path), &env(&[("AUTOCREA_LISTEN", "nope")])).unwrap_err();
+        assert!(err.to_string().contains("AUTOCREA_LISTEN"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("autocrea.toml");
+        std::fs::write(&path, "lisen = \"x\"\n").unwrap();
+        let err = Config::load_from(Some(&path), &[]).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+}

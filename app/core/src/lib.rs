@@ -1,0 +1,17 @@
+//! AUTOCREA's domain and services, free of any HTTP framework.
+//!
+//! Each domain has its own module and its own error enum; the server maps
+//! those errors to HTTP once (see `autocrea::error`).
+
+pub mod accounts;
+pub mod audit;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod projects;
+pub mod secrets;
+pub mod settings;
+pub mod templates;
+pub mod text;
+
+pub use config::Config;
