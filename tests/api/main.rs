@@ -1,0 +1,9 @@
+//! API tests against the real server on a loopback port.
+
+mod accounts;
+mod authz;
+mod bad_input;
+mod openapi;
+mod pages;
+mod projects;
+mod tokens;

@@ -1,1 +1,12 @@
-pub fn x(){}
+//! The `autocrea` binary's library: CLI, HTTP routes, pages and assets.
+
+pub mod api;
+pub mod assets;
+pub mod cli;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod pages;
+pub mod router;
+pub mod server;
+pub mod state;

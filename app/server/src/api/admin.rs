@@ -1,0 +1,70 @@
+//! Administration: instance settings, people, the audit log.
+
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Admin, ApiJson};
+use crate::state::AppState;
+use autocrea_core::accounts::users::{self, UserView};
+use autocrea_core::audit::{self, AuditEntry};
+use autocrea_core::settings::{self, InstanceSettings};
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+/// Instance settings.
+#[utoipa::path(get, path = "/api/v1/admin/settings", tag = "admin",
+    responses((status = 200, body = InstanceSettings), (status = 403, body = ErrorBody)))]
+pub async fn get_settings(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<InstanceSettings>> {
+    Ok(Json(settings::load(&state.pool).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct UpdateSettings {
+    pub open_signup: Option<bool>,
+}
+
+/// Changes instance settings.
+#[utoipa::path(patch, path = "/api/v1/admin/settings", tag = "admin", request_body = UpdateSettings,
+    responses((status = 200, body = InstanceSettings), (status = 403, body = ErrorBody)))]
+pub async fn update_settings(State(state): State<AppState>, Admin(auth): Admin, ApiJson(body): ApiJson<UpdateSettings>) -> ApiResult<Json<InstanceSettings>> {
+    let mut s = settings::load(&state.pool).await?;
+    if let Some(open) = body.open_signup {
+        s.open_signup = open;
+    }
+    settings::save(&state.pool, &s).await?;
+    audit::record(&state.pool, &auth.actor(), "settings.update", None, Some(&format!("open_signup={}", s.open_signup))).await;
+    Ok(Json(s))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UserList {
+    pub users: Vec<UserView>,
+}
+
+/// Everyone with an account.
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
+    responses((status = 200, body = UserList), (status = 403, body = ErrorBody)))]
+pub async fn list_users(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<UserList>> {
+    let users = users::list(&state.pool).await?;
+    Ok(Json(UserList { users: users.iter().map(UserView::from).collect() }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// At most this many entries (1 to 500, default 100).
+    pub limit: Option<i64>,
+    /// Only entries older than this id (for paging).
+    pub before: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuditList {
+    pub entries: Vec<AuditEntry>,
+}
+
+/// The audit log, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", params(AuditParams),
+    responses((status = 200, body = AuditList), (status = 403, body = ErrorBody)))]
+pub async fn audit_log(State(state): State<AppState>, _admin: Admin, Query(p): Query<AuditParams>) -> ApiResult<Json<AuditList>> {
+    Ok(Json(AuditList { entries: audit::list(&state.pool, p.limit.unwrap_or(100), p.before).await? }))
+}

@@ -1,0 +1,17 @@
+//! The JSON API under `/api/v1`, plus `/healthz` and `/readyz`.
+
+pub mod admin;
+pub mod auth;
+pub mod health;
+pub mod me;
+pub mod projects;
+pub mod templates;
+
+use serde::Serialize;
+
+/// `{"status": "ok"}`-style replies for probes.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Status {
+    pub status: &'static str,
+    pub version: &'static str,
+}

@@ -1,0 +1,115 @@
+//! The one place where domain errors become HTTP: every error leaves the
+//! server as `{"error": {"code", "message"}}` with a fitting status.
+
+use autocrea_core::accounts::AccountError;
+use autocrea_core::db::DbError;
+use autocrea_core::projects::ProjectError;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `invalid_input`, `not_found`, `csrf_failed`...
+    pub code: String,
+    /// For people; may change between versions.
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), retry_after: None }
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+    pub fn unauthenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in or send an API token (Authorization: Bearer ...)")
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_input", message)
+    }
+    fn internal(error: impl std::fmt::Display) -> Self {
+        // The detail goes to the log, never to the client.
+        tracing::error!(%error, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on the server; the error was logged")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message } };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        use AccountError::*;
+        let message = e.to_string();
+        match e {
+            Invalid(_) => Self::invalid(message),
+            WeakPassword(_) => Self::new(StatusCode::BAD_REQUEST, "weak_password", message),
+            EmailTaken => Self::new(StatusCode::CONFLICT, "email_taken", message),
+            WrongCredentials => Self::new(StatusCode::UNAUTHORIZED, "wrong_credentials", message),
+            WrongCurrentPassword => Self::new(StatusCode::BAD_REQUEST, "wrong_current_password", message),
+            Throttled { retry_after_secs } => Self {
+                retry_after: Some(retry_after_secs),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message)
+            },
+            Disabled => Self::new(StatusCode::FORBIDDEN, "account_disabled", message),
+            SignupClosed => Self::new(StatusCode::FORBIDDEN, "signup_closed", message),
+            UserNotFound => Self::not_found("user"),
+            TokenNotFound => Self::not_found("API token"),
+            Hashing(_) | Db(_) => Self::internal(message),
+        }
+    }
+}
+
+impl From<ProjectError> for ApiError {
+    fn from(e: ProjectError) -> Self {
+        let message = e.to_string();
+        match e {
+            ProjectError::Invalid(_) => Self::invalid(message),
+            ProjectError::UnknownTemplate(_) => Self::new(StatusCode::BAD_REQUEST, "unknown_template", message),
+            ProjectError::NotFound => Self::not_found("project"),
+            ProjectError::Db(_) => Self::internal(message),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        Self::internal(e)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,38 @@
+//! The OpenAPI document's frame; paths come from the route table.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "AUTOCREA API", description = "The appliance's JSON API. Authenticate with a personal API token \
+        (`Authorization: Bearer acr_...`) or, from a browser, the session cookie plus `X-CSRF-Token` on changes. \
+        Errors are always `{\"error\": {\"code\", \"message\"}}`."),
+    modifiers(&Security),
+    components(schemas(autocrea_core::projects::SortKey, autocrea_core::projects::SortOrder)),
+    security(("token" = []), ("session" = [])),
+    tags(
+        (name = "auth", description = "Sign-up, sign-in, sign-out"),
+        (name = "me", description = "The signed-in user, password, API tokens"),
+        (name = "projects", description = "Projects and templates"),
+        (name = "admin", description = "Instance administration"),
+        (name = "health", description = "Probes"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("autocrea_session"))));
+    }
+}
+
+pub fn base() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc
+}

@@ -1,0 +1,68 @@
+//! The whole route table in one place. API routes are registered together
+//! with their OpenAPI description (utoipa-axum), so the published document
+//! and the router cannot disagree.
+
+use crate::api::{admin, auth, health, me, projects, templates};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{assets, openapi, pages};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// The API routes and their OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(auth::signup))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(me::get, me::update))
+        .routes(routes!(me::change_password))
+        .routes(routes!(me::list_tokens, me::create_token))
+        .routes(routes!(me::revoke_token))
+        .routes(routes!(projects::list, projects::create))
+        .routes(routes!(projects::get, projects::update, projects::delete))
+        .routes(routes!(projects::duplicate))
+        .routes(routes!(templates::list))
+        .routes(routes!(admin::get_settings, admin::update_settings))
+        .routes(routes!(admin::list_users))
+        .routes(routes!(admin::audit_log))
+        .split_for_parts()
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no_such_route", "there is no such API route; see /api/openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not accept that method; see /api/openapi.json")
+}
+
+/// The complete application.
+pub fn build(state: AppState) -> Router {
+    let (api, doc) = api();
+    let doc = std::sync::Arc::new(doc);
+    let api = api
+        .route("/api/openapi.json", get(move || { let doc = doc.clone(); async move { axum::Json((*doc).clone()) } }))
+        // Reserved namespaces answer in JSON rather than falling through to pages.
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .route("/git/{*rest}", axum::routing::any(api_not_found))
+        .route("/v1/{*rest}", axum::routing::any(api_not_found))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+
+    Router::new()
+        .merge(api)
+        .merge(assets::router())
+        .merge(pages::router(&state))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,36 @@
+//! What every request handler can reach.
+
+use autocrea_core::accounts::{tokens::UsageClock, LoginThrottle};
+use autocrea_core::Config;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::SqlitePool;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: SqlitePool,
+    pub config: Arc<Config>,
+    pub throttle: Arc<LoginThrottle>,
+    pub token_usage: Arc<UsageClock>,
+    pub leptos: LeptosOptions,
+}
+
+impl AppState {
+    pub fn new(pool: SqlitePool, config: Config) -> Self {
+        let throttle = Arc::new(LoginThrottle::new(config.login_throttle.clone()));
+        Self {
+            pool,
+            config: Arc::new(config),
+            throttle,
+            token_usage: Arc::new(UsageClock::default()),
+            leptos: crate::pages::leptos_options(),
+        }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}

@@ -1,0 +1,190 @@
+//! The browser's client for the JSON API. Changes carry the CSRF token from
+//! the `autocrea_csrf` cookie in `X-CSRF-Token`. On the server these calls are
+//! never made (data loads in the browser), and they say so if they are.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiFailure {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub username: String,
+    pub name: String,
+    pub is_admin: bool,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub description: String,
+    pub template: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct ProjectList {
+    pub projects: Vec<Project>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Template {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub stack: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct TemplateList {
+    pub templates: Vec<Template>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Token {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct TokenList {
+    pub tokens: Vec<Token>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct CreatedToken {
+    pub id: i64,
+    pub name: String,
+    pub token: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct InstanceSettings {
+    pub open_signup: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct UserList {
+    pub users: Vec<User>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub actor_label: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub ip: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct AuditList {
+    pub entries: Vec<AuditEntry>,
+}
+
+/// `GET path` as `T`.
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
+    let value = request("GET", path, None).await?;
+    decode(value)
+}
+
+/// A change (`POST`, `PATCH`, `DELETE`) with an optional JSON body; 204 gives `null`.
+pub async fn send<T: DeserializeOwned>(method: &str, path: &str, body: Option<serde_json::Value>) -> Result<T, ApiFailure> {
+    let value = request(method, path, body).await?;
+    decode(value)
+}
+
+fn decode<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiFailure> {
+    serde_json::from_value(value).map_err(|e| ApiFailure {
+        status: 0,
+        code: "bad_response".into(),
+        message: format!("the server's answer was not understood: {e}"),
+    })
+}
+
+/// Splits an error message of the form `field: reason` (how the server names
+/// the field at fault) so forms can show it next to that field.
+pub fn field_of(message: &str) -> Option<(&str, &str)> {
+    let (field, reason) = message.split_once(": ")?;
+    field.chars().all(|c| c.is_ascii_lowercase() || c == '_').then_some((field, reason))
+}
+
+#[cfg(feature = "hydrate")]
+async fn request(method: &str, path: &str, body: Option<serde_json::Value>) -> Result<serde_json::Value, ApiFailure> {
+    use gloo_net::http::{Method, RequestBuilder};
+    let network = |e: gloo_net::Error| ApiFailure {
+        status: 0,
+        code: "network".into(),
+        message: format!("cannot reach the server: {e}"),
+    };
+    let method = match method {
+        "POST" => Method::POST,
+        "PATCH" => Method::PATCH,
+        "PUT" => Method::PUT,
+        "DELETE" => Method::DELETE,
+        _ => Method::GET,
+    };
+    let mut builder = RequestBuilder::new(path).method(method.clone()).header("Accept", "application/json");
+    if method != Method::GET {
+        if let Some(token) = csrf_token() {
+            builder = builder.header("X-CSRF-Token", &token);
+        }
+    }
+    let response = match body {
+        Some(b) => builder.json(&b).map_err(network)?.send().await,
+        None => builder.send().await,
+    }
+    .map_err(network)?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    let value: serde_json::Value = if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).unwrap_or(serde_json::Value::Null) };
+    if (200..300).contains(&status) {
+        return Ok(value);
+    }
+    let code = value["error"]["code"].as_str().unwrap_or("http_error").to_string();
+    let message = value["error"]["message"].as_str().map(str::to_string).unwrap_or_else(|| format!("the server answered {status}"));
+    if status == 401 && code == "unauthenticated" {
+        // The session ended elsewhere (sign-out, password change): start over.
+        crate::app::go_to("/login");
+    }
+    Err(ApiFailure { status, code, message })
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn request(_method: &str, _path: &str, _body: Option<serde_json::Value>) -> Result<serde_json::Value, ApiFailure> {
+    Err(ApiFailure { status: 0, code: "server_side".into(), message: "API calls are made from the browser".into() })
+}
+
+#[cfg(feature = "hydrate")]
+fn csrf_token() -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let doc = web_sys::window()?.document()?.dyn_into::<web_sys::HtmlDocument>().ok()?;
+    let cookies = doc.cookie().ok()?;
+    cookies
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == "autocrea_csrf" || *k == "__Host-autocrea_csrf")
+        .map(|(_, v)| v.to_string())
+}

@@ -1,0 +1,114 @@
+//! The document shell, the router and the page frame.
+
+use crate::components::TopBar;
+use crate::pages::{admin::AdminPage, auth::{LoginPage, SignupPage}, dashboard::DashboardPage, profile::ProfilePage,
+    project::{ProjectPage, ProjectSettingsPage}};
+use crate::SessionInfo;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// Sets the theme before first paint, so a dark-mode user never sees a white flash.
+const THEME_SCRIPT: &str = "(function(){try{var t=localStorage.getItem('autocrea-theme');\
+if(t!=='light'&&t!=='dark'){t=matchMedia('(prefers-color-scheme: dark)').matches?'dark':'light'}\
+document.documentElement.dataset.theme=t}catch(e){}})()";
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let nonce = leptos::nonce::use_nonce();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml"/>
+                <link rel="stylesheet" href="/assets/main.css"/>
+                <script nonce=nonce>{THEME_SCRIPT}</script>
+                <HydrationScripts options/>
+                <leptos_meta::MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The session as the server resolved it; None when signed out.
+pub type SessionResource = Resource<Option<SessionInfo>>;
+
+fn session_from_request() -> Option<SessionInfo> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<SessionInfo>().cloned())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let initial = session_from_request();
+    // Resolved on the server, serialised into the page, reused by hydration.
+    let session: SessionResource = Resource::new(|| (), move |_| {
+        let s = initial.clone();
+        async move { s }
+    });
+    provide_context(session);
+
+    view! {
+        <Title formatter=|t: String| if t.is_empty() { "AUTOCREA".to_string() } else { format!("{t} · AUTOCREA") }/>
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/signup") view=SignupPage/>
+                <Route path=path!("/") view=|| view! { <Framed><DashboardPage/></Framed> }/>
+                <Route path=path!("/projects/:id") view=|| view! { <Framed><ProjectPage/></Framed> }/>
+                <Route path=path!("/projects/:id/settings") view=|| view! { <Framed><ProjectSettingsPage/></Framed> }/>
+                <Route path=path!("/profile") view=|| view! { <Framed><ProfilePage/></Framed> }/>
+                <Route path=path!("/admin") view=|| view! { <Framed><AdminPage/></Framed> }/>
+            </Routes>
+        </Router>
+    }
+}
+
+/// The frame of every signed-in page: top bar and a centred content column.
+#[component]
+fn Framed(children: Children) -> impl IntoView {
+    view! {
+        <div class="app">
+            <TopBar/>
+            <main class="content" id="main">{children()}</main>
+        </div>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <Title text="Not found"/>
+        <div class="auth-page">
+            <div class="card auth-card center">
+                <h1>"Page not found"</h1>
+                <p class="muted">"There is nothing at this address."</p>
+                <a class="btn btn-primary" href="/">"Back to your projects"</a>
+            </div>
+        </div>
+    }
+}
+
+/// Full page navigation: after sign-in or sign-out the server renders the
+/// next page with the new session.
+pub fn go_to(path: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().assign(path);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}

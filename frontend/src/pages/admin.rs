@@ -1,0 +1,92 @@
+//! Instance administration: sign-up policy, people, the audit log.
+
+use crate::api::{self, AuditList, InstanceSettings, UserList};
+use crate::components::{short_time, FormError};
+use crate::icons::{Icon, IconKind};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use serde_json::json;
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let settings = LocalResource::new(|| api::get::<InstanceSettings>("/api/v1/admin/settings"));
+    let users = LocalResource::new(|| api::get::<UserList>("/api/v1/admin/users"));
+    let audit = LocalResource::new(|| api::get::<AuditList>("/api/v1/admin/audit?limit=50"));
+    let open_signup = RwSignal::new(None::<bool>);
+    let error = RwSignal::new(None::<String>);
+
+    Effect::new(move |_| {
+        if let Some(Ok(s)) = settings.get() {
+            open_signup.set(Some(s.open_signup));
+        }
+    });
+
+    let toggle = move |_| {
+        let Some(current) = open_signup.get_untracked() else { return };
+        error.set(None);
+        spawn_local(async move {
+            match api::send::<InstanceSettings>("PATCH", "/api/v1/admin/settings", Some(json!({ "open_signup": !current }))).await {
+                Ok(s) => open_signup.set(Some(s.open_signup)),
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+
+    view! {
+        <Title text="Admin"/>
+        <div class="page-head"><div><h1><Icon kind=IconKind::Shield/> " Administration"</h1>
+            <p class="muted">"Who may join, who is here, and what happened."</p></div></div>
+        <section class="card section">
+            <h2>"Sign-up"</h2>
+            <div class="setting">
+                <div>
+                    <strong>"Open sign-up"</strong>
+                    <p class="muted small">"When off, only administrators (or the command line) can add people."</p>
+                </div>
+                <button type="button" role="switch" class="switch-toggle" data-testid="open-signup"
+                    aria-checked=move || if open_signup.get() == Some(true) { "true" } else { "false" }
+                    aria-label="Open sign-up"
+                    disabled=move || open_signup.get().is_none()
+                    on:click=toggle>
+                    <span class="knob"></span>
+                </button>
+            </div>
+            <FormError message=error/>
+        </section>
+        <section class="card section">
+            <h2>"People"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || users.get().map(|r| match r {
+                    Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="table" data-testid="user-list">
+                            <thead><tr><th>"Name"</th><th>"Email"</th><th>"Username"</th><th>"Role"</th><th>"Joined"</th></tr></thead>
+                            <tbody>{list.users.into_iter().map(|u| view! {
+                                <tr><td>{u.name}</td><td>{u.email}</td><td><code>{u.username}</code></td>
+                                <td>{if u.is_admin { "Admin" } else { "Member" }}</td><td>{short_time(&u.created_at)}</td></tr>
+                            }).collect_view()}</tbody>
+                        </table>
+                    }.into_any(),
+                })}
+            </Suspense>
+        </section>
+        <section class="card section">
+            <h2>"Audit log"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || audit.get().map(|r| match r {
+                    Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="table small" data-testid="audit-list">
+                            <thead><tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Target"</th><th>"From"</th></tr></thead>
+                            <tbody>{list.entries.into_iter().map(|e| view! {
+                                <tr><td>{short_time(&e.at)}</td><td>{e.actor_label.unwrap_or_default()}</td><td><code>{e.action}</code></td>
+                                <td>{e.target.unwrap_or_default()} " " <span class="muted">{e.detail.unwrap_or_default()}</span></td><td>{e.ip.unwrap_or_default()}</td></tr>
+                            }).collect_view()}</tbody>
+                        </table>
+                    }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}

@@ -1,0 +1,31 @@
+//! One module per screen.
+
+pub mod admin;
+pub mod auth;
+pub mod dashboard;
+pub mod profile;
+pub mod project;
+
+use leptos::prelude::*;
+
+/// False during server rendering and until the browser has hydrated the page.
+/// Forms keep their submit buttons disabled until then, so a click before the
+/// script runs can never submit a password the old-fashioned way.
+pub fn hydrated() -> ReadSignal<bool> {
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| set_ready.set(true));
+    ready
+}
+
+/// Percent-encodes a query string value.
+pub fn encode(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,109 @@
+//! Walks every API route of the router (from its OpenAPI document, which the
+//! router is built from) against tests/authz_matrix.toml.
+
+use autocrea_e2e::{Client, TestServer, PASSWORD};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Deserialize)]
+struct Matrix {
+    route: Vec<Route>,
+}
+
+#[derive(Deserialize)]
+struct Route {
+    method: String,
+    path: String,
+    body: Option<String>,
+    resource: Option<String>,
+    expect: BTreeMap<String, u16>,
+}
+
+const ROLES: [&str; 4] = ["anonymous", "other", "owner", "admin"];
+
+fn matrix() -> Matrix {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/authz_matrix.toml")).unwrap();
+    toml::from_str(&text).expect("authz_matrix.toml parses")
+}
+
+#[test]
+fn every_router_route_is_in_the_matrix() {
+    let (_router, doc) = autocrea::router::api();
+    let mut in_router = BTreeSet::new();
+    for (path, item) in doc.paths.paths.iter() {
+        for (method, op) in [("GET", &item.get), ("POST", &item.post), ("PATCH", &item.patch), ("PUT", &item.put), ("DELETE", &item.delete)] {
+            if op.is_some() {
+                in_router.insert((method.to_string(), path.clone()));
+            }
+        }
+    }
+    let m = matrix();
+    let in_matrix: BTreeSet<_> = m.route.iter().map(|r| (r.method.clone(), r.path.clone())).collect();
+    let missing: Vec<_> = in_router.difference(&in_matrix).collect();
+    let stale: Vec<_> = in_matrix.difference(&in_router).collect();
+    assert!(missing.is_empty(), "routes missing from tests/authz_matrix.toml: {missing:?}");
+    assert!(stale.is_empty(), "matrix routes the router does not have: {stale:?}");
+    for r in &m.route {
+        let roles: BTreeSet<_> = r.expect.keys().map(String::as_str).collect();
+        assert_eq!(roles, ROLES.into_iter().collect(), "{} {} must list every role", r.method, r.path);
+    }
+}
+
+#[tokio::test]
+async fn every_role_gets_the_expected_status_on_every_route() {
+    let s = TestServer::start().await;
+    s.user("admin@example.com").await;
+    s.user("owner@example.com").await;
+    s.user("other@example.com").await;
+    let emails = [("other", "other@example.com"), ("owner", "owner@example.com"), ("admin", "admin@example.com")];
+    // Fixtures are made with a token: the matrix's own logout and password
+    // change requests end sessions, never tokens.
+    let owner = s.with_token(&signed_in(&s, "owner@example.com").await.new_token("fixtures").await);
+    let mut failures = Vec::new();
+    let mut fresh = 0;
+
+    for route in matrix().route {
+        for role in ROLES {
+            // A fresh session per request: logout and password change end sessions.
+            let client = match emails.iter().find(|(r, _)| *r == role) {
+                Some((_, email)) => signed_in(&s, email).await,
+                None => s.browser(),
+            };
+            let path = match route.resource.as_deref() {
+                Some("project") => route.path.replace("{id}", owner.new_project("Owned").await["id"].as_str().unwrap()),
+                Some("token") => {
+                    let r = owner.post("/api/v1/me/tokens", serde_json::json!({"name": "owned"})).await;
+                    route.path.replace("{id}", &r.body["id"].to_string())
+                }
+                _ => route.path.clone(),
+            };
+            fresh += 1;
+            let body = route.body.as_ref().map(|b| {
+                b.replace("$EMAIL", &format!("fresh{fresh}@example.com"))
+                    .replace("$OWNER_EMAIL", "owner@example.com")
+                    .replace("$PASSWORD", PASSWORD)
+            });
+            let mut rb = client.request(route.method.parse().unwrap(), &path);
+            if let Some(b) = body {
+                rb = rb.header("content-type", "application/json").body(b);
+            }
+            let reply = client.send(rb).await;
+            let want = route.expect[role];
+            if reply.status.as_u16() != want {
+                failures.push(format!("{} {} as {role}: got {} want {want}: {}", route.method, path, reply.status, reply.text));
+            }
+            if reply.status.as_u16() >= 400 && reply.body["error"]["code"].as_str().is_none() {
+                failures.push(format!("{} {} as {role}: error without the JSON error shape: {}", route.method, path, reply.text));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "authorization matrix violations:\n{}", failures.join("\n"));
+    s.stop().await;
+}
+
+async fn signed_in(s: &TestServer, email: &str) -> Client {
+    let c = s.browser();
+    let r = c.login(email, PASSWORD).await;
+    assert_eq!(r.status.as_u16(), 200, "{email}: {}", r.text);
+    c
+}
