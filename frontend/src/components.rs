@@ -94,7 +94,7 @@ pub fn TopBar() -> impl IntoView {
 pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
     view! {
         <Show when=move || message.get().is_some()>
-            <p class="form-error" role="alert">{move || message.get().unwrap_or_default()}</p>
+            <p class="form-error" role="alert">{move || sentence(&message.get().unwrap_or_default())}</p>
         </Show>
     }
 }
@@ -139,6 +139,16 @@ pub fn LoadingCards(count: usize) -> impl IntoView {
         <div class="grid" aria-busy="true" aria-label="Loading">
             {(0..count).map(|_| view! { <div class="card skeleton-card"><div class="skeleton w60"></div><div class="skeleton w90"></div><div class="skeleton w40"></div></div> }).collect_view()}
         </div>
+    }
+}
+
+/// The server's messages start in lower case (they read well inside logs);
+/// on their own in a form they start with a capital.
+pub fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# AUTOCREA on a fresh Debian host: installs what is missing, builds the UI
+# bundle and the release binary, then starts the appliance on :8080 (data in
+# ./data). Safe to run again: finished steps are skipped by the tools.
+#   installer/install.sh            build and serve
+#   installer/install.sh --no-start build only
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+
+"$REPO_ROOT/installer/deps.sh"
+"$REPO_ROOT/installer/build-frontend.sh"
+log "building the release binary"
+cargo build --release -p autocrea
+bin="$CARGO_TARGET_DIR/release/autocrea"
+install -d "$REPO_ROOT/bin"
+install -m 0755 "$bin" "$REPO_ROOT/bin/autocrea"
+log "installed $REPO_ROOT/bin/autocrea ($("$REPO_ROOT/bin/autocrea" --version))"
+
+if [ "${1:-}" = "--no-start" ]; then
+  exit 0
+fi
+export AUTOCREA_LISTEN="${AUTOCREA_LISTEN:-0.0.0.0:8080}"
+log "starting: open http://localhost:${AUTOCREA_LISTEN##*:} (the first account you create is the admin)"
+exec "$REPO_ROOT/bin/autocrea" serve

@@ -1,0 +1,80 @@
+// Starts the real `autocrea` binary on a free loopback port with a fresh data
+// folder, and Debian's Chromium through playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir, homedir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const screenshotDir = join(here, '..', 'artifacts', 'screenshots');
+
+export function binaryPath() {
+  if (process.env.AUTOCREA_BIN) return process.env.AUTOCREA_BIN;
+  const target = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'autocrea-target');
+  return join(target, 'debug', 'autocrea');
+}
+
+export async function startServer(extraEnv = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'autocrea-browser-'));
+  const child = spawn(binaryPath(), ['serve'], {
+    env: { ...process.env, AUTOCREA_LISTEN: '127.0.0.1:0', AUTOCREA_DATA_DIR: join(dataDir, 'data'), ...extraEnv },
+    cwd: dataDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s:\n${stderr}`)), 20000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${stderr}`)); });
+  });
+  return {
+    url,
+    stderr: () => stderr,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/// A page that records console errors and uncaught exceptions (hydration bugs show up there).
+export async function newPage(browser, baseURL) {
+  const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => page.problems.push(`exception: ${e.message}`));
+  return page;
+}
+
+let shot = 0;
+export async function screenshot(page, name) {
+  mkdirSync(screenshotDir, { recursive: true });
+  shot += 1;
+  const file = join(screenshotDir, `${String(shot).padStart(2, '0')}-${name}.png`);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/// Waits until the page has hydrated: Leptos enables the submit buttons then.
+export async function hydrated(page, selector = 'button[type=submit]') {
+  await page.locator(`${selector}:not([disabled])`).first().waitFor({ timeout: 15000 });
+}

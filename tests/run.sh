@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what the tests need (skipping what is
+# there), builds the UI bundle, runs the Rust tests (unit, API against the
+# real server on loopback, CLI as a process) and the headless Chromium tests.
+set -euo pipefail
+source "$(dirname "$0")/../installer/lib.sh"
+cd "$REPO_ROOT"
+
+"$REPO_ROOT/installer/deps.sh" --test
+"$REPO_ROOT/installer/build-frontend.sh"
+
+log "Rust tests"
+cargo test --workspace --exclude autocrea-frontend
+
+log "browser tests (headless Chromium)"
+cargo build -p autocrea --quiet
+rm -rf "$REPO_ROOT/tests/artifacts/screenshots"
+(cd "$REPO_ROOT/tests/browser" && AUTOCREA_BIN="$CARGO_TARGET_DIR/debug/autocrea" node --test --test-concurrency=1)
+log "all tests passed; screenshots in tests/artifacts/screenshots"
