@@ -13,6 +13,14 @@ pub struct Session {
     pub user: User,
 }
 
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    csrf_token: String,
+    last_seen_at: i64,
+    #[sqlx(flatten)]
+    user: User,
+}
+
 /// What a new session gives the browser: the cookie value and its CSRF token.
 pub struct NewSession {
     pub cookie_value: String,
@@ -55,19 +63,19 @@ pub async fn create(
 pub async fn lookup(pool: &SqlitePool, cookie_value: &str, idle_hours: i64) -> Result<Option<Session>, AccountError> {
     let id_hash = secrets::sha256_hex(cookie_value);
     let now = clock::now();
-    let row: Option<(i64, String, i64)> = sqlx::query_as(
-        "SELECT user_id, csrf_token, last_seen_at FROM sessions WHERE id_hash = ? AND expires_at > ?",
-    )
+    let row = sqlx::query_as::<_, SessionRow>(&format!(
+        "SELECT s.csrf_token, s.last_seen_at, {} FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id_hash = ? AND s.expires_at > ?",
+        users::COLUMNS_U
+    ))
     .bind(&id_hash)
     .bind(now)
     .fetch_optional(pool)
     .await?;
-    let Some((user_id, csrf_token, last_seen)) = row else { return Ok(None) };
-    let user = match users::get(pool, user_id).await {
-        Ok(u) if !u.disabled => u,
-        Ok(_) | Err(AccountError::UserNotFound) => return Ok(None),
-        Err(e) => return Err(e),
-    };
+    let Some(SessionRow { csrf_token, last_seen_at: last_seen, user }) = row else { return Ok(None) };
+    if user.disabled {
+        return Ok(None);
+    }
     if now - last_seen > 60 {
         sqlx::query("UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?")
             .bind(now)

@@ -2,6 +2,13 @@
 //! shown once, stored as a SHA-256 hash.
 
 use super::{users, AccountError, User};
+
+#[derive(sqlx::FromRow)]
+struct TokenOwner {
+    token_id: i64,
+    #[sqlx(flatten)]
+    user: User,
+}
 use crate::{clock, secrets, text};
 use serde::Serialize;
 use sqlx::SqlitePool;
@@ -94,16 +101,18 @@ pub async fn authenticate(pool: &SqlitePool, token: &str, usage: &UsageClock) ->
     if !token.starts_with(PREFIX) || token.len() > 200 {
         return Ok(None);
     }
-    let row: Option<(i64, i64)> = sqlx::query_as("SELECT id, user_id FROM api_tokens WHERE token_hash = ?")
-        .bind(secrets::sha256_hex(token))
-        .fetch_optional(pool)
-        .await?;
-    let Some((token_id, user_id)) = row else { return Ok(None) };
-    let user = match users::get(pool, user_id).await {
-        Ok(u) if !u.disabled => u,
-        Ok(_) | Err(AccountError::UserNotFound) => return Ok(None),
-        Err(e) => return Err(e),
-    };
+    // One query for token and owner: this runs on every API request.
+    let row = sqlx::query_as::<_, TokenOwner>(&format!(
+        "SELECT t.id AS token_id, {} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
+        users::COLUMNS_U
+    ))
+    .bind(secrets::sha256_hex(token))
+    .fetch_optional(pool)
+    .await?;
+    let Some(TokenOwner { token_id, user }) = row else { return Ok(None) };
+    if user.disabled {
+        return Ok(None);
+    }
     let now = clock::now();
     let stale = {
         let mut seen = usage.0.lock().expect("usage clock lock");

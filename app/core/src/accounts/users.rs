@@ -45,6 +45,8 @@ impl From<&User> for UserView {
 
 pub const NAME_MAX: usize = 100;
 const COLUMNS: &str = "id, email, username, name, is_admin, disabled, created_at";
+/// The same columns from a join where `users` is aliased `u`.
+pub(crate) const COLUMNS_U: &str = "u.id, u.email, u.username, u.name, u.is_admin, u.disabled, u.created_at";
 
 /// What a new account needs.
 pub struct NewUser<'a> {
