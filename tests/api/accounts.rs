@@ -160,3 +160,22 @@ async fn health_probes() {
     assert_eq!(c.get("/healthz").await.status, StatusCode::OK);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn behind_https_cookies_are_secure_and_host_prefixed() {
+    let s = TestServer::start_with(|c| c.public_url = Some("https://autocrea.example.com".into())).await;
+    let c = s.browser();
+    let r = c.post("/api/v1/auth/signup", json!({"email": "ada@example.com", "name": "Ada", "password": PASSWORD})).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let cookies: Vec<_> = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    let session = cookies.iter().find(|c| c.starts_with("__Host-autocrea_session=")).expect("__Host- session cookie");
+    assert!(session.contains("; Secure") && session.contains("Path=/") && !session.contains("Domain"), "{session}");
+    assert!(cookies.iter().any(|c| c.starts_with("__Host-autocrea_csrf=") && c.contains("; Secure")));
+    // The plain-HTTP cookie name means nothing here.
+    let value = session.split(';').next().unwrap().split_once('=').unwrap().1;
+    let rb = c.http.get(format!("{}/api/v1/me", s.url)).header("cookie", format!("autocrea_session={value}"));
+    assert_eq!(c.send(rb).await.status, StatusCode::UNAUTHORIZED);
+    let rb = c.http.get(format!("{}/api/v1/me", s.url)).header("cookie", format!("__Host-autocrea_session={value}"));
+    assert_eq!(c.send(rb).await.status, StatusCode::OK);
+    s.stop().await;
+}

@@ -16,7 +16,7 @@ pub struct Actor {
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "clock::ser_rfc3339")]
     #[schema(value_type = String)]
     pub at: i64,
     pub actor_id: Option<i64>,
@@ -25,10 +25,6 @@ pub struct AuditEntry {
     pub target: Option<String>,
     pub ip: Option<String>,
     pub detail: Option<String>,
-}
-
-fn ser_time<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&clock::rfc3339(*t))
 }
 
 pub async fn record(pool: &SqlitePool, actor: &Actor, action: &str, target: Option<&str>, detail: Option<&str>) {

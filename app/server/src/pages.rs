@@ -76,9 +76,6 @@ fn set_csp() {
 }
 
 pub fn router(state: &AppState) -> Router<AppState> {
-    // Rendering the route list runs the app once, which may spawn tasks: the
-    // executor must exist first (a second init is harmless and ignored).
-    let _ = any_spawner::Executor::init_tokio();
     let routes = generate_route_list(App);
     let options = state.leptos.clone();
     Router::new()

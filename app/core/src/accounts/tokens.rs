@@ -25,22 +25,12 @@ pub struct ApiToken {
     pub name: String,
     /// The first characters of the token, to tell tokens apart.
     pub prefix: String,
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "clock::ser_rfc3339")]
     #[schema(value_type = String)]
     pub created_at: i64,
-    #[serde(serialize_with = "ser_opt_time")]
+    #[serde(serialize_with = "clock::ser_opt_rfc3339")]
     #[schema(value_type = Option<String>)]
     pub last_used_at: Option<i64>,
-}
-
-fn ser_time<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&clock::rfc3339(*t))
-}
-fn ser_opt_time<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&clock::rfc3339(*t)),
-        None => s.serialize_none(),
-    }
 }
 
 /// A token just made: the only time its secret exists outside the client.
