@@ -16,6 +16,7 @@ struct Route {
     path: String,
     body: Option<String>,
     resource: Option<String>,
+    query: Option<String>,
     expect: BTreeMap<String, u16>,
 }
 
@@ -70,7 +71,16 @@ async fn every_role_gets_the_expected_status_on_every_route() {
                 None => s.browser(),
             };
             let path = match route.resource.as_deref() {
-                Some("project") => route.path.replace("{id}", owner.new_project("Owned").await["id"].as_str().unwrap()),
+                Some("project") => {
+                    let id = owner.new_project("Owned").await["id"].as_str().unwrap().to_string();
+                    let sha = owner.get(&format!("/api/v1/projects/{id}/versions")).await.body["versions"][0]["sha"].as_str().unwrap().to_string();
+                    owner.post(&format!("/api/v1/projects/{id}/branches"), serde_json::json!({"name": "feature"})).await;
+                    let path = route.path.replace("{id}", &id).replace("{sha}", &sha).replace("{name}", "feature");
+                    match &route.query {
+                        Some(q) => format!("{path}?{}", q.replace("{sha}", &sha)),
+                        None => path,
+                    }
+                }
                 Some("token") => {
                     let r = owner.post("/api/v1/me/tokens", serde_json::json!({"name": "owned"})).await;
                     route.path.replace("{id}", &r.body["id"].to_string())

@@ -3,7 +3,9 @@
 mod accounts;
 mod authz;
 mod bad_input;
+mod git;
 mod openapi;
 mod pages;
 mod projects;
 mod tokens;
+mod versions;

@@ -180,3 +180,71 @@ impl Client {
         r.body
     }
 }
+
+/// Runs the real `git` client with a private HOME (no user config leaks in).
+pub struct Git {
+    pub home: tempfile::TempDir,
+}
+
+pub struct GitOutput {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Default for Git {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Git {
+    pub fn new() -> Self {
+        Self { home: tempfile::tempdir().unwrap() }
+    }
+
+    pub async fn run(&self, dir: &std::path::Path, args: &[&str]) -> GitOutput {
+        self.run_env(dir, args, &[]).await
+    }
+
+    pub async fn run_env(&self, dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> GitOutput {
+        let out = tokio::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("HOME", self.home.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_AUTHOR_NAME", "Ada Tester")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada Tester")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .envs(env.iter().copied())
+            .output()
+            .await
+            .expect("git runs");
+        GitOutput {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+        }
+    }
+
+    /// `git fsck --full` on a bare repository must be clean.
+    pub async fn assert_fsck(&self, repo: &std::path::Path) {
+        let out = self.run(repo, &["fsck", "--full", "--strict"]).await;
+        assert!(out.ok, "git fsck failed: {}{}", out.stdout, out.stderr);
+        assert!(!out.stderr.contains("error") && !out.stdout.contains("error"), "git fsck: {}{}", out.stdout, out.stderr);
+    }
+}
+
+impl TestServer {
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// `http://user:password@host/git/<owner>/<slug>.git`
+    pub fn git_url(&self, login: &str, secret: &str, owner: &str, slug: &str) -> String {
+        let host = self.url.trim_start_matches("http://");
+        format!("http://{login}:{secret}@{host}/git/{owner}/{slug}.git")
+    }
+}

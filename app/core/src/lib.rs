@@ -8,6 +8,7 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod gitstore;
 pub mod projects;
 pub mod secrets;
 pub mod settings;

@@ -3,6 +3,7 @@
 
 use autocrea_core::accounts::AccountError;
 use autocrea_core::db::DbError;
+use autocrea_core::gitstore::GitError;
 use autocrea_core::projects::ProjectError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -45,7 +46,7 @@ impl ApiError {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_input", message)
     }
-    fn internal(error: impl std::fmt::Display) -> Self {
+    pub fn internal(error: impl std::fmt::Display) -> Self {
         // The detail goes to the log, never to the client.
         tracing::error!(%error, "internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on the server; the error was logged")
@@ -113,3 +114,20 @@ impl From<DbError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<GitError> for ApiError {
+    fn from(e: GitError) -> Self {
+        let message = e.to_string();
+        match e {
+            GitError::NotFound(what) => Self::not_found(what),
+            GitError::Invalid(_) => Self::invalid(message),
+            GitError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            GitError::Git(_) | GitError::Io(_) => Self::internal(message),
+        }
+    }
+}
+
+/// Runs blocking repository work off the async threads.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, GitError> + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?.map_err(ApiError::from)
+}

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod cli;
 pub mod error;
 pub mod extract;
+pub mod git_http;
 pub mod openapi;
 pub mod pages;
 pub mod router;

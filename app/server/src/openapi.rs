@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Sign-up, sign-in, sign-out"),
         (name = "me", description = "The signed-in user, password, API tokens"),
         (name = "projects", description = "Projects and templates"),
+        (name = "versions", description = "The version timeline: history, diffs, revert, branches"),
         (name = "admin", description = "Instance administration"),
         (name = "health", description = "Probes"),
     )

@@ -2,7 +2,7 @@
 //! with their OpenAPI description (utoipa-axum), so the published document
 //! and the router cannot disagree.
 
-use crate::api::{admin, auth, health, me, projects, templates};
+use crate::api::{admin, auth, health, me, projects, templates, versions};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{assets, openapi, pages};
@@ -28,6 +28,13 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(projects::list, projects::create))
         .routes(routes!(projects::get, projects::update, projects::delete))
         .routes(routes!(projects::duplicate))
+        .routes(routes!(versions::list))
+        .routes(routes!(versions::get))
+        .routes(routes!(versions::diff))
+        .routes(routes!(versions::revert))
+        .routes(routes!(versions::branches, versions::create_branch))
+        .routes(routes!(versions::switch_branch))
+        .routes(routes!(versions::delete_branch))
         .routes(routes!(templates::list))
         .routes(routes!(admin::get_settings, admin::update_settings))
         .routes(routes!(admin::list_users))
@@ -51,7 +58,6 @@ pub fn build(state: AppState) -> Router {
         .route("/api/openapi.json", get(move || { let doc = doc.clone(); async move { axum::Json((*doc).clone()) } }))
         // Reserved namespaces answer in JSON rather than falling through to pages.
         .route("/api/{*rest}", axum::routing::any(api_not_found))
-        .route("/git/{*rest}", axum::routing::any(api_not_found))
         .route("/v1/{*rest}", axum::routing::any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
@@ -59,6 +65,7 @@ pub fn build(state: AppState) -> Router {
 
     Router::new()
         .merge(api)
+        .nest("/git", crate::git_http::router())
         .merge(assets::router())
         .merge(pages::router(&state))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

@@ -1,6 +1,7 @@
 //! Starting and stopping the HTTP server.
 
 use crate::state::AppState;
+use autocrea_core::gitstore::{Author, GitStore};
 use autocrea_core::{accounts::sessions, db, Config};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -35,7 +36,18 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     if !crate::assets::bundle_present() {
         tracing::warn!("the UI bundle is not embedded in this binary (run installer/build-frontend.sh, then rebuild); pages will not hydrate");
     }
-    let state = AppState::new(pool.clone(), config);
+    let git = GitStore::new(&config.data_dir)?;
+    let projects = autocrea_core::projects::all_ids_and_templates(&pool).await?;
+    let system = Author { name: "AUTOCREA".into(), email: "system@autocrea.local".into() };
+    let git = tokio::task::spawn_blocking(move || {
+        let done = git.reconcile(&projects, &system)?;
+        if !done.created.is_empty() || !done.removed.is_empty() {
+            tracing::warn!(created = ?done.created, removed = ?done.removed, "git store reconciled with the database");
+        }
+        Ok::<_, autocrea_core::gitstore::GitError>(git)
+    })
+    .await??;
+    let state = AppState::new(pool.clone(), config, git);
     let app = crate::router::build(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -1,6 +1,7 @@
 //! What every request handler can reach.
 
 use autocrea_core::accounts::{tokens::UsageClock, LoginThrottle};
+use autocrea_core::gitstore::GitStore;
 use autocrea_core::Config;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -13,17 +14,19 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub throttle: Arc<LoginThrottle>,
     pub token_usage: Arc<UsageClock>,
+    pub git: Arc<GitStore>,
     pub leptos: LeptosOptions,
 }
 
 impl AppState {
-    pub fn new(pool: SqlitePool, config: Config) -> Self {
+    pub fn new(pool: SqlitePool, config: Config, git: GitStore) -> Self {
         let throttle = Arc::new(LoginThrottle::new(config.login_throttle.clone()));
         Self {
             pool,
             config: Arc::new(config),
             throttle,
             token_usage: Arc::new(UsageClock::default()),
+            git: Arc::new(git),
             leptos: crate::pages::leptos_options(),
         }
     }

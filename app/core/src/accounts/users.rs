@@ -241,3 +241,11 @@ mod tests {
         ));
     }
 }
+
+/// The user with this login name (git URLs name owners by it).
+pub async fn find_by_username(pool: &SqlitePool, username: &str) -> Result<Option<User>, AccountError> {
+    Ok(sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users WHERE username = ?"))
+        .bind(username)
+        .fetch_optional(pool)
+        .await?)
+}

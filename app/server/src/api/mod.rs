@@ -6,6 +6,7 @@ pub mod health;
 pub mod me;
 pub mod projects;
 pub mod templates;
+pub mod versions;
 
 use serde::Serialize;
 

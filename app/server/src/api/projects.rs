@@ -1,7 +1,7 @@
 //! Projects of the caller. Another user's project answers 404 on every route,
 //! exactly like one that does not exist.
 
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{blocking, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth};
 use crate::state::AppState;
 use autocrea_core::audit;
@@ -59,6 +59,12 @@ pub async fn list(State(state): State<AppState>, auth: Auth, params: Result<Quer
 pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(body): ApiJson<CreateProject>) -> ApiResult<(StatusCode, Json<ProjectView>)> {
     let template = body.template.as_deref().unwrap_or(DEFAULT_TEMPLATE);
     let project = projects::create(&state.pool, auth.user.id, &body.name, &body.description, template).await?;
+    let (git, id, template, author) = (state.git.clone(), project.id.clone(), project.template.clone(), person(&auth));
+    if let Err(e) = blocking(move || git.create(&id, &template, &author).map(|_| ())).await {
+        // No project without its repository: undo the row.
+        let _ = projects::delete(&state.pool, auth.user.id, &project.id).await;
+        return Err(e);
+    }
     audit::record(&state.pool, &auth.actor(), "project.create", Some(&format!("project:{}", project.id)), Some(&project.name)).await;
     Ok((StatusCode::CREATED, Json(ProjectView::from(&project))))
 }
@@ -86,7 +92,14 @@ pub async fn update(State(state): State<AppState>, auth: Auth, Path(id): Path<St
     params(("id" = String, Path, description = "project id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let _lock = state.git.lock(&id).await;
     let project = projects::delete(&state.pool, auth.user.id, &id).await?;
+    let git = state.git.clone();
+    let repo_id = id.clone();
+    // The row is gone; a leftover repository is removed at the next start if this fails.
+    if let Err(e) = blocking(move || git.delete(&repo_id)).await {
+        tracing::warn!(project = %id, error = ?e, "could not remove the repository");
+    }
     audit::record(&state.pool, &auth.actor(), "project.delete", Some(&format!("project:{id}")), Some(&project.name)).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -96,7 +109,18 @@ pub async fn delete(State(state): State<AppState>, auth: Auth, Path(id): Path<St
     params(("id" = String, Path, description = "project id")),
     responses((status = 201, body = ProjectView), (status = 404, body = ErrorBody)))]
 pub async fn duplicate(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<ProjectView>)> {
+    let _lock = state.git.lock(&id).await;
     let copy = projects::duplicate(&state.pool, auth.user.id, &id).await?;
+    let (git, from, to) = (state.git.clone(), id.clone(), copy.id.clone());
+    if let Err(e) = blocking(move || git.duplicate(&from, &to)).await {
+        let _ = projects::delete(&state.pool, auth.user.id, &copy.id).await;
+        return Err(e);
+    }
     audit::record(&state.pool, &auth.actor(), "project.duplicate", Some(&format!("project:{}", copy.id)), Some(&format!("from project:{id}"))).await;
     Ok((StatusCode::CREATED, Json(ProjectView::from(&copy))))
+}
+
+/// The caller as a commit author.
+pub fn person(auth: &Auth) -> autocrea_core::gitstore::Author {
+    autocrea_core::gitstore::Author { name: auth.user.name.clone(), email: auth.user.email.clone() }
 }

@@ -1,0 +1,209 @@
+//! Reading history: versions (commits) with their changed files, diffs
+//! between any two versions, branches.
+
+use super::GitError;
+use git2::{Commit, Delta, DiffOptions, Oid, Repository, Sort};
+use serde::Serialize;
+
+/// Commits by agent roles carry an address in this domain (`developer@agent.autocrea`).
+pub const AGENT_DOMAIN: &str = "agent.autocrea";
+/// Larger patches are cut, with `truncated` set.
+const PATCH_LIMIT: usize = 256 * 1024;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+    /// `person` or `agent`.
+    pub kind: &'static str,
+    /// The agent role (`architect`, `developer`...) for agent commits.
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ChangedFile {
+    pub path: String,
+    /// `added`, `modified`, `deleted`, `renamed` or `typechange`.
+    pub status: &'static str,
+    pub old_path: Option<String>,
+}
+
+/// One point on the timeline.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Version {
+    pub sha: String,
+    pub short_sha: String,
+    /// First line of the message.
+    pub summary: String,
+    pub message: String,
+    pub author: Person,
+    /// RFC 3339, the author's time.
+    pub time: String,
+    pub parents: Vec<String>,
+    /// Files changed against the first parent (everything for the first commit).
+    pub files: Vec<ChangedFile>,
+    pub additions: usize,
+    pub deletions: usize,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FileDiff {
+    pub path: String,
+    pub old_path: Option<String>,
+    pub status: &'static str,
+    pub binary: bool,
+    pub additions: usize,
+    pub deletions: usize,
+    /// Unified diff of this file (`diff --git` header included).
+    pub patch: String,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Branch {
+    pub name: String,
+    pub current: bool,
+    pub head: Version,
+}
+
+pub fn parse_sha(sha: &str) -> Result<Oid, GitError> {
+    if sha.len() < 4 || sha.len() > 40 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(GitError::Invalid(format!("{sha:?} is not a version id")));
+    }
+    if sha.len() == 40 {
+        return Ok(Oid::from_str(sha)?);
+    }
+    Err(GitError::Invalid("use the full 40-character version id".into()))
+}
+
+fn status_name(d: Delta) -> &'static str {
+    match d {
+        Delta::Added | Delta::Untracked | Delta::Copied => "added",
+        Delta::Deleted => "deleted",
+        Delta::Renamed => "renamed",
+        Delta::Typechange => "typechange",
+        _ => "modified",
+    }
+}
+
+fn person(sig: &git2::Signature) -> Person {
+    let name = String::from_utf8_lossy(sig.name_bytes()).into_owned();
+    let email = String::from_utf8_lossy(sig.email_bytes()).into_owned();
+    let role = email.strip_suffix(&format!("@{AGENT_DOMAIN}")).map(str::to_string);
+    Person { name, email, kind: if role.is_some() { "agent" } else { "person" }, role }
+}
+
+fn commit_diff<'r>(repo: &'r Repository, commit: &Commit) -> Result<git2::Diff<'r>, GitError> {
+    let parent_tree = match commit.parents().next() {
+        Some(p) => Some(p.tree()?),
+        None => None,
+    };
+    let mut diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&commit.tree()?), Some(&mut DiffOptions::new()))?;
+    diff.find_similar(None)?;
+    Ok(diff)
+}
+
+pub fn version_of(repo: &Repository, commit: &Commit) -> Result<Version, GitError> {
+    let diff = commit_diff(repo, commit)?;
+    let files = diff
+        .deltas()
+        .map(|d| {
+            let new = d.new_file().path().map(|p| p.to_string_lossy().to_string());
+            let old = d.old_file().path().map(|p| p.to_string_lossy().to_string());
+            let path = new.clone().or(old.clone()).unwrap_or_default();
+            ChangedFile { old_path: old.filter(|o| d.status() == Delta::Renamed && Some(o) != new.as_ref()), path, status: status_name(d.status()) }
+        })
+        .collect();
+    let stats = diff.stats()?;
+    let sha = commit.id().to_string();
+    let time = crate::clock::rfc3339(commit.author().when().seconds());
+    Ok(Version {
+        short_sha: sha[..7].to_string(),
+        sha,
+        summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned(),
+        message: String::from_utf8_lossy(commit.message_bytes()).into_owned(),
+        author: person(&commit.author()),
+        time,
+        parents: commit.parent_ids().map(|p| p.to_string()).collect(),
+        files,
+        additions: stats.insertions(),
+        deletions: stats.deletions(),
+    })
+}
+
+/// Newest first: `limit` versions after skipping `skip`, and how many there are in all.
+pub fn log(repo: &Repository, branch: Option<&str>, skip: usize, limit: usize) -> Result<(Vec<Version>, usize), GitError> {
+    let start = match branch {
+        Some(b) => repo
+            .find_branch(b, git2::BranchType::Local)
+            .map_err(|_| GitError::NotFound("branch"))?
+            .get()
+            .peel_to_commit()?
+            .id(),
+        None => match repo.head() {
+            Ok(h) => h.peel_to_commit()?.id(),
+            Err(_) => return Ok((Vec::new(), 0)), // empty repository
+        },
+    };
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
+    walk.push(start)?;
+    let mut total = 0;
+    let mut page = Vec::new();
+    for oid in walk {
+        let oid = oid?;
+        if total >= skip && page.len() < limit {
+            page.push(version_of(repo, &repo.find_commit(oid)?)?);
+        }
+        total += 1;
+    }
+    Ok((page, total))
+}
+
+pub fn version(repo: &Repository, sha: &str) -> Result<Version, GitError> {
+    let commit = repo.find_commit(parse_sha(sha)?).map_err(|_| GitError::NotFound("version"))?;
+    version_of(repo, &commit)
+}
+
+/// Per-file unified diffs from version `from` to version `to`.
+pub fn diff(repo: &Repository, from: &str, to: &str) -> Result<Vec<FileDiff>, GitError> {
+    let a = repo.find_commit(parse_sha(from)?).map_err(|_| GitError::NotFound("version"))?;
+    let b = repo.find_commit(parse_sha(to)?).map_err(|_| GitError::NotFound("version"))?;
+    let mut opts = DiffOptions::new();
+    opts.context_lines(3);
+    let mut diff = repo.diff_tree_to_tree(Some(&a.tree()?), Some(&b.tree()?), Some(&mut opts))?;
+    diff.find_similar(None)?;
+    let mut out = Vec::new();
+    for idx in 0..diff.deltas().len() {
+        let delta = diff.get_delta(idx).expect("index in range");
+        let new = delta.new_file().path().map(|p| p.to_string_lossy().to_string());
+        let old = delta.old_file().path().map(|p| p.to_string_lossy().to_string());
+        let mut file = FileDiff {
+            path: new.clone().or(old.clone()).unwrap_or_default(),
+            old_path: old.filter(|o| Some(o) != new.as_ref()),
+            status: status_name(delta.status()),
+            binary: delta.flags().is_binary(),
+            additions: 0,
+            deletions: 0,
+            patch: String::new(),
+            truncated: false,
+        };
+        if let Some(mut patch) = git2::Patch::from_diff(&diff, idx)? {
+            let (_, adds, dels) = patch.line_stats()?;
+            file.additions = adds;
+            file.deletions = dels;
+            file.binary |= patch.delta().flags().is_binary();
+            let buf = patch.to_buf()?;
+            let text = String::from_utf8_lossy(&buf);
+            if text.len() > PATCH_LIMIT {
+                let cut = (0..=PATCH_LIMIT).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+                file.patch = text[..cut].to_string();
+                file.truncated = true;
+            } else {
+                file.patch = text.into_owned();
+            }
+        }
+        out.push(file);
+    }
+    Ok(out)
+}

@@ -1,0 +1,348 @@
+//! The git store: one bare repository per project (git2), plus a working
+//! tree that follows the current branch head for the sandbox and the agent.
+//!
+//! Repositories live at `<data>/repos/<project id>.git` and working trees at
+//! `<data>/worktrees/<project id>`: paths come from ids, never from names a
+//! person typed, so no name can reach outside the data folder. Writers
+//! (pushes, reverts, branch switches, later the agent and the editor) take
+//! the project's lock, one at a time.
+
+mod history;
+mod templates;
+mod tree;
+
+pub use history::{Branch, ChangedFile, FileDiff, Person, Version};
+
+use git2::{BranchType, Oid, Repository, RepositoryInitOptions, Signature};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
+
+pub const DEFAULT_BRANCH: &str = "main";
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("repository error: {0}")]
+    Git(#[from] git2::Error),
+    #[error("file system error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Who makes a commit.
+#[derive(Debug, Clone)]
+pub struct Author {
+    pub name: String,
+    pub email: String,
+}
+
+impl Author {
+    /// An agent role (Architect, Developer...) as commit author.
+    pub fn agent(role: &str) -> Self {
+        Self { name: format!("{role} (agent)"), email: format!("{}@{}", role.to_lowercase(), history::AGENT_DOMAIN) }
+    }
+    fn signature(&self) -> Result<Signature<'static>, GitError> {
+        Ok(Signature::now(&self.name, &self.email)?)
+    }
+}
+
+pub struct GitStore {
+    repos: PathBuf,
+    worktrees: PathBuf,
+    locks: Mutex<HashMap<String, Arc<AsyncMutex<()>>>>,
+}
+
+impl GitStore {
+    pub fn new(data_dir: &Path) -> Result<Self, GitError> {
+        let repos = data_dir.join("repos");
+        let worktrees = data_dir.join("worktrees");
+        std::fs::create_dir_all(&repos)?;
+        std::fs::create_dir_all(&worktrees)?;
+        // libgit2 writes objects and refs with fsync, like git with core.fsync.
+        unsafe {
+            libgit2_sys::git_libgit2_opts(libgit2_sys::GIT_OPT_ENABLE_FSYNC_GITDIR as std::ffi::c_int, 1 as std::ffi::c_int);
+        }
+        Ok(Self { repos, worktrees, locks: Mutex::new(HashMap::new()) })
+    }
+
+    pub fn repo_path(&self, project_id: &str) -> PathBuf {
+        self.repos.join(format!("{project_id}.git"))
+    }
+
+    pub fn worktree_path(&self, project_id: &str) -> PathBuf {
+        self.worktrees.join(project_id)
+    }
+
+    /// The project's writer lock; hold it across anything that moves a ref.
+    pub async fn lock(&self, project_id: &str) -> OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.locks.lock().expect("git lock table");
+            locks.entry(project_id.to_string()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+
+    pub fn open(&self, project_id: &str) -> Result<Repository, GitError> {
+        let path = self.repo_path(project_id);
+        if !path.exists() {
+            return Err(GitError::NotFound("repository"));
+        }
+        Ok(Repository::open_bare(path)?)
+    }
+
+    /// Creates the bare repository with the template's files as first commit,
+    /// and checks it out. Built in a temporary folder and renamed into place,
+    /// so a crash never leaves half a repository under the real name.
+    pub fn create(&self, project_id: &str, template: &str, author: &Author) -> Result<Oid, GitError> {
+        let files = templates::files(template).ok_or_else(|| GitError::Invalid(format!("unknown template {template}")))?;
+        let final_path = self.repo_path(project_id);
+        if final_path.exists() {
+            return Err(GitError::Conflict("the repository already exists".into()));
+        }
+        let staging = self.repos.join(format!(".new-{project_id}"));
+        let _ = std::fs::remove_dir_all(&staging);
+        let repo = init_bare(&staging)?;
+        let tree = tree::write(&repo, &files)?;
+        let sig = author.signature()?;
+        let oid = repo.commit(Some("HEAD"), &sig, &sig, "Start from the template", &repo.find_tree(tree)?, &[])?;
+        drop(repo);
+        std::fs::rename(&staging, &final_path)?;
+        self.sync_worktree(project_id)?;
+        Ok(oid)
+    }
+
+    /// Copies every ref and object of one project into a new one.
+    pub fn duplicate(&self, from: &str, to: &str) -> Result<(), GitError> {
+        let source = self.repo_path(from);
+        let staging = self.repos.join(format!(".new-{to}"));
+        let _ = std::fs::remove_dir_all(&staging);
+        copy_dir(&source, &staging)?;
+        std::fs::rename(&staging, self.repo_path(to))?;
+        self.sync_worktree(to)?;
+        Ok(())
+    }
+
+    /// Removes the repository and its working tree.
+    pub fn delete(&self, project_id: &str) -> Result<(), GitError> {
+        // Rename first so a half-finished removal never looks like a repository.
+        let path = self.repo_path(project_id);
+        if path.exists() {
+            let doomed = self.repos.join(format!(".deleted-{project_id}"));
+            std::fs::rename(&path, &doomed)?;
+            std::fs::remove_dir_all(&doomed)?;
+        }
+        let wt = self.worktree_path(project_id);
+        if wt.exists() {
+            std::fs::remove_dir_all(wt)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the working tree match the current branch head. Files the
+    /// history does not track (installed dependencies, build output) stay.
+    pub fn sync_worktree(&self, project_id: &str) -> Result<(), GitError> {
+        let repo = self.open(project_id)?;
+        let wt = self.worktree_path(project_id);
+        std::fs::create_dir_all(&wt)?;
+        repo.set_workdir(&wt, false)?;
+        if repo.head().is_err() {
+            return Ok(()); // empty repository: nothing to check out
+        }
+        let mut checkout = git2::build::CheckoutBuilder::new();
+        checkout.force();
+        repo.checkout_head(Some(&mut checkout))?;
+        Ok(())
+    }
+
+    /// The branch HEAD points at.
+    pub fn current_branch(&self, project_id: &str) -> Result<String, GitError> {
+        let repo = self.open(project_id)?;
+        let head = repo.find_reference("HEAD")?;
+        let target = head.symbolic_target().ok().flatten().unwrap_or("refs/heads/main");
+        Ok(target.trim_start_matches("refs/heads/").to_string())
+    }
+
+    pub fn history(&self, project_id: &str, branch: Option<&str>, skip: usize, limit: usize) -> Result<(Vec<Version>, usize), GitError> {
+        history::log(&self.open(project_id)?, branch, skip, limit)
+    }
+
+    pub fn version(&self, project_id: &str, sha: &str) -> Result<Version, GitError> {
+        history::version(&self.open(project_id)?, sha)
+    }
+
+    pub fn diff(&self, project_id: &str, from: &str, to: &str) -> Result<Vec<FileDiff>, GitError> {
+        history::diff(&self.open(project_id)?, from, to)
+    }
+
+    /// A new commit on the current branch whose files are exactly those of
+    /// version `sha`. History is never rewritten.
+    pub fn restore(&self, project_id: &str, sha: &str, author: &Author) -> Result<Version, GitError> {
+        let oid = {
+            let repo = self.open(project_id)?;
+            let target = repo.find_commit(history::parse_sha(sha)?).map_err(|_| GitError::NotFound("version"))?;
+            let head = repo.head()?.peel_to_commit()?;
+            if head.tree_id() == target.tree_id() {
+                return Err(GitError::Conflict("the files already match that version".into()));
+            }
+            let short = &target.id().to_string()[..7];
+            let summary: String = String::from_utf8_lossy(target.summary_bytes().unwrap_or_default()).chars().take(60).collect();
+            let message = format!("Revert to {short}: {summary}\n\nRestores the files of version {}.", target.id());
+            let sig = author.signature()?;
+            let tree = target.tree()?;
+            let oid = repo.commit(Some("HEAD"), &sig, &sig, &message, &tree, &[&head])?;
+            oid
+        };
+        self.sync_worktree(project_id)?;
+        self.version(project_id, &oid.to_string())
+    }
+
+    pub fn branches(&self, project_id: &str) -> Result<Vec<Branch>, GitError> {
+        let repo = self.open(project_id)?;
+        let current = self.current_branch(project_id)?;
+        let mut out = Vec::new();
+        for b in repo.branches(Some(BranchType::Local))? {
+            let (branch, _) = b?;
+            let Some(name) = branch.name()?.map(str::to_string) else { continue };
+            let commit = branch.get().peel_to_commit()?;
+            out.push(Branch { current: name == current, name, head: history::version_of(&repo, &commit)? });
+        }
+        out.sort_by(|a, b| b.current.cmp(&a.current).then(a.name.cmp(&b.name)));
+        Ok(out)
+    }
+
+    pub fn create_branch(&self, project_id: &str, name: &str, from: Option<&str>) -> Result<Branch, GitError> {
+        validate_branch_name(name)?;
+        let repo = self.open(project_id)?;
+        let commit = match from {
+            Some(sha) => repo.find_commit(history::parse_sha(sha)?).map_err(|_| GitError::NotFound("version"))?,
+            None => repo.head()?.peel_to_commit()?,
+        };
+        if repo.find_branch(name, BranchType::Local).is_ok() {
+            return Err(GitError::Conflict(format!("branch {name} already exists")));
+        }
+        repo.branch(name, &commit, false)?;
+        Ok(Branch { name: name.to_string(), current: false, head: history::version_of(&repo, &commit)? })
+    }
+
+    pub fn delete_branch(&self, project_id: &str, name: &str) -> Result<(), GitError> {
+        let repo = self.open(project_id)?;
+        if self.current_branch(project_id)? == name {
+            return Err(GitError::Conflict("the current branch cannot be deleted; switch to another first".into()));
+        }
+        let mut branch = repo.find_branch(name, BranchType::Local).map_err(|_| GitError::NotFound("branch"))?;
+        branch.delete()?;
+        Ok(())
+    }
+
+    /// Points HEAD at another branch and checks it out into the working tree.
+    pub fn switch_branch(&self, project_id: &str, name: &str) -> Result<(), GitError> {
+        let repo = self.open(project_id)?;
+        repo.find_branch(name, BranchType::Local).map_err(|_| GitError::NotFound("branch"))?;
+        repo.set_head(&format!("refs/heads/{name}"))?;
+        drop(repo);
+        self.sync_worktree(project_id)
+    }
+
+    /// `git fsck`-style check used by tests and admins: every object reachable.
+    pub fn repo_exists(&self, project_id: &str) -> bool {
+        self.repo_path(project_id).join("HEAD").exists()
+    }
+}
+
+fn init_bare(path: &Path) -> Result<Repository, GitError> {
+    let mut opts = RepositoryInitOptions::new();
+    opts.bare(true).initial_head(DEFAULT_BRANCH).mkpath(true);
+    let repo = Repository::init_opts(path, &opts)?;
+    let mut config = repo.config()?;
+    // Pushed objects are checked; refs and objects reach the disk before git reports success.
+    config.set_bool("receive.fsckObjects", true)?;
+    config.set_str("core.fsync", "committed")?;
+    config.set_str("core.fsyncMethod", "fsync")?;
+    config.set_bool("http.receivepack", true)?;
+    // Shallow clones and fetches of any advertised commit work.
+    config.set_bool("uploadpack.allowFilter", true)?;
+    config.set_bool("uploadpack.allowAnySHA1InWant", true)?;
+    Ok(repo)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Branch names people may choose: git's rules, kept simple and strict.
+pub fn validate_branch_name(name: &str) -> Result<(), GitError> {
+    let ok = !name.is_empty()
+        && name.len() <= 100
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        && !name.starts_with(['-', '.', '/'])
+        && !name.ends_with(['.', '/'])
+        && !name.contains("..")
+        && !name.contains("//")
+        && !name.ends_with(".lock")
+        && name != "HEAD";
+    if ok {
+        Ok(())
+    } else {
+        Err(GitError::Invalid(format!(
+            "invalid branch name {name:?}: use letters, digits, '-', '_', '.' and '/', up to 100 characters"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+/// What [`GitStore::reconcile`] repaired.
+#[derive(Debug, Default)]
+pub struct Reconciled {
+    pub created: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl GitStore {
+    /// Brings the store in line with the database after a crash or an
+    /// upgrade: leftovers of interrupted creates and deletes go, a project
+    /// without a repository gets one from its template, a repository without
+    /// a project goes.
+    pub fn reconcile(&self, projects: &[(String, String)], author: &Author) -> Result<Reconciled, GitError> {
+        let mut done = Reconciled::default();
+        let known: std::collections::HashSet<&str> = projects.iter().map(|(id, _)| id.as_str()).collect();
+        for entry in std::fs::read_dir(&self.repos)? {
+            let name = entry?.file_name().to_string_lossy().to_string();
+            let orphan = match name.strip_suffix(".git") {
+                Some(id) => !known.contains(id),
+                None => name.starts_with(".new-") || name.starts_with(".deleted-"),
+            };
+            if orphan {
+                std::fs::remove_dir_all(self.repos.join(&name))?;
+                if let Some(id) = name.strip_suffix(".git") {
+                    let _ = std::fs::remove_dir_all(self.worktree_path(id));
+                }
+                done.removed.push(name);
+            }
+        }
+        for (id, template) in projects {
+            if !self.repo_exists(id) {
+                self.create(id, template, author)?;
+                done.created.push(id.clone());
+            }
+        }
+        Ok(done)
+    }
+}

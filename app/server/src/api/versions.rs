@@ -1,0 +1,183 @@
+//! The version timeline of a project: history, diffs, revert, branches.
+
+use super::projects::person;
+use crate::error::{blocking, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, Auth};
+use crate::state::AppState;
+use autocrea_core::audit;
+use autocrea_core::gitstore::{Branch, FileDiff, Version};
+use autocrea_core::projects;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryParams {
+    /// A branch name; the current branch when left out.
+    pub branch: Option<String>,
+    /// 1-based page (default 1).
+    pub page: Option<usize>,
+    /// Versions per page (1 to 100, default 30).
+    pub limit: Option<usize>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct History {
+    pub branch: String,
+    pub versions: Vec<Version>,
+    pub total: usize,
+    pub page: usize,
+    pub limit: usize,
+}
+
+/// Checks the caller owns the project (404 otherwise) and returns its id.
+async fn owned(state: &AppState, auth: &Auth, id: &str) -> ApiResult<String> {
+    Ok(projects::get(&state.pool, auth.user.id, id).await?.id)
+}
+
+/// Every commit of a branch, newest first, with author, message, time and files changed.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/versions", tag = "versions",
+    params(("id" = String, Path, description = "project id"), HistoryParams),
+    responses((status = 200, body = History), (status = 404, body = ErrorBody)))]
+pub async fn list(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, Query(p): Query<HistoryParams>) -> ApiResult<Json<History>> {
+    let id = owned(&state, &auth, &id).await?;
+    let limit = p.limit.unwrap_or(30).clamp(1, 100);
+    let page = p.page.unwrap_or(1).max(1);
+    let git = state.git.clone();
+    let (branch, (versions, total)) = blocking(move || {
+        let branch = match p.branch {
+            Some(b) => b,
+            None => git.current_branch(&id)?,
+        };
+        let history = git.history(&id, Some(&branch), (page - 1) * limit, limit)?;
+        Ok((branch, history))
+    })
+    .await?;
+    Ok(Json(History { branch, versions, total, page, limit }))
+}
+
+/// One version.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/versions/{sha}", tag = "versions",
+    params(("id" = String, Path, description = "project id"), ("sha" = String, Path, description = "full version id")),
+    responses((status = 200, body = Version), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(State(state): State<AppState>, auth: Auth, Path((id, sha)): Path<(String, String)>) -> ApiResult<Json<Version>> {
+    let id = owned(&state, &auth, &id).await?;
+    let git = state.git.clone();
+    Ok(Json(blocking(move || git.version(&id, &sha)).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DiffParams {
+    /// The older version.
+    pub from: String,
+    /// The newer version.
+    pub to: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Diff {
+    pub from: String,
+    pub to: String,
+    pub files: Vec<FileDiff>,
+}
+
+/// Unified diffs, per file, between any two versions.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/diff", tag = "versions",
+    params(("id" = String, Path, description = "project id"), DiffParams),
+    responses((status = 200, body = Diff), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn diff(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, Query(p): Query<DiffParams>) -> ApiResult<Json<Diff>> {
+    let id = owned(&state, &auth, &id).await?;
+    let git = state.git.clone();
+    let (from, to) = (p.from.clone(), p.to.clone());
+    let files = blocking(move || git.diff(&id, &p.from, &p.to)).await?;
+    Ok(Json(Diff { from, to, files }))
+}
+
+/// Restores the files of a version as a new commit on the current branch.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/versions/{sha}/revert", tag = "versions",
+    params(("id" = String, Path, description = "project id"), ("sha" = String, Path, description = "full version id")),
+    responses((status = 201, body = Version, description = "the new version"), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the files already match")))]
+pub async fn revert(State(state): State<AppState>, auth: Auth, Path((id, sha)): Path<(String, String)>) -> ApiResult<(StatusCode, Json<Version>)> {
+    let id = owned(&state, &auth, &id).await?;
+    let _lock = state.git.lock(&id).await;
+    let (git, pid, target, author) = (state.git.clone(), id.clone(), sha.clone(), person(&auth));
+    let version = blocking(move || git.restore(&pid, &target, &author)).await?;
+    projects::touch(&state.pool, &id).await?;
+    audit::record(&state.pool, &auth.actor(), "project.revert", Some(&format!("project:{id}")), Some(&format!("to {sha}"))).await;
+    Ok((StatusCode::CREATED, Json(version)))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BranchList {
+    pub branches: Vec<Branch>,
+}
+
+/// Branches, the current one first.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/branches", tag = "versions",
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 200, body = BranchList), (status = 404, body = ErrorBody)))]
+pub async fn branches(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<BranchList>> {
+    let id = owned(&state, &auth, &id).await?;
+    let git = state.git.clone();
+    Ok(Json(BranchList { branches: blocking(move || git.branches(&id)).await? }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewBranch {
+    pub name: String,
+    /// Start from this version; the current head when left out.
+    pub from: Option<String>,
+}
+
+/// Creates a branch.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/branches", tag = "versions", request_body = NewBranch,
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 201, body = Branch), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_branch(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, ApiJson(body): ApiJson<NewBranch>) -> ApiResult<(StatusCode, Json<Branch>)> {
+    let id = owned(&state, &auth, &id).await?;
+    let _lock = state.git.lock(&id).await;
+    let (git, pid, name) = (state.git.clone(), id.clone(), body.name.clone());
+    let branch = blocking(move || git.create_branch(&pid, &body.name, body.from.as_deref())).await?;
+    audit::record(&state.pool, &auth.actor(), "branch.create", Some(&format!("project:{id}")), Some(&name)).await;
+    Ok((StatusCode::CREATED, Json(branch)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SwitchBranch {
+    pub name: String,
+}
+
+/// Makes another branch current; the working tree follows it.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/branches/switch", tag = "versions", request_body = SwitchBranch,
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 200, body = BranchList), (status = 404, body = ErrorBody)))]
+pub async fn switch_branch(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, ApiJson(body): ApiJson<SwitchBranch>) -> ApiResult<Json<BranchList>> {
+    let id = owned(&state, &auth, &id).await?;
+    let _lock = state.git.lock(&id).await;
+    let (git, pid, name) = (state.git.clone(), id.clone(), body.name.clone());
+    let branches = blocking(move || {
+        git.switch_branch(&pid, &body.name)?;
+        git.branches(&pid)
+    })
+    .await?;
+    projects::touch(&state.pool, &id).await?;
+    audit::record(&state.pool, &auth.actor(), "branch.switch", Some(&format!("project:{id}")), Some(&name)).await;
+    Ok(Json(BranchList { branches }))
+}
+
+/// Deletes a branch (not the current one).
+#[utoipa::path(delete, path = "/api/v1/projects/{id}/branches/{name}", tag = "versions",
+    params(("id" = String, Path, description = "project id"), ("name" = String, Path, description = "branch name")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_branch(State(state): State<AppState>, auth: Auth, Path((id, name)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    let id = owned(&state, &auth, &id).await?;
+    let _lock = state.git.lock(&id).await;
+    let (git, pid, branch) = (state.git.clone(), id.clone(), name.clone());
+    blocking(move || git.delete_branch(&pid, &branch)).await?;
+    audit::record(&state.pool, &auth.actor(), "branch.delete", Some(&format!("project:{id}")), Some(&name)).await;
+    Ok(StatusCode::NO_CONTENT)
+}
