@@ -188,3 +188,72 @@ fn csrf_token() -> Option<String> {
         .find(|(k, _)| *k == "autocrea_csrf" || *k == "__Host-autocrea_csrf")
         .map(|(_, v)| v.to_string())
 }
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+    pub kind: String,
+    pub role: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct ChangedFile {
+    pub path: String,
+    pub status: String,
+    pub old_path: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Version {
+    pub sha: String,
+    pub short_sha: String,
+    pub summary: String,
+    pub message: String,
+    pub author: Person,
+    pub time: String,
+    pub parents: Vec<String>,
+    pub files: Vec<ChangedFile>,
+    pub additions: usize,
+    pub deletions: usize,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct History {
+    pub branch: String,
+    pub versions: Vec<Version>,
+    pub total: usize,
+    pub page: usize,
+    pub limit: usize,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct FileDiff {
+    pub path: String,
+    pub old_path: Option<String>,
+    pub status: String,
+    pub binary: bool,
+    pub additions: usize,
+    pub deletions: usize,
+    pub patch: String,
+    pub truncated: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Diff {
+    pub from: String,
+    pub to: String,
+    pub files: Vec<FileDiff>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Branch {
+    pub name: String,
+    pub current: bool,
+    pub head: Version,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct BranchList {
+    pub branches: Vec<Branch>,
+}

@@ -2,7 +2,7 @@
 
 use crate::components::TopBar;
 use crate::pages::{admin::AdminPage, auth::{LoginPage, SignupPage}, dashboard::DashboardPage, profile::ProfilePage,
-    project::{ProjectPage, ProjectSettingsPage}};
+    project::{ProjectPage, ProjectSettingsPage}, versions::VersionsPage};
 use crate::SessionInfo;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
@@ -69,6 +69,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/signup") view=SignupPage/>
                 <Route path=path!("/") view=|| view! { <Framed><DashboardPage/></Framed> }/>
                 <Route path=path!("/projects/:id") view=|| view! { <Framed><ProjectPage/></Framed> }/>
+                <Route path=path!("/projects/:id/versions") view=|| view! { <Framed><VersionsPage/></Framed> }/>
                 <Route path=path!("/projects/:id/settings") view=|| view! { <Framed><ProjectSettingsPage/></Framed> }/>
                 <Route path=path!("/profile") view=|| view! { <Framed><ProfilePage/></Framed> }/>
                 <Route path=path!("/admin") view=|| view! { <Framed><AdminPage/></Framed> }/>

@@ -19,6 +19,8 @@ pub enum IconKind {
     ArrowLeft,
     X,
     Sparkles,
+    Branch,
+    History,
 }
 
 fn markup(kind: IconKind) -> &'static str {
@@ -37,6 +39,8 @@ fn markup(kind: IconKind) -> &'static str {
         IconKind::User => r#"<path d="M19 21v-2a4 4 0 0 0-4-4H9a4 4 0 0 0-4 4v2"/><circle cx="12" cy="7" r="4"/>"#,
         IconKind::ArrowLeft => r#"<path d="m12 19-7-7 7-7"/><path d="M19 12H5"/>"#,
         IconKind::X => r#"<path d="M18 6 6 18"/><path d="m6 6 12 12"/>"#,
+        IconKind::Branch => r#"<line x1="6" x2="6" y1="3" y2="15"/><circle cx="18" cy="6" r="3"/><circle cx="6" cy="18" r="3"/><path d="M18 9a9 9 0 0 1-9 9"/>"#,
+        IconKind::History => r#"<path d="M3 12a9 9 0 1 0 9-9 9.75 9.75 0 0 0-6.74 2.74L3 8"/><path d="M3 3v5h5"/><path d="M12 7v5l4 2"/>"#,
         IconKind::Sparkles => r#"<path d="M9.94 14.06 8 22l-1.94-7.94L-2 12l8.06-1.94L8 2l1.94 8.06L18 12z" transform="translate(3 0) scale(.8)"/><path d="M20 3v4"/><path d="M22 5h-4"/>"#,
     }
 }

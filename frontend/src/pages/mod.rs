@@ -5,6 +5,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod profile;
 pub mod project;
+pub mod versions;
 
 use leptos::prelude::*;
 

@@ -45,9 +45,14 @@ pub fn ProjectPage() -> impl IntoView {
                             <h1 data-testid="project-title">{p.name.clone()}</h1>
                             <p class="muted">{if p.description.is_empty() { "No description yet.".to_string() } else { p.description.clone() }}</p>
                         </div>
-                        <a class="btn" href=format!("/projects/{}/settings", p.id) data-testid="project-settings-link">
-                            <Icon kind=IconKind::Settings/> "Settings"
-                        </a>
+                        <div class="head-actions">
+                            <a class="btn" href=format!("/projects/{}/versions", p.id) data-testid="project-versions-link">
+                                <Icon kind=IconKind::History/> "Versions"
+                            </a>
+                            <a class="btn" href=format!("/projects/{}/settings", p.id) data-testid="project-settings-link">
+                                <Icon kind=IconKind::Settings/> "Settings"
+                            </a>
+                        </div>
                     </div>
                     <div class="card details">
                         <dl>
@@ -55,6 +60,7 @@ pub fn ProjectPage() -> impl IntoView {
                             <dt>"Short name"</dt><dd><code>{p.slug.clone()}</code></dd>
                             <dt>"Created"</dt><dd>{short_time(&p.created_at)}</dd>
                             <dt>"Last change"</dt><dd>{short_time(&p.updated_at)}</dd>
+                            <dt>"Clone with git"</dt><dd><CloneUrl slug=p.slug.clone()/></dd>
                         </dl>
                     </div>
                 }.into_any(),
@@ -183,5 +189,34 @@ fn SettingsForms(project: Project) -> impl IntoView {
             </form>
             <FormError message=delete_error/>
         </section>
+    }
+}
+
+/// `git clone` address of the project on this server, for the signed-in owner.
+#[component]
+fn CloneUrl(slug: String) -> impl IntoView {
+    let session = expect_context::<crate::app::SessionResource>();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let slug = slug.clone();
+                Suspend::new(async move {
+                    let user = session.await.map(|s| s.username).unwrap_or_default();
+                    let origin = origin();
+                    view! { <code data-testid="clone-url">{format!("git clone {origin}/git/{user}/{slug}.git")}</code> }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+fn origin() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
     }
 }
