@@ -111,7 +111,11 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
 }
 
 /// A change (`POST`, `PATCH`, `DELETE`) with an optional JSON body; 204 gives `null`.
-pub async fn send<T: DeserializeOwned>(method: &str, path: &str, body: Option<serde_json::Value>) -> Result<T, ApiFailure> {
+pub async fn send<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<T, ApiFailure> {
     let value = request(method, path, body).await?;
     decode(value)
 }
@@ -128,11 +132,18 @@ fn decode<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiFailure
 /// the field at fault) so forms can show it next to that field.
 pub fn field_of(message: &str) -> Option<(&str, &str)> {
     let (field, reason) = message.split_once(": ")?;
-    field.chars().all(|c| c.is_ascii_lowercase() || c == '_').then_some((field, reason))
+    field
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c == '_')
+        .then_some((field, reason))
 }
 
 #[cfg(feature = "hydrate")]
-async fn request(method: &str, path: &str, body: Option<serde_json::Value>) -> Result<serde_json::Value, ApiFailure> {
+async fn request(
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<serde_json::Value, ApiFailure> {
     use gloo_net::http::{Method, RequestBuilder};
     let network = |e: gloo_net::Error| ApiFailure {
         status: 0,
@@ -146,7 +157,9 @@ async fn request(method: &str, path: &str, body: Option<serde_json::Value>) -> R
         "DELETE" => Method::DELETE,
         _ => Method::GET,
     };
-    let mut builder = RequestBuilder::new(path).method(method.clone()).header("Accept", "application/json");
+    let mut builder = RequestBuilder::new(path)
+        .method(method.clone())
+        .header("Accept", "application/json");
     if method != Method::GET {
         if let Some(token) = csrf_token() {
             builder = builder.header("X-CSRF-Token", &token);
@@ -159,28 +172,53 @@ async fn request(method: &str, path: &str, body: Option<serde_json::Value>) -> R
     .map_err(network)?;
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
-    let value: serde_json::Value = if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).unwrap_or(serde_json::Value::Null) };
+    let value: serde_json::Value = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    };
     if (200..300).contains(&status) {
         return Ok(value);
     }
-    let code = value["error"]["code"].as_str().unwrap_or("http_error").to_string();
-    let message = value["error"]["message"].as_str().map(str::to_string).unwrap_or_else(|| format!("the server answered {status}"));
+    let code = value["error"]["code"]
+        .as_str()
+        .unwrap_or("http_error")
+        .to_string();
+    let message = value["error"]["message"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("the server answered {status}"));
     if status == 401 && code == "unauthenticated" {
         // The session ended elsewhere (sign-out, password change): start over.
         crate::app::go_to("/login");
     }
-    Err(ApiFailure { status, code, message })
+    Err(ApiFailure {
+        status,
+        code,
+        message,
+    })
 }
 
 #[cfg(not(feature = "hydrate"))]
-async fn request(_method: &str, _path: &str, _body: Option<serde_json::Value>) -> Result<serde_json::Value, ApiFailure> {
-    Err(ApiFailure { status: 0, code: "server_side".into(), message: "API calls are made from the browser".into() })
+async fn request(
+    _method: &str,
+    _path: &str,
+    _body: Option<serde_json::Value>,
+) -> Result<serde_json::Value, ApiFailure> {
+    Err(ApiFailure {
+        status: 0,
+        code: "server_side".into(),
+        message: "API calls are made from the browser".into(),
+    })
 }
 
 #[cfg(feature = "hydrate")]
 fn csrf_token() -> Option<String> {
     use wasm_bindgen::JsCast;
-    let doc = web_sys::window()?.document()?.dyn_into::<web_sys::HtmlDocument>().ok()?;
+    let doc = web_sys::window()?
+        .document()?
+        .dyn_into::<web_sys::HtmlDocument>()
+        .ok()?;
     let cookies = doc.cookie().ok()?;
     cookies
         .split(';')

@@ -1,8 +1,14 @@
 //! The document shell, the router and the page frame.
 
 use crate::components::TopBar;
-use crate::pages::{admin::AdminPage, auth::{LoginPage, SignupPage}, dashboard::DashboardPage, profile::ProfilePage,
-    project::{ProjectPage, ProjectSettingsPage}, versions::VersionsPage};
+use crate::pages::{
+    admin::AdminPage,
+    auth::{LoginPage, SignupPage},
+    dashboard::DashboardPage,
+    profile::ProfilePage,
+    project::{ProjectPage, ProjectSettingsPage},
+    versions::VersionsPage,
+};
 use crate::SessionInfo;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
@@ -42,7 +48,8 @@ pub type SessionResource = Resource<Option<SessionInfo>>;
 fn session_from_request() -> Option<SessionInfo> {
     #[cfg(feature = "ssr")]
     {
-        use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<SessionInfo>().cloned())
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<SessionInfo>().cloned())
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -55,10 +62,13 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let initial = session_from_request();
     // Resolved on the server, serialised into the page, reused by hydration.
-    let session: SessionResource = Resource::new(|| (), move |_| {
-        let s = initial.clone();
-        async move { s }
-    });
+    let session: SessionResource = Resource::new(
+        || (),
+        move |_| {
+            let s = initial.clone();
+            async move { s }
+        },
+    );
     provide_context(session);
 
     view! {

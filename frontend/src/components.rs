@@ -23,9 +23,17 @@ pub fn ThemeToggle() -> impl IntoView {
     let toggle = move |_| {
         #[cfg(feature = "hydrate")]
         {
-            let Some(window) = web_sys::window() else { return };
-            let Some(root) = window.document().and_then(|d| d.document_element()) else { return };
-            let next = if root.get_attribute("data-theme").as_deref() == Some("dark") { "light" } else { "dark" };
+            let Some(window) = web_sys::window() else {
+                return;
+            };
+            let Some(root) = window.document().and_then(|d| d.document_element()) else {
+                return;
+            };
+            let next = if root.get_attribute("data-theme").as_deref() == Some("dark") {
+                "light"
+            } else {
+                "dark"
+            };
             let _ = root.set_attribute("data-theme", next);
             if let Ok(Some(storage)) = window.local_storage() {
                 let _ = storage.set_item("autocrea-theme", next);
@@ -154,7 +162,10 @@ pub fn sentence(message: &str) -> String {
 
 /// `2026-11-22T10:04:05Z` as `2026-11-22 10:04`.
 pub fn short_time(rfc3339: &str) -> String {
-    rfc3339.get(..16).map(|s| s.replace('T', " ")).unwrap_or_else(|| rfc3339.to_string())
+    rfc3339
+        .get(..16)
+        .map(|s| s.replace('T', " "))
+        .unwrap_or_else(|| rfc3339.to_string())
 }
 
 pub fn event_value(ev: &leptos::ev::Event) -> String {

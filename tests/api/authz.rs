@@ -23,7 +23,8 @@ struct Route {
 const ROLES: [&str; 4] = ["anonymous", "other", "owner", "admin"];
 
 fn matrix() -> Matrix {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/authz_matrix.toml")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/authz_matrix.toml")).unwrap();
     toml::from_str(&text).expect("authz_matrix.toml parses")
 }
 
@@ -32,21 +33,43 @@ fn every_router_route_is_in_the_matrix() {
     let (_router, doc) = autocrea::router::api();
     let mut in_router = BTreeSet::new();
     for (path, item) in doc.paths.paths.iter() {
-        for (method, op) in [("GET", &item.get), ("POST", &item.post), ("PATCH", &item.patch), ("PUT", &item.put), ("DELETE", &item.delete)] {
+        for (method, op) in [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PATCH", &item.patch),
+            ("PUT", &item.put),
+            ("DELETE", &item.delete),
+        ] {
             if op.is_some() {
                 in_router.insert((method.to_string(), path.clone()));
             }
         }
     }
     let m = matrix();
-    let in_matrix: BTreeSet<_> = m.route.iter().map(|r| (r.method.clone(), r.path.clone())).collect();
+    let in_matrix: BTreeSet<_> = m
+        .route
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
     let missing: Vec<_> = in_router.difference(&in_matrix).collect();
     let stale: Vec<_> = in_matrix.difference(&in_router).collect();
-    assert!(missing.is_empty(), "routes missing from tests/authz_matrix.toml: {missing:?}");
-    assert!(stale.is_empty(), "matrix routes the router does not have: {stale:?}");
+    assert!(
+        missing.is_empty(),
+        "routes missing from tests/authz_matrix.toml: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "matrix routes the router does not have: {stale:?}"
+    );
     for r in &m.route {
         let roles: BTreeSet<_> = r.expect.keys().map(String::as_str).collect();
-        assert_eq!(roles, ROLES.into_iter().collect(), "{} {} must list every role", r.method, r.path);
+        assert_eq!(
+            roles,
+            ROLES.into_iter().collect(),
+            "{} {} must list every role",
+            r.method,
+            r.path
+        );
     }
 }
 
@@ -56,10 +79,19 @@ async fn every_role_gets_the_expected_status_on_every_route() {
     s.user("admin@example.com").await;
     s.user("owner@example.com").await;
     s.user("other@example.com").await;
-    let emails = [("other", "other@example.com"), ("owner", "owner@example.com"), ("admin", "admin@example.com")];
+    let emails = [
+        ("other", "other@example.com"),
+        ("owner", "owner@example.com"),
+        ("admin", "admin@example.com"),
+    ];
     // Fixtures are made with a token: the matrix's own logout and password
     // change requests end sessions, never tokens.
-    let owner = s.with_token(&signed_in(&s, "owner@example.com").await.new_token("fixtures").await);
+    let owner = s.with_token(
+        &signed_in(&s, "owner@example.com")
+            .await
+            .new_token("fixtures")
+            .await,
+    );
     let mut failures = Vec::new();
     let mut fresh = 0;
 
@@ -72,17 +104,37 @@ async fn every_role_gets_the_expected_status_on_every_route() {
             };
             let path = match route.resource.as_deref() {
                 Some("project") => {
-                    let id = owner.new_project("Owned").await["id"].as_str().unwrap().to_string();
-                    let sha = owner.get(&format!("/api/v1/projects/{id}/versions")).await.body["versions"][0]["sha"].as_str().unwrap().to_string();
-                    owner.post(&format!("/api/v1/projects/{id}/branches"), serde_json::json!({"name": "feature"})).await;
-                    let path = route.path.replace("{id}", &id).replace("{sha}", &sha).replace("{name}", "feature");
+                    let id = owner.new_project("Owned").await["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string();
+                    let sha = owner
+                        .get(&format!("/api/v1/projects/{id}/versions"))
+                        .await
+                        .body["versions"][0]["sha"]
+                        .as_str()
+                        .unwrap()
+                        .to_string();
+                    owner
+                        .post(
+                            &format!("/api/v1/projects/{id}/branches"),
+                            serde_json::json!({"name": "feature"}),
+                        )
+                        .await;
+                    let path = route
+                        .path
+                        .replace("{id}", &id)
+                        .replace("{sha}", &sha)
+                        .replace("{name}", "feature");
                     match &route.query {
                         Some(q) => format!("{path}?{}", q.replace("{sha}", &sha)),
                         None => path,
                     }
                 }
                 Some("token") => {
-                    let r = owner.post("/api/v1/me/tokens", serde_json::json!({"name": "owned"})).await;
+                    let r = owner
+                        .post("/api/v1/me/tokens", serde_json::json!({"name": "owned"}))
+                        .await;
                     route.path.replace("{id}", &r.body["id"].to_string())
                 }
                 _ => route.path.clone(),
@@ -100,14 +152,24 @@ async fn every_role_gets_the_expected_status_on_every_route() {
             let reply = client.send(rb).await;
             let want = route.expect[role];
             if reply.status.as_u16() != want {
-                failures.push(format!("{} {} as {role}: got {} want {want}: {}", route.method, path, reply.status, reply.text));
+                failures.push(format!(
+                    "{} {} as {role}: got {} want {want}: {}",
+                    route.method, path, reply.status, reply.text
+                ));
             }
             if reply.status.as_u16() >= 400 && reply.body["error"]["code"].as_str().is_none() {
-                failures.push(format!("{} {} as {role}: error without the JSON error shape: {}", route.method, path, reply.text));
+                failures.push(format!(
+                    "{} {} as {role}: error without the JSON error shape: {}",
+                    route.method, path, reply.text
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "authorization matrix violations:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "authorization matrix violations:\n{}",
+        failures.join("\n")
+    );
     s.stop().await;
 }
 

@@ -17,13 +17,25 @@ impl Fixture {
     async fn new() -> Self {
         let s = TestServer::start().await;
         let c = s.user("ada@example.com").await;
-        let project = c.new_project("Demo App").await["id"].as_str().unwrap().to_string();
+        let project = c.new_project("Demo App").await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let url = s.git_url("ada", &PASSWORD.replace(' ', "%20"), "ada", "demo-app");
-        Self { s, git: Git::new(), work: tempfile::tempdir().unwrap(), project, url }
+        Self {
+            s,
+            git: Git::new(),
+            work: tempfile::tempdir().unwrap(),
+            project,
+            url,
+        }
     }
 
     fn bare(&self) -> std::path::PathBuf {
-        self.s.data_dir().join("repos").join(format!("{}.git", self.project))
+        self.s
+            .data_dir()
+            .join("repos")
+            .join(format!("{}.git", self.project))
     }
 
     fn path(&self, name: &str) -> std::path::PathBuf {
@@ -41,14 +53,25 @@ impl Fixture {
     async fn commit_file(&self, repo: &str, file: &str, content: &str) {
         std::fs::write(self.path(repo).join(file), content).unwrap();
         assert!(self.git.run(&self.path(repo), &["add", "-A"]).await.ok);
-        let out = self.git.run(&self.path(repo), &["commit", "-qm", &format!("Change {file}")]).await;
+        let out = self
+            .git
+            .run(
+                &self.path(repo),
+                &["commit", "-qm", &format!("Change {file}")],
+            )
+            .await;
         assert!(out.ok, "{}", out.stderr);
     }
 
     async fn versions(&self) -> Vec<serde_json::Value> {
         let c = self.s.browser();
         c.login("ada@example.com", PASSWORD).await;
-        c.get(&format!("/api/v1/projects/{}/versions", self.project)).await.body["versions"].as_array().unwrap().clone()
+        c.get(&format!("/api/v1/projects/{}/versions", self.project))
+            .await
+            .body["versions"]
+            .as_array()
+            .unwrap()
+            .clone()
     }
 }
 
@@ -57,7 +80,10 @@ async fn clone_push_pull_and_the_working_tree_follows() {
     let f = Fixture::new().await;
     let out = f.clone("one", &[]).await;
     assert!(out.ok, "clone: {}", out.stderr);
-    assert!(f.path("one/index.html").exists(), "the template is the first commit");
+    assert!(
+        f.path("one/index.html").exists(),
+        "the template is the first commit"
+    );
 
     f.commit_file("one", "notes.txt", "hello\n").await;
     let out = f.git.run(&f.path("one"), &["push", "origin", "main"]).await;
@@ -70,7 +96,11 @@ async fn clone_push_pull_and_the_working_tree_follows() {
     assert_eq!(versions[0]["author"]["kind"], "person");
     assert_eq!(versions[0]["files"][0]["path"], "notes.txt");
     let tree = f.s.data_dir().join("worktrees").join(&f.project);
-    assert_eq!(std::fs::read_to_string(tree.join("notes.txt")).unwrap(), "hello\n", "working tree follows the push");
+    assert_eq!(
+        std::fs::read_to_string(tree.join("notes.txt")).unwrap(),
+        "hello\n",
+        "working tree follows the push"
+    );
 
     assert!(f.clone("two", &[]).await.ok);
     f.commit_file("two", "more.txt", "more\n").await;
@@ -91,14 +121,30 @@ async fn protocol_v2_and_shallow_clone() {
     }
     assert!(f.git.run(&f.path("full"), &["push"]).await.ok);
 
-    let out = f.git.run_env(f.work.path(), &["-c", "protocol.version=2", "ls-remote", &f.url], &[("GIT_TRACE_PACKET", "1")]).await;
+    let out = f
+        .git
+        .run_env(
+            f.work.path(),
+            &["-c", "protocol.version=2", "ls-remote", &f.url],
+            &[("GIT_TRACE_PACKET", "1")],
+        )
+        .await;
     assert!(out.ok, "{}", out.stderr);
-    assert!(out.stderr.contains("git< version 2"), "the server spoke protocol v2:\n{}", &out.stderr[..out.stderr.len().min(2000)]);
+    assert!(
+        out.stderr.contains("git< version 2"),
+        "the server spoke protocol v2:\n{}",
+        &out.stderr[..out.stderr.len().min(2000)]
+    );
     assert!(out.stdout.contains("refs/heads/main"));
 
-    let out = f.clone("shallow", &["--depth", "1", "-c", "protocol.version=2"]).await;
+    let out = f
+        .clone("shallow", &["--depth", "1", "-c", "protocol.version=2"])
+        .await;
     assert!(out.ok, "{}", out.stderr);
-    let count = f.git.run(&f.path("shallow"), &["rev-list", "--count", "HEAD"]).await;
+    let count = f
+        .git
+        .run(&f.path("shallow"), &["rev-list", "--count", "HEAD"])
+        .await;
     assert_eq!(count.stdout.trim(), "1");
     assert!(f.path("shallow/f2.txt").exists());
     let out = f.clone("v0", &["-c", "protocol.version=0"]).await;
@@ -113,7 +159,11 @@ async fn wrong_or_missing_credentials_and_other_users() {
     let host = f.s.url.trim_start_matches("http://").to_string();
     let wrong = format!("http://ada:not-the-password@{host}/git/ada/demo-app.git");
     let out = f.git.run(f.work.path(), &["clone", &wrong, "nope"]).await;
-    assert!(!out.ok && out.stderr.contains("Authentication failed"), "{}", out.stderr);
+    assert!(
+        !out.ok && out.stderr.contains("Authentication failed"),
+        "{}",
+        out.stderr
+    );
 
     assert!(f.clone("ok", &[]).await.ok);
     f.commit_file("ok", "x.txt", "x\n").await;
@@ -122,10 +172,16 @@ async fn wrong_or_missing_credentials_and_other_users() {
     assert_eq!(f.versions().await.len(), 1, "nothing changed");
 
     // No credentials: 401 with a Basic challenge, for existing and missing repositories alike.
-    for path in ["/git/ada/demo-app.git/info/refs?service=git-upload-pack", "/git/ada/missing.git/info/refs?service=git-upload-pack"] {
+    for path in [
+        "/git/ada/demo-app.git/info/refs?service=git-upload-pack",
+        "/git/ada/missing.git/info/refs?service=git-upload-pack",
+    ] {
         let r = reqwest::get(format!("{}{path}", f.s.url)).await.unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        assert!(r.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+        assert!(r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic"));
     }
 
     // Another user's repository does not exist for them; a token works for its owner.
@@ -133,14 +189,40 @@ async fn wrong_or_missing_credentials_and_other_users() {
     let bob_token = bob.new_token("git").await;
     let as_bob = format!("http://bob:{bob_token}@{host}/git/ada/demo-app.git");
     let out = f.git.run(f.work.path(), &["clone", &as_bob, "bob"]).await;
-    assert!(!out.ok && out.stderr.contains("not found"), "{}", out.stderr);
+    assert!(
+        !out.ok && out.stderr.contains("not found"),
+        "{}",
+        out.stderr
+    );
     let ada = f.s.browser();
     ada.login("ada@example.com", PASSWORD).await;
     let token = ada.new_token("git").await;
-    let out = f.git.run(f.work.path(), &["clone", &format!("http://x-token:{token}@{host}/git/ada/demo-app.git"), "tok"]).await;
+    let out = f
+        .git
+        .run(
+            f.work.path(),
+            &[
+                "clone",
+                &format!("http://x-token:{token}@{host}/git/ada/demo-app.git"),
+                "tok",
+            ],
+        )
+        .await;
     assert!(out.ok, "token as password: {}", out.stderr);
     let header = format!("http.extraHeader=Authorization: Bearer {token}");
-    let out = f.git.run(f.work.path(), &["-c", &header, "clone", &format!("http://{host}/git/ada/demo-app.git"), "bearer"]).await;
+    let out = f
+        .git
+        .run(
+            f.work.path(),
+            &[
+                "-c",
+                &header,
+                "clone",
+                &format!("http://{host}/git/ada/demo-app.git"),
+                "bearer",
+            ],
+        )
+        .await;
     assert!(out.ok, "bearer header: {}", out.stderr);
     f.git.assert_fsck(&f.bare()).await;
     f.s.stop().await;
@@ -167,14 +249,44 @@ async fn hostile_names_are_refused() {
     ];
     let http = reqwest::Client::new();
     for path in &paths {
-        let r = http.get(format!("{}{path}", f.s.url)).bearer_auth(&token).send().await.unwrap();
-        assert!(r.status() == StatusCode::NOT_FOUND || r.status() == StatusCode::BAD_REQUEST, "{path}: {}", r.status());
+        let r = http
+            .get(format!("{}{path}", f.s.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status() == StatusCode::NOT_FOUND || r.status() == StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            r.status()
+        );
     }
-    let r = http.get(format!("{}/git/ada/demo-app.git/info/refs?service=git-upload-pack", f.s.url)).bearer_auth(&token).send().await.unwrap();
+    let r = http
+        .get(format!(
+            "{}/git/ada/demo-app.git/info/refs?service=git-upload-pack",
+            f.s.url
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "the real name works");
-    assert_eq!(r.headers()["content-type"], "application/x-git-upload-pack-advertisement");
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/x-git-upload-pack-advertisement"
+    );
     let host = f.s.url.trim_start_matches("http://");
-    let out = f.git.run(f.work.path(), &["clone", &format!("http://ada:{token}@{host}/git/ada/..%2Fdemo-app.git"), "x"]).await;
+    let out = f
+        .git
+        .run(
+            f.work.path(),
+            &[
+                "clone",
+                &format!("http://ada:{token}@{host}/git/ada/..%2Fdemo-app.git"),
+                "x",
+            ],
+        )
+        .await;
     assert!(!out.ok);
     f.git.assert_fsck(&f.bare()).await;
     f.s.stop().await;
@@ -189,7 +301,11 @@ async fn non_fast_forward_needs_force_and_concurrent_pushes_leave_one_winner() {
     assert!(f.git.run(&f.path("a"), &["push"]).await.ok);
     f.commit_file("b", "b.txt", "b\n").await;
     let out = f.git.run(&f.path("b"), &["push"]).await;
-    assert!(!out.ok && (out.stderr.contains("rejected") || out.stderr.contains("non-fast-forward")), "{}", out.stderr);
+    assert!(
+        !out.ok && (out.stderr.contains("rejected") || out.stderr.contains("non-fast-forward")),
+        "{}",
+        out.stderr
+    );
     let out = f.git.run(&f.path("b"), &["push", "--force"]).await;
     assert!(out.ok, "the owner may force: {}", out.stderr);
     assert_eq!(f.versions().await[0]["summary"], "Change b.txt");
@@ -201,8 +317,18 @@ async fn non_fast_forward_needs_force_and_concurrent_pushes_leave_one_winner() {
     }
     let (pc, pd) = (f.path("c"), f.path("d"));
     let (c, d) = tokio::join!(f.git.run(&pc, &["push"]), f.git.run(&pd, &["push"]));
-    assert!(c.ok != d.ok, "exactly one push wins: c={} d={}\n{}\n{}", c.ok, d.ok, c.stderr, d.stderr);
-    let head = f.versions().await[0]["summary"].as_str().unwrap().to_string();
+    assert!(
+        c.ok != d.ok,
+        "exactly one push wins: c={} d={}\n{}\n{}",
+        c.ok,
+        d.ok,
+        c.stderr,
+        d.stderr
+    );
+    let head = f.versions().await[0]["summary"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(head == "Change c.txt" || head == "Change d.txt");
     f.git.assert_fsck(&f.bare()).await;
     f.s.stop().await;
@@ -214,12 +340,24 @@ async fn push_of_a_100_mb_file() {
     assert!(f.clone("big", &[]).await.ok);
     write_random(&f.path("big/blob.bin"), 100 * 1024 * 1024);
     assert!(f.git.run(&f.path("big"), &["add", "blob.bin"]).await.ok);
-    assert!(f.git.run(&f.path("big"), &["commit", "-qm", "Add a large file"]).await.ok);
+    assert!(
+        f.git
+            .run(&f.path("big"), &["commit", "-qm", "Add a large file"])
+            .await
+            .ok
+    );
     let out = f.git.run(&f.path("big"), &["push"]).await;
     assert!(out.ok, "{}", out.stderr);
-    let size = f.git.run(&f.bare(), &["cat-file", "-s", "main:blob.bin"]).await;
+    let size = f
+        .git
+        .run(&f.bare(), &["cat-file", "-s", "main:blob.bin"])
+        .await;
     assert_eq!(size.stdout.trim(), (100 * 1024 * 1024).to_string());
-    let wt = f.s.data_dir().join("worktrees").join(&f.project).join("blob.bin");
+    let wt =
+        f.s.data_dir()
+            .join("worktrees")
+            .join(&f.project)
+            .join("blob.bin");
     assert_eq!(std::fs::metadata(wt).unwrap().len(), 100 * 1024 * 1024);
     f.git.assert_fsck(&f.bare()).await;
     f.s.stop().await;
@@ -243,15 +381,58 @@ async fn project_lifecycle_reaches_the_repository() {
     let f = Fixture::new().await;
     let c = f.s.browser();
     c.login("ada@example.com", PASSWORD).await;
-    let copy = c.post_empty(&format!("/api/v1/projects/{}/duplicate", f.project)).await.body["id"].as_str().unwrap().to_string();
+    let copy = c
+        .post_empty(&format!("/api/v1/projects/{}/duplicate", f.project))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let copy_repo = f.s.data_dir().join("repos").join(format!("{copy}.git"));
     f.git.assert_fsck(&copy_repo).await;
-    let out = f.git.run(f.work.path(), &["clone", &f.s.git_url("ada", &PASSWORD.replace(' ', "%20"), "ada", "demo-app-copy"), "copy"]).await;
-    assert!(out.ok, "the copy is clonable under its own slug: {}", out.stderr);
-    assert_eq!(c.delete(&format!("/api/v1/projects/{copy}")).await.status, StatusCode::NO_CONTENT);
-    assert!(!copy_repo.exists(), "deleting a project removes its repository");
-    let r = c.patch(&format!("/api/v1/projects/{}", f.project), json!({"name": "Renamed"})).await;
+    let out = f
+        .git
+        .run(
+            f.work.path(),
+            &[
+                "clone",
+                &f.s.git_url("ada", &PASSWORD.replace(' ', "%20"), "ada", "demo-app-copy"),
+                "copy",
+            ],
+        )
+        .await;
+    assert!(
+        out.ok,
+        "the copy is clonable under its own slug: {}",
+        out.stderr
+    );
+    assert_eq!(
+        c.delete(&format!("/api/v1/projects/{copy}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert!(
+        !copy_repo.exists(),
+        "deleting a project removes its repository"
+    );
+    let r = c
+        .patch(
+            &format!("/api/v1/projects/{}", f.project),
+            json!({"name": "Renamed"}),
+        )
+        .await;
     assert_eq!(r.body["slug"], "renamed");
-    assert!(f.git.run(f.work.path(), &["clone", &f.s.git_url("ada", &PASSWORD.replace(' ', "%20"), "ada", "renamed"), "renamed"]).await.ok);
+    assert!(
+        f.git
+            .run(
+                f.work.path(),
+                &[
+                    "clone",
+                    &f.s.git_url("ada", &PASSWORD.replace(' ', "%20"), "ada", "renamed"),
+                    "renamed"
+                ]
+            )
+            .await
+            .ok
+    );
     f.s.stop().await;
 }

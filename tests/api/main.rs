@@ -4,6 +4,7 @@ mod accounts;
 mod authz;
 mod bad_input;
 mod git;
+mod gitea;
 mod openapi;
 mod pages;
 mod projects;

@@ -8,7 +8,10 @@ use serde_json::json;
 async fn history_diff_revert_and_branches() {
     let s = TestServer::start().await;
     let c = s.user("ada@example.com").await;
-    let id = c.new_project("Timeline").await["id"].as_str().unwrap().to_string();
+    let id = c.new_project("Timeline").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let base = format!("/api/v1/projects/{id}");
 
     // A second version, pushed with git.
@@ -23,58 +26,159 @@ async fn history_diff_revert_and_branches() {
     assert!(git.run(&w, &["push"]).await.ok);
 
     let h = c.get(&format!("{base}/versions")).await;
-    assert_eq!((h.body["total"].as_u64(), h.body["branch"].as_str()), (Some(2), Some("main")));
+    assert_eq!(
+        (h.body["total"].as_u64(), h.body["branch"].as_str()),
+        (Some(2), Some("main"))
+    );
     let versions = h.body["versions"].as_array().unwrap();
-    let (second, first) = (versions[0]["sha"].as_str().unwrap().to_string(), versions[1]["sha"].as_str().unwrap().to_string());
+    let (second, first) = (
+        versions[0]["sha"].as_str().unwrap().to_string(),
+        versions[1]["sha"].as_str().unwrap().to_string(),
+    );
     assert_eq!(versions[0]["author"]["name"], "Ada Tester");
-    assert_eq!(versions[1]["author"]["name"], "Test User", "the first commit is by the project's creator");
-    let statuses: Vec<(String, String)> = versions[0]["files"].as_array().unwrap().iter()
-        .map(|f| (f["path"].as_str().unwrap().into(), f["status"].as_str().unwrap().into())).collect();
-    assert!(statuses.contains(&("app.js".into(), "deleted".into())) && statuses.contains(&("index.html".into(), "modified".into())));
-    assert_eq!(c.get(&format!("{base}/versions?limit=1&page=2")).await.body["versions"][0]["sha"], first.as_str());
-    assert!(c.get(&format!("{base}/versions?page=9")).await.body["versions"].as_array().unwrap().is_empty());
+    assert_eq!(
+        versions[1]["author"]["name"], "Test User",
+        "the first commit is by the project's creator"
+    );
+    let statuses: Vec<(String, String)> = versions[0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().into(),
+                f["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        statuses.contains(&("app.js".into(), "deleted".into()))
+            && statuses.contains(&("index.html".into(), "modified".into()))
+    );
+    assert_eq!(
+        c.get(&format!("{base}/versions?limit=1&page=2")).await.body["versions"][0]["sha"],
+        first.as_str()
+    );
+    assert!(
+        c.get(&format!("{base}/versions?page=9")).await.body["versions"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     let v = c.get(&format!("{base}/versions/{first}")).await;
     assert_eq!(v.body["summary"], "Start from the template");
-    assert_eq!(c.get(&format!("{base}/versions/{}", "0".repeat(40))).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        c.get(&format!("{base}/versions/{}", "0".repeat(40)))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let r = c.get(&format!("{base}/versions/..%2F..%2Fetc")).await;
-    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "invalid_input"));
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "invalid_input")
+    );
 
-    let d = c.get(&format!("{base}/diff?from={first}&to={second}")).await;
+    let d = c
+        .get(&format!("{base}/diff?from={first}&to={second}"))
+        .await;
     let files = d.body["files"].as_array().unwrap();
     let page = files.iter().find(|f| f["path"] == "index.html").unwrap();
-    assert!(page["patch"].as_str().unwrap().contains("+<h1>Version two</h1>"), "{}", page["patch"]);
+    assert!(
+        page["patch"]
+            .as_str()
+            .unwrap()
+            .contains("+<h1>Version two</h1>"),
+        "{}",
+        page["patch"]
+    );
     assert_eq!(page["status"], "modified");
-    assert!(files.iter().any(|f| f["path"] == "app.js" && f["status"] == "deleted"));
+    assert!(files
+        .iter()
+        .any(|f| f["path"] == "app.js" && f["status"] == "deleted"));
 
     // Revert to the first version: a new commit, nothing rewritten.
-    let r = c.post_empty(&format!("{base}/versions/{first}/revert")).await;
+    let r = c
+        .post_empty(&format!("{base}/versions/{first}/revert"))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["parents"][0], second.as_str());
     assert!(r.body["summary"].as_str().unwrap().starts_with("Revert to"));
     assert_eq!(c.get(&format!("{base}/versions")).await.body["total"], 3);
     let tree = s.data_dir().join("worktrees").join(&id);
-    assert!(tree.join("app.js").exists(), "the working tree has the restored files");
-    let r = c.post_empty(&format!("{base}/versions/{first}/revert")).await;
+    assert!(
+        tree.join("app.js").exists(),
+        "the working tree has the restored files"
+    );
+    let r = c
+        .post_empty(&format!("{base}/versions/{first}/revert"))
+        .await;
     assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "conflict"));
-    assert!(git.run(&w, &["pull", "--ff-only"]).await.ok, "clones fast-forward onto a revert");
+    assert!(
+        git.run(&w, &["pull", "--ff-only"]).await.ok,
+        "clones fast-forward onto a revert"
+    );
 
     // Branches: create from a version, switch (the working tree follows), delete.
-    let r = c.post(&format!("{base}/branches"), json!({"name": "redesign", "from": second})).await;
+    let r = c
+        .post(
+            &format!("{base}/branches"),
+            json!({"name": "redesign", "from": second}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    assert_eq!(c.post(&format!("{base}/branches"), json!({"name": "redesign"})).await.status, StatusCode::CONFLICT);
-    assert_eq!(c.post(&format!("{base}/branches"), json!({"name": "../evil"})).await.status, StatusCode::BAD_REQUEST);
-    let r = c.post(&format!("{base}/branches/switch"), json!({"name": "redesign"})).await;
+    assert_eq!(
+        c.post(&format!("{base}/branches"), json!({"name": "redesign"}))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        c.post(&format!("{base}/branches"), json!({"name": "../evil"}))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    let r = c
+        .post(
+            &format!("{base}/branches/switch"),
+            json!({"name": "redesign"}),
+        )
+        .await;
     assert_eq!(r.body["branches"][0]["name"], "redesign");
     assert_eq!(r.body["branches"][0]["current"], true);
     assert!(!tree.join("app.js").exists());
-    assert_eq!(c.get(&format!("{base}/versions")).await.body["branch"], "redesign");
-    assert_eq!(c.delete(&format!("{base}/branches/redesign")).await.status, StatusCode::CONFLICT, "not the current branch");
-    c.post(&format!("{base}/branches/switch"), json!({"name": "main"})).await;
-    assert_eq!(c.delete(&format!("{base}/branches/redesign")).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(c.get(&format!("{base}/branches")).await.body["branches"].as_array().unwrap().len(), 1);
-    assert_eq!(c.post(&format!("{base}/branches/switch"), json!({"name": "gone"})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        c.get(&format!("{base}/versions")).await.body["branch"],
+        "redesign"
+    );
+    assert_eq!(
+        c.delete(&format!("{base}/branches/redesign")).await.status,
+        StatusCode::CONFLICT,
+        "not the current branch"
+    );
+    c.post(&format!("{base}/branches/switch"), json!({"name": "main"}))
+        .await;
+    assert_eq!(
+        c.delete(&format!("{base}/branches/redesign")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        c.get(&format!("{base}/branches")).await.body["branches"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        c.post(&format!("{base}/branches/switch"), json!({"name": "gone"}))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 
-    git.assert_fsck(&s.data_dir().join("repos").join(format!("{id}.git"))).await;
+    git.assert_fsck(&s.data_dir().join("repos").join(format!("{id}.git")))
+        .await;
     s.stop().await;
 }

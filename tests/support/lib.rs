@@ -26,8 +26,14 @@ impl TestServer {
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.data_dir = dir.path().join("data");
         adjust(&mut config);
-        let running = autocrea::server::start(config).await.expect("server starts");
-        Self { url: format!("http://{}", running.addr), dir, running: Some(running) }
+        let running = autocrea::server::start(config)
+            .await
+            .expect("server starts");
+        Self {
+            url: format!("http://{}", running.addr),
+            dir,
+            running: Some(running),
+        }
     }
 
     pub fn pool(&self) -> &sqlx_pool::Pool {
@@ -47,7 +53,12 @@ impl TestServer {
     /// Signs up a new person in a fresh browser and returns that browser.
     pub async fn user(&self, email: &str) -> Client {
         let c = self.browser();
-        let r = c.post("/api/v1/auth/signup", json!({ "email": email, "name": "Test User", "password": PASSWORD })).await;
+        let r = c
+            .post(
+                "/api/v1/auth/signup",
+                json!({ "email": email, "name": "Test User", "password": PASSWORD }),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "signup {email}: {}", r.body);
         c
     }
@@ -100,11 +111,21 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Self { base: base.to_string(), http, jar, token, csrf: Arc::new(Mutex::new(None)), send_csrf: true }
+        Self {
+            base: base.to_string(),
+            http,
+            jar,
+            token,
+            csrf: Arc::new(Mutex::new(None)),
+            send_csrf: true,
+        }
     }
 
     pub fn without_csrf(&self) -> Self {
-        Self { send_csrf: false, ..self.clone() }
+        Self {
+            send_csrf: false,
+            ..self.clone()
+        }
     }
 
     /// The session cookie's value, to replay it later.
@@ -122,7 +143,9 @@ impl Client {
     }
 
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        let mut rb = self.http.request(method.clone(), format!("{}{}", self.base, path));
+        let mut rb = self
+            .http
+            .request(method.clone(), format!("{}{}", self.base, path));
         if let Some(t) = &self.token {
             rb = rb.bearer_auth(t);
         }
@@ -143,39 +166,57 @@ impl Client {
         }
         let text = resp.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, headers, body, text }
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
         self.send(self.request(Method::GET, path)).await
     }
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.send(self.request(Method::POST, path).json(&body)).await
+        self.send(self.request(Method::POST, path).json(&body))
+            .await
     }
     pub async fn post_empty(&self, path: &str) -> Reply {
         self.send(self.request(Method::POST, path)).await
     }
     pub async fn patch(&self, path: &str, body: Value) -> Reply {
-        self.send(self.request(Method::PATCH, path).json(&body)).await
+        self.send(self.request(Method::PATCH, path).json(&body))
+            .await
     }
     pub async fn delete(&self, path: &str) -> Reply {
         self.send(self.request(Method::DELETE, path)).await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Reply {
-        self.post("/api/v1/auth/login", json!({ "email": email, "password": password })).await
+        self.post(
+            "/api/v1/auth/login",
+            json!({ "email": email, "password": password }),
+        )
+        .await
     }
 
     /// Creates an API token and returns its secret.
     pub async fn new_token(&self, name: &str) -> String {
-        let r = self.post("/api/v1/me/tokens", json!({ "name": name })).await;
+        let r = self
+            .post("/api/v1/me/tokens", json!({ "name": name }))
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         r.body["token"].as_str().unwrap().to_string()
     }
 
     /// Creates a project and returns its JSON.
     pub async fn new_project(&self, name: &str) -> Value {
-        let r = self.post("/api/v1/projects", json!({ "name": name, "template": "static" })).await;
+        let r = self
+            .post(
+                "/api/v1/projects",
+                json!({ "name": name, "template": "static" }),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         r.body
     }
@@ -200,14 +241,21 @@ impl Default for Git {
 
 impl Git {
     pub fn new() -> Self {
-        Self { home: tempfile::tempdir().unwrap() }
+        Self {
+            home: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub async fn run(&self, dir: &std::path::Path, args: &[&str]) -> GitOutput {
         self.run_env(dir, args, &[]).await
     }
 
-    pub async fn run_env(&self, dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> GitOutput {
+    pub async fn run_env(
+        &self,
+        dir: &std::path::Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> GitOutput {
         let out = tokio::process::Command::new("git")
             .args(args)
             .current_dir(dir)
@@ -233,7 +281,12 @@ impl Git {
     pub async fn assert_fsck(&self, repo: &std::path::Path) {
         let out = self.run(repo, &["fsck", "--full", "--strict"]).await;
         assert!(out.ok, "git fsck failed: {}{}", out.stdout, out.stderr);
-        assert!(!out.stderr.contains("error") && !out.stdout.contains("error"), "git fsck: {}{}", out.stdout, out.stderr);
+        assert!(
+            !out.stderr.contains("error") && !out.stdout.contains("error"),
+            "git fsck: {}{}",
+            out.stdout,
+            out.stderr
+        );
     }
 }
 

@@ -27,7 +27,13 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
-pub async fn record(pool: &SqlitePool, actor: &Actor, action: &str, target: Option<&str>, detail: Option<&str>) {
+pub async fn record(
+    pool: &SqlitePool,
+    actor: &Actor,
+    action: &str,
+    target: Option<&str>,
+    detail: Option<&str>,
+) {
     let result = sqlx::query(
         "INSERT INTO audit_log (at, actor_id, actor_label, action, target, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
@@ -46,7 +52,11 @@ pub async fn record(pool: &SqlitePool, actor: &Actor, action: &str, target: Opti
 }
 
 /// The newest entries first.
-pub async fn list(pool: &SqlitePool, limit: i64, before_id: Option<i64>) -> Result<Vec<AuditEntry>, sqlx::Error> {
+pub async fn list(
+    pool: &SqlitePool,
+    limit: i64,
+    before_id: Option<i64>,
+) -> Result<Vec<AuditEntry>, sqlx::Error> {
     sqlx::query_as::<_, AuditEntry>(
         "SELECT id, at, actor_id, actor_label, action, target, ip, detail FROM audit_log
          WHERE id < ? ORDER BY id DESC LIMIT ?",

@@ -9,11 +9,18 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path} is not valid: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("environment variable {name}={value:?} is not valid: {message}")]
-    Env { name: &'static str, value: String, message: String },
+    Env {
+        name: &'static str,
+        value: String,
+        message: String,
+    },
 }
 
 /// How logs are written.
@@ -58,7 +65,12 @@ pub struct ThrottleConfig {
 
 impl Default for ThrottleConfig {
     fn default() -> Self {
-        Self { max_failures: 5, max_failures_per_ip: 20, window_secs: 900, lockout_secs: 900 }
+        Self {
+            max_failures: 5,
+            max_failures_per_ip: 20,
+            window_secs: 900,
+            lockout_secs: 900,
+        }
     }
 }
 
@@ -87,25 +99,34 @@ impl Config {
     /// Like [`Config::load`] with an explicit environment (for tests).
     pub fn load_from(path: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
         let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        let explicit = path.map(Path::to_path_buf).or_else(|| lookup("AUTOCREA_CONFIG").map(PathBuf::from));
+        let explicit = path
+            .map(Path::to_path_buf)
+            .or_else(|| lookup("AUTOCREA_CONFIG").map(PathBuf::from));
         let file = match explicit {
             Some(p) => Some(p),
             None => Some(PathBuf::from("autocrea.toml")).filter(|p| p.exists()),
         };
         let mut config = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-                toml::from_str(&text).map_err(|e| ConfigError::Parse { path, message: e.to_string() })?
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path,
+                    message: e.to_string(),
+                })?
             }
             None => Config::default(),
         };
         if let Some(v) = lookup("AUTOCREA_LISTEN") {
-            config.listen = v.parse().map_err(|e: std::net::AddrParseError| ConfigError::Env {
-                name: "AUTOCREA_LISTEN",
-                value: v.clone(),
-                message: format!("{e}; expected host:port such as 127.0.0.1:8080"),
-            })?;
+            config.listen = v
+                .parse()
+                .map_err(|e: std::net::AddrParseError| ConfigError::Env {
+                    name: "AUTOCREA_LISTEN",
+                    value: v.clone(),
+                    message: format!("{e}; expected host:port such as 127.0.0.1:8080"),
+                })?;
         }
         if let Some(v) = lookup("AUTOCREA_DATA_DIR") {
             config.data_dir = PathBuf::from(v);
@@ -131,7 +152,9 @@ impl Config {
 
     /// True when people reach the console over HTTPS.
     pub fn is_https(&self) -> bool {
-        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
     }
 
     pub fn database_path(&self) -> PathBuf {
@@ -144,14 +167,20 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn defaults_need_no_config() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("none.toml");
-        assert!(Config::load_from(Some(&missing), &[]).is_err(), "an explicit missing file is an error");
+        assert!(
+            Config::load_from(Some(&missing), &[]).is_err(),
+            "an explicit missing file is an error"
+        );
         let c = Config::load_from(None, &[]).unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:8080");
         assert_eq!(c.data_dir, PathBuf::from("./data"));
@@ -162,7 +191,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("autocrea.toml");
         std::fs::write(&path, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/a\"\n[login_throttle]\nmax_failures = 3\n").unwrap();
-        let c = Config::load_from(Some(&path), &env(&[("AUTOCREA_LISTEN", "127.0.0.1:9100")])).unwrap();
+        let c =
+            Config::load_from(Some(&path), &env(&[("AUTOCREA_LISTEN", "127.0.0.1:9100")])).unwrap();
         assert_eq!(c.listen.port(), 9100);
         assert_eq!(c.data_dir, PathBuf::from("/srv/a"));
         assert_eq!(c.login_throttle.max_failures, 3);

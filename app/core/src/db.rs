@@ -14,7 +14,10 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("cannot create data folder {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot open database {path}: {source}")]
     Open { path: PathBuf, source: sqlx::Error },
     #[error("database backup before migration failed: {0}")]
@@ -30,11 +33,16 @@ pub enum DbError {
 /// foreign keys on, and a busy timeout so writers queue instead of failing.
 pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|source| DbError::DataDir { path: parent.to_path_buf(), source })?;
+        std::fs::create_dir_all(parent).map_err(|source| DbError::DataDir {
+            path: parent.to_path_buf(),
+            source,
+        })?;
     }
     let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-        .map_err(|source| DbError::Open { path: path.to_path_buf(), source })?
+        .map_err(|source| DbError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
@@ -46,7 +54,10 @@ pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
         .max_connections(8)
         .connect_with(options)
         .await
-        .map_err(|source| DbError::Open { path: path.to_path_buf(), source })
+        .map_err(|source| DbError::Open {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Versions of migrations that this binary has and the database has not run.
@@ -65,7 +76,11 @@ pub async fn pending_migrations(pool: &SqlitePool) -> Result<Vec<i64>, DbError> 
     } else {
         HashSet::new()
     };
-    Ok(MIGRATOR.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect())
+    Ok(MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .filter(|v| !applied.contains(v))
+        .collect())
 }
 
 /// What [`migrate`] did.
@@ -88,7 +103,10 @@ pub async fn migrate(pool: &SqlitePool, db_path: &Path) -> Result<MigrationRepor
     )
     .fetch_one(pool)
     .await?;
-    let mut report = MigrationReport { applied: pending.clone(), backup: None };
+    let mut report = MigrationReport {
+        applied: pending.clone(),
+        backup: None,
+    };
     if user_tables > 0 {
         let backup = db_path.with_extension(format!(
             "db.before-{}-{}.bak",
@@ -117,7 +135,10 @@ pub async fn open_and_migrate(path: &Path) -> Result<SqlitePool, DbError> {
 
 /// True when the database answers a trivial query (readiness probe).
 pub async fn is_ready(pool: &SqlitePool) -> bool {
-    sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(pool).await.is_ok()
+    sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(pool)
+        .await
+        .is_ok()
 }
 
 #[cfg(test)]
@@ -136,14 +157,26 @@ mod tests {
         let again = migrate(&pool, &path).await.unwrap();
         assert!(again.applied.is_empty());
 
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&pool).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&pool).await.unwrap();
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         assert_eq!(fk, 1);
 
         // Pretend the newest migration has not run: the next migrate copies the data first.
-        sqlx::query("DELETE FROM _sqlx_migrations").execute(&pool).await.unwrap();
-        sqlx::query("CREATE TABLE marker (x)").execute(&pool).await.unwrap();
+        sqlx::query("DELETE FROM _sqlx_migrations")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE marker (x)")
+            .execute(&pool)
+            .await
+            .unwrap();
         let pending = pending_migrations(&pool).await.unwrap();
         assert!(!pending.is_empty());
         // The real migration would fail on existing tables, which is fine here:

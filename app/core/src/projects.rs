@@ -22,6 +22,8 @@ pub enum ProjectError {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Project {
+    /// SQLite's row id: a stable integer for APIs that need one (Gitea).
+    pub seq: i64,
     pub id: String,
     pub owner_id: i64,
     pub name: String,
@@ -86,9 +88,17 @@ pub struct ListQuery {
 }
 
 const COLUMNS: &str = "id, owner_id, name, slug, description, template, created_at, updated_at";
+/// What SELECT and RETURNING give back: the columns plus the row id.
+const SELECTED: &str =
+    "rowid AS seq, id, owner_id, name, slug, description, template, created_at, updated_at";
 
 /// Picks a slug not yet used by this owner: `name`, `name-2`, `name-3`...
-async fn free_slug(pool: &SqlitePool, owner_id: i64, name: &str, except_id: Option<&str>) -> Result<String, ProjectError> {
+async fn free_slug(
+    pool: &SqlitePool,
+    owner_id: i64,
+    name: &str,
+    except_id: Option<&str>,
+) -> Result<String, ProjectError> {
     let base = text::slug(name, "project", 48);
     let taken: Vec<String> = sqlx::query_scalar(
         "SELECT slug FROM projects WHERE owner_id = ? AND (slug = ? OR slug LIKE ? ESCAPE '\\') AND id IS NOT ?",
@@ -102,7 +112,10 @@ async fn free_slug(pool: &SqlitePool, owner_id: i64, name: &str, except_id: Opti
     if !taken.contains(&base) {
         return Ok(base);
     }
-    Ok((2..).map(|n| format!("{base}-{n}")).find(|s| !taken.contains(s)).expect("unbounded"))
+    Ok((2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|s| !taken.contains(s))
+        .expect("unbounded"))
 }
 
 pub async fn create(
@@ -122,7 +135,7 @@ pub async fn create(
     for _ in 0..5 {
         let slug = free_slug(pool, owner_id, &name, None).await?;
         let result = sqlx::query_as::<_, Project>(&format!(
-            "INSERT INTO projects ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+            "INSERT INTO projects ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {SELECTED}"
         ))
         .bind(secrets::random_label(12))
         .bind(owner_id)
@@ -139,19 +152,27 @@ pub async fn create(
             other => return Ok(other?),
         }
     }
-    Err(ProjectError::Db(sqlx::Error::Protocol("could not pick a free project slug".into())))
+    Err(ProjectError::Db(sqlx::Error::Protocol(
+        "could not pick a free project slug".into(),
+    )))
 }
 
 pub async fn get(pool: &SqlitePool, owner_id: i64, id: &str) -> Result<Project, ProjectError> {
-    sqlx::query_as::<_, Project>(&format!("SELECT {COLUMNS} FROM projects WHERE id = ? AND owner_id = ?"))
-        .bind(id)
-        .bind(owner_id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or(ProjectError::NotFound)
+    sqlx::query_as::<_, Project>(&format!(
+        "SELECT {SELECTED} FROM projects WHERE id = ? AND owner_id = ?"
+    ))
+    .bind(id)
+    .bind(owner_id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(ProjectError::NotFound)
 }
 
-pub async fn list(pool: &SqlitePool, owner_id: i64, q: &ListQuery) -> Result<Vec<Project>, ProjectError> {
+pub async fn list(
+    pool: &SqlitePool,
+    owner_id: i64,
+    q: &ListQuery,
+) -> Result<Vec<Project>, ProjectError> {
     // Column and direction come from closed enums, never from the request text.
     let order_by = match (q.sort, q.order) {
         (SortKey::Updated, SortOrder::Desc) => "updated_at DESC, id",
@@ -166,7 +187,7 @@ pub async fn list(pool: &SqlitePool, owner_id: i64, q: &ListQuery) -> Result<Vec
         Some(s) => {
             let pattern = text::like_pattern(s);
             sqlx::query_as::<_, Project>(&format!(
-                "SELECT {COLUMNS} FROM projects WHERE owner_id = ?
+                "SELECT {SELECTED} FROM projects WHERE owner_id = ?
                  AND (name LIKE ?2 ESCAPE '\\' OR description LIKE ?2 ESCAPE '\\' OR slug LIKE ?2 ESCAPE '\\')
                  ORDER BY {order_by}"
             ))
@@ -176,10 +197,12 @@ pub async fn list(pool: &SqlitePool, owner_id: i64, q: &ListQuery) -> Result<Vec
             .await?
         }
         None => {
-            sqlx::query_as::<_, Project>(&format!("SELECT {COLUMNS} FROM projects WHERE owner_id = ? ORDER BY {order_by}"))
-                .bind(owner_id)
-                .fetch_all(pool)
-                .await?
+            sqlx::query_as::<_, Project>(&format!(
+                "SELECT {SELECTED} FROM projects WHERE owner_id = ? ORDER BY {order_by}"
+            ))
+            .bind(owner_id)
+            .fetch_all(pool)
+            .await?
         }
     };
     Ok(rows)
@@ -202,7 +225,11 @@ pub async fn update(
         Some(d) => text::free_text("description", d, DESCRIPTION_MAX)?,
         None => current.description.clone(),
     };
-    let slug = if name != current.name { free_slug(pool, owner_id, &name, Some(id)).await? } else { current.slug };
+    let slug = if name != current.name {
+        free_slug(pool, owner_id, &name, Some(id)).await?
+    } else {
+        current.slug
+    };
     sqlx::query("UPDATE projects SET name = ?, slug = ?, description = ?, updated_at = ? WHERE id = ? AND owner_id = ?")
         .bind(&name)
         .bind(&slug)
@@ -216,7 +243,11 @@ pub async fn update(
 }
 
 /// A copy named "<name> (copy)", trimmed to fit.
-pub async fn duplicate(pool: &SqlitePool, owner_id: i64, id: &str) -> Result<Project, ProjectError> {
+pub async fn duplicate(
+    pool: &SqlitePool,
+    owner_id: i64,
+    id: &str,
+) -> Result<Project, ProjectError> {
     let source = get(pool, owner_id, id).await?;
     let suffix = " (copy)";
     let keep = NAME_MAX - suffix.chars().count();
@@ -226,7 +257,11 @@ pub async fn duplicate(pool: &SqlitePool, owner_id: i64, id: &str) -> Result<Pro
 
 pub async fn delete(pool: &SqlitePool, owner_id: i64, id: &str) -> Result<Project, ProjectError> {
     let project = get(pool, owner_id, id).await?;
-    sqlx::query("DELETE FROM projects WHERE id = ? AND owner_id = ?").bind(id).bind(owner_id).execute(pool).await?;
+    sqlx::query("DELETE FROM projects WHERE id = ? AND owner_id = ?")
+        .bind(id)
+        .bind(owner_id)
+        .execute(pool)
+        .await?;
     Ok(project)
 }
 
@@ -238,54 +273,116 @@ mod tests {
     #[tokio::test]
     async fn crud_search_sort_and_isolation() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = crate::db::open_and_migrate(&dir.path().join("t.db")).await.unwrap();
-        let new = |email| NewUser { email, name: "A", password: "correct horse battery", force_admin: false };
+        let pool = crate::db::open_and_migrate(&dir.path().join("t.db"))
+            .await
+            .unwrap();
+        let new = |email| NewUser {
+            email,
+            name: "A",
+            password: "correct horse battery",
+            force_admin: false,
+        };
         let a = users::create(&pool, new("a@example.com")).await.unwrap();
         let b = users::create(&pool, new("b@example.com")).await.unwrap();
-        let p1 = create(&pool, a.id, "Todo App", "tasks", "static").await.unwrap();
+        let p1 = create(&pool, a.id, "Todo App", "tasks", "static")
+            .await
+            .unwrap();
         let p2 = create(&pool, a.id, "todo app", "", "nextjs").await.unwrap();
         assert_eq!(p1.slug, "todo-app");
         assert_eq!(p2.slug, "todo-app-2");
-        create(&pool, a.id, "50% off_sale", "", "static").await.unwrap();
-        assert!(matches!(create(&pool, a.id, "x", "", "cobol").await, Err(ProjectError::UnknownTemplate(_))));
+        create(&pool, a.id, "50% off_sale", "", "static")
+            .await
+            .unwrap();
+        assert!(matches!(
+            create(&pool, a.id, "x", "", "cobol").await,
+            Err(ProjectError::UnknownTemplate(_))
+        ));
 
-        let q = |s: &str| ListQuery { search: Some(s.into()), ..Default::default() };
+        let q = |s: &str| ListQuery {
+            search: Some(s.into()),
+            ..Default::default()
+        };
         assert_eq!(list(&pool, a.id, &q("TODO")).await.unwrap().len(), 2);
-        assert_eq!(list(&pool, a.id, &q("%")).await.unwrap().len(), 1, "LIKE wildcards are literal");
+        assert_eq!(
+            list(&pool, a.id, &q("%")).await.unwrap().len(),
+            1,
+            "LIKE wildcards are literal"
+        );
         assert_eq!(list(&pool, a.id, &q("_")).await.unwrap().len(), 1);
-        let by_name = list(&pool, a.id, &ListQuery { sort: SortKey::Name, order: SortOrder::Asc, search: None }).await.unwrap();
+        let by_name = list(
+            &pool,
+            a.id,
+            &ListQuery {
+                sort: SortKey::Name,
+                order: SortOrder::Asc,
+                search: None,
+            },
+        )
+        .await
+        .unwrap();
         assert_eq!(by_name[0].name, "50% off_sale");
 
-        assert!(matches!(get(&pool, b.id, &p1.id).await, Err(ProjectError::NotFound)));
-        assert!(matches!(delete(&pool, b.id, &p1.id).await, Err(ProjectError::NotFound)));
-        assert!(list(&pool, b.id, &ListQuery::default()).await.unwrap().is_empty());
+        assert!(matches!(
+            get(&pool, b.id, &p1.id).await,
+            Err(ProjectError::NotFound)
+        ));
+        assert!(matches!(
+            delete(&pool, b.id, &p1.id).await,
+            Err(ProjectError::NotFound)
+        ));
+        assert!(list(&pool, b.id, &ListQuery::default())
+            .await
+            .unwrap()
+            .is_empty());
 
         let copy = duplicate(&pool, a.id, &p1.id).await.unwrap();
         assert_eq!(copy.name, "Todo App (copy)");
-        let renamed = update(&pool, a.id, &p1.id, Some("Shop"), Some("new")).await.unwrap();
-        assert_eq!((renamed.slug.as_str(), renamed.description.as_str()), ("shop", "new"));
+        let renamed = update(&pool, a.id, &p1.id, Some("Shop"), Some("new"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (renamed.slug.as_str(), renamed.description.as_str()),
+            ("shop", "new")
+        );
         delete(&pool, a.id, &p1.id).await.unwrap();
-        assert!(matches!(get(&pool, a.id, &p1.id).await, Err(ProjectError::NotFound)));
+        assert!(matches!(
+            get(&pool, a.id, &p1.id).await,
+            Err(ProjectError::NotFound)
+        ));
     }
 }
 
 /// Every project's id and template (for reconciling the git store at start).
-pub async fn all_ids_and_templates(pool: &SqlitePool) -> Result<Vec<(String, String)>, ProjectError> {
-    Ok(sqlx::query_as("SELECT id, template FROM projects").fetch_all(pool).await?)
+pub async fn all_ids_and_templates(
+    pool: &SqlitePool,
+) -> Result<Vec<(String, String)>, ProjectError> {
+    Ok(sqlx::query_as("SELECT id, template FROM projects")
+        .fetch_all(pool)
+        .await?)
 }
 
 /// Marks a project as changed now (after a push, revert or branch switch).
 pub async fn touch(pool: &SqlitePool, id: &str) -> Result<(), ProjectError> {
-    sqlx::query("UPDATE projects SET updated_at = ? WHERE id = ?").bind(clock::now()).bind(id).execute(pool).await?;
+    sqlx::query("UPDATE projects SET updated_at = ? WHERE id = ?")
+        .bind(clock::now())
+        .bind(id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
 /// The owner's project with this slug (git URLs name projects by it).
-pub async fn find_by_slug(pool: &SqlitePool, owner_id: i64, slug: &str) -> Result<Project, ProjectError> {
-    sqlx::query_as::<_, Project>(&format!("SELECT {COLUMNS} FROM projects WHERE owner_id = ? AND slug = ?"))
-        .bind(owner_id)
-        .bind(slug)
-        .fetch_optional(pool)
-        .await?
-        .ok_or(ProjectError::NotFound)
+pub async fn find_by_slug(
+    pool: &SqlitePool,
+    owner_id: i64,
+    slug: &str,
+) -> Result<Project, ProjectError> {
+    sqlx::query_as::<_, Project>(&format!(
+        "SELECT {SELECTED} FROM projects WHERE owner_id = ? AND slug = ?"
+    ))
+    .bind(owner_id)
+    .bind(slug)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(ProjectError::NotFound)
 }

@@ -16,7 +16,9 @@ impl Default for InstanceSettings {
 }
 
 pub async fn load(pool: &SqlitePool) -> Result<InstanceSettings, sqlx::Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings").fetch_all(pool).await?;
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings")
+        .fetch_all(pool)
+        .await?;
     let mut s = InstanceSettings::default();
     for (key, value) in rows {
         if key == "open_signup" {

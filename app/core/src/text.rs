@@ -9,7 +9,10 @@ pub struct InvalidText {
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> InvalidText {
-    InvalidText { field, reason: reason.into() }
+    InvalidText {
+        field,
+        reason: reason.into(),
+    }
 }
 
 /// A display name (person or project): trimmed, 1..=max characters, no control characters.
@@ -34,7 +37,10 @@ pub fn free_text(field: &'static str, raw: &str, max: usize) -> Result<String, I
     if value.chars().count() > max {
         return Err(invalid(field, format!("must be at most {max} characters")));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         return Err(invalid(field, "must not contain control characters"));
     }
     Ok(value.to_string())
@@ -45,7 +51,12 @@ pub fn free_text(field: &'static str, raw: &str, max: usize) -> Result<String, I
 /// confirms addresses by actually sending mail.
 pub fn email(raw: &str) -> Result<String, InvalidText> {
     let value = raw.trim().to_lowercase();
-    let bad = || invalid("email", "must be a valid email address, like ada@example.com");
+    let bad = || {
+        invalid(
+            "email",
+            "must be a valid email address, like ada@example.com",
+        )
+    };
     if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }

@@ -32,13 +32,21 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
     let etag = format!("\"{}\"", hex_prefix(&file.metadata.sha256_hash()));
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
         return StatusCode::NOT_MODIFIED.into_response();
     }
     let mime = file.metadata.mimetype().to_string();
     let mut response = file.data.into_owned().into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&mime)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
     // Not content-hashed names: revalidate every time, cheap thanks to the ETag.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     if let Ok(v) = HeaderValue::from_str(&etag) {

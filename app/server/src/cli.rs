@@ -70,7 +70,9 @@ enum TokenCommand {
 fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AUTOCREA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Human => builder.init(),
@@ -86,8 +88,15 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logs(if cli.log_json { LogFormat::Json } else { config.log_format });
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    init_logs(if cli.log_json {
+        LogFormat::Json
+    } else {
+        config.log_format
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let result = runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config));
     match result {
         Ok(code) => code,
@@ -100,7 +109,9 @@ pub fn main() -> ExitCode {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve => crate::server::serve(config).await.map(|_| ExitCode::SUCCESS),
+        Command::Serve => crate::server::serve(config)
+            .await
+            .map(|_| ExitCode::SUCCESS),
         Command::Migrate => {
             let path = config.database_path();
             let pool = db::open(&path).await?;
@@ -111,29 +122,80 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 if let Some(b) = &report.backup {
                     println!("copied the database to {} first", b.display());
                 }
-                println!("applied migrations {:?} to {}", report.applied, path.display());
+                println!(
+                    "applied migrations {:?} to {}",
+                    report.applied,
+                    path.display()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck => Ok(healthcheck(&config).await),
-        Command::User(UserCommand::Create { email, name, admin, password_stdin: _ }) => {
+        Command::User(UserCommand::Create {
+            email,
+            name,
+            admin,
+            password_stdin: _,
+        }) => {
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password)?;
             let password = password.trim_end_matches(['\n', '\r']);
             let pool = db::open_and_migrate(&config.database_path()).await?;
-            let user = users::create(&pool, users::NewUser { email: &email, name: &name, password, force_admin: admin }).await?;
-            let actor = Actor { user_id: None, label: Some("cli".into()), ip: None };
-            audit::record(&pool, &actor, "user.create", Some(&user.email), Some(if user.is_admin { "admin" } else { "user" })).await;
-            println!("created {} {} (username {}, id {})", if user.is_admin { "admin" } else { "user" }, user.email, user.username, user.id);
+            let user = users::create(
+                &pool,
+                users::NewUser {
+                    email: &email,
+                    name: &name,
+                    password,
+                    force_admin: admin,
+                },
+            )
+            .await?;
+            let actor = Actor {
+                user_id: None,
+                label: Some("cli".into()),
+                ip: None,
+            };
+            audit::record(
+                &pool,
+                &actor,
+                "user.create",
+                Some(&user.email),
+                Some(if user.is_admin { "admin" } else { "user" }),
+            )
+            .await;
+            println!(
+                "created {} {} (username {}, id {})",
+                if user.is_admin { "admin" } else { "user" },
+                user.email,
+                user.username,
+                user.id
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Token(TokenCommand::Create { email, name }) => {
             let pool = db::open_and_migrate(&config.database_path()).await?;
-            let user = users::find_by_email(&pool, &email).await?.ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
-            let token = tokens::create(&pool, user.id, &name).await?;
-            let actor = Actor { user_id: None, label: Some("cli".into()), ip: None };
-            audit::record(&pool, &actor, "token.create", Some(&format!("token:{}", token.id)), Some(&user.email)).await;
-            eprintln!("token {:?} for {} (shown once; store it now):", token.name, user.email);
+            let user = users::find_by_email(&pool, &email)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
+            let token = tokens::create(&pool, user.id, &name, &[]).await?;
+            let actor = Actor {
+                user_id: None,
+                label: Some("cli".into()),
+                ip: None,
+            };
+            audit::record(
+                &pool,
+                &actor,
+                "token.create",
+                Some(&format!("token:{}", token.id)),
+                Some(&user.email),
+            )
+            .await;
+            eprintln!(
+                "token {:?} for {} (shown once; store it now):",
+                token.name, user.email
+            );
             println!("{}", token.token);
             Ok(ExitCode::SUCCESS)
         }
@@ -145,14 +207,26 @@ async fn healthcheck(config: &Config) -> ExitCode {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut addr = config.listen;
     if addr.ip().is_unspecified() {
-        addr.set_ip(if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
+        addr.set_ip(if addr.is_ipv4() {
+            [127, 0, 0, 1].into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
     }
     let attempt = async {
         let mut stream = tokio::net::TcpStream::connect(addr).await?;
-        stream.write_all(format!("GET /readyz HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes()).await?;
+        stream
+            .write_all(format!("GET /readyz HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+            .await?;
         let mut reply = Vec::new();
         stream.read_to_end(&mut reply).await?;
-        Ok::<_, std::io::Error>(String::from_utf8_lossy(&reply).lines().next().unwrap_or_default().to_string())
+        Ok::<_, std::io::Error>(
+            String::from_utf8_lossy(&reply)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        )
     };
     match tokio::time::timeout(std::time::Duration::from_secs(5), attempt).await {
         Ok(Ok(status)) if status.split_whitespace().nth(1) == Some("200") => {

@@ -32,13 +32,26 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in or send an API token (Authorization: Bearer ...)")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in or send an API token (Authorization: Bearer ...)",
+        )
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
@@ -49,13 +62,22 @@ impl ApiError {
     pub fn internal(error: impl std::fmt::Display) -> Self {
         // The detail goes to the log, never to the client.
         tracing::error!(%error, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on the server; the error was logged")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on the server; the error was logged",
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+            },
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -75,7 +97,9 @@ impl From<AccountError> for ApiError {
             WeakPassword(_) => Self::new(StatusCode::BAD_REQUEST, "weak_password", message),
             EmailTaken => Self::new(StatusCode::CONFLICT, "email_taken", message),
             WrongCredentials => Self::new(StatusCode::UNAUTHORIZED, "wrong_credentials", message),
-            WrongCurrentPassword => Self::new(StatusCode::BAD_REQUEST, "wrong_current_password", message),
+            WrongCurrentPassword => {
+                Self::new(StatusCode::BAD_REQUEST, "wrong_current_password", message)
+            }
             Throttled { retry_after_secs } => Self {
                 retry_after: Some(retry_after_secs),
                 ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message)
@@ -94,7 +118,9 @@ impl From<ProjectError> for ApiError {
         let message = e.to_string();
         match e {
             ProjectError::Invalid(_) => Self::invalid(message),
-            ProjectError::UnknownTemplate(_) => Self::new(StatusCode::BAD_REQUEST, "unknown_template", message),
+            ProjectError::UnknownTemplate(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "unknown_template", message)
+            }
             ProjectError::NotFound => Self::not_found("project"),
             ProjectError::Db(_) => Self::internal(message),
         }
@@ -128,6 +154,11 @@ impl From<GitError> for ApiError {
 }
 
 /// Runs blocking repository work off the async threads.
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, GitError> + Send + 'static) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?.map_err(ApiError::from)
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, GitError> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::from)
 }

@@ -23,9 +23,15 @@ pub struct CookieNames {
 
 pub fn cookie_names(https: bool) -> CookieNames {
     if https {
-        CookieNames { session: "__Host-autocrea_session", csrf: "__Host-autocrea_csrf" }
+        CookieNames {
+            session: "__Host-autocrea_session",
+            csrf: "__Host-autocrea_csrf",
+        }
     } else {
-        CookieNames { session: "autocrea_session", csrf: "autocrea_csrf" }
+        CookieNames {
+            session: "autocrea_session",
+            csrf: "autocrea_csrf",
+        }
     }
 }
 
@@ -43,14 +49,19 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The peer address (the appliance does not trust forwarding headers by default).
 pub fn client_ip(parts: &Parts) -> Option<String> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string())
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip().to_string())
 }
 
 /// How the caller proved who they are.
 #[derive(Debug, Clone)]
 pub enum Credential {
     /// A browser session; the hash identifies it for logout and password change.
-    Session { id_hash: String },
+    Session {
+        id_hash: String,
+    },
     ApiToken,
 }
 
@@ -66,7 +77,11 @@ pub struct Auth {
 
 impl Auth {
     pub fn actor(&self) -> Actor {
-        Actor { user_id: Some(self.user.id), label: Some(self.user.email.clone()), ip: self.ip.clone() }
+        Actor {
+            user_id: Some(self.user.id),
+            label: Some(self.user.email.clone()),
+            ip: self.ip.clone(),
+        }
     }
     pub fn session_hash(&self) -> Option<&str> {
         match &self.credential {
@@ -79,26 +94,50 @@ impl Auth {
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token")).then(|| rest.trim())
+    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
+        .then(|| rest.trim())
 }
 
 /// Resolves the caller, or None when no credential was sent at all.
 pub async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Auth>, ApiError> {
     let ip = client_ip(parts);
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     if let Some(token) = bearer(&parts.headers) {
-        let user = tokens::authenticate(&state.pool, token, &state.token_usage)
+        let (user, grant) = tokens::authenticate(&state.pool, token, &state.token_usage)
             .await?
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", "the API token is invalid or was revoked"))?;
-        return Ok(Some(Auth { user, credential: Credential::ApiToken, ip }));
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "the API token is invalid or was revoked",
+                )
+            })?;
+        if !safe && !grant.can_write {
+            return Err(ApiError::forbidden(
+                "this API token is read-only: its scopes grant no write access",
+            ));
+        }
+        return Ok(Some(Auth {
+            user,
+            credential: Credential::ApiToken,
+            ip,
+        }));
     }
     let names = cookie_names(state.config.is_https());
-    let Some(value) = cookie(&parts.headers, names.session) else { return Ok(None) };
-    let Some(session) = sessions::lookup(&state.pool, value, state.config.session_idle_hours).await? else {
+    let Some(value) = cookie(&parts.headers, names.session) else {
         return Ok(None);
     };
-    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let Some(session) =
+        sessions::lookup(&state.pool, value, state.config.session_idle_hours).await?
+    else {
+        return Ok(None);
+    };
     if !safe {
-        let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let sent = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if !constant_time_eq(sent, &session.csrf_token) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -107,13 +146,24 @@ pub async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Auth>, Ap
             ));
         }
     }
-    Ok(Some(Auth { user: session.user, credential: Credential::Session { id_hash: session.id_hash }, ip }))
+    Ok(Some(Auth {
+        user: session.user,
+        credential: Credential::Session {
+            id_hash: session.id_hash,
+        },
+        ip,
+    }))
 }
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        resolve(parts, state).await?.ok_or_else(ApiError::unauthenticated)
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        resolve(parts, state)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)
     }
 }
 
@@ -122,7 +172,10 @@ pub struct Admin(pub Auth);
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let auth = Auth::from_request_parts(parts, state).await?;
         if !auth.user.is_admin {
             return Err(ApiError::forbidden("this needs an administrator"));
@@ -158,20 +211,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::JsonSyntaxError(e) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {}", e.body_text()))
-        }
-        JsonRejection::JsonDataError(e) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", format!("the JSON does not fit: {}", e.body_text()))
-        }
+        JsonRejection::JsonSyntaxError(e) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {}", e.body_text()),
+        ),
+        JsonRejection::JsonDataError(e) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            format!("the JSON does not fit: {}", e.body_text()),
+        ),
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "send the body as JSON with Content-Type: application/json",
         ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is larger than the server accepts")
-        }
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the request body is larger than the server accepts",
+        ),
         other => ApiError::new(other.status(), "invalid_body", other.body_text()),
     }
 }

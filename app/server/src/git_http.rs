@@ -5,8 +5,9 @@
 
 use crate::error::ApiError;
 use crate::extract::client_ip;
+use crate::git_auth::CredentialError;
 use crate::state::AppState;
-use autocrea_core::accounts::{tokens, users, AccountError, User};
+use autocrea_core::accounts::User;
 use autocrea_core::audit::{self, Actor};
 use autocrea_core::projects::{self, Project};
 use axum::body::Body;
@@ -15,7 +16,6 @@ use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use base64::Engine;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -28,10 +28,17 @@ use tokio::sync::mpsc;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/{owner}/{repo}/info/refs", get(info_refs))
-        .route("/{owner}/{repo}/git-upload-pack", post(|s, p, r| rpc(s, p, r, Service::UploadPack)))
-        .route("/{owner}/{repo}/git-receive-pack", post(|s, p, r| rpc(s, p, r, Service::ReceivePack)))
+        .route(
+            "/{owner}/{repo}/git-upload-pack",
+            post(|s, p, r| rpc(s, p, r, Service::UploadPack)),
+        )
+        .route(
+            "/{owner}/{repo}/git-receive-pack",
+            post(|s, p, r| rpc(s, p, r, Service::ReceivePack)),
+        )
         // Clients may send gzip-compressed request bodies.
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
+        .nest("/api/v1", crate::gitea::router())
         .fallback(|| async { not_found() })
 }
 
@@ -53,7 +60,10 @@ impl Service {
 /// What git clients are told when they must authenticate.
 fn challenge(message: &str) -> Response {
     let mut r = (StatusCode::UNAUTHORIZED, format!("{message}\n")).into_response();
-    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"AUTOCREA\", charset=\"UTF-8\""));
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"AUTOCREA\", charset=\"UTF-8\""),
+    );
     r
 }
 
@@ -67,69 +77,49 @@ fn not_found() -> Response {
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.starts_with('-')
 }
 
-/// Resolves the caller from Basic (password or API token as the password) or
-/// `Authorization: token|Bearer`. Passwords go through the login throttle.
-async fn caller(parts: &Parts, state: &AppState) -> Result<Option<User>, Response> {
-    let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return Ok(None) };
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    let rest = rest.trim();
-    let internal = |e: AccountError| ApiError::from(e).into_response();
-    if scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer") {
-        return tokens::authenticate(&state.pool, rest, &state.token_usage).await.map_err(internal)?.map(Some).ok_or_else(|| challenge("invalid token"));
-    }
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(challenge("unsupported authorization scheme"));
-    }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(rest).ok().and_then(|b| String::from_utf8(b).ok());
-    let Some((login, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
-        return Err(challenge("malformed credentials"));
-    };
-    if secret.starts_with(tokens::PREFIX) {
-        let user = tokens::authenticate(&state.pool, secret, &state.token_usage).await.map_err(internal)?;
-        return user.map(Some).ok_or_else(|| challenge("invalid token"));
-    }
-    let ip = client_ip(parts);
-    let email = if login.contains('@') {
-        login.to_string()
-    } else {
-        match users::find_by_username(&state.pool, login).await.map_err(internal)? {
-            Some(u) => u.email,
-            None => login.to_string(),
-        }
-    };
-    if let Some(wait) = state.throttle.check(&email, ip.as_deref()) {
-        return Err(ApiError::from(AccountError::Throttled { retry_after_secs: wait }).into_response());
-    }
-    match users::authenticate(&state.pool, &email, secret).await {
-        Ok(user) => {
-            state.throttle.record_success(&email);
-            Ok(Some(user))
-        }
-        Err(AccountError::WrongCredentials) => {
-            state.throttle.record_failure(&email, ip.as_deref());
-            let actor = Actor { user_id: None, label: Some(email), ip };
-            audit::record(&state.pool, &actor, "git.auth_failed", None, None).await;
-            Err(challenge("wrong username or password"))
-        }
-        Err(e) => Err(internal(e)),
-    }
+/// The caller, with credential failures as git clients expect them.
+async fn caller(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<(User, crate::git_auth::Method)>, Response> {
+    crate::git_auth::caller(parts, state)
+        .await
+        .map_err(|e| match e {
+            CredentialError::Invalid(message) => challenge(message),
+            CredentialError::Failed(error) => error.into_response(),
+        })
 }
 
 /// Authenticates and finds the repository; another user's repository is 404.
-async fn resolve(state: &AppState, parts: &Parts, owner: &str, repo: &str) -> Result<(User, Project), Response> {
+async fn resolve(
+    state: &AppState,
+    parts: &Parts,
+    owner: &str,
+    repo: &str,
+    service: Service,
+) -> Result<(User, Project), Response> {
     let slug = repo.strip_suffix(".git").unwrap_or(repo);
     if !valid_name(owner) || !valid_name(slug) {
         return Err(not_found());
     }
-    let Some(user) = caller(parts, state).await? else {
+    let Some((user, method)) = caller(parts, state).await? else {
         return Err(challenge("authentication required"));
     };
     if user.username != owner {
         return Err(not_found());
+    }
+    if service == Service::ReceivePack && !method.can_write() {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "this token is read-only: its scopes grant no write access\n",
+        )
+            .into_response());
     }
     match projects::find_by_slug(&state.pool, user.id, slug).await {
         Ok(p) => Ok((user, p)),
@@ -141,7 +131,10 @@ async fn resolve(state: &AppState, parts: &Parts, owner: &str, repo: &str) -> Re
 /// The `Git-Protocol` header, passed to git only when it is well-formed.
 fn git_protocol(headers: &HeaderMap, service: Service) -> Option<String> {
     let value = headers.get("git-protocol")?.to_str().ok()?;
-    let ok = value.len() <= 256 && value.chars().all(|c| c.is_ascii_alphanumeric() || "=:._-".contains(c));
+    let ok = value.len() <= 256
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "=:._-".contains(c));
     // receive-pack has no protocol v2.
     (ok && service == Service::UploadPack).then(|| value.to_string())
 }
@@ -151,14 +144,25 @@ struct RefsQuery {
     service: Option<String>,
 }
 
-async fn info_refs(State(state): State<AppState>, Path((owner, repo)): Path<(String, String)>, Query(q): Query<RefsQuery>, req: Request) -> Response {
+async fn info_refs(
+    State(state): State<AppState>,
+    Path((owner, repo)): Path<(String, String)>,
+    Query(q): Query<RefsQuery>,
+    req: Request,
+) -> Response {
     let service = match q.service.as_deref() {
         Some("git-upload-pack") => Service::UploadPack,
         Some("git-receive-pack") => Service::ReceivePack,
-        _ => return (StatusCode::FORBIDDEN, "only the smart HTTP protocol is served; upgrade git\n").into_response(),
+        _ => {
+            return (
+                StatusCode::FORBIDDEN,
+                "only the smart HTTP protocol is served; upgrade git\n",
+            )
+                .into_response()
+        }
     };
     let (parts, _) = req.into_parts();
-    let (_user, project) = match resolve(&state, &parts, &owner, &repo).await {
+    let (_user, project) = match resolve(&state, &parts, &owner, &repo, service).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -169,33 +173,79 @@ async fn info_refs(State(state): State<AppState>, Path((owner, repo)): Path<(Str
         prefix.extend_from_slice(format!("{:04x}{line}0000", line.len() + 4).as_bytes());
     }
     let path = state.git.repo_path(&project.id);
-    let args = vec![service.name().to_string(), "--stateless-rpc".into(), "--advertise-refs".into(), path.to_string_lossy().into()];
-    run_git(args, protocol, Body::empty(), Bytes::from(prefix), format!("application/x-git-{}-advertisement", service.name()), None)
+    let args = vec![
+        service.name().to_string(),
+        "--stateless-rpc".into(),
+        "--advertise-refs".into(),
+        path.to_string_lossy().into(),
+    ];
+    run_git(
+        args,
+        protocol,
+        Body::empty(),
+        Bytes::from(prefix),
+        format!("application/x-git-{}-advertisement", service.name()),
+        None,
+    )
 }
 
-async fn rpc(State(state): State<AppState>, Path((owner, repo)): Path<(String, String)>, req: Request, service: Service) -> Response {
+async fn rpc(
+    State(state): State<AppState>,
+    Path((owner, repo)): Path<(String, String)>,
+    req: Request,
+    service: Service,
+) -> Response {
     let (parts, body) = req.into_parts();
-    let (user, project) = match resolve(&state, &parts, &owner, &repo).await {
+    let (user, project) = match resolve(&state, &parts, &owner, &repo, service).await {
         Ok(found) => found,
         Err(r) => return r,
     };
     let expected = format!("application/x-git-{}-request", service.name());
-    if parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
-        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("expected Content-Type: {expected}\n")).into_response();
+    if parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        != Some(expected.as_str())
+    {
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("expected Content-Type: {expected}\n"),
+        )
+            .into_response();
     }
     let path = state.git.repo_path(&project.id);
-    let args = vec![service.name().to_string(), "--stateless-rpc".into(), path.to_string_lossy().into()];
+    let args = vec![
+        service.name().to_string(),
+        "--stateless-rpc".into(),
+        path.to_string_lossy().into(),
+    ];
     let after = if service == Service::ReceivePack {
         // One writer at a time per repository: pushes queue behind each other
         // (and behind reverts, branch switches, the agent); git's own ref
         // checks then refuse the one built on a stale head.
         let lock = state.git.lock(&project.id).await;
-        let actor = Actor { user_id: Some(user.id), label: Some(user.email.clone()), ip: client_ip(&parts) };
-        Some(AfterPush { state: state.clone(), project_id: project.id.clone(), actor, _lock: lock })
+        let actor = Actor {
+            user_id: Some(user.id),
+            label: Some(user.email.clone()),
+            ip: client_ip(&parts),
+        };
+        Some(AfterPush {
+            state: state.clone(),
+            project_id: project.id.clone(),
+            actor,
+            _lock: lock,
+        })
     } else {
         None
     };
-    run_git(args, git_protocol(&parts.headers, service), body, Bytes::new(), format!("application/x-git-{}-result", service.name()), after)
+    run_git(
+        args,
+        git_protocol(&parts.headers, service),
+        body,
+        Bytes::new(),
+        format!("application/x-git-{}-result", service.name()),
+        after,
+    )
 }
 
 /// Work done once a push has been received: the working tree follows the
@@ -213,18 +263,36 @@ impl AfterPush {
         let id = self.project_id.clone();
         match tokio::task::spawn_blocking(move || git.sync_worktree(&id)).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(project = %self.project_id, error = %e, "working tree not updated after push"),
-            Err(e) => tracing::error!(project = %self.project_id, error = %e, "working tree update panicked"),
+            Ok(Err(e)) => {
+                tracing::error!(project = %self.project_id, error = %e, "working tree not updated after push")
+            }
+            Err(e) => {
+                tracing::error!(project = %self.project_id, error = %e, "working tree update panicked")
+            }
         }
         if let Err(e) = projects::touch(&self.state.pool, &self.project_id).await {
             tracing::warn!(error = %e, "could not mark the project as changed");
         }
-        audit::record(&self.state.pool, &self.actor, "git.push", Some(&format!("project:{}", self.project_id)), None).await;
+        audit::record(
+            &self.state.pool,
+            &self.actor,
+            "git.push",
+            Some(&format!("project:{}", self.project_id)),
+            None,
+        )
+        .await;
     }
 }
 
 /// Runs git with the request body on stdin and streams `prefix` + stdout back.
-fn run_git(args: Vec<String>, protocol: Option<String>, body: Body, prefix: Bytes, content_type: String, after: Option<AfterPush>) -> Response {
+fn run_git(
+    args: Vec<String>,
+    protocol: Option<String>,
+    body: Body,
+    prefix: Bytes,
+    content_type: String,
+    after: Option<AfterPush>,
+) -> Response {
     let mut cmd = Command::new("git");
     cmd.args(&args)
         .env_remove("GIT_DIR")
@@ -240,7 +308,11 @@ fn run_git(args: Vec<String>, protocol: Option<String>, body: Body, prefix: Byte
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "cannot start git; is it installed?");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "git is not available on the server\n").into_response();
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "git is not available on the server\n",
+            )
+                .into_response();
         }
     };
     let mut stdin = child.stdin.take().expect("piped stdin");
@@ -277,7 +349,12 @@ fn run_git(args: Vec<String>, protocol: Option<String>, body: Body, prefix: Byte
         while !client_gone {
             match stdout.read(&mut buf).await {
                 Ok(0) => break,
-                Ok(n) => client_gone = tx.send(Ok(Bytes::copy_from_slice(&buf[..n]))).await.is_err(),
+                Ok(n) => {
+                    client_gone = tx
+                        .send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                        .await
+                        .is_err()
+                }
                 Err(e) => {
                     let _ = tx.send(Err(e)).await;
                     break;
@@ -290,7 +367,9 @@ fn run_git(args: Vec<String>, protocol: Option<String>, body: Body, prefix: Byte
         let mut err = String::new();
         let _ = (&mut stderr).take(16 * 1024).read_to_string(&mut err).await;
         match child.wait().await {
-            Ok(status) if !status.success() && !client_gone => tracing::warn!(?status, stderr = %err.trim(), "git exited with an error"),
+            Ok(status) if !status.success() && !client_gone => {
+                tracing::warn!(?status, stderr = %err.trim(), "git exited with an error")
+            }
             Err(e) => tracing::error!(error = %e, "waiting for git failed"),
             _ => {}
         }
@@ -301,10 +380,19 @@ fn run_git(args: Vec<String>, protocol: Option<String>, body: Body, prefix: Byte
         drop(tx);
     });
 
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
     let mut response = Response::new(Body::from_stream(stream));
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, max-age=0, must-revalidate"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, max-age=0, must-revalidate"),
+    );
     response
 }

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The `autocrea` binary's library: CLI, HTTP routes, pages and assets.
 
 pub mod api;
@@ -5,7 +6,9 @@ pub mod assets;
 pub mod cli;
 pub mod error;
 pub mod extract;
+pub mod git_auth;
 pub mod git_http;
+pub mod gitea;
 pub mod openapi;
 pub mod pages;
 pub mod router;

@@ -15,7 +15,11 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 pub fn leptos_options() -> LeptosOptions {
-    LeptosOptions::builder().output_name("autocrea").site_pkg_dir("pkg").site_root("site").build()
+    LeptosOptions::builder()
+        .output_name("autocrea")
+        .site_pkg_dir("pkg")
+        .site_root("site")
+        .build()
 }
 
 const PUBLIC_ONLY: &[&str] = &["/login", "/signup"];
@@ -24,9 +28,20 @@ fn next_param(path_and_query: &str) -> String {
     // Only local paths come back from `next`, so it cannot redirect off-site.
     let safe: String = path_and_query
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "/-_.?=&".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "/-_.?=&".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    format!("/login?next={}", safe.replace('&', "%26").replace('?', "%3F").replace('=', "%3D"))
+    format!(
+        "/login?next={}",
+        safe.replace('&', "%26")
+            .replace('?', "%3F")
+            .replace('=', "%3D")
+    )
 }
 
 async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -38,10 +53,16 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     match &auth {
         Some(_) if public_only => return Redirect::to("/").into_response(),
         None if !public_only => {
-            let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let target = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
             return Redirect::to(&next_param(target)).into_response();
         }
-        Some(a) if path.starts_with("/admin") && !a.user.is_admin => return Redirect::to("/").into_response(),
+        Some(a) if path.starts_with("/admin") && !a.user.is_admin => {
+            return Redirect::to("/").into_response()
+        }
         _ => {}
     }
     if let Some(a) = auth {
@@ -63,8 +84,12 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
 /// Sets a Content-Security-Policy whose only inline scripts are the ones
 /// carrying this response's nonce (the hydration loader and the theme setter).
 fn set_csp() {
-    let Some(nonce) = leptos::nonce::use_nonce() else { return };
-    let Some(options) = use_context::<leptos_axum::ResponseOptions>() else { return };
+    let Some(nonce) = leptos::nonce::use_nonce() else {
+        return;
+    };
+    let Some(options) = use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
     let policy = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
          img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; \
@@ -79,10 +104,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(App);
     let options = state.leptos.clone();
     Router::new()
-        .leptos_routes_with_context(state, routes, || {}, move || {
-            set_csp();
-            autocrea_frontend::shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            state,
+            routes,
+            || {},
+            move || {
+                set_csp();
+                autocrea_frontend::shell(options.clone())
+            },
+        )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
 }

@@ -43,11 +43,19 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 }
 
 async fn api_not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no_such_route", "there is no such API route; see /api/openapi.json")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_such_route",
+        "there is no such API route; see /api/openapi.json",
+    )
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not accept that method; see /api/openapi.json")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method; see /api/openapi.json",
+    )
 }
 
 /// The complete application.
@@ -55,21 +63,36 @@ pub fn build(state: AppState) -> Router {
     let (api, doc) = api();
     let doc = std::sync::Arc::new(doc);
     let api = api
-        .route("/api/openapi.json", get(move || { let doc = doc.clone(); async move { axum::Json((*doc).clone()) } }))
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { axum::Json((*doc).clone()) }
+            }),
+        )
         // Reserved namespaces answer in JSON rather than falling through to pages.
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .route("/v1/{*rest}", axum::routing::any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
 
     Router::new()
         .merge(api)
         .nest("/git", crate::git_http::router())
         .merge(assets::router())
         .merge(pages::router(&state))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

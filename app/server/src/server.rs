@@ -38,7 +38,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
     let git = GitStore::new(&config.data_dir)?;
     let projects = autocrea_core::projects::all_ids_and_templates(&pool).await?;
-    let system = Author { name: "AUTOCREA".into(), email: "system@autocrea.local".into() };
+    let system = Author {
+        name: "AUTOCREA".into(),
+        email: "system@autocrea.local".into(),
+    };
     let git = tokio::task::spawn_blocking(move || {
         let done = git.reconcile(&projects, &system)?;
         if !done.created.is_empty() || !done.removed.is_empty() {
@@ -51,11 +54,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let app = crate::router::build(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .await
     });
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -68,14 +74,23 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             }
         }
     });
-    Ok(Running { addr, state, shutdown: Some(tx), task })
+    Ok(Running {
+        addr,
+        state,
+        shutdown: Some(tx),
+        task,
+    })
 }
 
 /// `autocrea serve`: runs until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let running = start(config).await?;
     // Plain stdout line: scripts and tests read the bound address from it.
-    println!("autocrea {} listening on http://{}", env!("CARGO_PKG_VERSION"), running.addr);
+    println!(
+        "autocrea {} listening on http://{}",
+        env!("CARGO_PKG_VERSION"),
+        running.addr
+    );
     tracing::info!(addr = %running.addr, "serving");
     shutdown_signal().await;
     tracing::info!("shutting down");
@@ -87,7 +102,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

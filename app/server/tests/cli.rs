@@ -10,21 +10,37 @@ const PASSWORD: &str = "correct horse battery staple";
 
 fn autocrea(data: &Path, listen: &str) -> Command {
     let mut c = Command::new(BIN);
-    c.env("AUTOCREA_DATA_DIR", data).env("AUTOCREA_LISTEN", listen).env_remove("AUTOCREA_CONFIG");
+    c.env("AUTOCREA_DATA_DIR", data)
+        .env("AUTOCREA_LISTEN", listen)
+        .env_remove("AUTOCREA_CONFIG");
     c
 }
 
 fn run(cmd: &mut Command, stdin: Option<&str>) -> Output {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Serving(Child);
@@ -42,7 +58,11 @@ fn wait_healthy(data: &Path, listen: &str) {
         if out.status.success() {
             return;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "not healthy: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "not healthy: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -50,12 +70,19 @@ fn wait_healthy(data: &Path, listen: &str) {
 fn http_get(listen: &str, path: &str, token: Option<&str>) -> (u16, String) {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(listen).unwrap();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(s, "GET {path} HTTP/1.0\r\nHost: {listen}\r\n{auth}\r\n").unwrap();
     let mut reply = Vec::new();
     s.read_to_end(&mut reply).unwrap();
     let text = String::from_utf8_lossy(&reply).to_string();
-    let status = text.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
     (status, text)
 }
 
@@ -67,7 +94,10 @@ fn help_and_version() {
         assert!(help.contains(word), "--help lists {word}:\n{help}");
     }
     let out = run(Command::new(BIN).arg("--version"), None);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("autocrea {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("autocrea {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -77,29 +107,100 @@ fn migrate_user_token_serve_and_healthcheck() {
     let listen = format!("127.0.0.1:{}", free_port());
 
     let out = run(autocrea(&data, &listen).arg("migrate"), None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("applied migrations"));
     let out = run(autocrea(&data, &listen).arg("migrate"), None);
     assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
 
-    let out = run(autocrea(&data, &listen).args(["user", "create", "--email", "ops@example.com", "--name", "Ops", "--admin", "--password-stdin"]), Some(&format!("{PASSWORD}\n")));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        autocrea(&data, &listen).args([
+            "user",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--name",
+            "Ops",
+            "--admin",
+            "--password-stdin",
+        ]),
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("created admin ops@example.com"));
-    let out = run(autocrea(&data, &listen).args(["user", "create", "--email", "weak@example.com", "--name", "W", "--password-stdin"]), Some("short\n"));
+    let out = run(
+        autocrea(&data, &listen).args([
+            "user",
+            "create",
+            "--email",
+            "weak@example.com",
+            "--name",
+            "W",
+            "--password-stdin",
+        ]),
+        Some("short\n"),
+    );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8 characters"), "clear error");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("at least 8 characters"),
+        "clear error"
+    );
 
-    let out = run(autocrea(&data, &listen).args(["token", "create", "--email", "ops@example.com", "--name", "deploy"]), None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        autocrea(&data, &listen).args([
+            "token",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--name",
+            "deploy",
+        ]),
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    assert!(token.starts_with("acr_"), "only the token on stdout: {token}");
-    let out = run(autocrea(&data, &listen).args(["token", "create", "--email", "nobody@example.com", "--name", "x"]), None);
-    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no user with email"));
+    assert!(
+        token.starts_with("acr_"),
+        "only the token on stdout: {token}"
+    );
+    let out = run(
+        autocrea(&data, &listen).args([
+            "token",
+            "create",
+            "--email",
+            "nobody@example.com",
+            "--name",
+            "x",
+        ]),
+        None,
+    );
+    assert!(
+        !out.status.success()
+            && String::from_utf8_lossy(&out.stderr).contains("no user with email")
+    );
 
     let out = run(autocrea(&data, &listen).arg("healthcheck"), None);
     assert!(!out.status.success(), "nothing serves yet");
 
-    let _server = Serving(autocrea(&data, &listen).arg("serve").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+    let _server = Serving(
+        autocrea(&data, &listen)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     wait_healthy(&data, &listen);
     let (status, body) = http_get(&listen, "/api/v1/me", Some(&token));
     assert_eq!(status, 200, "{body}");
@@ -110,18 +211,42 @@ fn migrate_user_token_serve_and_healthcheck() {
 fn config_file_and_bad_environment() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    std::fs::write(dir.path().join("autocrea.toml"), format!("listen = \"127.0.0.1:{port}\"\ndata_dir = \"store\"\n")).unwrap();
+    std::fs::write(
+        dir.path().join("autocrea.toml"),
+        format!("listen = \"127.0.0.1:{port}\"\ndata_dir = \"store\"\n"),
+    )
+    .unwrap();
     // No subcommand means serve; the file in the working directory is found.
-    let _server = Serving(Command::new(BIN).current_dir(dir.path()).env_remove("AUTOCREA_LISTEN").env_remove("AUTOCREA_DATA_DIR").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+    let _server = Serving(
+        Command::new(BIN)
+            .current_dir(dir.path())
+            .env_remove("AUTOCREA_LISTEN")
+            .env_remove("AUTOCREA_DATA_DIR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let listen = format!("127.0.0.1:{port}");
     let start = Instant::now();
     while http_get_safe(&listen).is_none() {
-        assert!(start.elapsed() < Duration::from_secs(20), "server from autocrea.toml did not come up");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "server from autocrea.toml did not come up"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(dir.path().join("store/autocrea.db").exists(), "data_dir from the file");
+    assert!(
+        dir.path().join("store/autocrea.db").exists(),
+        "data_dir from the file"
+    );
 
-    let out = run(Command::new(BIN).arg("migrate").env("AUTOCREA_LISTEN", "not-an-address"), None);
+    let out = run(
+        Command::new(BIN)
+            .arg("migrate")
+            .env("AUTOCREA_LISTEN", "not-an-address"),
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("AUTOCREA_LISTEN"));
 }
@@ -154,11 +279,19 @@ fn the_binary_alone_serves_the_whole_ui() {
         assert!(start.elapsed() < Duration::from_secs(20), "did not come up");
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(dir.path().join("data/autocrea.db").exists(), "default data folder ./data");
+    assert!(
+        dir.path().join("data/autocrea.db").exists(),
+        "default data folder ./data"
+    );
     let (status, page) = http_get(&listen, "/login", None);
     assert_eq!(status, 200);
     assert!(page.contains("/pkg/autocrea.js"));
-    for path in ["/pkg/autocrea.js", "/pkg/autocrea_bg.wasm", "/assets/main.css", "/assets/favicon.svg"] {
+    for path in [
+        "/pkg/autocrea.js",
+        "/pkg/autocrea_bg.wasm",
+        "/assets/main.css",
+        "/assets/favicon.svg",
+    ] {
         let (status, _) = http_get(&listen, path, None);
         assert_eq!(status, 200, "{path} served from the binary alone");
     }

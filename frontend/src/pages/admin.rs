@@ -23,10 +23,18 @@ pub fn AdminPage() -> impl IntoView {
     });
 
     let toggle = move |_| {
-        let Some(current) = open_signup.get_untracked() else { return };
+        let Some(current) = open_signup.get_untracked() else {
+            return;
+        };
         error.set(None);
         spawn_local(async move {
-            match api::send::<InstanceSettings>("PATCH", "/api/v1/admin/settings", Some(json!({ "open_signup": !current }))).await {
+            match api::send::<InstanceSettings>(
+                "PATCH",
+                "/api/v1/admin/settings",
+                Some(json!({ "open_signup": !current })),
+            )
+            .await
+            {
                 Ok(s) => open_signup.set(Some(s.open_signup)),
                 Err(e) => error.set(Some(e.message)),
             }

@@ -13,7 +13,8 @@ use serde_json::json;
 
 /// Where to go after signing in: only a local path.
 fn next_target(raw: Option<String>) -> String {
-    raw.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\')).unwrap_or_else(|| "/".into())
+    raw.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or_else(|| "/".into())
 }
 
 #[component]

@@ -21,7 +21,13 @@ pub fn DashboardPage() -> impl IntoView {
     let projects = LocalResource::new(move || {
         let (q, sort) = (search.get(), sort.get());
         let order = if sort == "name" { "asc" } else { "desc" };
-        async move { api::get::<ProjectList>(&format!("/api/v1/projects?q={}&sort={sort}&order={order}", encode(&q))).await }
+        async move {
+            api::get::<ProjectList>(&format!(
+                "/api/v1/projects?q={}&sort={sort}&order={order}",
+                encode(&q)
+            ))
+            .await
+        }
     });
 
     view! {

@@ -44,7 +44,11 @@ fn NameForm(user: User) -> impl IntoView {
                     name.set(u.name);
                     saved.set(Some("Saved.".into()));
                 }
-                Err(e) => error.set(Some(field_of(&e.message).map(|(_, r)| r.to_string()).unwrap_or(e.message))),
+                Err(e) => error.set(Some(
+                    field_of(&e.message)
+                        .map(|(_, r)| r.to_string())
+                        .unwrap_or(e.message),
+                )),
             }
         });
     };
@@ -94,7 +98,9 @@ fn PasswordForm() -> impl IntoView {
                     for s in [current, new_password, repeat] {
                         s.set(String::new());
                     }
-                    saved.set(Some("Password changed. You were signed out everywhere else.".into()));
+                    saved.set(Some(
+                        "Password changed. You were signed out everywhere else.".into(),
+                    ));
                 }
                 Err(e) => error.set(Some(e.message)),
             }
@@ -142,13 +148,19 @@ fn Tokens() -> impl IntoView {
                     name.set(String::new());
                     version.update(|v| *v += 1);
                 }
-                Err(e) => error.set(Some(field_of(&e.message).map(|(_, r)| r.to_string()).unwrap_or(e.message))),
+                Err(e) => error.set(Some(
+                    field_of(&e.message)
+                        .map(|(_, r)| r.to_string())
+                        .unwrap_or(e.message),
+                )),
             }
         });
     };
     let revoke = move |id: i64| {
         spawn_local(async move {
-            match api::send::<serde_json::Value>("DELETE", &format!("/api/v1/me/tokens/{id}"), None).await {
+            match api::send::<serde_json::Value>("DELETE", &format!("/api/v1/me/tokens/{id}"), None)
+                .await
+            {
                 Ok(_) => version.update(|v| *v += 1),
                 Err(e) => error.set(Some(e.message)),
             }

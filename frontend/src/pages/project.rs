@@ -104,9 +104,16 @@ fn SettingsForms(project: Project) -> impl IntoView {
         for s in [name_error, saved, error] {
             s.set(None);
         }
-        let body = json!({ "name": name.get_untracked(), "description": description.get_untracked() });
+        let body =
+            json!({ "name": name.get_untracked(), "description": description.get_untracked() });
         spawn_local(async move {
-            match api::send::<Project>("PATCH", &format!("/api/v1/projects/{}", id.get_value()), Some(body)).await {
+            match api::send::<Project>(
+                "PATCH",
+                &format!("/api/v1/projects/{}", id.get_value()),
+                Some(body),
+            )
+            .await
+            {
                 Ok(p) => {
                     current_name.set(p.name.clone());
                     name.set(p.name);
@@ -126,7 +133,13 @@ fn SettingsForms(project: Project) -> impl IntoView {
     let duplicate = move |_| {
         let nav = nav.clone();
         spawn_local(async move {
-            match api::send::<Project>("POST", &format!("/api/v1/projects/{}/duplicate", id.get_value()), None).await {
+            match api::send::<Project>(
+                "POST",
+                &format!("/api/v1/projects/{}/duplicate", id.get_value()),
+                None,
+            )
+            .await
+            {
                 Ok(p) => nav(&format!("/projects/{}", p.id), Default::default()),
                 Err(e) => error.set(Some(e.message)),
             }
@@ -141,7 +154,13 @@ fn SettingsForms(project: Project) -> impl IntoView {
         }
         let navigate = navigate.clone();
         spawn_local(async move {
-            match api::send::<serde_json::Value>("DELETE", &format!("/api/v1/projects/{}", id.get_value()), None).await {
+            match api::send::<serde_json::Value>(
+                "DELETE",
+                &format!("/api/v1/projects/{}", id.get_value()),
+                None,
+            )
+            .await
+            {
                 Ok(_) => navigate("/", Default::default()),
                 Err(e) => delete_error.set(Some(e.message)),
             }
@@ -213,7 +232,9 @@ fn CloneUrl(slug: String) -> impl IntoView {
 fn origin() -> String {
     #[cfg(feature = "hydrate")]
     {
-        web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+        web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .unwrap_or_default()
     }
     #[cfg(not(feature = "hydrate"))]
     {

@@ -22,7 +22,12 @@ pub fn VersionsPage() -> impl IntoView {
     let history = LocalResource::new(move || {
         version.get();
         let (id, page) = (id.get(), page.get());
-        async move { api::get::<History>(&format!("/api/v1/projects/{id}/versions?page={page}&limit=20")).await }
+        async move {
+            api::get::<History>(&format!(
+                "/api/v1/projects/{id}/versions?page={page}&limit=20"
+            ))
+            .await
+        }
     });
     let branches = LocalResource::new(move || {
         version.get();
@@ -38,7 +43,12 @@ pub fn VersionsPage() -> impl IntoView {
     let show_diff = move |from: String, to: String, title: String| {
         let id = id.get_untracked();
         spawn_local(async move {
-            let result = api::get::<Diff>(&format!("/api/v1/projects/{id}/diff?from={}&to={}", encode(&from), encode(&to))).await;
+            let result = api::get::<Diff>(&format!(
+                "/api/v1/projects/{id}/diff?from={}&to={}",
+                encode(&from),
+                encode(&to)
+            ))
+            .await;
             diff.set(Some((title, result.map_err(|e| e.message))));
         });
     };
@@ -47,9 +57,18 @@ pub fn VersionsPage() -> impl IntoView {
         error.set(None);
         notice.set(None);
         spawn_local(async move {
-            match api::send::<Version>("POST", &format!("/api/v1/projects/{id}/versions/{}/revert", v.sha), None).await {
+            match api::send::<Version>(
+                "POST",
+                &format!("/api/v1/projects/{id}/versions/{}/revert", v.sha),
+                None,
+            )
+            .await
+            {
                 Ok(new) => {
-                    notice.set(Some(format!("Restored the files of {} as new version {}.", v.short_sha, new.short_sha)));
+                    notice.set(Some(format!(
+                        "Restored the files of {} as new version {}.",
+                        v.short_sha, new.short_sha
+                    )));
                     diff.set(None);
                     page.set(1);
                     version.update(|n| *n += 1);
@@ -61,7 +80,13 @@ pub fn VersionsPage() -> impl IntoView {
     let switch = move |name: String| {
         let id = id.get_untracked();
         spawn_local(async move {
-            match api::send::<BranchList>("POST", &format!("/api/v1/projects/{id}/branches/switch"), Some(json!({ "name": name }))).await {
+            match api::send::<BranchList>(
+                "POST",
+                &format!("/api/v1/projects/{id}/branches/switch"),
+                Some(json!({ "name": name })),
+            )
+            .await
+            {
                 Ok(_) => {
                     diff.set(None);
                     page.set(1);
@@ -191,15 +216,36 @@ pub fn VersionsPage() -> impl IntoView {
 }
 
 #[component]
-fn BranchTools(project: Memo<String>, list: BranchList, on_change: Callback<()>, error: RwSignal<Option<String>>) -> impl IntoView {
+fn BranchTools(
+    project: Memo<String>,
+    list: BranchList,
+    on_change: Callback<()>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
     let name = RwSignal::new(String::new());
-    let current = list.branches.iter().find(|b| b.current).map(|b| b.name.clone()).unwrap_or_default();
-    let others: Vec<String> = list.branches.iter().filter(|b| !b.current).map(|b| b.name.clone()).collect();
+    let current = list
+        .branches
+        .iter()
+        .find(|b| b.current)
+        .map(|b| b.name.clone())
+        .unwrap_or_default();
+    let others: Vec<String> = list
+        .branches
+        .iter()
+        .filter(|b| !b.current)
+        .map(|b| b.name.clone())
+        .collect();
     let create = move |ev: SubmitEvent| {
         ev.prevent_default();
         let id = project.get_untracked();
         spawn_local(async move {
-            match api::send::<serde_json::Value>("POST", &format!("/api/v1/projects/{id}/branches"), Some(json!({ "name": name.get_untracked() }))).await {
+            match api::send::<serde_json::Value>(
+                "POST",
+                &format!("/api/v1/projects/{id}/branches"),
+                Some(json!({ "name": name.get_untracked() })),
+            )
+            .await
+            {
                 Ok(_) => {
                     name.set(String::new());
                     on_change.run(());
@@ -211,7 +257,13 @@ fn BranchTools(project: Memo<String>, list: BranchList, on_change: Callback<()>,
     let remove = move |branch: String| {
         let id = project.get_untracked();
         spawn_local(async move {
-            match api::send::<serde_json::Value>("DELETE", &format!("/api/v1/projects/{id}/branches/{}", encode(&branch)), None).await {
+            match api::send::<serde_json::Value>(
+                "DELETE",
+                &format!("/api/v1/projects/{id}/branches/{}", encode(&branch)),
+                None,
+            )
+            .await
+            {
                 Ok(_) => on_change.run(()),
                 Err(e) => error.set(Some(e.message)),
             }

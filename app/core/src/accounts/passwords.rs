@@ -1,7 +1,9 @@
 //! Password rules and argon2id hashing.
 
 use super::AccountError;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 pub const MIN_LEN: usize = 8;
@@ -10,19 +12,97 @@ pub const MAX_LEN: usize = 128;
 /// The most common passwords and the patterns people reach for first; all
 /// comparisons are case-insensitive.
 const COMMON: &[&str] = &[
-    "password", "password1", "password12", "password123", "password1234", "passw0rd", "p@ssw0rd",
-    "p@ssword", "12345678", "123456789", "1234567890", "12341234", "11111111", "00000000",
-    "87654321", "88888888", "99999999", "12121212", "11223344", "123123123", "1q2w3e4r",
-    "1qaz2wsx", "qwertyui", "qwertyuiop", "qwerty123", "qwerty12", "asdfghjk", "asdfasdf",
-    "zxcvbnm1", "iloveyou", "iloveyou1", "sunshine", "princess", "football", "baseball",
-    "welcome1", "welcome123", "letmein1", "letmein123", "abc12345", "abcd1234", "abcdefgh",
-    "trustno1", "superman", "starwars", "whatever", "computer", "internet", "master123",
-    "michelle", "jennifer", "jordan23", "basketball", "changeme", "changeme123", "administrator",
-    "admin123", "admin1234", "adminadmin", "rootroot", "toor1234", "secret123", "monkey123",
-    "dragon123", "shadow123", "hello123", "freedom1", "mustang1", "access14", "batman123",
-    "charlie1", "donald123", "aa123456", "a1234567", "qazwsxedc", "zaq12wsx", "1q2w3e4r5t",
-    "q1w2e3r4", "q1w2e3r4t5", "passwort", "motdepasse", "contraseña", "senha123", "autocrea",
-    "autocrea1", "autocrea123", "default1", "testtest", "test1234", "test12345", "guest123",
+    "password",
+    "password1",
+    "password12",
+    "password123",
+    "password1234",
+    "passw0rd",
+    "p@ssw0rd",
+    "p@ssword",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "12341234",
+    "11111111",
+    "00000000",
+    "87654321",
+    "88888888",
+    "99999999",
+    "12121212",
+    "11223344",
+    "123123123",
+    "1q2w3e4r",
+    "1qaz2wsx",
+    "qwertyui",
+    "qwertyuiop",
+    "qwerty123",
+    "qwerty12",
+    "asdfghjk",
+    "asdfasdf",
+    "zxcvbnm1",
+    "iloveyou",
+    "iloveyou1",
+    "sunshine",
+    "princess",
+    "football",
+    "baseball",
+    "welcome1",
+    "welcome123",
+    "letmein1",
+    "letmein123",
+    "abc12345",
+    "abcd1234",
+    "abcdefgh",
+    "trustno1",
+    "superman",
+    "starwars",
+    "whatever",
+    "computer",
+    "internet",
+    "master123",
+    "michelle",
+    "jennifer",
+    "jordan23",
+    "basketball",
+    "changeme",
+    "changeme123",
+    "administrator",
+    "admin123",
+    "admin1234",
+    "adminadmin",
+    "rootroot",
+    "toor1234",
+    "secret123",
+    "monkey123",
+    "dragon123",
+    "shadow123",
+    "hello123",
+    "freedom1",
+    "mustang1",
+    "access14",
+    "batman123",
+    "charlie1",
+    "donald123",
+    "aa123456",
+    "a1234567",
+    "qazwsxedc",
+    "zaq12wsx",
+    "1q2w3e4r5t",
+    "q1w2e3r4",
+    "q1w2e3r4t5",
+    "passwort",
+    "motdepasse",
+    "contraseña",
+    "senha123",
+    "autocrea",
+    "autocrea1",
+    "autocrea123",
+    "default1",
+    "testtest",
+    "test1234",
+    "test12345",
+    "guest123",
 ];
 
 /// Checks the rules: 8 to 128 characters, not a well-known password, not the
@@ -30,10 +110,14 @@ const COMMON: &[&str] = &[
 pub fn validate(password: &str, email: &str) -> Result<(), AccountError> {
     let len = password.chars().count();
     if len < MIN_LEN {
-        return Err(AccountError::WeakPassword(format!("password must be at least {MIN_LEN} characters")));
+        return Err(AccountError::WeakPassword(format!(
+            "password must be at least {MIN_LEN} characters"
+        )));
     }
     if len > MAX_LEN {
-        return Err(AccountError::WeakPassword(format!("password must be at most {MAX_LEN} characters")));
+        return Err(AccountError::WeakPassword(format!(
+            "password must be at most {MAX_LEN} characters"
+        )));
     }
     let lower = password.to_lowercase();
     if COMMON.contains(&lower.as_str()) {
@@ -41,13 +125,20 @@ pub fn validate(password: &str, email: &str) -> Result<(), AccountError> {
             "this password is one of the most common ones; choose another".into(),
         ));
     }
-    if password.chars().all(|c| c == password.chars().next().unwrap_or(' ')) {
-        return Err(AccountError::WeakPassword("password must not be one repeated character".into()));
+    if password
+        .chars()
+        .all(|c| c == password.chars().next().unwrap_or(' '))
+    {
+        return Err(AccountError::WeakPassword(
+            "password must not be one repeated character".into(),
+        ));
     }
     let email = email.to_lowercase();
     let local = email.split('@').next().unwrap_or_default();
     if lower == email || (!local.is_empty() && lower == local) {
-        return Err(AccountError::WeakPassword("password must not be your email address".into()));
+        return Err(AccountError::WeakPassword(
+            "password must not be your email address".into(),
+        ));
     }
     Ok(())
 }
@@ -77,7 +168,11 @@ pub async fn verify(password: &str, stored: &str) -> bool {
     let (password, stored) = (password.to_owned(), stored.to_owned());
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored)
-            .map(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                hasher()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -92,7 +187,9 @@ pub async fn dummy_verify(password: &str) {
     let stored = match DUMMY.get() {
         Some(h) => h.clone(),
         None => {
-            let h = hash(&crate::secrets::random_token(24)).await.unwrap_or_default();
+            let h = hash(&crate::secrets::random_token(24))
+                .await
+                .unwrap_or_default();
             DUMMY.get_or_init(|| h).clone()
         }
     };
@@ -106,7 +203,10 @@ mod tests {
     #[test]
     fn rules() {
         assert!(validate("short", "a@b.c").is_err());
-        assert!(validate("Password123", "a@b.c").is_err(), "common, any case");
+        assert!(
+            validate("Password123", "a@b.c").is_err(),
+            "common, any case"
+        );
         assert!(validate("aaaaaaaaaa", "a@b.c").is_err());
         assert!(validate("ada.lovelace", "ada.lovelace@example.com").is_err());
         assert!(validate(&"x".repeat(129), "a@b.c").is_err());

@@ -55,12 +55,20 @@ pub async fn create(
     .bind(user_agent.map(|ua| ua.chars().take(200).collect::<String>()))
     .execute(pool)
     .await?;
-    Ok(NewSession { cookie_value, csrf_token, id_hash })
+    Ok(NewSession {
+        cookie_value,
+        csrf_token,
+        id_hash,
+    })
 }
 
 /// Resolves a cookie value to a live session of an enabled user, sliding its
 /// expiry forward (at most once a minute, to keep reads cheap).
-pub async fn lookup(pool: &SqlitePool, cookie_value: &str, idle_hours: i64) -> Result<Option<Session>, AccountError> {
+pub async fn lookup(
+    pool: &SqlitePool,
+    cookie_value: &str,
+    idle_hours: i64,
+) -> Result<Option<Session>, AccountError> {
     let id_hash = secrets::sha256_hex(cookie_value);
     let now = clock::now();
     let row = sqlx::query_as::<_, SessionRow>(&format!(
@@ -72,7 +80,14 @@ pub async fn lookup(pool: &SqlitePool, cookie_value: &str, idle_hours: i64) -> R
     .bind(now)
     .fetch_optional(pool)
     .await?;
-    let Some(SessionRow { csrf_token, last_seen_at: last_seen, user }) = row else { return Ok(None) };
+    let Some(SessionRow {
+        csrf_token,
+        last_seen_at: last_seen,
+        user,
+    }) = row
+    else {
+        return Ok(None);
+    };
     if user.disabled {
         return Ok(None);
     }
@@ -84,18 +99,29 @@ pub async fn lookup(pool: &SqlitePool, cookie_value: &str, idle_hours: i64) -> R
             .execute(pool)
             .await?;
     }
-    Ok(Some(Session { id_hash, csrf_token, user }))
+    Ok(Some(Session {
+        id_hash,
+        csrf_token,
+        user,
+    }))
 }
 
 /// Ends one session (logout).
 pub async fn delete(pool: &SqlitePool, id_hash: &str) -> Result<(), AccountError> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = ?").bind(id_hash).execute(pool).await?;
+    sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+        .bind(id_hash)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
 /// Ends every session of a user (account disabled, admin action).
 pub async fn delete_all_for_user(pool: &SqlitePool, user_id: i64) -> Result<u64, AccountError> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(user_id).execute(pool).await?.rows_affected())
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        .bind(user_id)
+        .execute(pool)
+        .await?
+        .rows_affected())
 }
 
 /// Removes expired sessions; run periodically.

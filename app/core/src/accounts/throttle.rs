@@ -20,11 +20,17 @@ pub struct LoginThrottle {
 
 impl LoginThrottle {
     pub fn new(config: ThrottleConfig) -> Self {
-        Self { config, entries: Mutex::new(HashMap::new()) }
+        Self {
+            config,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     fn keys(account: &str, ip: Option<&str>) -> (String, Option<String>) {
-        (format!("account:{}", account.trim().to_lowercase()), ip.map(|ip| format!("ip:{ip}")))
+        (
+            format!("account:{}", account.trim().to_lowercase()),
+            ip.map(|ip| format!("ip:{ip}")),
+        )
     }
 
     /// Seconds to wait before the next try, if this account or address is locked.
@@ -50,10 +56,16 @@ impl LoginThrottle {
         let mut entries = self.entries.lock().expect("throttle lock");
         // Keep memory bounded under a spray of random emails.
         if entries.len() > 100_000 {
-            entries.retain(|_, e| e.locked_until.is_some_and(|u| u > now) || e.failures.iter().any(|t| now - *t < window));
+            entries.retain(|_, e| {
+                e.locked_until.is_some_and(|u| u > now)
+                    || e.failures.iter().any(|t| now - *t < window)
+            });
         }
         let mut locked = None;
-        for (key, limit) in [(Some(a), self.config.max_failures), (i, self.config.max_failures_per_ip)] {
+        for (key, limit) in [
+            (Some(a), self.config.max_failures),
+            (i, self.config.max_failures_per_ip),
+        ] {
             let Some(key) = key else { continue };
             let entry = entries.entry(key).or_default();
             entry.failures.retain(|t| now - *t < window);
@@ -80,12 +92,20 @@ mod tests {
 
     #[test]
     fn locks_after_limit_per_account_and_ip() {
-        let t = LoginThrottle::new(ThrottleConfig { max_failures: 3, max_failures_per_ip: 5, window_secs: 60, lockout_secs: 120 });
+        let t = LoginThrottle::new(ThrottleConfig {
+            max_failures: 3,
+            max_failures_per_ip: 5,
+            window_secs: 60,
+            lockout_secs: 120,
+        });
         assert!(t.check("a@x.io", Some("1.1.1.1")).is_none());
         assert!(t.record_failure("a@x.io", Some("1.1.1.1")).is_none());
         assert!(t.record_failure("A@x.io", Some("1.1.1.1")).is_none());
         assert_eq!(t.record_failure("a@x.io", Some("1.1.1.1")), Some(120));
-        assert!(t.check("a@x.io", Some("9.9.9.9")).is_some(), "the account is locked from anywhere");
+        assert!(
+            t.check("a@x.io", Some("9.9.9.9")).is_some(),
+            "the account is locked from anywhere"
+        );
         // The address: two more failures on other accounts lock it.
         t.record_failure("b@x.io", Some("1.1.1.1"));
         t.record_failure("c@x.io", Some("1.1.1.1"));

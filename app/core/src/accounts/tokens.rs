@@ -6,6 +6,7 @@ use super::{users, AccountError, User};
 #[derive(sqlx::FromRow)]
 struct TokenOwner {
     token_id: i64,
+    scopes: String,
     #[sqlx(flatten)]
     user: User,
 }
@@ -31,6 +32,75 @@ pub struct ApiToken {
     #[serde(serialize_with = "clock::ser_opt_rfc3339")]
     #[schema(value_type = Option<String>)]
     pub last_used_at: Option<i64>,
+    /// Gitea-style scopes, e.g. `all`, `read:repository`, `write:repository`.
+    #[serde(serialize_with = "ser_scopes")]
+    #[schema(value_type = Vec<String>)]
+    pub scopes: String,
+    /// The secret's last eight characters.
+    pub last_eight: String,
+}
+
+fn ser_scopes<S: serde::Serializer>(scopes: &String, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(scopes.split(',').filter(|x| !x.is_empty()))
+}
+
+/// Scope names accepted (Gitea's). A token may change things only with `all`
+/// or some `write:` scope; otherwise it is read-only.
+pub const SCOPES: &[&str] = &[
+    "all",
+    "read:activitypub",
+    "write:activitypub",
+    "read:admin",
+    "write:admin",
+    "read:issue",
+    "write:issue",
+    "read:misc",
+    "write:misc",
+    "read:notification",
+    "write:notification",
+    "read:organization",
+    "write:organization",
+    "read:package",
+    "write:package",
+    "read:repository",
+    "write:repository",
+    "read:user",
+    "write:user",
+];
+
+/// Checks and normalises a list of scopes (empty means `all`).
+pub fn normalise_scopes(scopes: &[String]) -> Result<String, AccountError> {
+    if scopes.is_empty() {
+        return Ok("all".into());
+    }
+    let mut out: Vec<&str> = Vec::new();
+    for scope in scopes {
+        let s = scope.trim();
+        let known = SCOPES.iter().find(|k| **k == s).ok_or_else(|| {
+            AccountError::Invalid(crate::text::InvalidText {
+                field: "scopes",
+                reason: format!("unknown scope {s:?}"),
+            })
+        })?;
+        if !out.contains(known) {
+            out.push(known);
+        }
+    }
+    Ok(out.join(","))
+}
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    pub can_write: bool,
+}
+
+fn grant_of(scopes: &str) -> Grant {
+    Grant {
+        can_write: scopes
+            .split(',')
+            .any(|s| s == "all" || s.starts_with("write:")),
+    }
 }
 
 /// A token just made: the only time its secret exists outside the client.
@@ -40,28 +110,46 @@ pub struct CreatedToken {
     pub name: String,
     /// The secret. Shown once; store it now.
     pub token: String,
+    pub scopes: Vec<String>,
+    pub last_eight: String,
 }
 
-pub async fn create(pool: &SqlitePool, user_id: i64, name: &str) -> Result<CreatedToken, AccountError> {
+pub async fn create(
+    pool: &SqlitePool,
+    user_id: i64,
+    name: &str,
+    scopes: &[String],
+) -> Result<CreatedToken, AccountError> {
     let name = text::display_name("name", name, NAME_MAX)?;
+    let scopes = normalise_scopes(scopes)?;
     let token = format!("{PREFIX}{}", secrets::random_token(40));
     let prefix: String = token.chars().take(PREFIX.len() + 6).collect();
+    let last_eight: String = token[token.len() - 8..].to_string();
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at, scopes, last_eight)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(user_id)
     .bind(&name)
     .bind(secrets::sha256_hex(&token))
     .bind(&prefix)
     .bind(clock::now())
+    .bind(&scopes)
+    .bind(&last_eight)
     .fetch_one(pool)
     .await?;
-    Ok(CreatedToken { id, name, token })
+    Ok(CreatedToken {
+        id,
+        name,
+        token,
+        scopes: scopes.split(',').map(str::to_string).collect(),
+        last_eight,
+    })
 }
 
 pub async fn list(pool: &SqlitePool, user_id: i64) -> Result<Vec<ApiToken>, AccountError> {
     Ok(sqlx::query_as::<_, ApiToken>(
-        "SELECT id, name, prefix, created_at, last_used_at FROM api_tokens WHERE user_id = ? ORDER BY id DESC",
+        "SELECT id, name, prefix, created_at, last_used_at, scopes, last_eight FROM api_tokens WHERE user_id = ? ORDER BY id DESC",
     )
     .bind(user_id)
     .fetch_all(pool)
@@ -86,20 +174,31 @@ pub async fn revoke(pool: &SqlitePool, user_id: i64, token_id: i64) -> Result<()
 #[derive(Default)]
 pub struct UsageClock(Mutex<HashMap<i64, i64>>);
 
-/// Resolves a bearer token to its enabled owner.
-pub async fn authenticate(pool: &SqlitePool, token: &str, usage: &UsageClock) -> Result<Option<User>, AccountError> {
+/// Resolves a bearer token to its enabled owner and what it may do.
+pub async fn authenticate(
+    pool: &SqlitePool,
+    token: &str,
+    usage: &UsageClock,
+) -> Result<Option<(User, Grant)>, AccountError> {
     if !token.starts_with(PREFIX) || token.len() > 200 {
         return Ok(None);
     }
     // One query for token and owner: this runs on every API request.
     let row = sqlx::query_as::<_, TokenOwner>(&format!(
-        "SELECT t.id AS token_id, {} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
+        "SELECT t.id AS token_id, t.scopes, {} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
         users::COLUMNS_U
     ))
     .bind(secrets::sha256_hex(token))
     .fetch_optional(pool)
     .await?;
-    let Some(TokenOwner { token_id, user }) = row else { return Ok(None) };
+    let Some(TokenOwner {
+        token_id,
+        scopes,
+        user,
+    }) = row
+    else {
+        return Ok(None);
+    };
     if user.disabled {
         return Ok(None);
     }
@@ -121,5 +220,5 @@ pub async fn authenticate(pool: &SqlitePool, token: &str, usage: &UsageClock) ->
             .execute(pool)
             .await?;
     }
-    Ok(Some(user))
+    Ok(Some((user, grant_of(&scopes))))
 }

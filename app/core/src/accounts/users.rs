@@ -46,7 +46,8 @@ impl From<&User> for UserView {
 pub const NAME_MAX: usize = 100;
 const COLUMNS: &str = "id, email, username, name, is_admin, disabled, created_at";
 /// The same columns from a join where `users` is aliased `u`.
-pub(crate) const COLUMNS_U: &str = "u.id, u.email, u.username, u.name, u.is_admin, u.disabled, u.created_at";
+pub(crate) const COLUMNS_U: &str =
+    "u.id, u.email, u.username, u.name, u.is_admin, u.disabled, u.created_at";
 
 /// What a new account needs.
 pub struct NewUser<'a> {
@@ -58,7 +59,9 @@ pub struct NewUser<'a> {
 }
 
 /// Login names that would collide with routes or mislead people.
-const RESERVED_USERNAMES: &[&str] = &["admin", "api", "git", "user", "users", "repos", "root", "system", "agent", "autocrea"];
+const RESERVED_USERNAMES: &[&str] = &[
+    "admin", "api", "git", "user", "users", "repos", "root", "system", "agent", "autocrea",
+];
 
 fn username_base(email: &str) -> String {
     let local = email.split('@').next().unwrap_or_default();
@@ -80,7 +83,11 @@ pub async fn create(pool: &SqlitePool, new: NewUser<'_>) -> Result<User, Account
     let base = username_base(&email);
     let now = clock::now();
     for attempt in 0..50 {
-        let username = if attempt == 0 { base.clone() } else { format!("{base}-{}", attempt + 1) };
+        let username = if attempt == 0 {
+            base.clone()
+        } else {
+            format!("{base}-{}", attempt + 1)
+        };
         let result = sqlx::query_as::<_, User>(&format!(
             "INSERT INTO users (email, username, name, password_hash, is_admin, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5 OR NOT EXISTS (SELECT 1 FROM users), ?6, ?6)
@@ -103,7 +110,9 @@ pub async fn create(pool: &SqlitePool, new: NewUser<'_>) -> Result<User, Account
             Err(e) => return Err(e.into()),
         }
     }
-    Err(AccountError::Hashing("could not find a free username".into()))
+    Err(AccountError::Hashing(
+        "could not find a free username".into(),
+    ))
 }
 
 pub async fn get(pool: &SqlitePool, id: i64) -> Result<User, AccountError> {
@@ -115,29 +124,40 @@ pub async fn get(pool: &SqlitePool, id: i64) -> Result<User, AccountError> {
 }
 
 pub async fn find_by_email(pool: &SqlitePool, email: &str) -> Result<Option<User>, AccountError> {
-    Ok(sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users WHERE email = ?"))
-        .bind(email.trim())
-        .fetch_optional(pool)
-        .await?)
+    Ok(
+        sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users WHERE email = ?"))
+            .bind(email.trim())
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 pub async fn count(pool: &SqlitePool) -> Result<i64, AccountError> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(pool)
+        .await?)
 }
 
 pub async fn list(pool: &SqlitePool) -> Result<Vec<User>, AccountError> {
-    Ok(sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users ORDER BY id"))
-        .fetch_all(pool)
-        .await?)
+    Ok(
+        sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users ORDER BY id"))
+            .fetch_all(pool)
+            .await?,
+    )
 }
 
 /// Checks an email and password. Refuses disabled accounts. Takes the same time
 /// whether or not the email exists.
-pub async fn authenticate(pool: &SqlitePool, email: &str, password: &str) -> Result<User, AccountError> {
-    let row: Option<(i64, String)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE email = ?")
-        .bind(email.trim())
-        .fetch_optional(pool)
-        .await?;
+pub async fn authenticate(
+    pool: &SqlitePool,
+    email: &str,
+    password: &str,
+) -> Result<User, AccountError> {
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, password_hash FROM users WHERE email = ?")
+            .bind(email.trim())
+            .fetch_optional(pool)
+            .await?;
     let Some((id, stored)) = row else {
         passwords::dummy_verify(password).await;
         return Err(AccountError::WrongCredentials);
@@ -205,12 +225,19 @@ mod tests {
 
     async fn pool() -> (tempfile::TempDir, SqlitePool) {
         let dir = tempfile::tempdir().unwrap();
-        let pool = crate::db::open_and_migrate(&dir.path().join("t.db")).await.unwrap();
+        let pool = crate::db::open_and_migrate(&dir.path().join("t.db"))
+            .await
+            .unwrap();
         (dir, pool)
     }
 
     fn new<'a>(email: &'a str) -> NewUser<'a> {
-        NewUser { email, name: "Ada", password: "correct horse battery", force_admin: false }
+        NewUser {
+            email,
+            name: "Ada",
+            password: "correct horse battery",
+            force_admin: false,
+        }
     }
 
     #[tokio::test]
@@ -223,14 +250,21 @@ mod tests {
         assert_eq!(a.username, "ada");
         assert_eq!(b.username, "ada-2");
         assert_eq!(c.username, "admin-1");
-        assert!(matches!(create(&pool, new("ADA@example.com")).await, Err(AccountError::EmailTaken)));
+        assert!(matches!(
+            create(&pool, new("ADA@example.com")).await,
+            Err(AccountError::EmailTaken)
+        ));
     }
 
     #[tokio::test]
     async fn authenticate_checks_password() {
         let (_d, pool) = pool().await;
         create(&pool, new("ada@example.com")).await.unwrap();
-        assert!(authenticate(&pool, "ada@example.com", "correct horse battery").await.is_ok());
+        assert!(
+            authenticate(&pool, "ada@example.com", "correct horse battery")
+                .await
+                .is_ok()
+        );
         assert!(matches!(
             authenticate(&pool, "ada@example.com", "wrong horse battery").await,
             Err(AccountError::WrongCredentials)
@@ -243,9 +277,14 @@ mod tests {
 }
 
 /// The user with this login name (git URLs name owners by it).
-pub async fn find_by_username(pool: &SqlitePool, username: &str) -> Result<Option<User>, AccountError> {
-    Ok(sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users WHERE username = ?"))
-        .bind(username)
-        .fetch_optional(pool)
-        .await?)
+pub async fn find_by_username(
+    pool: &SqlitePool,
+    username: &str,
+) -> Result<Option<User>, AccountError> {
+    Ok(
+        sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users WHERE username = ?"))
+            .bind(username)
+            .fetch_optional(pool)
+            .await?,
+    )
 }

@@ -73,7 +73,9 @@ pub fn parse_sha(sha: &str) -> Result<Oid, GitError> {
     if sha.len() == 40 {
         return Ok(Oid::from_str(sha)?);
     }
-    Err(GitError::Invalid("use the full 40-character version id".into()))
+    Err(GitError::Invalid(
+        "use the full 40-character version id".into(),
+    ))
 }
 
 fn status_name(d: Delta) -> &'static str {
@@ -89,8 +91,15 @@ fn status_name(d: Delta) -> &'static str {
 fn person(sig: &git2::Signature) -> Person {
     let name = String::from_utf8_lossy(sig.name_bytes()).into_owned();
     let email = String::from_utf8_lossy(sig.email_bytes()).into_owned();
-    let role = email.strip_suffix(&format!("@{AGENT_DOMAIN}")).map(str::to_string);
-    Person { name, email, kind: if role.is_some() { "agent" } else { "person" }, role }
+    let role = email
+        .strip_suffix(&format!("@{AGENT_DOMAIN}"))
+        .map(str::to_string);
+    Person {
+        name,
+        email,
+        kind: if role.is_some() { "agent" } else { "person" },
+        role,
+    }
 }
 
 fn commit_diff<'r>(repo: &'r Repository, commit: &Commit) -> Result<git2::Diff<'r>, GitError> {
@@ -98,7 +107,11 @@ fn commit_diff<'r>(repo: &'r Repository, commit: &Commit) -> Result<git2::Diff<'
         Some(p) => Some(p.tree()?),
         None => None,
     };
-    let mut diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&commit.tree()?), Some(&mut DiffOptions::new()))?;
+    let mut diff = repo.diff_tree_to_tree(
+        parent_tree.as_ref(),
+        Some(&commit.tree()?),
+        Some(&mut DiffOptions::new()),
+    )?;
     diff.find_similar(None)?;
     Ok(diff)
 }
@@ -111,7 +124,11 @@ pub fn version_of(repo: &Repository, commit: &Commit) -> Result<Version, GitErro
             let new = d.new_file().path().map(|p| p.to_string_lossy().to_string());
             let old = d.old_file().path().map(|p| p.to_string_lossy().to_string());
             let path = new.clone().or(old.clone()).unwrap_or_default();
-            ChangedFile { old_path: old.filter(|o| d.status() == Delta::Renamed && Some(o) != new.as_ref()), path, status: status_name(d.status()) }
+            ChangedFile {
+                old_path: old.filter(|o| d.status() == Delta::Renamed && Some(o) != new.as_ref()),
+                path,
+                status: status_name(d.status()),
+            }
         })
         .collect();
     let stats = diff.stats()?;
@@ -132,7 +149,12 @@ pub fn version_of(repo: &Repository, commit: &Commit) -> Result<Version, GitErro
 }
 
 /// Newest first: `limit` versions after skipping `skip`, and how many there are in all.
-pub fn log(repo: &Repository, branch: Option<&str>, skip: usize, limit: usize) -> Result<(Vec<Version>, usize), GitError> {
+pub fn log(
+    repo: &Repository,
+    branch: Option<&str>,
+    skip: usize,
+    limit: usize,
+) -> Result<(Vec<Version>, usize), GitError> {
     let start = match branch {
         Some(b) => repo
             .find_branch(b, git2::BranchType::Local)
@@ -161,14 +183,20 @@ pub fn log(repo: &Repository, branch: Option<&str>, skip: usize, limit: usize) -
 }
 
 pub fn version(repo: &Repository, sha: &str) -> Result<Version, GitError> {
-    let commit = repo.find_commit(parse_sha(sha)?).map_err(|_| GitError::NotFound("version"))?;
+    let commit = repo
+        .find_commit(parse_sha(sha)?)
+        .map_err(|_| GitError::NotFound("version"))?;
     version_of(repo, &commit)
 }
 
 /// Per-file unified diffs from version `from` to version `to`.
 pub fn diff(repo: &Repository, from: &str, to: &str) -> Result<Vec<FileDiff>, GitError> {
-    let a = repo.find_commit(parse_sha(from)?).map_err(|_| GitError::NotFound("version"))?;
-    let b = repo.find_commit(parse_sha(to)?).map_err(|_| GitError::NotFound("version"))?;
+    let a = repo
+        .find_commit(parse_sha(from)?)
+        .map_err(|_| GitError::NotFound("version"))?;
+    let b = repo
+        .find_commit(parse_sha(to)?)
+        .map_err(|_| GitError::NotFound("version"))?;
     let mut opts = DiffOptions::new();
     opts.context_lines(3);
     let mut diff = repo.diff_tree_to_tree(Some(&a.tree()?), Some(&b.tree()?), Some(&mut opts))?;
@@ -176,8 +204,14 @@ pub fn diff(repo: &Repository, from: &str, to: &str) -> Result<Vec<FileDiff>, Gi
     let mut out = Vec::new();
     for idx in 0..diff.deltas().len() {
         let delta = diff.get_delta(idx).expect("index in range");
-        let new = delta.new_file().path().map(|p| p.to_string_lossy().to_string());
-        let old = delta.old_file().path().map(|p| p.to_string_lossy().to_string());
+        let new = delta
+            .new_file()
+            .path()
+            .map(|p| p.to_string_lossy().to_string());
+        let old = delta
+            .old_file()
+            .path()
+            .map(|p| p.to_string_lossy().to_string());
         let mut file = FileDiff {
             path: new.clone().or(old.clone()).unwrap_or_default(),
             old_path: old.filter(|o| Some(o) != new.as_ref()),
@@ -196,7 +230,10 @@ pub fn diff(repo: &Repository, from: &str, to: &str) -> Result<Vec<FileDiff>, Gi
             let buf = patch.to_buf()?;
             let text = String::from_utf8_lossy(&buf);
             if text.len() > PATCH_LIMIT {
-                let cut = (0..=PATCH_LIMIT).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+                let cut = (0..=PATCH_LIMIT)
+                    .rev()
+                    .find(|i| text.is_char_boundary(*i))
+                    .unwrap_or(0);
                 file.patch = text[..cut].to_string();
                 file.truncated = true;
             } else {
@@ -206,4 +243,44 @@ pub fn diff(repo: &Repository, from: &str, to: &str) -> Result<Vec<FileDiff>, Gi
         out.push(file);
     }
     Ok(out)
+}
+
+/// Like [`log`] from any ref (branch, tag or commit id), keeping only
+/// versions that changed `path` (a file or a folder prefix) when given.
+pub fn log_from(
+    repo: &Repository,
+    start: Oid,
+    path: Option<&str>,
+    skip: usize,
+    limit: usize,
+) -> Result<(Vec<Version>, usize), GitError> {
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
+    walk.push(start)?;
+    let prefix = path.map(|p| format!("{}/", p.trim_end_matches('/')));
+    let mut total = 0;
+    let mut page = Vec::new();
+    for oid in walk {
+        let commit = repo.find_commit(oid?)?;
+        let version = if path.is_some() || (total >= skip && page.len() < limit) {
+            Some(version_of(repo, &commit)?)
+        } else {
+            None
+        };
+        if let (Some(p), Some(v)) = (path, &version) {
+            let touches = v.files.iter().any(|f| {
+                let hit =
+                    |x: &str| x == p || prefix.as_deref().is_some_and(|pre| x.starts_with(pre));
+                hit(&f.path) || f.old_path.as_deref().is_some_and(hit)
+            });
+            if !touches {
+                continue;
+            }
+        }
+        if total >= skip && page.len() < limit {
+            page.extend(version);
+        }
+        total += 1;
+    }
+    Ok((page, total))
 }

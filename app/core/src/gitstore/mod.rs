@@ -7,10 +7,12 @@
 //! (pushes, reverts, branch switches, later the agent and the editor) take
 //! the project's lock, one at a time.
 
+mod files;
 mod history;
 mod templates;
 mod tree;
 
+pub use files::{resolve_ref, validate_path, Content, Entry};
 pub use history::{Branch, ChangedFile, FileDiff, Person, Version};
 
 use git2::{BranchType, Oid, Repository, RepositoryInitOptions, Signature};
@@ -45,7 +47,10 @@ pub struct Author {
 impl Author {
     /// An agent role (Architect, Developer...) as commit author.
     pub fn agent(role: &str) -> Self {
-        Self { name: format!("{role} (agent)"), email: format!("{}@{}", role.to_lowercase(), history::AGENT_DOMAIN) }
+        Self {
+            name: format!("{role} (agent)"),
+            email: format!("{}@{}", role.to_lowercase(), history::AGENT_DOMAIN),
+        }
     }
     fn signature(&self) -> Result<Signature<'static>, GitError> {
         Ok(Signature::now(&self.name, &self.email)?)
@@ -66,9 +71,16 @@ impl GitStore {
         std::fs::create_dir_all(&worktrees)?;
         // libgit2 writes objects and refs with fsync, like git with core.fsync.
         unsafe {
-            libgit2_sys::git_libgit2_opts(libgit2_sys::GIT_OPT_ENABLE_FSYNC_GITDIR as std::ffi::c_int, 1 as std::ffi::c_int);
+            libgit2_sys::git_libgit2_opts(
+                libgit2_sys::GIT_OPT_ENABLE_FSYNC_GITDIR as std::ffi::c_int,
+                1 as std::ffi::c_int,
+            );
         }
-        Ok(Self { repos, worktrees, locks: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            repos,
+            worktrees,
+            locks: Mutex::new(HashMap::new()),
+        })
     }
 
     pub fn repo_path(&self, project_id: &str) -> PathBuf {
@@ -99,8 +111,14 @@ impl GitStore {
     /// Creates the bare repository with the template's files as first commit,
     /// and checks it out. Built in a temporary folder and renamed into place,
     /// so a crash never leaves half a repository under the real name.
-    pub fn create(&self, project_id: &str, template: &str, author: &Author) -> Result<Oid, GitError> {
-        let files = templates::files(template).ok_or_else(|| GitError::Invalid(format!("unknown template {template}")))?;
+    pub fn create(
+        &self,
+        project_id: &str,
+        template: &str,
+        author: &Author,
+    ) -> Result<Oid, GitError> {
+        let files = templates::files(template)
+            .ok_or_else(|| GitError::Invalid(format!("unknown template {template}")))?;
         let final_path = self.repo_path(project_id);
         if final_path.exists() {
             return Err(GitError::Conflict("the repository already exists".into()));
@@ -110,7 +128,14 @@ impl GitStore {
         let repo = init_bare(&staging)?;
         let tree = tree::write(&repo, &files)?;
         let sig = author.signature()?;
-        let oid = repo.commit(Some("HEAD"), &sig, &sig, "Start from the template", &repo.find_tree(tree)?, &[])?;
+        let oid = repo.commit(
+            Some("HEAD"),
+            &sig,
+            &sig,
+            "Start from the template",
+            &repo.find_tree(tree)?,
+            &[],
+        )?;
         drop(repo);
         std::fs::rename(&staging, &final_path)?;
         self.sync_worktree(project_id)?;
@@ -164,11 +189,21 @@ impl GitStore {
     pub fn current_branch(&self, project_id: &str) -> Result<String, GitError> {
         let repo = self.open(project_id)?;
         let head = repo.find_reference("HEAD")?;
-        let target = head.symbolic_target().ok().flatten().unwrap_or("refs/heads/main");
+        let target = head
+            .symbolic_target()
+            .ok()
+            .flatten()
+            .unwrap_or("refs/heads/main");
         Ok(target.trim_start_matches("refs/heads/").to_string())
     }
 
-    pub fn history(&self, project_id: &str, branch: Option<&str>, skip: usize, limit: usize) -> Result<(Vec<Version>, usize), GitError> {
+    pub fn history(
+        &self,
+        project_id: &str,
+        branch: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<(Vec<Version>, usize), GitError> {
         history::log(&self.open(project_id)?, branch, skip, limit)
     }
 
@@ -182,17 +217,33 @@ impl GitStore {
 
     /// A new commit on the current branch whose files are exactly those of
     /// version `sha`. History is never rewritten.
-    pub fn restore(&self, project_id: &str, sha: &str, author: &Author) -> Result<Version, GitError> {
+    pub fn restore(
+        &self,
+        project_id: &str,
+        sha: &str,
+        author: &Author,
+    ) -> Result<Version, GitError> {
         let oid = {
             let repo = self.open(project_id)?;
-            let target = repo.find_commit(history::parse_sha(sha)?).map_err(|_| GitError::NotFound("version"))?;
+            let target = repo
+                .find_commit(history::parse_sha(sha)?)
+                .map_err(|_| GitError::NotFound("version"))?;
             let head = repo.head()?.peel_to_commit()?;
             if head.tree_id() == target.tree_id() {
-                return Err(GitError::Conflict("the files already match that version".into()));
+                return Err(GitError::Conflict(
+                    "the files already match that version".into(),
+                ));
             }
             let short = &target.id().to_string()[..7];
-            let summary: String = String::from_utf8_lossy(target.summary_bytes().unwrap_or_default()).chars().take(60).collect();
-            let message = format!("Revert to {short}: {summary}\n\nRestores the files of version {}.", target.id());
+            let summary: String =
+                String::from_utf8_lossy(target.summary_bytes().unwrap_or_default())
+                    .chars()
+                    .take(60)
+                    .collect();
+            let message = format!(
+                "Revert to {short}: {summary}\n\nRestores the files of version {}.",
+                target.id()
+            );
             let sig = author.signature()?;
             let tree = target.tree()?;
             let oid = repo.commit(Some("HEAD"), &sig, &sig, &message, &tree, &[&head])?;
@@ -208,34 +259,55 @@ impl GitStore {
         let mut out = Vec::new();
         for b in repo.branches(Some(BranchType::Local))? {
             let (branch, _) = b?;
-            let Some(name) = branch.name()?.map(str::to_string) else { continue };
+            let Some(name) = branch.name()?.map(str::to_string) else {
+                continue;
+            };
             let commit = branch.get().peel_to_commit()?;
-            out.push(Branch { current: name == current, name, head: history::version_of(&repo, &commit)? });
+            out.push(Branch {
+                current: name == current,
+                name,
+                head: history::version_of(&repo, &commit)?,
+            });
         }
         out.sort_by(|a, b| b.current.cmp(&a.current).then(a.name.cmp(&b.name)));
         Ok(out)
     }
 
-    pub fn create_branch(&self, project_id: &str, name: &str, from: Option<&str>) -> Result<Branch, GitError> {
+    pub fn create_branch(
+        &self,
+        project_id: &str,
+        name: &str,
+        from: Option<&str>,
+    ) -> Result<Branch, GitError> {
         validate_branch_name(name)?;
         let repo = self.open(project_id)?;
         let commit = match from {
-            Some(sha) => repo.find_commit(history::parse_sha(sha)?).map_err(|_| GitError::NotFound("version"))?,
+            Some(sha) => repo
+                .find_commit(history::parse_sha(sha)?)
+                .map_err(|_| GitError::NotFound("version"))?,
             None => repo.head()?.peel_to_commit()?,
         };
         if repo.find_branch(name, BranchType::Local).is_ok() {
             return Err(GitError::Conflict(format!("branch {name} already exists")));
         }
         repo.branch(name, &commit, false)?;
-        Ok(Branch { name: name.to_string(), current: false, head: history::version_of(&repo, &commit)? })
+        Ok(Branch {
+            name: name.to_string(),
+            current: false,
+            head: history::version_of(&repo, &commit)?,
+        })
     }
 
     pub fn delete_branch(&self, project_id: &str, name: &str) -> Result<(), GitError> {
         let repo = self.open(project_id)?;
         if self.current_branch(project_id)? == name {
-            return Err(GitError::Conflict("the current branch cannot be deleted; switch to another first".into()));
+            return Err(GitError::Conflict(
+                "the current branch cannot be deleted; switch to another first".into(),
+            ));
         }
-        let mut branch = repo.find_branch(name, BranchType::Local).map_err(|_| GitError::NotFound("branch"))?;
+        let mut branch = repo
+            .find_branch(name, BranchType::Local)
+            .map_err(|_| GitError::NotFound("branch"))?;
         branch.delete()?;
         Ok(())
     }
@@ -243,7 +315,8 @@ impl GitStore {
     /// Points HEAD at another branch and checks it out into the working tree.
     pub fn switch_branch(&self, project_id: &str, name: &str) -> Result<(), GitError> {
         let repo = self.open(project_id)?;
-        repo.find_branch(name, BranchType::Local).map_err(|_| GitError::NotFound("branch"))?;
+        repo.find_branch(name, BranchType::Local)
+            .map_err(|_| GitError::NotFound("branch"))?;
         repo.set_head(&format!("refs/heads/{name}"))?;
         drop(repo);
         self.sync_worktree(project_id)
@@ -289,7 +362,9 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 pub fn validate_branch_name(name: &str) -> Result<(), GitError> {
     let ok = !name.is_empty()
         && name.len() <= 100
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
         && !name.starts_with(['-', '.', '/'])
         && !name.ends_with(['.', '/'])
         && !name.contains("..")
@@ -320,9 +395,14 @@ impl GitStore {
     /// upgrade: leftovers of interrupted creates and deletes go, a project
     /// without a repository gets one from its template, a repository without
     /// a project goes.
-    pub fn reconcile(&self, projects: &[(String, String)], author: &Author) -> Result<Reconciled, GitError> {
+    pub fn reconcile(
+        &self,
+        projects: &[(String, String)],
+        author: &Author,
+    ) -> Result<Reconciled, GitError> {
         let mut done = Reconciled::default();
-        let known: std::collections::HashSet<&str> = projects.iter().map(|(id, _)| id.as_str()).collect();
+        let known: std::collections::HashSet<&str> =
+            projects.iter().map(|(id, _)| id.as_str()).collect();
         for entry in std::fs::read_dir(&self.repos)? {
             let name = entry?.file_name().to_string_lossy().to_string();
             let orphan = match name.strip_suffix(".git") {
@@ -344,5 +424,21 @@ impl GitStore {
             }
         }
         Ok(done)
+    }
+}
+
+impl GitStore {
+    /// History from any ref, optionally only versions touching `path`.
+    pub fn history_of(
+        &self,
+        project_id: &str,
+        reference: &str,
+        path: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<(Vec<Version>, usize), GitError> {
+        let repo = self.open(project_id)?;
+        let start = files::resolve_ref(&repo, reference)?.id();
+        history::log_from(&repo, start, path, skip, limit)
     }
 }

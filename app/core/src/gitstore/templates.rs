@@ -11,7 +11,10 @@ pub fn files(template: &str) -> Option<Vec<(String, Vec<u8>)>> {
     crate::templates::find(template)?;
     let prefix = format!("{template}/");
     let mut files: Vec<_> = Starters::iter()
-        .filter_map(|p| p.strip_prefix(&prefix).map(|rest| (rest.to_string(), p.to_string())))
+        .filter_map(|p| {
+            p.strip_prefix(&prefix)
+                .map(|rest| (rest.to_string(), p.to_string()))
+        })
         .filter_map(|(rel, full)| Starters::get(&full).map(|f| (rel, f.data.into_owned())))
         .collect();
     files.sort();

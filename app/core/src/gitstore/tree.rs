@@ -14,7 +14,10 @@ pub fn write(repo: &Repository, files: &[(String, Vec<u8>)]) -> Result<Oid, GitE
     let mut root = BTreeMap::new();
     for (path, data) in files {
         let parts: Vec<&str> = path.split('/').collect();
-        if parts.iter().any(|p| p.is_empty() || *p == "." || *p == ".." || *p == ".git") {
+        if parts
+            .iter()
+            .any(|p| p.is_empty() || *p == "." || *p == ".." || *p == ".git")
+        {
             return Err(GitError::Invalid(format!("invalid file path {path:?}")));
         }
         insert(&mut root, &parts, data.clone())?;
@@ -28,9 +31,14 @@ fn insert(dir: &mut BTreeMap<String, Node>, parts: &[&str], data: Vec<u8>) -> Re
             dir.insert(name.to_string(), Node::File(data));
             Ok(())
         }
-        [name, rest @ ..] => match dir.entry(name.to_string()).or_insert_with(|| Node::Dir(BTreeMap::new())) {
+        [name, rest @ ..] => match dir
+            .entry(name.to_string())
+            .or_insert_with(|| Node::Dir(BTreeMap::new()))
+        {
             Node::Dir(sub) => insert(sub, rest, data),
-            Node::File(_) => Err(GitError::Invalid(format!("{name} is both a file and a folder"))),
+            Node::File(_) => Err(GitError::Invalid(format!(
+                "{name} is both a file and a folder"
+            ))),
         },
         [] => Ok(()),
     }

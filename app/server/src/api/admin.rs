@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 /// Instance settings.
 #[utoipa::path(get, path = "/api/v1/admin/settings", tag = "admin",
     responses((status = 200, body = InstanceSettings), (status = 403, body = ErrorBody)))]
-pub async fn get_settings(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<InstanceSettings>> {
+pub async fn get_settings(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> ApiResult<Json<InstanceSettings>> {
     Ok(Json(settings::load(&state.pool).await?))
 }
 
@@ -25,13 +28,24 @@ pub struct UpdateSettings {
 /// Changes instance settings.
 #[utoipa::path(patch, path = "/api/v1/admin/settings", tag = "admin", request_body = UpdateSettings,
     responses((status = 200, body = InstanceSettings), (status = 403, body = ErrorBody)))]
-pub async fn update_settings(State(state): State<AppState>, Admin(auth): Admin, ApiJson(body): ApiJson<UpdateSettings>) -> ApiResult<Json<InstanceSettings>> {
+pub async fn update_settings(
+    State(state): State<AppState>,
+    Admin(auth): Admin,
+    ApiJson(body): ApiJson<UpdateSettings>,
+) -> ApiResult<Json<InstanceSettings>> {
     let mut s = settings::load(&state.pool).await?;
     if let Some(open) = body.open_signup {
         s.open_signup = open;
     }
     settings::save(&state.pool, &s).await?;
-    audit::record(&state.pool, &auth.actor(), "settings.update", None, Some(&format!("open_signup={}", s.open_signup))).await;
+    audit::record(
+        &state.pool,
+        &auth.actor(),
+        "settings.update",
+        None,
+        Some(&format!("open_signup={}", s.open_signup)),
+    )
+    .await;
     Ok(Json(s))
 }
 
@@ -45,7 +59,9 @@ pub struct UserList {
     responses((status = 200, body = UserList), (status = 403, body = ErrorBody)))]
 pub async fn list_users(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<UserList>> {
     let users = users::list(&state.pool).await?;
-    Ok(Json(UserList { users: users.iter().map(UserView::from).collect() }))
+    Ok(Json(UserList {
+        users: users.iter().map(UserView::from).collect(),
+    }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -65,6 +81,12 @@ pub struct AuditList {
 /// The audit log, newest first.
 #[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", params(AuditParams),
     responses((status = 200, body = AuditList), (status = 403, body = ErrorBody)))]
-pub async fn audit_log(State(state): State<AppState>, _admin: Admin, Query(p): Query<AuditParams>) -> ApiResult<Json<AuditList>> {
-    Ok(Json(AuditList { entries: audit::list(&state.pool, p.limit.unwrap_or(100), p.before).await? }))
+pub async fn audit_log(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(p): Query<AuditParams>,
+) -> ApiResult<Json<AuditList>> {
+    Ok(Json(AuditList {
+        entries: audit::list(&state.pool, p.limit.unwrap_or(100), p.before).await?,
+    }))
 }

@@ -31,14 +31,20 @@ pub struct LoginRequest {
 /// A browser that is navigated to us from another site must not sign in or
 /// sign up on its user's behalf (login CSRF).
 fn refuse_cross_site(headers: &HeaderMap) -> Result<(), ApiError> {
-    if headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site") {
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v == "cross-site")
+    {
         return Err(ApiError::forbidden("cross-site requests cannot sign in"));
     }
     Ok(())
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {
-    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string)
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// Set-Cookie values for a new session: the HttpOnly session cookie and the
@@ -49,8 +55,14 @@ pub fn session_cookies(state: &AppState, session: &NewSession) -> Vec<HeaderValu
     let secure = if https { "; Secure" } else { "" };
     let max_age = state.config.session_idle_hours * 3600;
     [
-        format!("{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}", names.session, session.cookie_value),
-        format!("{}={}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}", names.csrf, session.csrf_token),
+        format!(
+            "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+            names.session, session.cookie_value
+        ),
+        format!(
+            "{}={}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}",
+            names.csrf, session.csrf_token
+        ),
     ]
     .into_iter()
     .filter_map(|c| HeaderValue::from_str(&c).ok())
@@ -67,19 +79,34 @@ pub fn clear_cookies(state: &AppState) -> Vec<HeaderValue> {
         .collect()
 }
 
-async fn start_session(state: &AppState, user: &User, ip: Option<&str>, headers: &HeaderMap, status: StatusCode) -> ApiResult<Response> {
+async fn start_session(
+    state: &AppState,
+    user: &User,
+    ip: Option<&str>,
+    headers: &HeaderMap,
+    status: StatusCode,
+) -> ApiResult<Response> {
     // A previous session cookie in this browser ends here: never two ids for one sign-in.
     let names = cookie_names(state.config.is_https());
     if let Some(old) = crate::extract::cookie(headers, names.session) {
         sessions::delete(&state.pool, &autocrea_core::secrets::sha256_hex(old)).await?;
     }
-    let session = sessions::create(&state.pool, user.id, state.config.session_idle_hours, ip, user_agent(headers).as_deref()).await?;
+    let session = sessions::create(
+        &state.pool,
+        user.id,
+        state.config.session_idle_hours,
+        ip,
+        user_agent(headers).as_deref(),
+    )
+    .await?;
     let mut response = (status, Json(UserView::from(user))).into_response();
     for cookie in session_cookies(state, &session) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     if let Ok(v) = HeaderValue::from_str(&session.csrf_token) {
-        response.headers_mut().insert(crate::extract::CSRF_HEADER, v);
+        response
+            .headers_mut()
+            .insert(crate::extract::CSRF_HEADER, v);
     }
     Ok(response)
 }
@@ -104,11 +131,27 @@ pub async fn signup(
     }
     let user = users::create(
         &state.pool,
-        NewUser { email: &body.email, name: &body.name, password: &body.password, force_admin: false },
+        NewUser {
+            email: &body.email,
+            name: &body.name,
+            password: &body.password,
+            force_admin: false,
+        },
     )
     .await?;
-    let actor = Actor { user_id: Some(user.id), label: Some(user.email.clone()), ip: ip.clone() };
-    audit::record(&state.pool, &actor, "user.signup", Some(&user.email), user.is_admin.then_some("first user: admin")).await;
+    let actor = Actor {
+        user_id: Some(user.id),
+        label: Some(user.email.clone()),
+        ip: ip.clone(),
+    };
+    audit::record(
+        &state.pool,
+        &actor,
+        "user.signup",
+        Some(&user.email),
+        user.is_admin.then_some("first user: admin"),
+    )
+    .await;
     start_session(&state, &user, ip.as_deref(), &headers, StatusCode::CREATED).await
 }
 
@@ -125,22 +168,35 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     refuse_cross_site(&headers)?;
-    let actor = Actor { user_id: None, label: Some(body.email.trim().to_lowercase()), ip: ip.clone() };
+    let actor = Actor {
+        user_id: None,
+        label: Some(body.email.trim().to_lowercase()),
+        ip: ip.clone(),
+    };
     if let Some(wait) = state.throttle.check(&body.email, ip.as_deref()) {
         audit::record(&state.pool, &actor, "user.login_throttled", None, None).await;
-        return Err(AccountError::Throttled { retry_after_secs: wait }.into());
+        return Err(AccountError::Throttled {
+            retry_after_secs: wait,
+        }
+        .into());
     }
     match users::authenticate(&state.pool, &body.email, &body.password).await {
         Ok(user) => {
             state.throttle.record_success(&body.email);
-            let actor = Actor { user_id: Some(user.id), ..actor };
+            let actor = Actor {
+                user_id: Some(user.id),
+                ..actor
+            };
             audit::record(&state.pool, &actor, "user.login", None, None).await;
             start_session(&state, &user, ip.as_deref(), &headers, StatusCode::OK).await
         }
         Err(AccountError::WrongCredentials) => {
             audit::record(&state.pool, &actor, "user.login_failed", None, None).await;
             if let Some(wait) = state.throttle.record_failure(&body.email, ip.as_deref()) {
-                return Err(AccountError::Throttled { retry_after_secs: wait }.into());
+                return Err(AccountError::Throttled {
+                    retry_after_secs: wait,
+                }
+                .into());
             }
             Err(AccountError::WrongCredentials.into())
         }

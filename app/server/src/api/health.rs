@@ -9,7 +9,10 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Status)))]
 pub async fn healthz() -> Json<Status> {
-    Json(Status { status: "ok", version: VERSION })
+    Json(Status {
+        status: "ok",
+        version: VERSION,
+    })
 }
 
 /// Readiness: the database answers too.
@@ -17,8 +20,20 @@ pub async fn healthz() -> Json<Status> {
     responses((status = 200, body = Status), (status = 503, body = Status)))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Status>) {
     if autocrea_core::db::is_ready(&state.pool).await {
-        (StatusCode::OK, Json(Status { status: "ok", version: VERSION }))
+        (
+            StatusCode::OK,
+            Json(Status {
+                status: "ok",
+                version: VERSION,
+            }),
+        )
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(Status { status: "database unavailable", version: VERSION }))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Status {
+                status: "database unavailable",
+                version: VERSION,
+            }),
+        )
     }
 }

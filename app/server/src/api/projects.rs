@@ -46,26 +46,59 @@ pub struct UpdateProject {
 /// Lists the caller's projects.
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(ListParams),
     responses((status = 200, body = ProjectList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, auth: Auth, params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<ProjectList>> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<ProjectList>> {
     let Query(params) = params.map_err(|e| crate::error::ApiError::invalid(e.body_text()))?;
-    let query = ListQuery { search: params.q, sort: params.sort.unwrap_or_default(), order: params.order.unwrap_or_default() };
+    let query = ListQuery {
+        search: params.q,
+        sort: params.sort.unwrap_or_default(),
+        order: params.order.unwrap_or_default(),
+    };
     let rows = projects::list(&state.pool, auth.user.id, &query).await?;
-    Ok(Json(ProjectList { projects: rows.iter().map(ProjectView::from).collect() }))
+    Ok(Json(ProjectList {
+        projects: rows.iter().map(ProjectView::from).collect(),
+    }))
 }
 
 /// Creates a project from a template.
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = CreateProject,
     responses((status = 201, body = ProjectView), (status = 400, body = ErrorBody)))]
-pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(body): ApiJson<CreateProject>) -> ApiResult<(StatusCode, Json<ProjectView>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<CreateProject>,
+) -> ApiResult<(StatusCode, Json<ProjectView>)> {
     let template = body.template.as_deref().unwrap_or(DEFAULT_TEMPLATE);
-    let project = projects::create(&state.pool, auth.user.id, &body.name, &body.description, template).await?;
-    let (git, id, template, author) = (state.git.clone(), project.id.clone(), project.template.clone(), person(&auth));
+    let project = projects::create(
+        &state.pool,
+        auth.user.id,
+        &body.name,
+        &body.description,
+        template,
+    )
+    .await?;
+    let (git, id, template, author) = (
+        state.git.clone(),
+        project.id.clone(),
+        project.template.clone(),
+        person(&auth),
+    );
     if let Err(e) = blocking(move || git.create(&id, &template, &author).map(|_| ())).await {
         // No project without its repository: undo the row.
         let _ = projects::delete(&state.pool, auth.user.id, &project.id).await;
         return Err(e);
     }
-    audit::record(&state.pool, &auth.actor(), "project.create", Some(&format!("project:{}", project.id)), Some(&project.name)).await;
+    audit::record(
+        &state.pool,
+        &auth.actor(),
+        "project.create",
+        Some(&format!("project:{}", project.id)),
+        Some(&project.name),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(ProjectView::from(&project))))
 }
 
@@ -73,17 +106,42 @@ pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(body): Ap
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects",
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = ProjectView), (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<ProjectView>> {
-    Ok(Json(ProjectView::from(&projects::get(&state.pool, auth.user.id, &id).await?)))
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ProjectView>> {
+    Ok(Json(ProjectView::from(
+        &projects::get(&state.pool, auth.user.id, &id).await?,
+    )))
 }
 
 /// Renames a project or changes its description.
 #[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects", request_body = UpdateProject,
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = ProjectView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn update(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, ApiJson(body): ApiJson<UpdateProject>) -> ApiResult<Json<ProjectView>> {
-    let project = projects::update(&state.pool, auth.user.id, &id, body.name.as_deref(), body.description.as_deref()).await?;
-    audit::record(&state.pool, &auth.actor(), "project.update", Some(&format!("project:{id}")), None).await;
+pub async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateProject>,
+) -> ApiResult<Json<ProjectView>> {
+    let project = projects::update(
+        &state.pool,
+        auth.user.id,
+        &id,
+        body.name.as_deref(),
+        body.description.as_deref(),
+    )
+    .await?;
+    audit::record(
+        &state.pool,
+        &auth.actor(),
+        "project.update",
+        Some(&format!("project:{id}")),
+        None,
+    )
+    .await;
     Ok(Json(ProjectView::from(&project)))
 }
 
@@ -91,7 +149,11 @@ pub async fn update(State(state): State<AppState>, auth: Auth, Path(id): Path<St
 #[utoipa::path(delete, path = "/api/v1/projects/{id}", tag = "projects",
     params(("id" = String, Path, description = "project id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let _lock = state.git.lock(&id).await;
     let project = projects::delete(&state.pool, auth.user.id, &id).await?;
     let git = state.git.clone();
@@ -100,7 +162,14 @@ pub async fn delete(State(state): State<AppState>, auth: Auth, Path(id): Path<St
     if let Err(e) = blocking(move || git.delete(&repo_id)).await {
         tracing::warn!(project = %id, error = ?e, "could not remove the repository");
     }
-    audit::record(&state.pool, &auth.actor(), "project.delete", Some(&format!("project:{id}")), Some(&project.name)).await;
+    audit::record(
+        &state.pool,
+        &auth.actor(),
+        "project.delete",
+        Some(&format!("project:{id}")),
+        Some(&project.name),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -108,7 +177,11 @@ pub async fn delete(State(state): State<AppState>, auth: Auth, Path(id): Path<St
 #[utoipa::path(post, path = "/api/v1/projects/{id}/duplicate", tag = "projects",
     params(("id" = String, Path, description = "project id")),
     responses((status = 201, body = ProjectView), (status = 404, body = ErrorBody)))]
-pub async fn duplicate(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<ProjectView>)> {
+pub async fn duplicate(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<ProjectView>)> {
     let _lock = state.git.lock(&id).await;
     let copy = projects::duplicate(&state.pool, auth.user.id, &id).await?;
     let (git, from, to) = (state.git.clone(), id.clone(), copy.id.clone());
@@ -116,11 +189,21 @@ pub async fn duplicate(State(state): State<AppState>, auth: Auth, Path(id): Path
         let _ = projects::delete(&state.pool, auth.user.id, &copy.id).await;
         return Err(e);
     }
-    audit::record(&state.pool, &auth.actor(), "project.duplicate", Some(&format!("project:{}", copy.id)), Some(&format!("from project:{id}"))).await;
+    audit::record(
+        &state.pool,
+        &auth.actor(),
+        "project.duplicate",
+        Some(&format!("project:{}", copy.id)),
+        Some(&format!("from project:{id}")),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(ProjectView::from(&copy))))
 }
 
 /// The caller as a commit author.
 pub fn person(auth: &Auth) -> autocrea_core::gitstore::Author {
-    autocrea_core::gitstore::Author { name: auth.user.name.clone(), email: auth.user.email.clone() }
+    autocrea_core::gitstore::Author {
+        name: auth.user.name.clone(),
+        email: auth.user.email.clone(),
+    }
 }

@@ -13,5 +13,7 @@ pub struct TemplateList {
 #[utoipa::path(get, path = "/api/v1/templates", tag = "projects",
     responses((status = 200, body = TemplateList), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn list(_auth: Auth) -> ApiResult<Json<TemplateList>> {
-    Ok(Json(TemplateList { templates: TEMPLATES.to_vec() }))
+    Ok(Json(TemplateList {
+        templates: TEMPLATES.to_vec(),
+    }))
 }

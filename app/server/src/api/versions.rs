@@ -41,7 +41,12 @@ async fn owned(state: &AppState, auth: &Auth, id: &str) -> ApiResult<String> {
 #[utoipa::path(get, path = "/api/v1/projects/{id}/versions", tag = "versions",
     params(("id" = String, Path, description = "project id"), HistoryParams),
     responses((status = 200, body = History), (status = 404, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, Query(p): Query<HistoryParams>) -> ApiResult<Json<History>> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(p): Query<HistoryParams>,
+) -> ApiResult<Json<History>> {
     let id = owned(&state, &auth, &id).await?;
     let limit = p.limit.unwrap_or(30).clamp(1, 100);
     let page = p.page.unwrap_or(1).max(1);
@@ -55,14 +60,24 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Path(id): Path<Stri
         Ok((branch, history))
     })
     .await?;
-    Ok(Json(History { branch, versions, total, page, limit }))
+    Ok(Json(History {
+        branch,
+        versions,
+        total,
+        page,
+        limit,
+    }))
 }
 
 /// One version.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/versions/{sha}", tag = "versions",
     params(("id" = String, Path, description = "project id"), ("sha" = String, Path, description = "full version id")),
     responses((status = 200, body = Version), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, auth: Auth, Path((id, sha)): Path<(String, String)>) -> ApiResult<Json<Version>> {
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, sha)): Path<(String, String)>,
+) -> ApiResult<Json<Version>> {
     let id = owned(&state, &auth, &id).await?;
     let git = state.git.clone();
     Ok(Json(blocking(move || git.version(&id, &sha)).await?))
@@ -88,7 +103,12 @@ pub struct Diff {
 #[utoipa::path(get, path = "/api/v1/projects/{id}/diff", tag = "versions",
     params(("id" = String, Path, description = "project id"), DiffParams),
     responses((status = 200, body = Diff), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn diff(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, Query(p): Query<DiffParams>) -> ApiResult<Json<Diff>> {
+pub async fn diff(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(p): Query<DiffParams>,
+) -> ApiResult<Json<Diff>> {
     let id = owned(&state, &auth, &id).await?;
     let git = state.git.clone();
     let (from, to) = (p.from.clone(), p.to.clone());
@@ -101,13 +121,24 @@ pub async fn diff(State(state): State<AppState>, auth: Auth, Path(id): Path<Stri
     params(("id" = String, Path, description = "project id"), ("sha" = String, Path, description = "full version id")),
     responses((status = 201, body = Version, description = "the new version"), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "the files already match")))]
-pub async fn revert(State(state): State<AppState>, auth: Auth, Path((id, sha)): Path<(String, String)>) -> ApiResult<(StatusCode, Json<Version>)> {
+pub async fn revert(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, sha)): Path<(String, String)>,
+) -> ApiResult<(StatusCode, Json<Version>)> {
     let id = owned(&state, &auth, &id).await?;
     let _lock = state.git.lock(&id).await;
     let (git, pid, target, author) = (state.git.clone(), id.clone(), sha.clone(), person(&auth));
     let version = blocking(move || git.restore(&pid, &target, &author)).await?;
     projects::touch(&state.pool, &id).await?;
-    audit::record(&state.pool, &auth.actor(), "project.revert", Some(&format!("project:{id}")), Some(&format!("to {sha}"))).await;
+    audit::record(
+        &state.pool,
+        &auth.actor(),
+        "project.revert",
+        Some(&format!("project:{id}")),
+        Some(&format!("to {sha}")),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(version)))
 }
 
@@ -120,10 +151,16 @@ pub struct BranchList {
 #[utoipa::path(get, path = "/api/v1/projects/{id}/branches", tag = "versions",
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = BranchList), (status = 404, body = ErrorBody)))]
-pub async fn branches(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<BranchList>> {
+pub async fn branches(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<BranchList>> {
     let id = owned(&state, &auth, &id).await?;
     let git = state.git.clone();
-    Ok(Json(BranchList { branches: blocking(move || git.branches(&id)).await? }))
+    Ok(Json(BranchList {
+        branches: blocking(move || git.branches(&id)).await?,
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -137,12 +174,25 @@ pub struct NewBranch {
 #[utoipa::path(post, path = "/api/v1/projects/{id}/branches", tag = "versions", request_body = NewBranch,
     params(("id" = String, Path, description = "project id")),
     responses((status = 201, body = Branch), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_branch(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, ApiJson(body): ApiJson<NewBranch>) -> ApiResult<(StatusCode, Json<Branch>)> {
+pub async fn create_branch(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NewBranch>,
+) -> ApiResult<(StatusCode, Json<Branch>)> {
     let id = owned(&state, &auth, &id).await?;
     let _lock = state.git.lock(&id).await;
     let (git, pid, name) = (state.git.clone(), id.clone(), body.name.clone());
-    let branch = blocking(move || git.create_branch(&pid, &body.name, body.from.as_deref())).await?;
-    audit::record(&state.pool, &auth.actor(), "branch.create", Some(&format!("project:{id}")), Some(&name)).await;
+    let branch =
+        blocking(move || git.create_branch(&pid, &body.name, body.from.as_deref())).await?;
+    audit::record(
+        &state.pool,
+        &auth.actor(),
+        "branch.create",
+        Some(&format!("project:{id}")),
+        Some(&name),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(branch)))
 }
 
@@ -155,7 +205,12 @@ pub struct SwitchBranch {
 #[utoipa::path(post, path = "/api/v1/projects/{id}/branches/switch", tag = "versions", request_body = SwitchBranch,
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = BranchList), (status = 404, body = ErrorBody)))]
-pub async fn switch_branch(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, ApiJson(body): ApiJson<SwitchBranch>) -> ApiResult<Json<BranchList>> {
+pub async fn switch_branch(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SwitchBranch>,
+) -> ApiResult<Json<BranchList>> {
     let id = owned(&state, &auth, &id).await?;
     let _lock = state.git.lock(&id).await;
     let (git, pid, name) = (state.git.clone(), id.clone(), body.name.clone());
@@ -165,7 +220,14 @@ pub async fn switch_branch(State(state): State<AppState>, auth: Auth, Path(id): 
     })
     .await?;
     projects::touch(&state.pool, &id).await?;
-    audit::record(&state.pool, &auth.actor(), "branch.switch", Some(&format!("project:{id}")), Some(&name)).await;
+    audit::record(
+        &state.pool,
+        &auth.actor(),
+        "branch.switch",
+        Some(&format!("project:{id}")),
+        Some(&name),
+    )
+    .await;
     Ok(Json(BranchList { branches }))
 }
 
@@ -173,11 +235,22 @@ pub async fn switch_branch(State(state): State<AppState>, auth: Auth, Path(id): 
 #[utoipa::path(delete, path = "/api/v1/projects/{id}/branches/{name}", tag = "versions",
     params(("id" = String, Path, description = "project id"), ("name" = String, Path, description = "branch name")),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn delete_branch(State(state): State<AppState>, auth: Auth, Path((id, name)): Path<(String, String)>) -> ApiResult<StatusCode> {
+pub async fn delete_branch(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, name)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     let id = owned(&state, &auth, &id).await?;
     let _lock = state.git.lock(&id).await;
     let (git, pid, branch) = (state.git.clone(), id.clone(), name.clone());
     blocking(move || git.delete_branch(&pid, &branch)).await?;
-    audit::record(&state.pool, &auth.actor(), "branch.delete", Some(&format!("project:{id}")), Some(&name)).await;
+    audit::record(
+        &state.pool,
+        &auth.actor(),
+        "branch.delete",
+        Some(&format!("project:{id}")),
+        Some(&name),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

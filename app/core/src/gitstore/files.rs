@@ -1,0 +1,291 @@
+//! Reading and writing single files at a branch (the Gitea contents API,
+//! later the editor and the agent). Every write is one commit.
+
+use super::{Author, GitError, GitStore};
+use git2::{ObjectType, Oid, Repository};
+
+/// An entry of a tree, as listed.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: String,
+    pub path: String,
+    /// `file`, `dir`, `symlink` or `submodule`.
+    pub kind: &'static str,
+    pub sha: String,
+    pub size: u64,
+}
+
+/// What is at a path.
+pub enum Content {
+    File { entry: Entry, data: Vec<u8> },
+    Dir(Vec<Entry>),
+}
+
+/// A path inside the repository, as people and tools send it: relative,
+/// no `.`/`..`/`.git` parts, no NUL or backslash. Empty means the root.
+pub fn validate_path(path: &str) -> Result<String, GitError> {
+    if path.is_empty() {
+        return Ok(String::new());
+    }
+    let invalid = || GitError::Invalid(format!("invalid path {path:?}"));
+    if path.starts_with('/') || path.len() > 4096 || path.contains(['\0', '\\']) {
+        return Err(invalid());
+    }
+    let trimmed = path.trim_end_matches('/');
+    if trimmed
+        .split('/')
+        .any(|p| p.is_empty() || p == "." || p == ".." || p.eq_ignore_ascii_case(".git"))
+    {
+        return Err(invalid());
+    }
+    Ok(trimmed.to_string())
+}
+
+fn kind_of(entry: &git2::TreeEntry) -> &'static str {
+    match (entry.kind(), entry.filemode()) {
+        (Some(ObjectType::Tree), _) => "dir",
+        (Some(ObjectType::Commit), _) => "submodule",
+        (_, 0o120000) => "symlink",
+        _ => "file",
+    }
+}
+
+fn entry_of(repo: &Repository, dir: &str, e: &git2::TreeEntry) -> Entry {
+    let name = String::from_utf8_lossy(e.name_bytes()).into_owned();
+    let path = if dir.is_empty() {
+        name.clone()
+    } else {
+        format!("{dir}/{name}")
+    };
+    let size = if e.kind() == Some(ObjectType::Blob) {
+        repo.find_blob(e.id()).map(|b| b.size() as u64).unwrap_or(0)
+    } else {
+        0
+    };
+    Entry {
+        name,
+        path,
+        kind: kind_of(e),
+        sha: e.id().to_string(),
+        size,
+    }
+}
+
+/// Resolves a branch name, tag or commit id to a commit.
+pub fn resolve_ref<'r>(
+    repo: &'r Repository,
+    reference: &str,
+) -> Result<git2::Commit<'r>, GitError> {
+    if let Ok(b) = repo.find_branch(reference, git2::BranchType::Local) {
+        return Ok(b.get().peel_to_commit()?);
+    }
+    if reference.len() == 40 && reference.chars().all(|c| c.is_ascii_hexdigit()) {
+        if let Ok(c) = repo.find_commit(Oid::from_str(reference)?) {
+            return Ok(c);
+        }
+    }
+    if let Ok(r) = repo.find_reference(&format!("refs/tags/{reference}")) {
+        return Ok(r.peel_to_commit()?);
+    }
+    Err(GitError::NotFound("ref"))
+}
+
+impl GitStore {
+    /// The file or folder at `path` (empty for the root) in `reference`
+    /// (the default branch when None).
+    pub fn read(
+        &self,
+        project_id: &str,
+        reference: Option<&str>,
+        path: &str,
+    ) -> Result<(Content, String), GitError> {
+        let repo = self.open(project_id)?;
+        let path = validate_path(path)?;
+        let commit = match reference {
+            Some(r) => resolve_ref(&repo, r)?,
+            None => repo
+                .head()
+                .map_err(|_| GitError::NotFound("commit"))?
+                .peel_to_commit()?,
+        };
+        let tree = commit.tree()?;
+        let list = |t: &git2::Tree, dir: &str| {
+            t.iter()
+                .map(|e| entry_of(&repo, dir, &e))
+                .collect::<Vec<_>>()
+        };
+        if path.is_empty() {
+            return Ok((Content::Dir(list(&tree, "")), commit.id().to_string()));
+        }
+        let entry = tree
+            .get_path(std::path::Path::new(&path))
+            .map_err(|_| GitError::NotFound("file"))?;
+        let content = match entry.kind() {
+            Some(ObjectType::Tree) => Content::Dir(list(&repo.find_tree(entry.id())?, &path)),
+            _ => {
+                let data = if entry.kind() == Some(ObjectType::Blob) {
+                    repo.find_blob(entry.id())?.content().to_vec()
+                } else {
+                    Vec::new()
+                };
+                Content::File {
+                    entry: entry_of(
+                        &repo,
+                        path.rsplit_once('/').map(|(d, _)| d).unwrap_or(""),
+                        &entry,
+                    ),
+                    data,
+                }
+            }
+        };
+        Ok((content, commit.id().to_string()))
+    }
+
+    /// Creates, replaces (`data` Some) or deletes (`data` None) one file on
+    /// `branch` as a new commit. `expected` is the blob id the caller last
+    /// saw: required to change or delete, refused to create over a file.
+    /// `new_branch` commits onto a new branch started from `branch`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_file(
+        &self,
+        project_id: &str,
+        branch: Option<&str>,
+        new_branch: Option<&str>,
+        path: &str,
+        data: Option<&[u8]>,
+        expected: Option<&str>,
+        message: &str,
+        author: &Author,
+    ) -> Result<(Oid, Option<Oid>), GitError> {
+        let path = validate_path(path)?;
+        if path.is_empty() {
+            return Err(GitError::Invalid("a file path is required".into()));
+        }
+        let base_branch = match branch {
+            Some(b) => b.to_string(),
+            None => self.current_branch(project_id)?,
+        };
+        let target_branch = new_branch.unwrap_or(&base_branch).to_string();
+        let (oid, blob) = {
+            let repo = self.open(project_id)?;
+            if let Some(nb) = new_branch {
+                super::validate_branch_name(nb)?;
+                if repo.find_branch(nb, git2::BranchType::Local).is_ok() {
+                    return Err(GitError::Conflict(format!("branch {nb} already exists")));
+                }
+            }
+            let parent = match repo.find_branch(&base_branch, git2::BranchType::Local) {
+                Ok(b) => Some(b.get().peel_to_commit()?),
+                // An empty repository: the first commit creates the branch.
+                Err(_) if has_no_refs(&repo)? => None,
+                Err(_) => return Err(GitError::NotFound("branch")),
+            };
+            let base_tree = match &parent {
+                Some(c) => Some(c.tree()?),
+                None => None,
+            };
+            let existing = base_tree
+                .as_ref()
+                .and_then(|t| t.get_path(std::path::Path::new(&path)).ok());
+            match (&existing, data, expected) {
+                (Some(e), Some(_), None) if e.kind() == Some(ObjectType::Blob) => {
+                    return Err(GitError::Conflict(format!(
+                        "{path} already exists; send its sha to replace it"
+                    )))
+                }
+                (Some(e), _, Some(sha)) if e.id().to_string() != sha => {
+                    return Err(GitError::Conflict(format!(
+                        "{path} has changed since you read it (sha {sha} is stale)"
+                    )))
+                }
+                (None, None, _) => return Err(GitError::NotFound("file")),
+                (None, Some(_), Some(_)) => return Err(GitError::NotFound("file")),
+                (Some(e), _, _) if e.kind() == Some(ObjectType::Tree) => {
+                    return Err(GitError::Conflict(format!("{path} is a folder")))
+                }
+                _ => {}
+            }
+            let mut update = git2::build::TreeUpdateBuilder::new();
+            let blob = match data {
+                Some(bytes) => {
+                    let oid = repo.blob(bytes)?;
+                    update.upsert(&path, oid, git2::FileMode::Blob);
+                    Some(oid)
+                }
+                None => {
+                    update.remove(&path);
+                    None
+                }
+            };
+            let new_tree = match &base_tree {
+                Some(t) => update.create_updated(&repo, t)?,
+                None => {
+                    let empty = repo.treebuilder(None)?.write()?;
+                    update.create_updated(&repo, &repo.find_tree(empty)?)?
+                }
+            };
+            let sig = author.signature()?;
+            let parents: Vec<&git2::Commit> = parent.iter().collect();
+            let refname = format!("refs/heads/{target_branch}");
+            let tree = repo.find_tree(new_tree)?;
+            let oid = if new_branch.is_some() || parent.is_none() {
+                let oid = repo.commit(None, &sig, &sig, message, &tree, &parents)?;
+                repo.reference(&refname, oid, false, message)?;
+                oid
+            } else {
+                // Moves the branch only if nobody moved it meanwhile.
+                let old = parent.as_ref().map(|c| c.id()).expect("parent exists");
+                let oid = repo.commit(None, &sig, &sig, message, &tree, &parents)?;
+                repo.reference_matching(&refname, oid, true, old, message)?;
+                oid
+            };
+            (oid, blob)
+        };
+        if self.current_branch(project_id)? == target_branch {
+            self.sync_worktree(project_id)?;
+        }
+        Ok((oid, blob))
+    }
+
+    /// Creates an empty bare repository (Gitea's `auto_init: false`).
+    pub fn create_empty(&self, project_id: &str) -> Result<(), GitError> {
+        let final_path = self.repo_path(project_id);
+        if final_path.exists() {
+            return Err(GitError::Conflict("the repository already exists".into()));
+        }
+        let staging = self.repos.join(format!(".new-{project_id}"));
+        let _ = std::fs::remove_dir_all(&staging);
+        drop(super::init_bare(&staging)?);
+        std::fs::rename(&staging, &final_path)?;
+        std::fs::create_dir_all(self.worktree_path(project_id))?;
+        Ok(())
+    }
+
+    /// True when the repository has no commit yet.
+    pub fn is_empty(&self, project_id: &str) -> Result<bool, GitError> {
+        has_no_refs(&self.open(project_id)?)
+    }
+
+    /// Size of the repository on disk, in KiB (Gitea's `size`).
+    pub fn size_kib(&self, project_id: &str) -> u64 {
+        fn walk(p: &std::path::Path) -> u64 {
+            std::fs::read_dir(p)
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .map(|e| match e.file_type() {
+                            Ok(t) if t.is_dir() => walk(&e.path()),
+                            _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+                        })
+                        .sum()
+                })
+                .unwrap_or(0)
+        }
+        walk(&self.repo_path(project_id)) / 1024
+    }
+}
+
+/// No branch or tag at all. (libgit2's `is_empty` also wants HEAD to name the
+/// configured default branch, which is not ours.)
+fn has_no_refs(repo: &Repository) -> Result<bool, GitError> {
+    Ok(repo.references()?.next().is_none())
+}
