@@ -9,7 +9,8 @@ source "$(dirname "$0")/lib.sh"
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-packages=(build-essential pkg-config curl ca-certificates nodejs npm)
+# git serves repositories over HTTP (git upload-pack / receive-pack).
+packages=(build-essential pkg-config curl ca-certificates git nodejs npm)
 [ $want_test = 1 ] && packages+=(chromium chromium-driver fonts-dejavu-core wrk)
 missing=()
 for p in "${packages[@]}"; do

@@ -12,7 +12,7 @@ cd "$REPO_ROOT"
 log "Rust tests"
 cargo test --workspace --exclude autocrea-frontend
 
-log "browser tests (headless Chromium)"
+log "Node tests: pages in headless Chromium, gitea-js against the Gitea API"
 cargo build -p autocrea --quiet
 rm -rf "$REPO_ROOT/tests/artifacts/screenshots"
 (cd "$REPO_ROOT/tests/browser" && AUTOCREA_BIN="$CARGO_TARGET_DIR/debug/autocrea" node --test --test-concurrency=1)

@@ -59,8 +59,6 @@ def main():
         print("preparing a repository of 10,000 files / 50 MB ...", flush=True)
         src = os.path.join(d, "src")
         make_repo(src, 10_000, 50 * 1024 * 1024)
-        bare = os.path.join(d, "bare.git")
-        git("clone", "-q", "--bare", src, bare)
 
         data, port = os.path.join(d, "data"), free_port()
         env = dict(os.environ, AUTOCREA_DATA_DIR=data, AUTOCREA_LISTEN=f"127.0.0.1:{port}", AUTOCREA_LOG="warn")
@@ -75,13 +73,16 @@ def main():
                     socket.create_connection(("127.0.0.1", port), timeout=0.2).close(); break
                 except OSError:
                     time.sleep(0.05)
+            ids = {}
             for name in ["big", "huge"]:
                 req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/projects", method="POST",
                                              data=json.dumps({"name": name}).encode(),
                                              headers={"content-type": "application/json", "authorization": f"Bearer {token}"})
-                urllib.request.urlopen(req).read()
+                ids[name] = json.loads(urllib.request.urlopen(req).read())["id"]
             url = f"http://bench:{token}@127.0.0.1:{port}/git/bench/big.git"
             git("push", "-q", "--force", url, "main", cwd=src)
+            # The local limit is measured on the very repository the server serves.
+            bare = os.path.join(data, "repos", f"{ids['big']}.git")
 
             def clone_http():
                 out = os.path.join(d, "c-http"); shutil.rmtree(out, ignore_errors=True)
@@ -97,7 +98,7 @@ def main():
 
             http_s, local_s, link_s = timed(clone_http), timed(clone_local), timed(clone_hardlink)
             print(f"clone 10,000 files / 50 MB through /git/: {http_s:.2f} s")
-            print(f"clone by path with git's pack protocol (--no-local): {local_s:.2f} s")
+            print(f"clone of the same bare repository by path, git's pack protocol (--no-local): {local_s:.2f} s")
             print(f"  -> /git/ runs at {local_s / http_s:.2f} of the local speed (target >= 0.7)")
             print(f"  (plain `git clone PATH` hardlinks objects instead of packing: {link_s:.2f} s)")
 

@@ -171,17 +171,38 @@ impl GitStore {
 
     /// Makes the working tree match the current branch head. Files the
     /// history does not track (installed dependencies, build output) stay.
+    ///
+    /// Done by the git CLI in a child process (the classic deploy-hook
+    /// checkout): it streams large blobs to disk, where libgit2 would hold a
+    /// whole 100 MB file in this process's memory.
     pub fn sync_worktree(&self, project_id: &str) -> Result<(), GitError> {
-        let repo = self.open(project_id)?;
+        let repo = self.repo_path(project_id);
+        if !repo.exists() {
+            return Err(GitError::NotFound("repository"));
+        }
         let wt = self.worktree_path(project_id);
         std::fs::create_dir_all(&wt)?;
-        repo.set_workdir(&wt, false)?;
-        if repo.head().is_err() {
-            return Ok(()); // empty repository: nothing to check out
+        if self.is_empty(project_id)? {
+            return Ok(()); // nothing to check out yet
         }
-        let mut checkout = git2::build::CheckoutBuilder::new();
-        checkout.force();
-        repo.checkout_head(Some(&mut checkout))?;
+        let branch = self.current_branch(project_id)?;
+        let out = std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(&repo)
+            .arg("--work-tree")
+            .arg(&wt)
+            .args(["checkout", "--force", "--quiet", &branch, "--"])
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_INDEX_FILE")
+            .output()?;
+        if !out.status.success() {
+            return Err(GitError::Io(std::io::Error::other(format!(
+                "could not update the working tree: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))));
+        }
         Ok(())
     }
 
