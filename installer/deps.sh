@@ -10,7 +10,7 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 # git serves repositories over HTTP (git upload-pack / receive-pack).
-packages=(build-essential pkg-config curl ca-certificates git nodejs npm)
+packages=(build-essential pkg-config curl ca-certificates git nodejs npm python3 python3-venv)
 [ $want_test = 1 ] && packages+=(chromium chromium-driver fonts-dejavu-core wrk)
 missing=()
 for p in "${packages[@]}"; do
@@ -47,4 +47,13 @@ fi
 if [ $want_test = 1 ] && [ ! -d "$REPO_ROOT/tests/browser/node_modules/playwright-core" ]; then
   log "installing browser-test packages (npm)"
   (cd "$REPO_ROOT/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ $want_test = 1 ]; then
+  venv="${AUTOCREA_VENV:-$HOME/.cache/autocrea-venv}"
+  if ! "$venv/bin/python" -c 'import gitea' 2>/dev/null; then
+    log "installing Python test packages into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q -r "$REPO_ROOT/tests/python/requirements.txt"
+  fi
 fi

@@ -12,8 +12,12 @@ cd "$REPO_ROOT"
 log "Rust tests"
 cargo test --workspace --exclude autocrea-frontend
 
-log "Node tests: pages in headless Chromium, gitea-js against the Gitea API"
 cargo build -p autocrea --quiet
+log "Python tests: py-gitea against the Gitea API"
+AUTOCREA_BIN="$CARGO_TARGET_DIR/debug/autocrea" "${AUTOCREA_VENV:-$HOME/.cache/autocrea-venv}/bin/python" \
+  "$REPO_ROOT/tests/python/test_gitea_client.py"
+
+log "Node tests: pages in headless Chromium, gitea-js against the Gitea API"
 rm -rf "$REPO_ROOT/tests/artifacts/screenshots"
 (cd "$REPO_ROOT/tests/browser" && AUTOCREA_BIN="$CARGO_TARGET_DIR/debug/autocrea" node --test --test-concurrency=1)
 log "all tests passed; screenshots in tests/artifacts/screenshots"

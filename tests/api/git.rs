@@ -436,3 +436,37 @@ async fn project_lifecycle_reaches_the_repository() {
     );
     f.s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_request_bodies_are_accepted() {
+    use std::io::Write;
+    let f = Fixture::new().await;
+    let c = f.s.browser();
+    c.login("ada@example.com", PASSWORD).await;
+    let head = f.versions().await[0]["sha"].as_str().unwrap().to_string();
+    let request = format!("0032want {head}\n00000009done\n");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(request.as_bytes()).unwrap();
+    let body = gz.finish().unwrap();
+    let url = format!("{}/git/ada/demo-app.git/git-upload-pack", f.s.url);
+    let http = reqwest::Client::new();
+    for (encoding, bytes) in [(Some("gzip"), body), (None, request.into_bytes())] {
+        let mut rb = http
+            .post(&url)
+            .basic_auth("ada", Some(PASSWORD))
+            .header("content-type", "application/x-git-upload-pack-request")
+            .body(bytes);
+        if let Some(e) = encoding {
+            rb = rb.header("content-encoding", e);
+        }
+        let r = rb.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "application/x-git-upload-pack-result");
+        let pack = r.bytes().await.unwrap();
+        assert!(pack.starts_with(b"0008NAK\n"), "{encoding:?}: {:?}", String::from_utf8_lossy(&pack[..pack.len().min(40)]));
+        assert!(pack.windows(4).any(|w| w == b"PACK"), "{encoding:?}: a pack comes back");
+    }
+    let r = http.post(&url).basic_auth("ada", Some(PASSWORD)).header("content-type", "text/plain").body("x").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    f.s.stop().await;
+}
