@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Deserialize)]
 struct Matrix {
     route: Vec<Route>,
+    gitea: Vec<Route>,
 }
 
 #[derive(Deserialize)]
@@ -178,4 +179,103 @@ async fn signed_in(s: &TestServer, email: &str) -> Client {
     let r = c.login(email, PASSWORD).await;
     assert_eq!(r.status.as_u16(), 200, "{email}: {}", r.text);
     c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_gets_the_expected_status_on_every_git_route() {
+    use base64::Engine;
+    let s = TestServer::start().await;
+    s.user("admin@example.com").await;
+    s.user("owner@example.com").await;
+    s.user("other@example.com").await;
+    // Emails work as Basic logins too (the admin's login name is "admin-1").
+    let logins = [
+        ("other", "other@example.com"),
+        ("owner", "owner@example.com"),
+        ("admin", "admin@example.com"),
+    ];
+    let owner = s.with_token(
+        &signed_in(&s, "owner@example.com")
+            .await
+            .new_token("fixtures")
+            .await,
+    );
+    let basic = |login: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{login}:{PASSWORD}"))
+        )
+    };
+    let mut failures = Vec::new();
+    let mut fresh = 0;
+    for route in matrix().gitea {
+        for role in ROLES {
+            fresh += 1;
+            let repo = format!("fixture-{fresh}");
+            let created = owner
+                .post(
+                    "/git/api/v1/user/repos",
+                    serde_json::json!({"name": repo, "auto_init": true}),
+                )
+                .await;
+            assert_eq!(created.status.as_u16(), 201, "{}", created.text);
+            let base = format!("/git/api/v1/repos/owner/{repo}");
+            owner
+                .post(
+                    &format!("{base}/branches"),
+                    serde_json::json!({"new_branch_name": "feature"}),
+                )
+                .await;
+            let head = owner.get(&format!("{base}/commits?limit=1")).await.body[0]["sha"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let blob = owner.get(&format!("{base}/contents/README.md")).await.body["sha"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let token = owner
+                .post(
+                    "/api/v1/me/tokens",
+                    serde_json::json!({"name": format!("t{fresh}")}),
+                )
+                .await
+                .body["id"]
+                .to_string();
+            let path = route
+                .path
+                .replace("{owner}", "owner")
+                .replace("{repo}", &repo)
+                .replace("{branch}", "feature")
+                .replace("{sha}", &head)
+                .replace("{token}", &token);
+            let body = route.body.as_ref().map(|b| {
+                b.replace("$FRESH", &format!("fresh-{fresh}"))
+                    .replace("$BLOB_SHA", &blob)
+            });
+            let client = reqwest::Client::new();
+            let mut rb = client.request(route.method.parse().unwrap(), format!("{}{path}", s.url));
+            if let Some((_, login)) = logins.iter().find(|(r, _)| *r == role) {
+                rb = rb.header("authorization", basic(login));
+            }
+            if let Some(b) = body {
+                rb = rb.header("content-type", "application/json").body(b);
+            }
+            let r = rb.send().await.unwrap();
+            let (status, want) = (r.status().as_u16(), route.expect[role]);
+            if status != want {
+                failures.push(format!(
+                    "{} {path} as {role}: got {status} want {want}: {}",
+                    route.method,
+                    r.text().await.unwrap_or_default()
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "git route authorization violations:\n{}",
+        failures.join("\n")
+    );
+    s.stop().await;
 }

@@ -461,12 +461,29 @@ async fn gzip_request_bodies_are_accepted() {
         }
         let r = rb.send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);
-        assert_eq!(r.headers()["content-type"], "application/x-git-upload-pack-result");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/x-git-upload-pack-result"
+        );
         let pack = r.bytes().await.unwrap();
-        assert!(pack.starts_with(b"0008NAK\n"), "{encoding:?}: {:?}", String::from_utf8_lossy(&pack[..pack.len().min(40)]));
-        assert!(pack.windows(4).any(|w| w == b"PACK"), "{encoding:?}: a pack comes back");
+        assert!(
+            pack.starts_with(b"0008NAK\n"),
+            "{encoding:?}: {:?}",
+            String::from_utf8_lossy(&pack[..pack.len().min(40)])
+        );
+        assert!(
+            pack.windows(4).any(|w| w == b"PACK"),
+            "{encoding:?}: a pack comes back"
+        );
     }
-    let r = http.post(&url).basic_auth("ada", Some(PASSWORD)).header("content-type", "text/plain").body("x").send().await.unwrap();
+    let r = http
+        .post(&url)
+        .basic_auth("ada", Some(PASSWORD))
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     f.s.stop().await;
 }
