@@ -10,7 +10,8 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 # git serves repositories over HTTP (git upload-pack / receive-pack).
-packages=(build-essential pkg-config curl ca-certificates git nodejs npm python3 python3-venv)
+# cmake, clang and libclang build llama.cpp (llama-cpp-2).
+packages=(build-essential pkg-config curl ca-certificates git cmake clang libclang-dev nodejs npm python3 python3-venv)
 [ $want_test = 1 ] && packages+=(chromium chromium-driver fonts-dejavu-core wrk)
 missing=()
 for p in "${packages[@]}"; do

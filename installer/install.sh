@@ -10,6 +10,7 @@ cd "$REPO_ROOT"
 
 "$REPO_ROOT/installer/deps.sh"
 "$REPO_ROOT/installer/build-frontend.sh"
+"$REPO_ROOT/models/fetch.sh"
 log "building the release binary"
 cargo build --release -p autocrea
 bin="$CARGO_TARGET_DIR/release/autocrea"

@@ -8,6 +8,7 @@ cd "$REPO_ROOT"
 
 "$REPO_ROOT/installer/deps.sh" --test
 "$REPO_ROOT/installer/build-frontend.sh"
+"$REPO_ROOT/models/fetch.sh"
 
 log "Rust tests"
 cargo test --workspace --exclude autocrea-frontend

@@ -1,0 +1,170 @@
+//! Loading a model and generating with it (one sequence, greedy or seeded).
+//! The batching scheduler of the worker builds on the same pieces.
+
+use crate::manifest::{Manifest, ModelSpec};
+use crate::{files, ModelError};
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// llama.cpp's backend may be started once per process.
+fn backend() -> Result<&'static LlamaBackend, ModelError> {
+    static BACKEND: OnceLock<LlamaBackend> = OnceLock::new();
+    if let Some(b) = BACKEND.get() {
+        return Ok(b);
+    }
+    let mut b = LlamaBackend::init().map_err(|e| ModelError::Engine(e.to_string()))?;
+    b.void_logs();
+    Ok(BACKEND.get_or_init(|| b))
+}
+
+/// A loaded model with its chat template.
+pub struct Engine {
+    pub spec: ModelSpec,
+    pub path: PathBuf,
+    model: LlamaModel,
+    template: LlamaChatTemplate,
+}
+
+/// What one generation produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generation {
+    pub text: String,
+    pub prompt_tokens: usize,
+    pub completion_tokens: usize,
+    /// `stop` (end of sequence) or `length` (max_tokens reached).
+    pub finish_reason: &'static str,
+}
+
+impl Engine {
+    /// Checks the file (header, sha256 when the manifest has one), loads it
+    /// and settles its chat template. Every failure names the file.
+    pub fn load(manifest: &Manifest, spec: &ModelSpec) -> Result<Self, ModelError> {
+        let path = manifest.path_of(spec);
+        files::check_header(&path)?;
+        if let Some(sha) = &spec.sha256 {
+            files::check_sha256(&path, sha)?;
+        }
+        let params = LlamaModelParams::default().with_n_gpu_layers(spec.gpu_layers);
+        let model = LlamaModel::load_from_file(backend()?, &path, &params)
+            .map_err(|_| ModelError::LoadFailed { path: path.clone() })?;
+        let template = match &spec.chat_template {
+            Some(name) => {
+                LlamaChatTemplate::new(name).map_err(|_| ModelError::UnknownTemplate {
+                    model: spec.id.clone(),
+                    name: name.clone(),
+                })?
+            }
+            None => model
+                .chat_template(None)
+                .map_err(|_| ModelError::NoTemplate(spec.id.clone()))?,
+        };
+        let engine = Self {
+            spec: spec.clone(),
+            path,
+            model,
+            template,
+        };
+        // An unknown template name fails here, at load, not on the first request.
+        engine
+            .chat_prompt(&[("user".into(), "hello".into())])
+            .map_err(|_| ModelError::UnknownTemplate {
+                model: spec.id.clone(),
+                name: spec
+                    .chat_template
+                    .clone()
+                    .unwrap_or_else(|| "(from the GGUF file)".into()),
+            })?;
+        Ok(engine)
+    }
+
+    /// The prompt for a conversation of `(role, content)` messages, ending
+    /// where the assistant's answer begins.
+    pub fn chat_prompt(&self, messages: &[(String, String)]) -> Result<String, ModelError> {
+        let chat = messages
+            .iter()
+            .map(|(role, content)| LlamaChatMessage::new(role.clone(), content.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ModelError::Engine(e.to_string()))?;
+        self.model
+            .apply_chat_template(&self.template, &chat, true)
+            .map_err(|e| ModelError::Engine(e.to_string()))
+    }
+
+    /// Generates up to `max_tokens` after `prompt`, greedily when `seed` is
+    /// None, else sampling at `temperature` with that seed.
+    pub fn generate(
+        &self,
+        prompt: &str,
+        max_tokens: usize,
+        threads: i32,
+        sampling: Option<(f32, u32)>,
+    ) -> Result<Generation, ModelError> {
+        let engine_err = |e: &dyn std::fmt::Display| ModelError::Engine(e.to_string());
+        let vocab = self.model.vocab();
+        let tokens = vocab.tokenize(prompt.as_bytes(), true, true);
+        let context = self.spec.context;
+        if tokens.len() + max_tokens > context as usize {
+            return Err(ModelError::PromptTooLong {
+                tokens: tokens.len() + max_tokens,
+                context,
+            });
+        }
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(context))
+            .with_n_batch(context)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
+        let mut ctx = self
+            .model
+            .new_context(backend()?, params)
+            .map_err(|e| engine_err(&e))?;
+        let mut batch = LlamaBatch::new(tokens.len().max(1), 1);
+        let last = tokens.len().saturating_sub(1);
+        for (i, token) in tokens.iter().enumerate() {
+            batch
+                .add(*token, i as i32, &[0], i == last)
+                .map_err(|e| engine_err(&e))?;
+        }
+        ctx.decode(&mut batch).map_err(|e| engine_err(&e))?;
+        let mut sampler = match sampling {
+            None => LlamaSampler::greedy(),
+            Some((temperature, seed)) => LlamaSampler::chain_simple([
+                LlamaSampler::temp(temperature),
+                LlamaSampler::dist(seed),
+            ]),
+        };
+        let mut out = Vec::new();
+        let mut position = tokens.len() as i32;
+        let mut produced = 0;
+        let mut finish_reason = "length";
+        while produced < max_tokens {
+            let token = sampler.sample(&ctx, batch.n_tokens() - 1);
+            sampler.accept(token);
+            if vocab.is_eog(token) {
+                finish_reason = "stop";
+                break;
+            }
+            out.extend(vocab.token_to_piece(token, false, None));
+            produced += 1;
+            batch.clear();
+            batch
+                .add(token, position, &[0], true)
+                .map_err(|e| engine_err(&e))?;
+            position += 1;
+            ctx.decode(&mut batch).map_err(|e| engine_err(&e))?;
+        }
+        Ok(Generation {
+            text: String::from_utf8_lossy(&out).into_owned(),
+            prompt_tokens: tokens.len(),
+            completion_tokens: produced,
+            finish_reason,
+        })
+    }
+}
