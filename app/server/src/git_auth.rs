@@ -56,19 +56,7 @@ pub async fn caller_with_method(
     let rest = rest.trim();
     let failed = |e: AccountError| CredentialError::Failed(ApiError::from(e));
     if scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer") {
-        let found = tokens::authenticate(&state.pool, rest, &state.token_usage)
-            .await
-            .map_err(failed)?;
-        return found
-            .map(|(u, g)| {
-                Some((
-                    u,
-                    Method::Token {
-                        can_write: g.can_write,
-                    },
-                ))
-            })
-            .ok_or(CredentialError::Invalid("invalid token"));
+        return by_token(state, rest).await;
     }
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(CredentialError::Invalid("unsupported authorization scheme"));
@@ -81,19 +69,7 @@ pub async fn caller_with_method(
         return Err(CredentialError::Invalid("malformed credentials"));
     };
     if secret.starts_with(tokens::PREFIX) {
-        let found = tokens::authenticate(&state.pool, secret, &state.token_usage)
-            .await
-            .map_err(failed)?;
-        return found
-            .map(|(u, g)| {
-                Some((
-                    u,
-                    Method::Token {
-                        can_write: g.can_write,
-                    },
-                ))
-            })
-            .ok_or(CredentialError::Invalid("invalid token"));
+        return by_token(state, secret).await;
     }
     let ip = client_ip(parts);
     let email = if login.contains('@') {
@@ -129,4 +105,23 @@ pub async fn caller_with_method(
         }
         Err(e) => Err(failed(e)),
     }
+}
+
+async fn by_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(User, Method)>, CredentialError> {
+    let found = tokens::authenticate(&state.pool, token, &state.token_usage)
+        .await
+        .map_err(|e| CredentialError::Failed(ApiError::from(e)))?;
+    found
+        .map(|(user, grant)| {
+            Some((
+                user,
+                Method::Token {
+                    can_write: grant.can_write,
+                },
+            ))
+        })
+        .ok_or(CredentialError::Invalid("invalid token"))
 }

@@ -33,15 +33,7 @@ pub async fn branches(
 ) -> GiteaResult<Response> {
     let project = owned_repo(&state, &caller, &owner, &repo).await?;
     let (url, _, _) = repo_url(&headers, &state, &caller.user.username, &project.slug);
-    let (git, id) = (state.git.clone(), project.id.clone());
-    let all = blocking(move || {
-        if git.is_empty(&id)? {
-            Ok(Vec::new())
-        } else {
-            git.branches(&id)
-        }
-    })
-    .await?;
+    let all = all_branches(&state, &project.id).await?;
     let mut sorted = all.clone();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let items: Vec<Value> = paging
@@ -64,15 +56,7 @@ pub async fn branch(
 ) -> GiteaResult<Json<Value>> {
     let project = owned_repo(&state, &caller, &owner, &repo).await?;
     let (url, _, _) = repo_url(&headers, &state, &caller.user.username, &project.slug);
-    let (git, id) = (state.git.clone(), project.id.clone());
-    let all = blocking(move || {
-        if git.is_empty(&id)? {
-            Ok(Vec::new())
-        } else {
-            git.branches(&id)
-        }
-    })
-    .await?;
+    let all = all_branches(&state, &project.id).await?;
     let b = all
         .into_iter()
         .find(|b| b.name == name)
@@ -211,4 +195,20 @@ pub async fn commit(
     })
     .await?;
     Ok(Json(types::commit(&version, &url, &base, &full)))
+}
+
+/// Every branch; none for an empty repository.
+async fn all_branches(
+    state: &AppState,
+    project_id: &str,
+) -> GiteaResult<Vec<autocrea_core::gitstore::Branch>> {
+    let (git, id) = (state.git.clone(), project_id.to_string());
+    blocking(move || {
+        if git.is_empty(&id)? {
+            Ok(Vec::new())
+        } else {
+            git.branches(&id)
+        }
+    })
+    .await
 }
