@@ -38,7 +38,8 @@ pub struct Generation {
     pub text: String,
     pub prompt_tokens: usize,
     pub completion_tokens: usize,
-    /// `stop` (end of sequence) or `length` (max_tokens reached).
+    /// `stop` (end of sequence), `length` (max_tokens reached) or
+    /// `cancelled` (the receiver stopped listening).
     pub finish_reason: &'static str,
 }
 
@@ -97,14 +98,28 @@ impl Engine {
             .map_err(|e| ModelError::Engine(e.to_string()))
     }
 
-    /// Generates up to `max_tokens` after `prompt`, greedily when `seed` is
-    /// None, else sampling at `temperature` with that seed.
+    /// Generates up to `max_tokens` after `prompt`, greedily when `sampling`
+    /// is None, else at that temperature with that seed.
     pub fn generate(
         &self,
         prompt: &str,
         max_tokens: usize,
         threads: i32,
         sampling: Option<(f32, u32)>,
+    ) -> Result<Generation, ModelError> {
+        self.generate_with(prompt, max_tokens, threads, sampling, |_| true)
+    }
+
+    /// Like [`Engine::generate`], handing each piece of text to `on_text` as
+    /// it is decoded; `on_text` returning false stops at once (a client that
+    /// went away frees the engine).
+    pub fn generate_with(
+        &self,
+        prompt: &str,
+        max_tokens: usize,
+        threads: i32,
+        sampling: Option<(f32, u32)>,
+        mut on_text: impl FnMut(&str) -> bool,
     ) -> Result<Generation, ModelError> {
         let engine_err = |e: &dyn std::fmt::Display| ModelError::Engine(e.to_string());
         let vocab = self.model.vocab();
@@ -140,7 +155,9 @@ impl Engine {
                 LlamaSampler::dist(seed),
             ]),
         };
-        let mut out = Vec::new();
+        // Bytes of a UTF-8 character split across tokens wait for the rest.
+        let mut pending = Vec::new();
+        let mut text = String::new();
         let mut position = tokens.len() as i32;
         let mut produced = 0;
         let mut finish_reason = "length";
@@ -151,8 +168,22 @@ impl Engine {
                 finish_reason = "stop";
                 break;
             }
-            out.extend(vocab.token_to_piece(token, false, None));
+            pending.extend(vocab.token_to_piece(token, false, None));
             produced += 1;
+            let ready = match std::str::from_utf8(&pending) {
+                Ok(s) => s.len(),
+                Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                Err(_) => pending.len(), // invalid bytes: pass them on, lossily
+            };
+            if ready > 0 {
+                let piece = String::from_utf8_lossy(&pending[..ready]).into_owned();
+                pending.drain(..ready);
+                text.push_str(&piece);
+                if !on_text(&piece) {
+                    finish_reason = "cancelled";
+                    break;
+                }
+            }
             batch.clear();
             batch
                 .add(token, position, &[0], true)
@@ -160,11 +191,20 @@ impl Engine {
             position += 1;
             ctx.decode(&mut batch).map_err(|e| engine_err(&e))?;
         }
+        if !pending.is_empty() {
+            let rest = String::from_utf8_lossy(&pending).into_owned();
+            text.push_str(&rest);
+            on_text(&rest);
+        }
         Ok(Generation {
-            text: String::from_utf8_lossy(&out).into_owned(),
+            text,
             prompt_tokens: tokens.len(),
             completion_tokens: produced,
             finish_reason,
         })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.spec.id
     }
 }

@@ -36,6 +36,24 @@ enum Command {
     /// Manage personal API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Serve one model over the OpenAI chat-completions protocol (started by the server).
+    LlmWorker {
+        /// Address to listen on; port 0 picks a free one (printed on stdout).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        /// Model id from the manifest; its default model when left out.
+        #[arg(long)]
+        model: Option<String>,
+        /// The model manifest.
+        #[arg(long, env = "AUTOCREA_MODELS", default_value = "models/models.toml")]
+        models: PathBuf,
+        /// CPU threads for decoding (default: all cores).
+        #[arg(long)]
+        threads: Option<i32>,
+        /// Requests that may wait for the model before 429.
+        #[arg(long, default_value_t = 16)]
+        queue: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -131,6 +149,28 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck => Ok(healthcheck(&config).await),
+        Command::LlmWorker {
+            listen,
+            model,
+            models,
+            threads,
+            queue,
+        } => {
+            let threads = threads.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get() as i32)
+                    .unwrap_or(2)
+            });
+            crate::worker::run(crate::worker::WorkerOptions {
+                manifest: models,
+                model,
+                listen,
+                threads,
+                queue,
+            })
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::User(UserCommand::Create {
             email,
             name,

@@ -14,3 +14,4 @@ pub mod pages;
 pub mod router;
 pub mod server;
 pub mod state;
+pub mod worker;

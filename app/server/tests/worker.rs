@@ -1,0 +1,216 @@
+//! `autocrea llm-worker` with the real small model (models/fetch.sh).
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_autocrea");
+
+struct Worker {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Worker {
+    let models = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/models.toml");
+    let mut child = Command::new(BIN)
+        .args([
+            "llm-worker",
+            "--listen",
+            "127.0.0.1:0",
+            "--threads",
+            "2",
+            "--models",
+            models,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split("listening on ")
+        .nth(1)
+        .expect("worker prints its address")
+        .trim()
+        .to_string();
+    Worker { child, url }
+}
+
+fn ask(max_tokens: u32, stream: bool) -> Value {
+    json!({ "model": "gemma-3-270m", "messages": [{ "role": "user", "content": "Name three colours." }],
+            "max_tokens": max_tokens, "temperature": 0, "stream": stream })
+}
+
+async fn stream_text(http: &reqwest::Client, url: &str, body: Value) -> (String, Vec<Value>, bool) {
+    let text = http
+        .post(format!("{url}/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut content = String::new();
+    let mut chunks = Vec::new();
+    let mut done = false;
+    for line in text.lines().filter_map(|l| l.strip_prefix("data: ")) {
+        if line == "[DONE]" {
+            done = true;
+            continue;
+        }
+        let v: Value = serde_json::from_str(line).unwrap();
+        content.push_str(v["choices"][0]["delta"]["content"].as_str().unwrap_or(""));
+        chunks.push(v);
+    }
+    (content, chunks, done)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_completions_streaming_and_not() {
+    let w = start();
+    let http = reqwest::Client::new();
+    let models: Value = http
+        .get(format!("{}/v1/models", w.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(models["data"][0]["id"], "gemma-3-270m");
+
+    let a: Value = http
+        .post(format!("{}/v1/chat/completions", w.url))
+        .json(&ask(20, false))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let b: Value = http
+        .post(format!("{}/v1/chat/completions", w.url))
+        .json(&ask(20, false))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(a["object"], "chat.completion");
+    assert_eq!(a["choices"][0]["message"]["role"], "assistant");
+    let text = a["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!text.is_empty());
+    assert_eq!(
+        text,
+        b["choices"][0]["message"]["content"].as_str().unwrap(),
+        "greedy is deterministic"
+    );
+    assert!(a["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(
+        a["usage"]["total_tokens"].as_u64(),
+        Some(
+            a["usage"]["prompt_tokens"].as_u64().unwrap()
+                + a["usage"]["completion_tokens"].as_u64().unwrap()
+        )
+    );
+
+    let (streamed, chunks, done) = stream_text(&http, &w.url, ask(20, true)).await;
+    assert!(done, "the stream ends with data: [DONE]");
+    assert_eq!(streamed, text, "streaming gives the same text");
+    assert!(
+        chunks.len() > 2
+            && chunks
+                .iter()
+                .all(|c| c["object"] == "chat.completion.chunk")
+    );
+    assert!(chunks.last().unwrap()["choices"][0]["finish_reason"].is_string());
+
+    let r = http
+        .post(format!("{}/v1/chat/completions", w.url))
+        .json(&json!({ "model": "gpt-9", "messages": [{ "role": "user", "content": "x" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "model_not_found");
+    let r = http
+        .post(format!("{}/v1/chat/completions", w.url))
+        .json(&json!({ "messages": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disconnected_stream_frees_the_model() {
+    let w = start();
+    let http = reqwest::Client::new();
+    let mut response = http
+        .post(format!("{}/v1/chat/completions", w.url))
+        .json(&ask(4000, true))
+        .send()
+        .await
+        .unwrap();
+    let first = response.chunk().await.unwrap().unwrap();
+    assert!(first.starts_with(b"data: "));
+    let health: Value = http
+        .get(format!("{}/health", w.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["busy"], true, "decoding the long answer");
+    drop(response); // the client goes away
+
+    // 4000 tokens would take the small model about a minute; freed, it is idle at once.
+    let started = Instant::now();
+    loop {
+        let health: Value = http
+            .get(format!("{}/health", w.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if health["busy"] == false {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the slot was not freed after the disconnect"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r: Value = http
+        .post(format!("{}/v1/chat/completions", w.url))
+        .json(&ask(5, false))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["object"], "chat.completion");
+}
