@@ -52,7 +52,7 @@ fi
 
 if [ $want_test = 1 ]; then
   venv="${AUTOCREA_VENV:-$HOME/.cache/autocrea-venv}"
-  if ! "$venv/bin/python" -c 'import gitea' 2>/dev/null; then
+  if ! "$venv/bin/python" -c 'import gitea, openai' 2>/dev/null; then
     log "installing Python test packages into $venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q -r "$REPO_ROOT/tests/python/requirements.txt"

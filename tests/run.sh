@@ -14,9 +14,9 @@ log "Rust tests"
 cargo test --workspace --exclude autocrea-frontend
 
 cargo build -p autocrea --quiet
-log "Python tests: py-gitea against the Gitea API"
+log "Python tests: py-gitea against the Gitea API, the openai client against llm-worker"
 AUTOCREA_BIN="$CARGO_TARGET_DIR/debug/autocrea" "${AUTOCREA_VENV:-$HOME/.cache/autocrea-venv}/bin/python" \
-  "$REPO_ROOT/tests/python/test_gitea_client.py"
+  -m unittest discover -v -s "$REPO_ROOT/tests/python" -p 'test_*.py'
 
 log "Node tests: pages in headless Chromium, gitea-js against the Gitea API"
 rm -rf "$REPO_ROOT/tests/artifacts/screenshots"
