@@ -53,6 +53,16 @@ fn ask(max_tokens: u32, stream: bool) -> Value {
             "max_tokens": max_tokens, "temperature": 0, "stream": stream })
 }
 
+async fn complete(http: &reqwest::Client, url: &str, body: Value) -> Value {
+    let r = http
+        .post(format!("{url}/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    r.json().await.unwrap()
+}
+
 async fn stream_text(http: &reqwest::Client, url: &str, body: Value) -> (String, Vec<Value>, bool) {
     let text = http
         .post(format!("{url}/v1/chat/completions"))
@@ -92,24 +102,8 @@ async fn chat_completions_streaming_and_not() {
         .unwrap();
     assert_eq!(models["data"][0]["id"], "gemma-3-270m");
 
-    let a: Value = http
-        .post(format!("{}/v1/chat/completions", w.url))
-        .json(&ask(20, false))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let b: Value = http
-        .post(format!("{}/v1/chat/completions", w.url))
-        .json(&ask(20, false))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let a: Value = complete(&http, &w.url, ask(20, false)).await;
+    let b: Value = complete(&http, &w.url, ask(20, false)).await;
     assert_eq!(a["object"], "chat.completion");
     assert_eq!(a["choices"][0]["message"]["role"], "assistant");
     let text = a["choices"][0]["message"]["content"]
@@ -203,14 +197,6 @@ async fn a_disconnected_stream_frees_the_model() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let r: Value = http
-        .post(format!("{}/v1/chat/completions", w.url))
-        .json(&ask(5, false))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = complete(&http, &w.url, ask(5, false)).await;
     assert_eq!(r["object"], "chat.completion");
 }
