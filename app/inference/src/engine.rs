@@ -9,6 +9,8 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::logit_bias::LlamaLogitBias;
+use llama_cpp_2::token::LlamaToken;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -30,6 +32,69 @@ pub struct Engine {
     pub path: PathBuf,
     model: LlamaModel,
     template: LlamaChatTemplate,
+}
+
+/// How to pick tokens. The default is greedy decoding.
+#[derive(Debug, Clone, Default)]
+pub struct Sampling {
+    /// None or 0: greedy (deterministic).
+    pub temperature: Option<f32>,
+    pub top_p: Option<f32>,
+    /// Seed of the random choice when sampling; the same seed gives the same text.
+    pub seed: Option<u32>,
+    /// `(token id, bias)` added to the logits; -100 or less bans a token.
+    pub logit_bias: Vec<(i32, f32)>,
+    /// Generation ends before the first of these strings, which is not returned.
+    pub stop: Vec<String>,
+}
+
+impl Sampling {
+    fn sampler(&self, n_vocab: i32) -> LlamaSampler {
+        let mut chain = Vec::new();
+        if !self.logit_bias.is_empty() {
+            let biases: Vec<LlamaLogitBias> = self
+                .logit_bias
+                .iter()
+                .filter(|(t, _)| (0..n_vocab).contains(t))
+                .map(|(t, b)| {
+                    LlamaLogitBias::new(
+                        LlamaToken::new(*t),
+                        if *b <= -100.0 { f32::NEG_INFINITY } else { *b },
+                    )
+                })
+                .collect();
+            chain.push(LlamaSampler::logit_bias(n_vocab, &biases));
+        }
+        match self.temperature {
+            Some(t) if t > 0.0 => {
+                if let Some(p) = self.top_p.filter(|p| *p > 0.0 && *p < 1.0) {
+                    chain.push(LlamaSampler::top_p(p, 1));
+                }
+                chain.push(LlamaSampler::temp(t));
+                chain.push(LlamaSampler::dist(self.seed.unwrap_or(0)));
+            }
+            _ => chain.push(LlamaSampler::greedy()),
+        }
+        LlamaSampler::chain_simple(chain)
+    }
+}
+
+/// How much of `text` may be released while watching for stop strings:
+/// everything before a suffix that could still grow into one of them.
+fn releasable(text: &str, stops: &[String]) -> usize {
+    let mut keep = 0;
+    for stop in stops {
+        for len in (1..stop.len()).rev() {
+            if len <= text.len()
+                && text.is_char_boundary(text.len() - len)
+                && stop.starts_with(&text[text.len() - len..])
+            {
+                keep = keep.max(len);
+                break;
+            }
+        }
+    }
+    text.len() - keep
 }
 
 /// What one generation produced.
@@ -98,14 +163,13 @@ impl Engine {
             .map_err(|e| ModelError::Engine(e.to_string()))
     }
 
-    /// Generates up to `max_tokens` after `prompt`, greedily when `sampling`
-    /// is None, else at that temperature with that seed.
+    /// Generates up to `max_tokens` after `prompt`.
     pub fn generate(
         &self,
         prompt: &str,
         max_tokens: usize,
         threads: i32,
-        sampling: Option<(f32, u32)>,
+        sampling: &Sampling,
     ) -> Result<Generation, ModelError> {
         self.generate_with(prompt, max_tokens, threads, sampling, |_| true)
     }
@@ -118,7 +182,7 @@ impl Engine {
         prompt: &str,
         max_tokens: usize,
         threads: i32,
-        sampling: Option<(f32, u32)>,
+        sampling: &Sampling,
         mut on_text: impl FnMut(&str) -> bool,
     ) -> Result<Generation, ModelError> {
         let engine_err = |e: &dyn std::fmt::Display| ModelError::Engine(e.to_string());
@@ -148,16 +212,12 @@ impl Engine {
                 .map_err(|e| engine_err(&e))?;
         }
         ctx.decode(&mut batch).map_err(|e| engine_err(&e))?;
-        let mut sampler = match sampling {
-            None => LlamaSampler::greedy(),
-            Some((temperature, seed)) => LlamaSampler::chain_simple([
-                LlamaSampler::temp(temperature),
-                LlamaSampler::dist(seed),
-            ]),
-        };
-        // Bytes of a UTF-8 character split across tokens wait for the rest.
+        let mut sampler = sampling.sampler(self.model.n_vocab());
+        // Bytes of a UTF-8 character split across tokens wait for the rest;
+        // text that might begin a stop string waits until it cannot.
         let mut pending = Vec::new();
         let mut text = String::new();
+        let mut released = 0;
         let mut position = tokens.len() as i32;
         let mut produced = 0;
         let mut finish_reason = "length";
@@ -179,9 +239,25 @@ impl Engine {
                 let piece = String::from_utf8_lossy(&pending[..ready]).into_owned();
                 pending.drain(..ready);
                 text.push_str(&piece);
-                if !on_text(&piece) {
-                    finish_reason = "cancelled";
+                // A stop string may straddle earlier text not yet released.
+                let found = sampling
+                    .stop
+                    .iter()
+                    .filter_map(|s| text[released..].find(s.as_str()).map(|i| i + released))
+                    .min();
+                if let Some(at) = found {
+                    text.truncate(at);
+                    finish_reason = "stop";
                     break;
+                }
+                let upto = releasable(&text, &sampling.stop);
+                if upto > released {
+                    let out = text[released..upto].to_string();
+                    released = upto;
+                    if !on_text(&out) {
+                        finish_reason = "cancelled";
+                        break;
+                    }
                 }
             }
             batch.clear();
@@ -191,10 +267,11 @@ impl Engine {
             position += 1;
             ctx.decode(&mut batch).map_err(|e| engine_err(&e))?;
         }
-        if !pending.is_empty() {
-            let rest = String::from_utf8_lossy(&pending).into_owned();
-            text.push_str(&rest);
-            on_text(&rest);
+        if !pending.is_empty() && finish_reason == "length" {
+            text.push_str(&String::from_utf8_lossy(&pending));
+        }
+        if released < text.len() && finish_reason != "cancelled" {
+            on_text(&text[released..]);
         }
         Ok(Generation {
             text,
@@ -206,5 +283,17 @@ impl Engine {
 
     pub fn id(&self) -> &str {
         &self.spec.id
+    }
+}
+
+impl Engine {
+    /// Token ids that end a generation (end of sequence, end of turn...).
+    pub fn end_of_generation_tokens(&self) -> Vec<i32> {
+        let vocab = self.model.vocab();
+        vocab
+            .tokens()
+            .filter(|t| vocab.is_eog(*t))
+            .map(|t| t.0)
+            .collect()
     }
 }

@@ -6,7 +6,7 @@ pub mod engine;
 pub mod files;
 pub mod manifest;
 
-pub use engine::{Engine, Generation};
+pub use engine::{Engine, Generation, Sampling};
 pub use manifest::{Manifest, ModelSpec};
 
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! The engine with the real small model (models/fetch.sh installs it) and
 //! with bad files.
 
-use autocrea_inference::{Engine, Manifest, ModelError};
+use autocrea_inference::{Engine, Manifest, ModelError, Sampling};
 use std::path::{Path, PathBuf};
 
 fn repo_manifest() -> Manifest {
@@ -101,19 +101,67 @@ fn the_small_model_generates_deterministically_with_its_template() {
         prompt.contains("<start_of_turn>user") && prompt.ends_with("<start_of_turn>model\n"),
         "gemma template: {prompt:?}"
     );
-    let a = engine.generate(&prompt, 24, 2, None).unwrap();
-    let b = engine.generate(&prompt, 24, 2, None).unwrap();
+    let greedy = Sampling::default();
+    let a = engine.generate(&prompt, 24, 2, &greedy).unwrap();
+    let b = engine.generate(&prompt, 24, 2, &greedy).unwrap();
     assert_eq!(a, b, "greedy decoding is deterministic");
     assert!(
         a.completion_tokens > 0 && !a.text.trim().is_empty(),
         "{a:?}"
     );
-    let seeded = engine.generate(&prompt, 16, 2, Some((0.8, 42))).unwrap();
+    let seeded = Sampling {
+        temperature: Some(0.8),
+        top_p: Some(0.95),
+        seed: Some(42),
+        ..Default::default()
+    };
     assert_eq!(
-        seeded,
-        engine.generate(&prompt, 16, 2, Some((0.8, 42))).unwrap(),
+        engine.generate(&prompt, 16, 2, &seeded).unwrap(),
+        engine.generate(&prompt, 16, 2, &seeded).unwrap(),
         "same seed, same text"
     );
+
+    // Stop strings end the text before them, streamed or not.
+    let middle = a
+        .text
+        .char_indices()
+        .map(|(i, _)| i)
+        .nth(a.text.chars().count() / 2)
+        .unwrap();
+    let cut_at: String = a.text[middle..].chars().take(3).collect();
+    let stop = Sampling {
+        stop: vec![cut_at.clone()],
+        ..Default::default()
+    };
+    let mut streamed = String::new();
+    let stopped = engine
+        .generate_with(&prompt, 24, 2, &stop, |piece| {
+            streamed.push_str(piece);
+            true
+        })
+        .unwrap();
+    assert_eq!(stopped.finish_reason, "stop");
+    assert_eq!(
+        stopped.text,
+        a.text[..a.text.find(&cut_at).unwrap()],
+        "stops before {cut_at:?}"
+    );
+    assert_eq!(
+        streamed, stopped.text,
+        "the stop string never leaks into the stream"
+    );
+
+    // A banned end of generation gives exactly max_tokens (fixed-length outputs for benchmarks).
+    let ban = Sampling {
+        logit_bias: engine
+            .end_of_generation_tokens()
+            .into_iter()
+            .map(|t| (t, -100.0))
+            .collect(),
+        ..Default::default()
+    };
+    let long = engine.generate(&prompt, 64, 2, &ban).unwrap();
+    assert_eq!((long.completion_tokens, long.finish_reason), (64, "length"));
 
     let bad = Manifest {
         models: vec![autocrea_inference::ModelSpec {

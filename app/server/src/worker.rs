@@ -1,12 +1,12 @@
-//! `autocrea llm-worker`: one model behind the OpenAI chat-completions
-//! protocol on loopback. The server starts it as a child process, so a
+//! `autocrea llm-worker`: one model behind the OpenAI chat-completions and
+//! completions protocol on loopback. The server starts it as a child process, so a
 //! llama.cpp abort can never take the web server down.
 //!
 //! This first worker decodes one request at a time; waiting requests queue
 //! (bounded: beyond it, 429 with Retry-After) and a client that disconnects
 //! stops its generation at the next token.
 
-use autocrea_inference::{Engine, Manifest, ModelError};
+use autocrea_inference::{Engine, Manifest, ModelError, Sampling};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -16,6 +16,7 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -59,6 +60,7 @@ pub async fn run(opts: WorkerOptions) -> anyhow::Result<()> {
         .route("/health", get(health))
         .route("/v1/models", get(models))
         .route("/v1/chat/completions", post(chat))
+        .route("/v1/completions", post(completions))
         .with_state(worker.clone());
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     println!(
@@ -105,11 +107,62 @@ struct Message {
 struct ChatRequest {
     model: Option<String>,
     messages: Vec<Message>,
+    #[serde(flatten)]
+    options: Options,
+}
+
+/// What OpenAI's chat and completion requests share.
+#[derive(Deserialize)]
+struct Options {
     max_tokens: Option<usize>,
     temperature: Option<f32>,
+    top_p: Option<f32>,
     seed: Option<u32>,
+    stop: Option<Stop>,
+    /// Token id (as a string, OpenAI's way) to bias; -100 bans it.
+    #[serde(default)]
+    logit_bias: HashMap<String, f32>,
     #[serde(default)]
     stream: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stop {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Options {
+    fn sampling(&self) -> Result<Sampling, Response> {
+        let mut logit_bias = Vec::new();
+        for (token, bias) in &self.logit_bias {
+            let id: i32 = token.parse().map_err(|_| {
+                openai_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "invalid_logit_bias",
+                    format!("logit_bias key {token:?} is not a token id"),
+                )
+            })?;
+            logit_bias.push((id, bias.clamp(-100.0, 100.0)));
+        }
+        let stop = match &self.stop {
+            None => Vec::new(),
+            Some(Stop::One(s)) => vec![s.clone()],
+            Some(Stop::Many(v)) => v.clone(),
+        };
+        let stop: Vec<String> = stop.into_iter().filter(|s| !s.is_empty()).take(4).collect();
+        let temperature = self.temperature.filter(|t| *t > 0.0);
+        let seed = temperature.map(|_| self.seed.unwrap_or_else(rand_seed));
+        Ok(Sampling {
+            temperature,
+            top_p: self.top_p,
+            seed,
+            logit_bias,
+            stop,
+        })
+    }
 }
 
 /// Leaves the queue count when the request is done waiting (or gone).
@@ -135,15 +188,8 @@ async fn chat(
             )
         }
     };
-    if let Some(model) = &req.model {
-        if model != w.engine.id() {
-            return openai_error(
-                StatusCode::NOT_FOUND,
-                "invalid_request_error",
-                "model_not_found",
-                format!("this worker serves {}, not {model}", w.engine.id()),
-            );
-        }
+    if let Err(r) = check_model(&w, req.model.as_deref()) {
+        return r;
     }
     if req.messages.is_empty() {
         return openai_error(
@@ -153,6 +199,105 @@ async fn chat(
             "messages must not be empty",
         );
     }
+    let messages: Vec<(String, String)> = req
+        .messages
+        .into_iter()
+        .map(|m| (m.role, m.content))
+        .collect();
+    match w.engine.chat_prompt(&messages) {
+        Ok(prompt) => complete(w, prompt, req.options, Kind::Chat).await,
+        Err(e) => openai_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "template",
+            e.to_string(),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct CompletionRequest {
+    model: Option<String>,
+    prompt: String,
+    #[serde(flatten)]
+    options: Options,
+}
+
+/// `/v1/completions`: a raw prompt, no chat template (the editor's code completion).
+async fn completions(
+    State(w): State<Arc<Worker>>,
+    body: Result<Json<CompletionRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Json(req) = match body {
+        Ok(b) => b,
+        Err(e) => {
+            return openai_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "invalid_body",
+                e.body_text(),
+            )
+        }
+    };
+    if let Err(r) = check_model(&w, req.model.as_deref()) {
+        return r;
+    }
+    complete(w, req.prompt, req.options, Kind::Text).await
+}
+
+fn check_model(w: &Worker, model: Option<&str>) -> Result<(), Response> {
+    match model {
+        Some(m) if m != w.engine.id() => Err(openai_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "model_not_found",
+            format!("this worker serves {}, not {m}", w.engine.id()),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Chat,
+    Text,
+}
+
+impl Kind {
+    fn object(self, chunk: bool) -> &'static str {
+        match (self, chunk) {
+            (Kind::Chat, false) => "chat.completion",
+            (Kind::Chat, true) => "chat.completion.chunk",
+            (Kind::Text, _) => "text_completion",
+        }
+    }
+    /// One choice carrying `text` (a whole answer or a streamed piece).
+    fn choice(self, text: &str, finish: Value, chunk: bool) -> Value {
+        match (self, chunk) {
+            (Kind::Chat, false) => {
+                json!({ "index": 0, "message": { "role": "assistant", "content": text }, "finish_reason": finish })
+            }
+            (Kind::Chat, true) => {
+                json!({ "index": 0, "delta": if finish.is_null() { json!({ "content": text }) } else { json!({}) }, "finish_reason": finish })
+            }
+            (Kind::Text, _) => {
+                json!({ "index": 0, "text": text, "logprobs": null, "finish_reason": finish })
+            }
+        }
+    }
+}
+
+/// Admission (bounded queue, one decode at a time), generation, and the
+/// reply in OpenAI's shape, streamed as server-sent events or whole.
+async fn complete(w: Arc<Worker>, prompt: String, options: Options, kind: Kind) -> Response {
+    let sampling = match options.sampling() {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let max_tokens = options
+        .max_tokens
+        .unwrap_or(256)
+        .clamp(1, w.engine.spec.context as usize);
     if w.waiting.fetch_add(1, Ordering::SeqCst) >= w.queue {
         w.waiting.fetch_sub(1, Ordering::SeqCst);
         let mut r = openai_error(
@@ -178,50 +323,36 @@ async fn chat(
         }
     };
     drop(waiting);
-    let messages: Vec<(String, String)> = req
-        .messages
-        .into_iter()
-        .map(|m| (m.role, m.content))
-        .collect();
-    let prompt = match w.engine.chat_prompt(&messages) {
-        Ok(p) => p,
-        Err(e) => {
-            return openai_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                "template",
-                e.to_string(),
-            )
-        }
+    let prefix = match kind {
+        Kind::Chat => "chatcmpl",
+        Kind::Text => "cmpl",
     };
-    let max_tokens = req
-        .max_tokens
-        .unwrap_or(256)
-        .clamp(1, w.engine.spec.context as usize);
-    let sampling = match req.temperature {
-        Some(t) if t > 0.0 => Some((t, req.seed.unwrap_or_else(rand_seed))),
-        _ => None,
-    };
-    let id = format!("chatcmpl-{}", autocrea_core::secrets::random_token(24));
+    let id = format!("{prefix}-{}", autocrea_core::secrets::random_token(24));
     let created = autocrea_core::clock::now();
     let model = w.engine.id().to_string();
     let (engine, threads) = (w.engine.clone(), w.threads);
+    let usage = |g: &autocrea_inference::Generation| json!({ "prompt_tokens": g.prompt_tokens, "completion_tokens": g.completion_tokens, "total_tokens": g.prompt_tokens + g.completion_tokens });
 
-    if !req.stream {
+    if !options.stream {
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            engine.generate(&prompt, max_tokens, threads, sampling)
+            engine.generate(&prompt, max_tokens, threads, &sampling)
         })
         .await;
         return match result {
             Ok(Ok(g)) => Json(json!({
-                "id": id, "object": "chat.completion", "created": created, "model": model,
-                "choices": [{ "index": 0, "message": { "role": "assistant", "content": g.text }, "finish_reason": g.finish_reason }],
-                "usage": { "prompt_tokens": g.prompt_tokens, "completion_tokens": g.completion_tokens, "total_tokens": g.prompt_tokens + g.completion_tokens },
+                "id": id, "object": kind.object(false), "created": created, "model": model,
+                "choices": [kind.choice(&g.text, json!(g.finish_reason), false)],
+                "usage": usage(&g),
             }))
             .into_response(),
             Ok(Err(e)) => generation_error(e),
-            Err(e) => openai_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "panic", e.to_string()),
+            Err(e) => openai_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "panic",
+                e.to_string(),
+            ),
         };
     }
 
@@ -229,26 +360,21 @@ async fn chat(
     let event = |v: Value| Bytes::from(format!("data: {v}\n\n"));
     let chunk = {
         let (id, model) = (id.clone(), model.clone());
-        move |delta: Value, finish: Value| {
-            json!({ "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
-                    "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }] })
-        }
+        move |choice: Value| json!({ "id": id, "object": kind.object(true), "created": created, "model": model, "choices": [choice] })
     };
-    let _ = tx.try_send(event(chunk(
-        json!({ "role": "assistant", "content": "" }),
-        Value::Null,
-    )));
+    if let Kind::Chat = kind {
+        let _ = tx.try_send(event(chunk(json!({ "index": 0, "delta": { "role": "assistant", "content": "" }, "finish_reason": null }))));
+    }
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let result = engine.generate_with(&prompt, max_tokens, threads, sampling, |piece| {
-            tx.blocking_send(event(chunk(json!({ "content": piece }), Value::Null)))
+        let result = engine.generate_with(&prompt, max_tokens, threads, &sampling, |piece| {
+            tx.blocking_send(event(chunk(kind.choice(piece, Value::Null, true))))
                 .is_ok()
         });
         match result {
             Ok(g) if g.finish_reason != "cancelled" => {
-                let mut last = chunk(json!({}), json!(g.finish_reason));
-                last["usage"] = json!({ "prompt_tokens": g.prompt_tokens, "completion_tokens": g.completion_tokens,
-                                        "total_tokens": g.prompt_tokens + g.completion_tokens });
+                let mut last = chunk(kind.choice("", json!(g.finish_reason), true));
+                last["usage"] = usage(&g);
                 let _ = tx.blocking_send(event(last));
                 let _ = tx.blocking_send(Bytes::from_static(b"data: [DONE]\n\n"));
             }

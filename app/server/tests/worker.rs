@@ -200,3 +200,73 @@ async fn a_disconnected_stream_frees_the_model() {
     let r: Value = complete(&http, &w.url, ask(5, false)).await;
     assert_eq!(r["object"], "chat.completion");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_completions_stop_strings_and_logit_bias() {
+    let w = start();
+    let http = reqwest::Client::new();
+    let body = json!({ "prompt": "def add(a, b):\n", "max_tokens": 24, "temperature": 0 });
+    let r: Value = http
+        .post(format!("{}/v1/completions", w.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["object"], "text_completion");
+    let text = r["choices"][0]["text"].as_str().unwrap().to_string();
+    assert!(!text.is_empty());
+    let streamed = http.post(format!("{}/v1/completions", w.url)).json(&json!({ "prompt": "def add(a, b):\n", "max_tokens": 24, "temperature": 0, "stream": true }))
+        .send().await.unwrap().text().await.unwrap();
+    let pieces: String = streamed
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter(|l| *l != "[DONE]")
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["choices"][0]["text"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(pieces, text, "streamed raw completion equals the whole one");
+
+    // stop: the answer ends before the stop string.
+    let cut: String = text
+        .chars()
+        .skip(text.chars().count() / 2)
+        .take(2)
+        .collect();
+    let r: Value = http.post(format!("{}/v1/completions", w.url))
+        .json(&json!({ "prompt": "def add(a, b):\n", "max_tokens": 24, "temperature": 0, "stop": [cut] }))
+        .send().await.unwrap().json().await.unwrap();
+    assert_eq!(r["choices"][0]["finish_reason"], "stop");
+    assert_eq!(
+        r["choices"][0]["text"].as_str().unwrap(),
+        &text[..text.find(&cut).unwrap()]
+    );
+
+    // logit_bias: +100 on one token makes greedy decoding repeat it to max_tokens.
+    let r: Value = http.post(format!("{}/v1/completions", w.url))
+        .json(&json!({ "prompt": "Hello", "max_tokens": 6, "temperature": 0, "logit_bias": { "1000": 100 } }))
+        .send().await.unwrap().json().await.unwrap();
+    let repeated = r["choices"][0]["text"].as_str().unwrap();
+    assert_eq!(
+        (
+            r["usage"]["completion_tokens"].as_u64(),
+            r["choices"][0]["finish_reason"].as_str()
+        ),
+        (Some(6), Some("length"))
+    );
+    let unit = &repeated[..repeated.len() / 6];
+    assert!(
+        !unit.is_empty() && repeated == unit.repeat(6),
+        "one token six times: {repeated:?}"
+    );
+    let r: Value = http.post(format!("{}/v1/chat/completions", w.url))
+        .json(&json!({ "messages": [{ "role": "user", "content": "Say yes." }], "max_tokens": 8, "temperature": 0, "logit_bias": { "not-a-number": 1 } }))
+        .send().await.unwrap().json().await.unwrap();
+    assert_eq!(r["error"]["code"], "invalid_logit_bias");
+}
