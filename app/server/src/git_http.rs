@@ -297,6 +297,8 @@ fn run_git(
     cmd.args(&args)
         .env_remove("GIT_DIR")
         .env("GIT_CONFIG_NOSYSTEM", "1")
+        // The host's and the service user's git settings must not change how we serve.
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -193,6 +193,8 @@ impl GitStore {
             .arg(&wt)
             .args(["checkout", "--force", "--quiet", &branch, "--"])
             .env("GIT_CONFIG_NOSYSTEM", "1")
+            // The host's and the service user's git settings must not change how we serve.
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE")
             .env_remove("GIT_INDEX_FILE")
