@@ -20,6 +20,10 @@ impl Drop for Worker {
 }
 
 fn start() -> Worker {
+    start_with(&[])
+}
+
+fn start_with(extra: &[&str]) -> Worker {
     let models = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/models.toml");
     let mut child = Command::new(BIN)
         .args([
@@ -31,6 +35,7 @@ fn start() -> Worker {
             "--models",
             models,
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -269,4 +274,58 @@ async fn raw_completions_stop_strings_and_logit_bias() {
         .json(&json!({ "messages": [{ "role": "user", "content": "Say yes." }], "max_tokens": 8, "temperature": 0, "logit_bias": { "not-a-number": 1 } }))
         .send().await.unwrap().json().await.unwrap();
     assert_eq!(r["error"]["code"], "invalid_logit_bias");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_the_queue_requests_get_429_with_retry_after() {
+    let w = start_with(&["--queue", "1"]);
+    let http = reqwest::Client::new();
+    let mut busy = http
+        .post(format!("{}/v1/chat/completions", w.url))
+        .json(&ask(4000, true))
+        .send()
+        .await
+        .unwrap();
+    busy.chunk().await.unwrap();
+    // One request may wait...
+    let waiting = {
+        let (http, url) = (http.clone(), w.url.clone());
+        tokio::spawn(async move { complete(&http, &url, ask(3, false)).await })
+    };
+    let started = Instant::now();
+    loop {
+        let health: Value = http
+            .get(format!("{}/health", w.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if health["waiting"] == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the second request never queued"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // ...the next is turned away at once.
+    let r = http
+        .post(format!("{}/v1/chat/completions", w.url))
+        .json(&ask(3, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "1");
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "queue_full");
+    drop(busy);
+    assert_eq!(
+        waiting.await.unwrap()["object"],
+        "chat.completion",
+        "the queued request is served"
+    );
 }
