@@ -177,20 +177,10 @@ async fn chat(
     State(w): State<Arc<Worker>>,
     body: Result<Json<ChatRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(e) => {
-            return openai_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                "invalid_body",
-                e.body_text(),
-            )
-        }
+    let req = match accept(&w, body, |r| r.model.as_deref()) {
+        Ok(r) => r,
+        Err(r) => return r,
     };
-    if let Err(r) = check_model(&w, req.model.as_deref()) {
-        return r;
-    }
     if req.messages.is_empty() {
         return openai_error(
             StatusCode::BAD_REQUEST,
@@ -228,21 +218,29 @@ async fn completions(
     State(w): State<Arc<Worker>>,
     body: Result<Json<CompletionRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(e) => {
-            return openai_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                "invalid_body",
-                e.body_text(),
-            )
-        }
+    let req = match accept(&w, body, |r| r.model.as_deref()) {
+        Ok(r) => r,
+        Err(r) => return r,
     };
-    if let Err(r) = check_model(&w, req.model.as_deref()) {
-        return r;
-    }
     complete(w, req.prompt, req.options, Kind::Text).await
+}
+
+/// A request body in our shape, naming this worker's model (or none).
+fn accept<T>(
+    w: &Worker,
+    body: Result<Json<T>, axum::extract::rejection::JsonRejection>,
+    model: impl Fn(&T) -> Option<&str>,
+) -> Result<T, Response> {
+    let Json(req) = body.map_err(|e| {
+        openai_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "invalid_body",
+            e.body_text(),
+        )
+    })?;
+    check_model(w, model(&req))?;
+    Ok(req)
 }
 
 fn check_model(w: &Worker, model: Option<&str>) -> Result<(), Response> {

@@ -68,6 +68,16 @@ async fn complete(http: &reqwest::Client, url: &str, body: Value) -> Value {
     r.json().await.unwrap()
 }
 
+async fn health(http: &reqwest::Client, url: &str) -> Value {
+    http.get(format!("{url}/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn stream_text(http: &reqwest::Client, url: &str, body: Value) -> (String, Vec<Value>, bool) {
     let text = http
         .post(format!("{url}/v1/chat/completions"))
@@ -171,28 +181,17 @@ async fn a_disconnected_stream_frees_the_model() {
         .unwrap();
     let first = response.chunk().await.unwrap().unwrap();
     assert!(first.starts_with(b"data: "));
-    let health: Value = http
-        .get(format!("{}/health", w.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(health["busy"], true, "decoding the long answer");
+    assert_eq!(
+        health(&http, &w.url).await["busy"],
+        true,
+        "decoding the long answer"
+    );
     drop(response); // the client goes away
 
     // 4000 tokens would take the small model about a minute; freed, it is idle at once.
     let started = Instant::now();
     loop {
-        let health: Value = http
-            .get(format!("{}/health", w.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let health = health(&http, &w.url).await;
         if health["busy"] == false {
             break;
         }
@@ -294,14 +293,7 @@ async fn beyond_the_queue_requests_get_429_with_retry_after() {
     };
     let started = Instant::now();
     loop {
-        let health: Value = http
-            .get(format!("{}/health", w.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let health = health(&http, &w.url).await;
         if health["waiting"] == 1 {
             break;
         }
