@@ -1,25 +1,31 @@
-//! Loading a model and generating with it (one sequence, greedy or seeded).
-//! The batching scheduler of the worker builds on the same pieces.
+//! Loading a model, its chat template, tokens, sampling settings and
+//! grammars. Decoding itself is the scheduler's (`scheduler.rs`).
 
 use crate::manifest::{Manifest, ModelSpec};
 use crate::{files, ModelError};
-use llama_cpp_2::context::params::LlamaContextParams;
+use crate::scheduler::{Job, Scheduler, SchedulerOptions};
 use llama_cpp_2::llama_backend::LlamaBackend;
-use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
-use llama_cpp_2::token::logit_bias::LlamaLogitBias;
 use llama_cpp_2::token::LlamaToken;
-use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// llama.cpp's backend may be started once per process.
-fn backend() -> Result<&'static LlamaBackend, ModelError> {
+pub(crate) fn backend() -> Result<&'static LlamaBackend, ModelError> {
     static BACKEND: OnceLock<LlamaBackend> = OnceLock::new();
     if let Some(b) = BACKEND.get() {
         return Ok(b);
+    }
+    // ggml's tiled K-quant matrix kernel takes over from 8 rows up and sums
+    // in another order than the one-row kernel, so a request's logits would
+    // depend on how many requests shared its batch. ggml reads this switch
+    // once, at its first matrix product, which is after this point.
+    if std::env::var_os("GGML_CPU_TILED_MM").is_none() {
+        // SAFETY: set before llama.cpp starts any thread; nothing else in
+        // this process writes the environment.
+        unsafe { std::env::set_var("GGML_CPU_TILED_MM", "0") };
     }
     let mut b = LlamaBackend::init().map_err(|e| ModelError::Engine(e.to_string()))?;
     b.void_logs();
@@ -49,52 +55,17 @@ pub struct Sampling {
 }
 
 impl Sampling {
-    fn sampler(&self, n_vocab: i32) -> LlamaSampler {
+    /// The seeded chain for temperature sampling (logit biases are applied
+    /// before it, by the scheduler).
+    pub(crate) fn random_chain(&self) -> LlamaSampler {
         let mut chain = Vec::new();
-        if !self.logit_bias.is_empty() {
-            let biases: Vec<LlamaLogitBias> = self
-                .logit_bias
-                .iter()
-                .filter(|(t, _)| (0..n_vocab).contains(t))
-                .map(|(t, b)| {
-                    LlamaLogitBias::new(
-                        LlamaToken::new(*t),
-                        if *b <= -100.0 { f32::NEG_INFINITY } else { *b },
-                    )
-                })
-                .collect();
-            chain.push(LlamaSampler::logit_bias(n_vocab, &biases));
+        if let Some(p) = self.top_p.filter(|p| *p > 0.0 && *p < 1.0) {
+            chain.push(LlamaSampler::top_p(p, 1));
         }
-        match self.temperature {
-            Some(t) if t > 0.0 => {
-                if let Some(p) = self.top_p.filter(|p| *p > 0.0 && *p < 1.0) {
-                    chain.push(LlamaSampler::top_p(p, 1));
-                }
-                chain.push(LlamaSampler::temp(t));
-                chain.push(LlamaSampler::dist(self.seed.unwrap_or(0)));
-            }
-            _ => chain.push(LlamaSampler::greedy()),
-        }
+        chain.push(LlamaSampler::temp(self.temperature.unwrap_or(1.0)));
+        chain.push(LlamaSampler::dist(self.seed.unwrap_or(0)));
         LlamaSampler::chain_simple(chain)
     }
-}
-
-/// How much of `text` may be released while watching for stop strings:
-/// everything before a suffix that could still grow into one of them.
-fn releasable(text: &str, stops: &[String]) -> usize {
-    let mut keep = 0;
-    for stop in stops {
-        for len in (1..stop.len()).rev() {
-            if len <= text.len()
-                && text.is_char_boundary(text.len() - len)
-                && stop.starts_with(&text[text.len() - len..])
-            {
-                keep = keep.max(len);
-                break;
-            }
-        }
-    }
-    text.len() - keep
 }
 
 /// What one generation produced.
@@ -102,6 +73,8 @@ fn releasable(text: &str, stops: &[String]) -> usize {
 pub struct Generation {
     pub text: String,
     pub prompt_tokens: usize,
+    /// Prompt tokens whose cache was reused from an earlier request.
+    pub cached_tokens: usize,
     pub completion_tokens: usize,
     /// `stop` (end of sequence), `length` (max_tokens reached) or
     /// `cancelled` (the receiver stopped listening).
@@ -163,9 +136,10 @@ impl Engine {
             .map_err(|e| ModelError::Engine(e.to_string()))
     }
 
-    /// Generates up to `max_tokens` after `prompt`.
+    /// Generates up to `max_tokens` after `prompt` on a context of its own
+    /// (one slot); the worker shares one scheduler between requests instead.
     pub fn generate(
-        &self,
+        self: &Arc<Self>,
         prompt: &str,
         max_tokens: usize,
         threads: i32,
@@ -175,110 +149,49 @@ impl Engine {
     }
 
     /// Like [`Engine::generate`], handing each piece of text to `on_text` as
-    /// it is decoded; `on_text` returning false stops at once (a client that
-    /// went away frees the engine).
+    /// it is decoded; `on_text` returning false stops at once.
     pub fn generate_with(
-        &self,
+        self: &Arc<Self>,
         prompt: &str,
         max_tokens: usize,
         threads: i32,
         sampling: &Sampling,
-        mut on_text: impl FnMut(&str) -> bool,
+        on_text: impl FnMut(&str) -> bool,
     ) -> Result<Generation, ModelError> {
-        let engine_err = |e: &dyn std::fmt::Display| ModelError::Engine(e.to_string());
-        let vocab = self.model.vocab();
-        let tokens = vocab.tokenize(prompt.as_bytes(), true, true);
-        let context = self.spec.context;
-        if tokens.len() + max_tokens > context as usize {
-            return Err(ModelError::PromptTooLong {
-                tokens: tokens.len() + max_tokens,
-                context,
-            });
-        }
-        let params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(context))
-            .with_n_batch(context)
-            .with_n_threads(threads)
-            .with_n_threads_batch(threads);
-        let mut ctx = self
-            .model
-            .new_context(backend()?, params)
-            .map_err(|e| engine_err(&e))?;
-        let mut batch = LlamaBatch::new(tokens.len().max(1), 1);
-        let last = tokens.len().saturating_sub(1);
-        for (i, token) in tokens.iter().enumerate() {
-            batch
-                .add(*token, i as i32, &[0], i == last)
-                .map_err(|e| engine_err(&e))?;
-        }
-        ctx.decode(&mut batch).map_err(|e| engine_err(&e))?;
-        let mut sampler = sampling.sampler(self.model.n_vocab());
-        // Bytes of a UTF-8 character split across tokens wait for the rest;
-        // text that might begin a stop string waits until it cannot.
-        let mut pending = Vec::new();
-        let mut text = String::new();
-        let mut released = 0;
-        let mut position = tokens.len() as i32;
-        let mut produced = 0;
-        let mut finish_reason = "length";
-        while produced < max_tokens {
-            let token = sampler.sample(&ctx, batch.n_tokens() - 1);
-            sampler.accept(token);
-            if vocab.is_eog(token) {
-                finish_reason = "stop";
-                break;
-            }
-            pending.extend(vocab.token_to_piece(token, false, None));
-            produced += 1;
-            let ready = match std::str::from_utf8(&pending) {
-                Ok(s) => s.len(),
-                Err(e) if e.error_len().is_none() => e.valid_up_to(),
-                Err(_) => pending.len(), // invalid bytes: pass them on, lossily
-            };
-            if ready > 0 {
-                let piece = String::from_utf8_lossy(&pending[..ready]).into_owned();
-                pending.drain(..ready);
-                text.push_str(&piece);
-                // A stop string may straddle earlier text not yet released.
-                let found = sampling
-                    .stop
-                    .iter()
-                    .filter_map(|s| text[released..].find(s.as_str()).map(|i| i + released))
-                    .min();
-                if let Some(at) = found {
-                    text.truncate(at);
-                    finish_reason = "stop";
-                    break;
-                }
-                let upto = releasable(&text, &sampling.stop);
-                if upto > released {
-                    let out = text[released..upto].to_string();
-                    released = upto;
-                    if !on_text(&out) {
-                        finish_reason = "cancelled";
-                        break;
-                    }
-                }
-            }
-            batch.clear();
-            batch
-                .add(token, position, &[0], true)
-                .map_err(|e| engine_err(&e))?;
-            position += 1;
-            ctx.decode(&mut batch).map_err(|e| engine_err(&e))?;
-        }
-        if !pending.is_empty() && finish_reason == "length" {
-            text.push_str(&String::from_utf8_lossy(&pending));
-        }
-        if released < text.len() && finish_reason != "cancelled" {
-            on_text(&text[released..]);
-        }
-        Ok(Generation {
-            text,
-            prompt_tokens: tokens.len(),
-            completion_tokens: produced,
-            finish_reason,
-        })
+        let scheduler = Scheduler::start(
+            self.clone(),
+            SchedulerOptions {
+                slots: 1,
+                threads,
+                queue: 1,
+                context: (self.tokenize(prompt).len() + max_tokens + 1) as u32,
+                batch: 512,
+            },
+        )?;
+        scheduler.run(
+            Job {
+                prompt: prompt.to_string(),
+                max_tokens,
+                sampling: sampling.clone(),
+                grammar: None,
+            },
+            on_text,
+        )
+    }
+
+    /// The prompt's tokens (with the model's beginning-of-sequence token).
+    pub fn tokenize(&self, text: &str) -> Vec<LlamaToken> {
+        self.model.vocab().tokenize(text.as_bytes(), true, true)
+    }
+
+    /// A sampler that keeps the output inside a GBNF grammar (root `root`).
+    pub fn grammar_sampler(&self, grammar: &str) -> Result<LlamaSampler, ModelError> {
+        LlamaSampler::grammar(&self.model, grammar, "root")
+            .map_err(|e| ModelError::BadGrammar(e.to_string()))
+    }
+
+    pub(crate) fn model(&self) -> &LlamaModel {
+        &self.model
     }
 
     pub fn id(&self) -> &str {

@@ -5,9 +5,13 @@
 pub mod engine;
 pub mod files;
 pub mod manifest;
+pub mod scheduler;
+pub mod structured;
+mod text_stream;
 
 pub use engine::{Engine, Generation, Sampling};
 pub use manifest::{Manifest, ModelSpec};
+pub use scheduler::{Event, Job, Scheduler, SchedulerOptions, SchedulerStatus, SubmitError};
 
 use std::path::PathBuf;
 
@@ -35,6 +39,10 @@ pub enum ModelError {
     NoTemplate(String),
     #[error("the prompt does not fit: {tokens} tokens for a context of {context}")]
     PromptTooLong { tokens: usize, context: u32 },
+    #[error("the grammar is not valid GBNF: {0}")]
+    BadGrammar(String),
+    #[error("the JSON schema cannot be turned into a grammar: {0}")]
+    BadSchema(String),
     #[error("llama.cpp failed: {0}")]
     Engine(String),
     #[error("file error on {path}: {source}")]

@@ -3,6 +3,7 @@
 
 use autocrea_inference::{Engine, Manifest, ModelError, Sampling};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 fn repo_manifest() -> Manifest {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/models.toml");
@@ -93,7 +94,7 @@ fn bad_missing_and_truncated_files_are_clear_errors() {
 #[test]
 fn the_small_model_generates_deterministically_with_its_template() {
     let m = repo_manifest();
-    let engine = Engine::load(&m, m.default_model()).expect("the small model loads");
+    let engine = Arc::new(Engine::load(&m, m.default_model()).expect("the small model loads"));
     let prompt = engine
         .chat_prompt(&[("user".into(), "Write a haiku about the sea.".into())])
         .unwrap();

@@ -1,0 +1,184 @@
+//! Structured output for local models: a JSON schema (OpenAI's
+//! `response_format`) or a set of tools (`tools` + `tool_choice`) becomes a
+//! GBNF grammar that constrains decoding, so what comes out always parses.
+//!
+//! The small local models have no native tool-call format, so the tools are
+//! described in a system message and a call is a JSON object
+//! `{"name": ..., "arguments": {...}}` whose arguments follow that tool's
+//! parameter schema.
+
+use crate::ModelError;
+use serde_json::{json, Value};
+
+/// One callable function, as OpenAI's `tools[].function` describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    pub parameters: Value,
+}
+
+/// OpenAI's `tool_choice`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolChoice {
+    /// Never call a tool.
+    None,
+    /// Answer in text or call a tool (the default when tools are given).
+    Auto,
+    /// Call one of the tools.
+    Required,
+    /// Call this tool.
+    Named(String),
+}
+
+/// The grammar for values of a JSON schema (llama.cpp's own converter).
+pub fn schema_grammar(schema: &Value) -> Result<String, ModelError> {
+    llama_cpp_2::json_schema_to_grammar(&schema.to_string())
+        .map_err(|e| ModelError::BadSchema(e.to_string()))
+}
+
+/// The schema of one call to any of `tools`.
+fn call_schema(tools: &[&ToolSpec]) -> Value {
+    let calls: Vec<Value> = tools
+        .iter()
+        .map(|t| {
+            let parameters = if t.parameters.is_object() {
+                t.parameters.clone()
+            } else {
+                json!({ "type": "object" })
+            };
+            json!({
+                "type": "object",
+                "properties": { "name": { "const": t.name }, "arguments": parameters },
+                "required": ["name", "arguments"],
+                "additionalProperties": false,
+            })
+        })
+        .collect();
+    if calls.len() == 1 {
+        calls.into_iter().next().expect("one call")
+    } else {
+        json!({ "oneOf": calls })
+    }
+}
+
+/// The grammar for a reply given tools and a choice; `None` when the reply
+/// is free text.
+pub fn tools_grammar(tools: &[ToolSpec], choice: &ToolChoice) -> Result<Option<String>, ModelError> {
+    let selected: Vec<&ToolSpec> = match choice {
+        ToolChoice::None => return Ok(None),
+        ToolChoice::Named(name) => {
+            let t: Vec<&ToolSpec> = tools.iter().filter(|t| &t.name == name).collect();
+            if t.is_empty() {
+                return Err(ModelError::BadSchema(format!(
+                    "tool_choice names {name:?}, which is not among the tools"
+                )));
+            }
+            t
+        }
+        ToolChoice::Auto | ToolChoice::Required => tools.iter().collect(),
+    };
+    if selected.is_empty() {
+        return Ok(None);
+    }
+    let grammar = schema_grammar(&call_schema(&selected))?;
+    if *choice != ToolChoice::Auto {
+        return Ok(Some(grammar));
+    }
+    // Auto: either a call or text that does not start like one.
+    let call = rename_root(&grammar, "autocrea-tool-call");
+    Ok(Some(format!(
+        "root ::= autocrea-tool-call | autocrea-text\nautocrea-text ::= [^{{ \\t\\n] [^\\x00]*\n{call}"
+    )))
+}
+
+fn rename_root(grammar: &str, to: &str) -> String {
+    grammar
+        .lines()
+        .map(|line| match line.strip_prefix("root ::=") {
+            Some(rest) => format!("{to} ::={rest}"),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The system message that tells the model which tools it has.
+pub fn tools_prompt(tools: &[ToolSpec], choice: &ToolChoice) -> String {
+    let listed: Vec<Value> = tools
+        .iter()
+        .filter(|t| match choice {
+            ToolChoice::Named(n) => &t.name == n,
+            _ => true,
+        })
+        .map(|t| json!({ "name": t.name, "description": t.description, "parameters": t.parameters }))
+        .collect();
+    let how = match choice {
+        ToolChoice::Auto => "When a tool helps, reply with only a JSON object {\"name\": <tool name>, \"arguments\": <arguments object>}; otherwise answer in plain text.",
+        _ => "Reply with only a JSON object {\"name\": <tool name>, \"arguments\": <arguments object>} that calls one of them.",
+    };
+    format!(
+        "You can call these tools:\n{}\n{how}",
+        serde_json::to_string_pretty(&listed).unwrap_or_default()
+    )
+}
+
+/// A tool call in a reply: `(name, arguments)` when the whole reply is one
+/// call to a known tool.
+pub fn parse_tool_call(text: &str, tools: &[ToolSpec]) -> Option<(String, Value)> {
+    let value: Value = serde_json::from_str(text.trim()).ok()?;
+    let name = value.get("name")?.as_str()?;
+    let arguments = value.get("arguments")?;
+    if !arguments.is_object() || !tools.iter().any(|t| t.name == name) {
+        return None;
+    }
+    Some((name.to_string(), arguments.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tools() -> Vec<ToolSpec> {
+        vec![
+            ToolSpec {
+                name: "create_file".into(),
+                description: "Create a file".into(),
+                parameters: json!({"type":"object","properties":{"path":{"type":"string","maxLength":40}},"required":["path"]}),
+            },
+            ToolSpec {
+                name: "delete_file".into(),
+                description: "Delete a file".into(),
+                parameters: json!({"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}),
+            },
+        ]
+    }
+
+    #[test]
+    fn grammars_for_each_choice() {
+        let t = tools();
+        assert_eq!(tools_grammar(&t, &ToolChoice::None).unwrap(), None);
+        let required = tools_grammar(&t, &ToolChoice::Required).unwrap().unwrap();
+        assert!(required.contains("root ::="), "{required}");
+        assert!(required.contains("create_file") && required.contains("delete_file"));
+        let named = tools_grammar(&t, &ToolChoice::Named("delete_file".into()))
+            .unwrap()
+            .unwrap();
+        assert!(named.contains("delete_file") && !named.contains("create_file"));
+        let auto = tools_grammar(&t, &ToolChoice::Auto).unwrap().unwrap();
+        assert!(auto.starts_with("root ::= autocrea-tool-call | autocrea-text"));
+        assert_eq!(auto.matches("\nroot ::=").count(), 0);
+        assert!(tools_grammar(&t, &ToolChoice::Named("nope".into())).is_err());
+    }
+
+    #[test]
+    fn calls_parse_only_when_whole_and_known() {
+        let t = tools();
+        assert_eq!(
+            parse_tool_call(r#" {"name":"create_file","arguments":{"path":"a.html"}} "#, &t),
+            Some(("create_file".into(), json!({"path":"a.html"})))
+        );
+        assert_eq!(parse_tool_call(r#"{"name":"rm","arguments":{}}"#, &t), None);
+        assert_eq!(parse_tool_call("sure, here", &t), None);
+    }
+}
