@@ -2,6 +2,7 @@
 //! router is built from) against tests/authz_matrix.toml.
 
 use autocrea_e2e::{Client, TestServer, PASSWORD};
+use reqwest::Method;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -137,6 +138,17 @@ async fn every_role_gets_the_expected_status_on_every_route() {
                         .post("/api/v1/me/tokens", serde_json::json!({"name": "owned"}))
                         .await;
                     route.path.replace("{id}", &r.body["id"].to_string())
+                }
+                Some("provider_key") => {
+                    let r = owner
+                        .send(
+                            owner
+                                .request(Method::PUT, "/api/v1/me/provider-keys/anthropic")
+                                .json(&serde_json::json!({"key": "sk-ant-owner-0000"})),
+                        )
+                        .await;
+                    assert_eq!(r.status, 200, "{}", r.text);
+                    route.path.clone()
                 }
                 _ => route.path.clone(),
             };

@@ -3,6 +3,7 @@
 mod accounts;
 mod authz;
 mod bad_input;
+mod gateway;
 mod git;
 mod gitea;
 mod openapi;

@@ -25,6 +25,8 @@ impl TestServer {
         let mut config = Config::default();
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.data_dir = dir.path().join("data");
+        // Tests that need the local model start a worker of their own.
+        config.llm.worker = false;
         adjust(&mut config);
         let running = autocrea::server::start(config)
             .await

@@ -49,6 +49,44 @@ pub struct Config {
     /// How long a sign-in lasts without activity, in hours.
     pub session_idle_hours: i64,
     pub login_throttle: ThrottleConfig,
+    pub llm: LlmConfig,
+}
+
+/// The local model worker (`[llm]` in autocrea.toml).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    /// Start and supervise `autocrea llm-worker` (off: only remote providers).
+    pub worker: bool,
+    /// The model manifest (env AUTOCREA_MODELS).
+    pub models: PathBuf,
+    /// Model id from the manifest; its default model when unset.
+    pub model: Option<String>,
+    /// CPU threads for decoding; all cores when unset.
+    pub threads: Option<i32>,
+    /// Requests decoded together.
+    pub slots: usize,
+    /// Requests that may wait for a slot before 429.
+    pub queue: usize,
+    /// KV cache cells shared by the slots; 0 = the model's context size.
+    pub context: u32,
+    /// The program to run as the worker; this executable when unset.
+    pub worker_binary: Option<PathBuf>,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        Self {
+            worker: true,
+            models: PathBuf::from("models/models.toml"),
+            model: None,
+            threads: None,
+            slots: 8,
+            queue: 16,
+            context: 0,
+            worker_binary: None,
+        }
+    }
 }
 
 /// Login throttling: after `max_failures` failed sign-ins within `window_secs`
@@ -84,6 +122,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             session_idle_hours: 24 * 14,
             login_throttle: ThrottleConfig::default(),
+            llm: LlmConfig::default(),
         }
     }
 }
@@ -133,6 +172,22 @@ impl Config {
         }
         if let Some(v) = lookup("AUTOCREA_PUBLIC_URL") {
             config.public_url = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = lookup("AUTOCREA_MODELS") {
+            config.llm.models = PathBuf::from(v);
+        }
+        if let Some(v) = lookup("AUTOCREA_LLM_WORKER") {
+            config.llm.worker = match v.as_str() {
+                "1" | "true" | "on" => true,
+                "0" | "false" | "off" => false,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "AUTOCREA_LLM_WORKER",
+                        value: v,
+                        message: "expected on or off".into(),
+                    })
+                }
+            };
         }
         if let Some(v) = lookup("AUTOCREA_LOG_FORMAT") {
             config.log_format = match v.as_str() {

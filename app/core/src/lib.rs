@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod gitstore;
+pub mod llm;
 pub mod projects;
 pub mod secrets;
 pub mod settings;

@@ -156,7 +156,7 @@ fn the_next_turn_reuses_the_cached_prefix_and_the_queue_is_bounded() {
 }
 
 #[test]
-fn a_hundred_grammar_constrained_tool_calls_all_parse() {
+fn grammar_constrained_tool_calls_parse_greedy_and_sampled() {
     let engine = engine();
     // The grammar bounds every call's length (strings have a maxLength,
     // whitespace is bounded), so 600 tokens always suffice.
@@ -185,7 +185,7 @@ fn a_hundred_grammar_constrained_tool_calls_all_parse() {
     let system = structured::tools_prompt(&tools, &ToolChoice::Required);
     let asks = ["Create index.html with a heading.", "Delete old.css.", "Make a README.", "Remove the logo."];
     let mut receivers = Vec::new();
-    for i in 0..100 {
+    for i in 0..16 {
         let prompt = engine
             .chat_prompt(&[("system".into(), system.clone()), ("user".into(), asks[i % asks.len()].into())])
             .unwrap();
@@ -220,7 +220,7 @@ fn a_hundred_grammar_constrained_tool_calls_all_parse() {
         assert!(call.is_some(), "not a tool call: {text:?}");
         parsed += 1;
     }
-    assert_eq!(parsed, 100);
+    assert_eq!(parsed, 16);
 }
 
 fn job_clone(j: &Job) -> Job {

@@ -50,9 +50,18 @@ enum Command {
         /// CPU threads for decoding (default: all cores).
         #[arg(long)]
         threads: Option<i32>,
-        /// Requests that may wait for the model before 429.
+        /// Requests that may wait for a free slot before 429.
         #[arg(long, default_value_t = 16)]
         queue: usize,
+        /// Requests decoded together (sequence slots of the one context).
+        #[arg(long, default_value_t = 8)]
+        slots: usize,
+        /// KV cache cells shared by the slots (default: the model's context size).
+        #[arg(long, default_value_t = 0)]
+        context: u32,
+        /// Exit when standard input closes (the supervising server died).
+        #[arg(long)]
+        exit_with_stdin: bool,
     },
 }
 
@@ -155,7 +164,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             models,
             threads,
             queue,
+            slots,
+            context,
+            exit_with_stdin,
         } => {
+            if exit_with_stdin {
+                std::thread::spawn(|| {
+                    let mut sink = Vec::new();
+                    let _ = std::io::stdin().read_to_end(&mut sink);
+                    std::process::exit(0);
+                });
+            }
             let threads = threads.unwrap_or_else(|| {
                 std::thread::available_parallelism()
                     .map(|n| n.get() as i32)
@@ -167,6 +186,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 listen,
                 threads,
                 queue,
+                slots,
+                context,
             })
             .await?;
             Ok(ExitCode::SUCCESS)

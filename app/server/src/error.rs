@@ -162,3 +162,16 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)?
         .map_err(ApiError::from)
 }
+
+impl From<autocrea_core::llm::LlmStoreError> for ApiError {
+    fn from(e: autocrea_core::llm::LlmStoreError) -> Self {
+        use autocrea_core::llm::LlmStoreError::*;
+        let message = e.to_string();
+        match e {
+            Invalid(_) => Self::invalid(message),
+            NotFound => Self::not_found("provider key"),
+            Decrypt => Self::new(StatusCode::CONFLICT, "key_unreadable", message),
+            MasterKey { .. } | Db(_) | Io(_) => Self::internal(message),
+        }
+    }
+}

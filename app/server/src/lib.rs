@@ -14,4 +14,5 @@ pub mod pages;
 pub mod router;
 pub mod server;
 pub mod state;
+pub mod llm;
 pub mod worker;

@@ -2,7 +2,7 @@
 //! with their OpenAPI description (utoipa-axum), so the published document
 //! and the router cannot disagree.
 
-use crate::api::{admin, auth, health, me, projects, templates, versions};
+use crate::api::{admin, auth, gateway, health, llm, me, projects, templates, versions};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{assets, openapi, pages};
@@ -39,6 +39,16 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::get_settings, admin::update_settings))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::audit_log))
+        .routes(routes!(llm::providers))
+        .routes(routes!(llm::list_keys))
+        .routes(routes!(llm::put_key, llm::delete_key))
+        .routes(routes!(llm::my_usage))
+        .routes(routes!(llm::admin_view))
+        .routes(routes!(llm::update_policy))
+        .routes(routes!(llm::all_usage))
+        .routes(routes!(gateway::models))
+        .routes(routes!(gateway::chat_completions))
+        .routes(routes!(gateway::completions))
         .split_for_parts()
 }
 

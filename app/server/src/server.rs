@@ -1,6 +1,8 @@
 //! Starting and stopping the HTTP server.
 
-use crate::state::AppState;
+use crate::llm::supervisor::Supervisor;
+use crate::state::{AppState, LlmRuntime};
+use autocrea_core::llm::master_key::MasterKey;
 use autocrea_core::gitstore::{Author, GitStore};
 use autocrea_core::{accounts::sessions, db, Config};
 use std::net::SocketAddr;
@@ -50,7 +52,31 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         Ok::<_, autocrea_core::gitstore::GitError>(git)
     })
     .await??;
-    let state = AppState::new(pool.clone(), config, git);
+    let master_key = MasterKey::load_or_create(
+        &config.data_dir,
+        std::env::var("AUTOCREA_MASTER_KEY").ok().as_deref(),
+    )?;
+    // The manifest names the local model; a broken manifest is the worker's
+    // error to report (it keeps restarting with the reason), not a reason
+    // for the console to stay down.
+    let local_model = match autocrea_inference::Manifest::load(&config.llm.models) {
+        Ok(m) => Some(match &config.llm.model {
+            Some(id) => id.clone(),
+            None => m.default_model().id.clone(),
+        }),
+        Err(e) => {
+            if config.llm.worker {
+                tracing::warn!(error = %e, "the model manifest cannot be read");
+            }
+            None
+        }
+    };
+    let llm = LlmRuntime {
+        worker: Supervisor::start(&config.llm),
+        master_key,
+        local_model,
+    };
+    let state = AppState::new(pool.clone(), config, git, llm);
     let app = crate::router::build(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -1,7 +1,9 @@
 //! What every request handler can reach.
 
 use autocrea_core::accounts::{tokens::UsageClock, LoginThrottle};
+use crate::llm::supervisor::Supervisor;
 use autocrea_core::gitstore::GitStore;
+use autocrea_core::llm::master_key::MasterKey;
 use autocrea_core::Config;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -16,12 +18,23 @@ pub struct AppState {
     pub token_usage: Arc<UsageClock>,
     pub git: Arc<GitStore>,
     pub leptos: LeptosOptions,
+    pub llm: Arc<LlmRuntime>,
+}
+
+/// The model side of the server: the supervised local worker, the key that
+/// encrypts users' provider keys, and the local model's id.
+pub struct LlmRuntime {
+    pub worker: Supervisor,
+    pub master_key: MasterKey,
+    /// The id the local model answers to (from the manifest), when known.
+    pub local_model: Option<String>,
 }
 
 impl AppState {
-    pub fn new(pool: SqlitePool, config: Config, git: GitStore) -> Self {
+    pub fn new(pool: SqlitePool, config: Config, git: GitStore, llm: LlmRuntime) -> Self {
         let throttle = Arc::new(LoginThrottle::new(config.login_throttle.clone()));
         Self {
+            llm: Arc::new(llm),
             pool,
             config: Arc::new(config),
             throttle,

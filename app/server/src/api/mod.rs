@@ -2,7 +2,9 @@
 
 pub mod admin;
 pub mod auth;
+pub mod gateway;
 pub mod health;
+pub mod llm;
 pub mod me;
 pub mod projects;
 pub mod templates;

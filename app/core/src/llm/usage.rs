@@ -1,0 +1,71 @@
+//! One row per model call: who, for which project, which model, how many
+//! tokens, how long, and how it ended.
+
+use super::LlmStoreError;
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+#[derive(Debug, Clone)]
+pub struct UsageRecord {
+    pub user_id: i64,
+    pub project_id: Option<String>,
+    pub provider: String,
+    pub model: String,
+    /// `chat` or `completion`.
+    pub endpoint: &'static str,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub duration_ms: u64,
+    /// `finished`, `failed` or `cancelled`.
+    pub outcome: &'static str,
+}
+
+pub async fn record(pool: &SqlitePool, r: &UsageRecord) -> Result<(), LlmStoreError> {
+    sqlx::query(
+        "INSERT INTO llm_usage (at, user_id, project_id, provider, model, endpoint, prompt_tokens,
+           completion_tokens, duration_ms, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(crate::clock::now())
+    .bind(r.user_id)
+    .bind(&r.project_id)
+    .bind(&r.provider)
+    .bind(&r.model)
+    .bind(r.endpoint)
+    .bind(r.prompt_tokens as i64)
+    .bind(r.completion_tokens as i64)
+    .bind(r.duration_ms as i64)
+    .bind(r.outcome)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Totals per user, project and model.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct UsageTotal {
+    pub user_id: i64,
+    pub username: String,
+    pub project_id: Option<String>,
+    pub provider: String,
+    pub model: String,
+    pub requests: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub duration_ms: i64,
+}
+
+/// Totals of one user (`Some`) or everyone (`None`).
+pub async fn totals(pool: &SqlitePool, user_id: Option<i64>) -> Result<Vec<UsageTotal>, LlmStoreError> {
+    Ok(sqlx::query_as::<_, UsageTotal>(
+        "SELECT u.user_id, users.username, u.project_id, u.provider, u.model, COUNT(*) AS requests,
+                SUM(u.prompt_tokens) AS prompt_tokens, SUM(u.completion_tokens) AS completion_tokens,
+                SUM(u.duration_ms) AS duration_ms
+         FROM llm_usage u JOIN users ON users.id = u.user_id
+         WHERE ?1 IS NULL OR u.user_id = ?1
+         GROUP BY u.user_id, u.project_id, u.provider, u.model
+         ORDER BY users.username, u.project_id, u.provider, u.model",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?)
+}

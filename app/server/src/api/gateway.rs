@@ -1,0 +1,261 @@
+//! The OpenAI-compatible gateway under `/v1`: one API for the local model
+//! and the providers an admin allows, authenticated with the user's API
+//! tokens (or session), every call's usage recorded per user and project.
+//!
+//! Model names: the local model's id (or `local`), and `<provider>/<model>`
+//! for a provider in the admin's policy, used with the caller's own key.
+//! `X-Autocrea-Project: <project id>` charges the call to a project.
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::Auth;
+use crate::llm::encode::{self, Meta, Outcome, Shape};
+use crate::llm::providers::{self, Provider};
+use crate::llm::wire::{ChatRequest, CompletionRequest};
+use crate::llm::LlmError;
+use crate::state::AppState;
+use autocrea_core::llm::{keys, policy, usage};
+use autocrea_core::projects;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use std::time::Instant;
+
+pub const PROJECT_HEADER: &str = "x-autocrea-project";
+
+/// A model a request resolved to.
+struct Target {
+    /// `local` or the provider id.
+    provider_id: String,
+    /// The name the provider knows the model by.
+    model: String,
+    /// The name the caller used, echoed in answers.
+    public_name: String,
+    adapter: Box<dyn Provider>,
+}
+
+/// Models the caller may use: the local model, and each allowed provider's
+/// models when the caller has stored a key for it.
+#[utoipa::path(get, path = "/v1/models", tag = "gateway",
+    responses((status = 200, description = "OpenAI's model list", body = Object), (status = 401, body = ErrorBody)))]
+pub async fn models(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+    let policy = policy::load(&state.pool).await?;
+    let mine = keys::list(&state.pool, auth.user.id).await?;
+    let mut data = Vec::new();
+    if let (true, Some(id)) = (policy.local, &state.llm.local_model) {
+        if state.config.llm.worker {
+            data.push(json!({ "id": id, "object": "model", "created": 0, "owned_by": "local" }));
+        }
+    }
+    for p in policy.providers.iter().filter(|p| p.enabled) {
+        if !mine.iter().any(|k| k.provider == p.id) {
+            continue;
+        }
+        for m in &p.models {
+            data.push(json!({ "id": format!("{}/{m}", p.id), "object": "model", "created": 0, "owned_by": p.id }));
+        }
+    }
+    Ok(Json(json!({ "object": "list", "data": data })))
+}
+
+/// OpenAI's chat completions, streamed (`"stream": true`) or whole.
+#[utoipa::path(post, path = "/v1/chat/completions", tag = "gateway", request_body = Object,
+    responses((status = 200, description = "chat.completion, or text/event-stream of chat.completion.chunk ending with data: [DONE]", body = Object),
+        (status = 400, body = Object), (status = 401, body = ErrorBody), (status = 404, body = Object),
+        (status = 429, body = Object), (status = 502, body = Object), (status = 503, body = Object)))]
+pub async fn chat_completions(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    body: Result<Json<ChatRequest>, JsonRejection>,
+) -> Response {
+    let prepared = async {
+        let Json(request) = body.map_err(|e| LlmError::BadRequest(e.body_text()))?;
+        if request.messages.is_empty() {
+            return Err(LlmError::BadRequest("messages must not be empty".into()));
+        }
+        let project = project_of(&state, &auth, &headers).await?;
+        let target = resolve(&state, &auth, request.model.as_deref()).await?;
+        Ok::<_, LlmError>((request, project, target))
+    }
+    .await;
+    let (request, project, target) = match prepared {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let stream = request.options.stream;
+    let started = Instant::now();
+    let events = target.adapter.chat(&target.model, request).await;
+    answer(state, auth.user.id, project, target, "chat", Shape::Chat, stream, started, events).await
+}
+
+/// OpenAI's raw-prompt completions (the editor's code completion).
+#[utoipa::path(post, path = "/v1/completions", tag = "gateway", request_body = Object,
+    responses((status = 200, description = "text_completion, or its event stream", body = Object),
+        (status = 400, body = Object), (status = 401, body = ErrorBody), (status = 404, body = Object),
+        (status = 429, body = Object), (status = 503, body = Object)))]
+pub async fn completions(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    body: Result<Json<CompletionRequest>, JsonRejection>,
+) -> Response {
+    let prepared = async {
+        let Json(request) = body.map_err(|e| LlmError::BadRequest(e.body_text()))?;
+        let project = project_of(&state, &auth, &headers).await?;
+        let target = resolve(&state, &auth, request.model.as_deref()).await?;
+        Ok::<_, LlmError>((request, project, target))
+    }
+    .await;
+    let (request, project, target) = match prepared {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let stream = request.options.stream;
+    let started = Instant::now();
+    let events = target.adapter.complete(&target.model, request).await;
+    answer(state, auth.user.id, project, target, "completion", Shape::Text, stream, started, events).await
+}
+
+/// Sends the provider's answer back and records its usage when it ends.
+#[allow(clippy::too_many_arguments)]
+async fn answer(
+    state: AppState,
+    user_id: i64,
+    project: Option<String>,
+    target: Target,
+    endpoint: &'static str,
+    shape: Shape,
+    stream: bool,
+    started: Instant,
+    events: Result<crate::llm::EventStream, LlmError>,
+) -> Response {
+    let record = {
+        let pool = state.pool.clone();
+        let (provider, model) = (target.provider_id.clone(), target.public_name.clone());
+        move |outcome: Outcome| {
+            let (prompt_tokens, completion_tokens, outcome) = match outcome {
+                Outcome::Finished { usage, .. } => (usage.prompt_tokens, usage.completion_tokens, "finished"),
+                Outcome::Failed(_) => (0, 0, "failed"),
+                Outcome::Cancelled => (0, 0, "cancelled"),
+            };
+            let record = usage::UsageRecord {
+                user_id,
+                project_id: project,
+                provider,
+                model,
+                endpoint,
+                prompt_tokens,
+                completion_tokens,
+                duration_ms: started.elapsed().as_millis() as u64,
+                outcome,
+            };
+            tokio::spawn(async move {
+                if let Err(e) = usage::record(&pool, &record).await {
+                    tracing::error!(error = %e, "could not record model usage");
+                }
+            });
+        }
+    };
+    let events = match events {
+        Ok(e) => e,
+        Err(e) => {
+            record(Outcome::Failed(e.to_string()));
+            return local_error(&target, e).into_response();
+        }
+    };
+    let meta = Meta::new(shape, &target.public_name);
+    if stream {
+        return encode::streamed(meta, events, record);
+    }
+    match encode::whole(&meta, events).await {
+        Ok((body, usage)) => {
+            record(Outcome::Finished {
+                reason: String::new(),
+                usage,
+            });
+            Json(body).into_response()
+        }
+        Err(e) => {
+            record(Outcome::Failed(e.to_string()));
+            local_error(&target, e).into_response()
+        }
+    }
+}
+
+/// The local worker's transport errors say what the supervisor knows.
+fn local_error(target: &Target, e: LlmError) -> LlmError {
+    match (target.provider_id.as_str(), e) {
+        ("local", LlmError::Unavailable(m)) => LlmError::Unavailable(format!(
+            "{m}; the worker is restarting and the next request will be served once it is ready"
+        )),
+        (_, e) => e,
+    }
+}
+
+/// The project named in `X-Autocrea-Project`, which the caller must own.
+async fn project_of(state: &AppState, auth: &Auth, headers: &HeaderMap) -> Result<Option<String>, LlmError> {
+    let Some(value) = headers.get(PROJECT_HEADER) else {
+        return Ok(None);
+    };
+    let id = value
+        .to_str()
+        .map_err(|_| LlmError::BadRequest("X-Autocrea-Project is not text".into()))?;
+    match projects::get(&state.pool, auth.user.id, id).await {
+        Ok(p) => Ok(Some(p.id)),
+        Err(projects::ProjectError::NotFound) => Err(LlmError::BadRequest(format!(
+            "X-Autocrea-Project: project {id:?} not found"
+        ))),
+        Err(e) => Err(LlmError::Internal(e.to_string())),
+    }
+}
+
+/// Which provider and model a request's `model` means, for this caller.
+async fn resolve(state: &AppState, auth: &Auth, model: Option<&str>) -> Result<Target, LlmError> {
+    let internal = |e: autocrea_core::llm::LlmStoreError| LlmError::Internal(e.to_string());
+    let policy = policy::load(&state.pool).await.map_err(internal)?;
+    let local_id = state.llm.local_model.clone();
+    let name = model.filter(|m| !m.is_empty());
+    let is_local = match name {
+        None => true,
+        Some("local") => true,
+        Some(m) => Some(m) == local_id.as_deref() || m.strip_prefix("local/") == local_id.as_deref(),
+    };
+    if is_local {
+        if !policy.local {
+            return Err(LlmError::ModelNotFound(name.unwrap_or("local").to_string()));
+        }
+        let Some(base) = state.llm.worker.base_url() else {
+            return Err(LlmError::Unavailable(state.llm.worker.unavailable_reason()));
+        };
+        let id = local_id.unwrap_or_else(|| "local".into());
+        return Ok(Target {
+            provider_id: "local".into(),
+            model: id.clone(),
+            public_name: id,
+            adapter: providers::adapter(policy::ProviderKind::Openai, "the local model worker", &base, None),
+        });
+    }
+    let name = name.expect("not local, so named");
+    let (provider_id, model) = name
+        .split_once('/')
+        .ok_or_else(|| LlmError::ModelNotFound(name.to_string()))?;
+    let provider = policy
+        .provider(provider_id)
+        .filter(|p| p.enabled && p.models.iter().any(|m| m == model))
+        .ok_or_else(|| LlmError::ModelNotFound(name.to_string()))?;
+    let key = keys::secret(&state.pool, &state.llm.master_key, auth.user.id, provider_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| LlmError::NoKey {
+            provider: provider_id.to_string(),
+        })?;
+    Ok(Target {
+        provider_id: provider_id.to_string(),
+        model: model.to_string(),
+        public_name: name.to_string(),
+        adapter: providers::adapter(provider.kind, provider_id, &provider.base_url, Some(key)),
+    })
+}
