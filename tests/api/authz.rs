@@ -148,9 +148,11 @@ async fn every_role_gets_the_expected_status_on_every_route() {
                         )
                         .await;
                     assert_eq!(r.status, 200, "{}", r.text);
-                    route.path.clone()
+                    route.path.replace("{provider}", "anthropic")
                 }
-                _ => route.path.clone(),
+                // PUT stores everyone's own openai key; DELETE aims at the
+                // owner's anthropic key, which only the owner has.
+                _ => route.path.replace("{provider}", "openai"),
             };
             fresh += 1;
             let body = route.body.as_ref().map(|b| {

@@ -166,6 +166,12 @@ async fn answer(
             return local_error(&target, e).into_response();
         }
     };
+    // A local worker that dies mid-answer: say that it is coming back.
+    let events: crate::llm::EventStream = if target.provider_id == "local" {
+        Box::pin(futures_util::StreamExt::map(events, |r| r.map_err(explain_local)))
+    } else {
+        events
+    };
     let meta = Meta::new(shape, &target.public_name);
     if stream {
         return encode::streamed(meta, events, record);
@@ -185,13 +191,21 @@ async fn answer(
     }
 }
 
-/// The local worker's transport errors say what the supervisor knows.
+/// The local worker's transport errors say what happens next.
 fn local_error(target: &Target, e: LlmError) -> LlmError {
-    match (target.provider_id.as_str(), e) {
-        ("local", LlmError::Unavailable(m)) => LlmError::Unavailable(format!(
+    if target.provider_id == "local" {
+        explain_local(e)
+    } else {
+        e
+    }
+}
+
+fn explain_local(e: LlmError) -> LlmError {
+    match e {
+        LlmError::Unavailable(m) => LlmError::Unavailable(format!(
             "{m}; the worker is restarting and the next request will be served once it is ready"
         )),
-        (_, e) => e,
+        e => e,
     }
 }
 
@@ -221,7 +235,9 @@ async fn resolve(state: &AppState, auth: &Auth, model: Option<&str>) -> Result<T
     let is_local = match name {
         None => true,
         Some("local") => true,
-        Some(m) => Some(m) == local_id.as_deref() || m.strip_prefix("local/") == local_id.as_deref(),
+        Some(m) => local_id
+            .as_deref()
+            .is_some_and(|id| m == id || m.strip_prefix("local/") == Some(id)),
     };
     if is_local {
         if !policy.local {
