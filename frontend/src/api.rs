@@ -104,6 +104,58 @@ pub struct AuditList {
     pub entries: Vec<AuditEntry>,
 }
 
+/// A stored provider key: never the key, only its last four characters.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct ProviderKey {
+    pub id: i64,
+    pub provider: String,
+    pub last4: String,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct ProviderView {
+    pub id: String,
+    pub kind: String,
+    pub models: Vec<String>,
+    pub has_key: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct ProvidersView {
+    pub local: bool,
+    pub local_model: Option<String>,
+    pub providers: Vec<ProviderView>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct UsageTotal {
+    pub username: String,
+    pub project_id: Option<String>,
+    pub provider: String,
+    pub model: String,
+    pub requests: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct WorkerStatus {
+    pub state: String,
+    pub model: Option<String>,
+    pub pid: Option<u32>,
+    pub restarts: u32,
+    pub last_exit: Option<String>,
+    pub retry_in_secs: Option<u64>,
+    pub stderr_tail: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct AdminLlm {
+    pub worker: WorkerStatus,
+    pub policy: serde_json::Value,
+}
+
 /// `GET path` as `T`.
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
     let value = request("GET", path, None).await?;

@@ -190,6 +190,24 @@ impl Engine {
             .map_err(|e| ModelError::BadGrammar(e.to_string()))
     }
 
+    /// Bytes of the weights llama.cpp holds.
+    pub fn model_bytes(&self) -> u64 {
+        self.model.size()
+    }
+
+    /// Bytes of keys and values one token takes in the cache (f16).
+    pub fn kv_bytes_per_token(&self) -> u64 {
+        let m = &self.model;
+        let arch = m.meta_val_str("general.architecture").unwrap_or_default();
+        let dim = |what: &str| {
+            m.meta_val_str(&format!("{arch}.attention.{what}_length"))
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(m.n_embd() as u64 / m.n_head().max(1) as u64)
+        };
+        m.n_layer() as u64 * m.n_head_kv() as u64 * (dim("key") + dim("value")) * 2
+    }
+
     pub(crate) fn model(&self) -> &LlamaModel {
         &self.model
     }

@@ -98,7 +98,10 @@ pub struct SchedulerStatus {
     pub slots: usize,
     pub busy: usize,
     pub waiting: usize,
+    /// Cache cells of each slot.
     pub context: u32,
+    /// Bytes of the KV cache of all slots.
+    pub kv_bytes: u64,
 }
 
 struct Counters {
@@ -238,6 +241,7 @@ impl Scheduler {
             busy: self.counters.busy.load(Ordering::SeqCst),
             waiting: self.counters.waiting.load(Ordering::SeqCst),
             context: self.context,
+            kv_bytes: self.engine.kv_bytes_per_token() * self.context as u64 * self.opts.slots as u64,
         }
     }
 }

@@ -93,7 +93,8 @@ pub async fn run(opts: WorkerOptions) -> anyhow::Result<()> {
 async fn health(State(w): State<Arc<Worker>>) -> Json<Value> {
     let s = w.scheduler.status();
     Json(json!({ "status": "ok", "model": w.engine().id(), "slots": s.slots, "busy": s.busy,
-                 "waiting": s.waiting, "context": s.context }))
+                 "waiting": s.waiting, "context": s.context, "kv_bytes": s.kv_bytes,
+                 "model_bytes": w.engine().model_bytes() }))
 }
 
 async fn models(State(w): State<Arc<Worker>>) -> Json<Value> {

@@ -44,7 +44,7 @@ pub fn AdminPage() -> impl IntoView {
     view! {
         <Title text="Admin"/>
         <div class="page-head"><div><h1><Icon kind=IconKind::Shield/> " Administration"</h1>
-            <p class="muted">"Who may join, who is here, and what happened."</p></div></div>
+            <p class="muted">"Who may join, which models people may use, who is here, and what happened."</p></div></div>
         <section class="card section">
             <h2>"Sign-up"</h2>
             <div class="setting">
@@ -62,6 +62,7 @@ pub fn AdminPage() -> impl IntoView {
             </div>
             <FormError message=error/>
         </section>
+        <super::models::AdminModels/>
         <section class="card section">
             <h2>"People"</h2>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod dashboard;
+pub mod models;
 pub mod profile;
 pub mod project;
 pub mod versions;

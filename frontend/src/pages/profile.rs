@@ -15,7 +15,7 @@ pub fn ProfilePage() -> impl IntoView {
     let me = LocalResource::new(|| api::get::<User>("/api/v1/me"));
     view! {
         <Title text="Profile"/>
-        <div class="page-head"><div><h1>"Profile"</h1><p class="muted">"Your account, password and API tokens."</p></div></div>
+        <div class="page-head"><div><h1>"Profile"</h1><p class="muted">"Your account, password, API tokens and model provider keys."</p></div></div>
         <Suspense fallback=|| view! { <div class="skeleton w60 tall"></div> }>
             {move || me.get().map(|r| match r {
                 Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
@@ -24,6 +24,7 @@ pub fn ProfilePage() -> impl IntoView {
         </Suspense>
         <PasswordForm/>
         <Tokens/>
+        <super::models::ProviderKeys/>
     }
 }
 

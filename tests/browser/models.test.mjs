@@ -1,0 +1,68 @@
+// Models in the UI: an admin sees the local worker's state and its log and
+// allows a provider; a person stores their own key (shown only by its last
+// four characters) and deletes it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, newPage, screenshot, hydrated } from './support.mjs';
+
+const PASSWORD = 'correct horse battery staple 42';
+let server;
+let browser;
+
+before(async () => {
+  // The data folder has no models/ here, so the worker cannot start: the
+  // admin page must say so and show why.
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function csrf(page) {
+  const cookies = await page.context().cookies();
+  return cookies.find((c) => c.name.endsWith('autocrea_csrf'))?.value;
+}
+
+test('admin sees the worker and allows a provider; a person stores and deletes a key', async () => {
+  const page = await newPage(browser, server.url);
+  let r = await page.request.post('/api/v1/auth/signup', { data: { email: 'ada@example.com', name: 'Ada', password: PASSWORD } });
+  assert.equal(r.status(), 201);
+  r = await page.request.put('/api/v1/admin/llm/policy', {
+    headers: { 'X-CSRF-Token': await csrf(page) },
+    data: { local: true, providers: [{ id: 'openai', kind: 'openai', base_url: 'https://api.openai.com/v1', enabled: true, models: ['gpt-4.1'] }] },
+  });
+  assert.equal(r.status(), 200, await r.text());
+
+  await page.goto('/admin');
+  await page.getByTestId('worker-status').waitFor();
+  // The worker fails to load its manifest and is restarted with backoff; its stderr is shown.
+  for (let i = 0; i < 100; i++) {
+    const state = await page.locator('[data-testid=worker-status] .badge').textContent();
+    const log = await page.getByTestId('worker-log').textContent();
+    if (state === 'restarting' && log.includes('models.toml')) break;
+    await page.waitForTimeout(200);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+  }
+  assert.equal(await page.locator('[data-testid=worker-status] .badge').textContent(), 'restarting');
+  await page.locator('details summary').click();
+  assert.match(await page.getByTestId('worker-log').textContent(), /models\.toml/);
+  assert.match(await page.getByTestId('policy-form').locator('textarea').inputValue(), /"gpt-4.1"/);
+  await screenshot(page, 'admin-models');
+
+  await page.goto('/profile');
+  await hydrated(page, '[data-testid=provider-key-form] button[type=submit]');
+  await page.getByTestId('no-provider-keys').waitFor();
+  await page.getByLabel('Provider').selectOption('openai');
+  await page.getByLabel('API key').fill('sk-browser-secret-9876');
+  await page.getByRole('button', { name: 'Save key' }).click();
+  await page.getByTestId('provider-key-list').waitFor();
+  assert.match(await page.getByTestId('provider-key-list').textContent(), /…9876/);
+  assert.ok(!(await page.content()).includes('browser-secret'), 'the key itself never comes back');
+  await screenshot(page, 'profile-provider-key');
+  await page.getByTestId('provider-key-list').getByRole('button', { name: 'Delete' }).click();
+  await page.getByTestId('no-provider-keys').waitFor();
+  assert.deepEqual(page.problems, []);
+});
