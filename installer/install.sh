@@ -22,5 +22,7 @@ if [ "${1:-}" = "--no-start" ]; then
   exit 0
 fi
 export AUTOCREA_LISTEN="${AUTOCREA_LISTEN:-0.0.0.0:8080}"
+# The server starts the local model worker with this manifest.
+export AUTOCREA_MODELS="${AUTOCREA_MODELS:-$REPO_ROOT/models/models.toml}"
 log "starting: open http://localhost:${AUTOCREA_LISTEN##*:} (the first account you create is the admin)"
 exec "$REPO_ROOT/bin/autocrea" serve

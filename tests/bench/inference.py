@@ -30,7 +30,7 @@ PROMPTS = ["Write a story about a lighthouse keeper.", "Explain how rain forms."
 
 def post_stream(url, prompt, tokens, marks):
     """Streams one chat answer; appends the arrival time of each content chunk to marks."""
-    body = json.dumps({"model": "bench", "messages": [{"role": "user", "content": prompt}], "max_tokens": tokens,
+    body = json.dumps({"messages": [{"role": "user", "content": prompt}], "max_tokens": tokens,
                        "temperature": 0, "logit_bias": BAN_EOG, "stream": True}).encode()
     req = urllib.request.Request(f"{url}/v1/chat/completions", body, {"content-type": "application/json"})
     with urllib.request.urlopen(req, timeout=600) as r:

@@ -71,15 +71,12 @@ pub async fn chat_completions(
     headers: HeaderMap,
     body: Result<Json<ChatRequest>, JsonRejection>,
 ) -> Response {
-    let prepared = async {
-        let Json(request) = body.map_err(|e| LlmError::BadRequest(e.body_text()))?;
-        if request.messages.is_empty() {
+    let prepared = prepare(&state, &auth, &headers, body, |r: &ChatRequest| {
+        if r.messages.is_empty() {
             return Err(LlmError::BadRequest("messages must not be empty".into()));
         }
-        let project = project_of(&state, &auth, &headers).await?;
-        let target = resolve(&state, &auth, request.model.as_deref()).await?;
-        Ok::<_, LlmError>((request, project, target))
-    }
+        Ok(r.model.as_deref())
+    })
     .await;
     let (request, project, target) = match prepared {
         Ok(p) => p,
@@ -102,13 +99,7 @@ pub async fn completions(
     headers: HeaderMap,
     body: Result<Json<CompletionRequest>, JsonRejection>,
 ) -> Response {
-    let prepared = async {
-        let Json(request) = body.map_err(|e| LlmError::BadRequest(e.body_text()))?;
-        let project = project_of(&state, &auth, &headers).await?;
-        let target = resolve(&state, &auth, request.model.as_deref()).await?;
-        Ok::<_, LlmError>((request, project, target))
-    }
-    .await;
+    let prepared = prepare(&state, &auth, &headers, body, |r: &CompletionRequest| Ok(r.model.as_deref())).await;
     let (request, project, target) = match prepared {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -117,6 +108,21 @@ pub async fn completions(
     let started = Instant::now();
     let events = target.adapter.complete(&target.model, request).await;
     answer(state, auth.user.id, project, target, "completion", Shape::Text, stream, started, events).await
+}
+
+/// The checked request, the project it is charged to and the model it goes to.
+async fn prepare<T>(
+    state: &AppState,
+    auth: &Auth,
+    headers: &HeaderMap,
+    body: Result<Json<T>, JsonRejection>,
+    check: impl Fn(&T) -> Result<Option<&str>, LlmError>,
+) -> Result<(T, Option<String>, Target), LlmError> {
+    let Json(request) = body.map_err(|e| LlmError::BadRequest(e.body_text()))?;
+    let model = check(&request)?.map(str::to_string);
+    let project = project_of(state, auth, headers).await?;
+    let target = resolve(state, auth, model.as_deref()).await?;
+    Ok((request, project, target))
 }
 
 /// Sends the provider's answer back and records its usage when it ends.
