@@ -16,8 +16,8 @@
 //! 0..n are its positions 0..n, whatever the others do), attention runs
 //! without the flash-attention kernels (which pick a differently ordered
 //! algorithm by the number of rows in the batch), ggml's tiled matrix kernel
-//! is off (engine.rs), and so are weight repacking and the llamafile kernels
-//! (.cargo/config.toml). What is left computes each row
+//! is off (engine.rs), and so is weight repacking (.cargo/config.toml).
+//! What is left computes each row
 //! of the batch on its own, in a fixed order, so greedy decoding of a request
 //! does not depend on what else was decoded beside it.
 

@@ -227,3 +227,21 @@ fn job_clone(j: &Job) -> Job {
     Job { prompt: j.prompt.clone(), max_tokens: j.max_tokens, sampling: j.sampling.clone(), grammar: j.grammar.clone() }
 }
 
+
+#[test]
+fn how_a_prompt_is_split_into_batches_does_not_change_the_text() {
+    let engine = engine();
+    let mut texts = Vec::new();
+    for batch in [512u32, 13, 9, 5, 2] {
+        let sched = Scheduler::start(
+            engine.clone(),
+            SchedulerOptions { slots: 2, threads: 2, queue: 4, context: 1024, batch },
+        )
+        .unwrap();
+        let g = sched.run(greedy_job(chat(&engine, QUESTIONS[0]), 24), |_| true).unwrap();
+        texts.push((batch, g.text));
+    }
+    for (batch, text) in &texts[1..] {
+        assert_eq!(text, &texts[0].1, "batch size {batch}");
+    }
+}
