@@ -245,3 +245,32 @@ fn how_a_prompt_is_split_into_batches_does_not_change_the_text() {
         assert_eq!(text, &texts[0].1, "batch size {batch}");
     }
 }
+
+#[test]
+fn waiting_requests_are_served_in_arrival_order() {
+    let engine = engine();
+    let sched = Scheduler::start(
+        engine.clone(),
+        SchedulerOptions { slots: 1, threads: 2, queue: 8, context: 1024, batch: 512 },
+    )
+    .unwrap();
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let waiters: Vec<_> = (0..4)
+        .map(|i| {
+            let mut rx = sched.submit(greedy_job(chat(&engine, QUESTIONS[i]), 12)).unwrap();
+            let order = order.clone();
+            std::thread::spawn(move || {
+                while let Some(e) = rx.blocking_recv() {
+                    if let Event::Done(_) = e {
+                        order.lock().unwrap().push(i);
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in waiters {
+        w.join().unwrap();
+    }
+    assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3]);
+}
