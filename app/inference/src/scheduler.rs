@@ -413,10 +413,10 @@ fn decode_thread(
             // fail their jobs with the reason.
             for slot in slots.iter_mut() {
                 if let Some(a) = slot.job.take() {
+                    counters.busy.fetch_sub(1, Ordering::SeqCst);
                     let _ = a.events.send(Event::Failed(ModelError::Engine(format!(
                         "decoding failed: {e}"
                     ))));
-                    counters.busy.fetch_sub(1, Ordering::SeqCst);
                 }
                 let _ = ctx.clear_kv_cache_seq(Some(slot.seq as u32), None, None);
                 slot.cached.clear();
@@ -457,6 +457,8 @@ fn decode_thread(
             };
             if let Some(reason) = finish {
                 let mut a = slot.job.take().expect("finishing slot has a job");
+                // Counted free before the client hears it is done.
+                counters.busy.fetch_sub(1, Ordering::SeqCst);
                 if reason != "stop" {
                     let rest = a.text.finish();
                     if !rest.is_empty() {
@@ -470,7 +472,6 @@ fn decode_thread(
                     completion_tokens: a.produced,
                     finish_reason: reason,
                 }));
-                counters.busy.fetch_sub(1, Ordering::SeqCst);
                 clock += 1;
                 slot.last_used = clock;
             }

@@ -137,13 +137,18 @@ fn the_next_turn_reuses_the_cached_prefix_and_the_queue_is_bounded() {
     let mut banned = Sampling::default();
     banned.logit_bias = engine.end_of_generation_tokens().into_iter().map(|t| (t, -100.0)).collect();
     let long = || Job { prompt: chat(&engine, "Count."), max_tokens: 400, sampling: banned.clone(), grammar: None };
+    // The queue holds one job not yet in a slot, so each waits to be admitted.
+    let admitted = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while sched.status().busy < n {
+            assert!(Instant::now() < deadline, "{n} slots fill");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
     let a = sched.submit(long()).unwrap();
+    admitted(1);
     let b = sched.submit(long()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while sched.status().busy < 2 {
-        assert!(Instant::now() < deadline, "both slots fill");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    admitted(2);
     let c = sched.submit(long()).unwrap();
     match sched.submit(long()) {
         Err(SubmitError::QueueFull { .. }) => {}
