@@ -10,7 +10,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_autocrea");
 struct Worker {
     child: Child,
     url: String,
+    // One worker at a time: on two cores, six workers decoding at once slow
+    // every test several times over.
+    _serial: std::sync::MutexGuard<'static, ()>,
 }
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Drop for Worker {
     fn drop(&mut self) {
@@ -24,6 +29,7 @@ fn start() -> Worker {
 }
 
 fn start_with(extra: &[&str]) -> Worker {
+    let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let models = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/models.toml");
     let mut child = Command::new(BIN)
         .args([
@@ -50,12 +56,20 @@ fn start_with(extra: &[&str]) -> Worker {
         .and_then(|rest| rest.split_whitespace().next())
         .expect("worker prints its address")
         .to_string();
-    Worker { child, url }
+    Worker { child, url, _serial: serial }
 }
 
 fn ask(max_tokens: u32, stream: bool) -> Value {
     json!({ "model": "gemma-3-270m", "messages": [{ "role": "user", "content": "Name three colours." }],
             "max_tokens": max_tokens, "temperature": 0, "stream": stream })
+}
+
+/// A long answer that cannot end early: Gemma's end-of-generation tokens
+/// (<eos> 1, <end_of_turn> 106) are banned.
+fn ask_long(max_tokens: u32) -> Value {
+    let mut body = ask(max_tokens, true);
+    body["logit_bias"] = json!({ "1": -100, "106": -100 });
+    body
 }
 
 async fn complete(http: &reqwest::Client, url: &str, body: Value) -> Value {
@@ -175,7 +189,7 @@ async fn a_disconnected_stream_frees_the_model() {
     let http = reqwest::Client::new();
     let mut response = http
         .post(format!("{}/v1/chat/completions", w.url))
-        .json(&ask(3000, true))
+        .json(&ask_long(3000))
         .send()
         .await
         .unwrap();
@@ -282,7 +296,7 @@ async fn beyond_the_queue_requests_get_429_with_retry_after() {
     let http = reqwest::Client::new();
     let mut busy = http
         .post(format!("{}/v1/chat/completions", w.url))
-        .json(&ask(3000, true))
+        .json(&ask_long(3000))
         .send()
         .await
         .unwrap();
