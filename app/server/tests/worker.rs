@@ -92,6 +92,15 @@ async fn health(http: &reqwest::Client, url: &str) -> Value {
         .unwrap()
 }
 
+/// Polls /health until `field` equals `want`, for at most 20 s.
+async fn wait_health(http: &reqwest::Client, url: &str, field: &str, want: u64, failure: &str) {
+    let started = Instant::now();
+    while health(http, url).await[field] != want {
+        assert!(started.elapsed() < Duration::from_secs(20), "{failure}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn stream_text(http: &reqwest::Client, url: &str, body: Value) -> (String, Vec<Value>, bool) {
     let text = http
         .post(format!("{url}/v1/chat/completions"))
@@ -203,18 +212,7 @@ async fn a_disconnected_stream_frees_the_model() {
     drop(response); // the client goes away
 
     // 3000 tokens would take the small model most of a minute; freed, it is idle at once.
-    let started = Instant::now();
-    loop {
-        let health = health(&http, &w.url).await;
-        if health["busy"] == 0 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the slot was not freed after the disconnect"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_health(&http, &w.url, "busy", 0, "the slot was not freed after the disconnect").await;
     let r: Value = complete(&http, &w.url, ask(5, false)).await;
     assert_eq!(r["object"], "chat.completion");
 }
@@ -306,18 +304,7 @@ async fn beyond_the_queue_requests_get_429_with_retry_after() {
         let (http, url) = (http.clone(), w.url.clone());
         tokio::spawn(async move { complete(&http, &url, ask(3, false)).await })
     };
-    let started = Instant::now();
-    loop {
-        let health = health(&http, &w.url).await;
-        if health["waiting"] == 1 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the second request never queued"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_health(&http, &w.url, "waiting", 1, "the second request never queued").await;
     // ...the next is turned away at once.
     let r = http
         .post(format!("{}/v1/chat/completions", w.url))

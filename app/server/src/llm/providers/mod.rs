@@ -53,14 +53,21 @@ pub trait Provider: Send + Sync {
 }
 
 /// The HTTP client every adapter uses: connection timeout, no overall
-/// timeout (answers stream for minutes), no redirects to other hosts.
+/// timeout (answers stream for minutes), no redirects to other hosts. Built
+/// once: building one reads the system's CA store, and adapters are made per
+/// request; clones share the connection pool.
 pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("autocrea/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("the HTTP client builds")
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("autocrea/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("the HTTP client builds")
+        })
+        .clone()
 }
 
 /// A vendor's refusal as an error that says who refused and why, with the
