@@ -12,3 +12,24 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
+
+# Makes sure a Docker engine answers: installs docker.io when the client or
+# daemon is missing and starts dockerd when none runs (machines without
+# systemd, such as CI containers, start it in the background).
+ensure_docker() {
+  if docker info >/dev/null 2>&1; then return; fi
+  if ! command -v dockerd >/dev/null; then
+    log "installing Docker (docker.io)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+  fi
+  if docker info >/dev/null 2>&1; then return; fi
+  log "starting dockerd"
+  if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
+    as_root systemctl start docker
+  else
+    as_root sh -c 'nohup dockerd >/var/log/autocrea-dockerd.log 2>&1 &'
+  fi
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return; sleep 0.5; done
+  die "the Docker engine did not start (see /var/log/autocrea-dockerd.log)"
+}

@@ -50,6 +50,70 @@ pub struct Config {
     pub session_idle_hours: i64,
     pub login_throttle: ThrottleConfig,
     pub llm: LlmConfig,
+    pub sandbox: SandboxConfig,
+}
+
+/// Per-project Docker sandboxes and the preview proxy (`[sandbox]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// Run sandboxes at all (`AUTOCREA_SANDBOX`); off: no previews.
+    pub enabled: bool,
+    /// The Docker engine's socket (`DOCKER_HOST` style `unix://` path also accepted).
+    pub docker_socket: PathBuf,
+    /// Previews are served on `p-<project>.<preview_domain>` (`AUTOCREA_PREVIEW_DOMAIN`).
+    /// `localhost` works on one machine: browsers send `*.localhost` to loopback.
+    pub preview_domain: String,
+    /// Image names are `<image_prefix><template>`.
+    pub image_prefix: String,
+    /// Docker network for sandboxes; created as an internal (no egress) bridge.
+    pub network: String,
+    /// Templates whose sandboxes may reach the outside world (their own network).
+    pub egress_templates: Vec<String>,
+    pub memory_mb: u64,
+    pub cpus: f64,
+    pub pids: i64,
+    /// Size of each writable scratch mount (`/tmp`, build folders), in MiB.
+    pub tmpfs_mb: u64,
+    /// A sandbox with no preview traffic or API use for this long is stopped.
+    pub idle_secs: u64,
+    /// Started containers kept ready per template, so a new preview is fast.
+    pub warm_pool: usize,
+    /// Commands run through the exec API: default and largest timeout, output cap.
+    pub exec_timeout_secs: u64,
+    pub exec_max_timeout_secs: u64,
+    pub exec_output_bytes: usize,
+    /// Programs the exec API (the agent's terminal) may start.
+    pub allowed_commands: Vec<String>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            docker_socket: PathBuf::from("/var/run/docker.sock"),
+            preview_domain: "localhost".into(),
+            image_prefix: "autocrea/sandbox-".into(),
+            network: "autocrea-sandbox".into(),
+            egress_templates: Vec::new(),
+            memory_mb: 1024,
+            cpus: 1.0,
+            pids: 256,
+            tmpfs_mb: 256,
+            idle_secs: 30 * 60,
+            warm_pool: 1,
+            exec_timeout_secs: 30,
+            exec_max_timeout_secs: 600,
+            exec_output_bytes: 64 * 1024,
+            allowed_commands: [
+                "node", "npm", "npx", "tsc", "vite", "next", "eslint", "prettier", "ls", "cat",
+                "head", "tail", "wc", "grep", "find", "echo", "pwd", "env", "sort", "uniq", "diff",
+                "sed", "awk", "test", "true", "false", "sleep", "du", "df", "ps", "which", "date",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
 }
 
 /// The local model worker (`[llm]` in autocrea.toml).
@@ -123,6 +187,7 @@ impl Default for Config {
             session_idle_hours: 24 * 14,
             login_throttle: ThrottleConfig::default(),
             llm: LlmConfig::default(),
+            sandbox: SandboxConfig::default(),
         }
     }
 }
@@ -188,6 +253,22 @@ impl Config {
                     })
                 }
             };
+        }
+        if let Some(v) = lookup("AUTOCREA_SANDBOX") {
+            config.sandbox.enabled = match v.as_str() {
+                "1" | "true" | "on" => true,
+                "0" | "false" | "off" => false,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "AUTOCREA_SANDBOX",
+                        value: v,
+                        message: "expected on or off".into(),
+                    })
+                }
+            };
+        }
+        if let Some(v) = lookup("AUTOCREA_PREVIEW_DOMAIN") {
+            config.sandbox.preview_domain = v.trim_matches('.').to_ascii_lowercase();
         }
         if let Some(v) = lookup("AUTOCREA_LOG_FORMAT") {
             config.log_format = match v.as_str() {

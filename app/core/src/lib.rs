@@ -11,6 +11,7 @@ pub mod db;
 pub mod gitstore;
 pub mod llm;
 pub mod projects;
+pub mod sandbox;
 pub mod secrets;
 pub mod settings;
 pub mod templates;

@@ -1,0 +1,168 @@
+//! The dev server's output and state. The container's supervisor script
+//! (compose/sandbox/runtime/supervise.sh) restarts the dev server with
+//! backoff and marks each start and exit with an `[autocrea]` line; the
+//! appliance follows the output into a ring buffer, reads those markers,
+//! and probes the port to tell "starting" from "ready".
+
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use tokio::sync::broadcast;
+
+/// Lines kept per sandbox.
+pub const LOG_LINES: usize = 2000;
+/// Longest line kept; longer ones are cut (minified bundles print huge lines).
+const LINE_MAX: usize = 4000;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LogLine {
+    /// Increases by one per line over the sandbox's life; resume with `after`.
+    pub seq: u64,
+    /// `stdout` or `stderr`.
+    pub stream: &'static str,
+    pub text: String,
+}
+
+pub struct LogBuffer {
+    inner: Mutex<Inner>,
+    tx: broadcast::Sender<LogLine>,
+}
+
+struct Inner {
+    lines: VecDeque<LogLine>,
+    next_seq: u64,
+    /// A line not yet ended by a newline, per stream.
+    partial: [String; 2],
+}
+
+impl Default for LogBuffer {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                lines: VecDeque::with_capacity(256),
+                next_seq: 1,
+                partial: Default::default(),
+            }),
+            tx: broadcast::channel(1024).0,
+        }
+    }
+}
+
+impl LogBuffer {
+    /// Appends raw output; returns the complete lines it finished.
+    pub fn push(&self, stderr: bool, bytes: &[u8]) -> Vec<LogLine> {
+        let text = String::from_utf8_lossy(bytes);
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let idx = stderr as usize;
+        inner.partial[idx].push_str(&text);
+        let mut done = Vec::new();
+        while let Some(nl) = inner.partial[idx].find('\n') {
+            let mut line: String = inner.partial[idx].drain(..=nl).collect();
+            line.pop();
+            if line.ends_with('\r') {
+                line.pop();
+            }
+            if line.len() > LINE_MAX {
+                let mut cut = LINE_MAX;
+                while !line.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                line.truncate(cut);
+                line.push('…');
+            }
+            let entry = LogLine {
+                seq: inner.next_seq,
+                stream: if stderr { "stderr" } else { "stdout" },
+                text: super::diagnostics::strip_ansi(&line),
+            };
+            inner.next_seq += 1;
+            if inner.lines.len() == LOG_LINES {
+                inner.lines.pop_front();
+            }
+            inner.lines.push_back(entry.clone());
+            let _ = self.tx.send(entry.clone());
+            done.push(entry);
+        }
+        done
+    }
+
+    /// Kept lines with `seq > after`, and a receiver for what follows them.
+    pub fn since(&self, after: u64) -> (Vec<LogLine>, broadcast::Receiver<LogLine>) {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let rx = self.tx.subscribe();
+        let lines = inner.lines.iter().filter(|l| l.seq > after).cloned().collect();
+        (lines, rx)
+    }
+
+    /// The last `n` lines.
+    pub fn tail(&self, n: usize) -> Vec<LogLine> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let skip = inner.lines.len().saturating_sub(n);
+        inner.lines.iter().skip(skip).cloned().collect()
+    }
+}
+
+/// What a supervisor marker line says.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Marker {
+    Starting,
+    Exited { code: i32, retry_in_secs: u64 },
+}
+
+pub fn marker(line: &str) -> Option<Marker> {
+    let rest = line.strip_prefix("[autocrea] ")?;
+    if rest.starts_with("starting:") {
+        return Some(Marker::Starting);
+    }
+    // "exited with status N; restarting in Ss"
+    let rest = rest.strip_prefix("exited with status ")?;
+    let (code, rest) = rest.split_once(';')?;
+    let secs = rest.trim().strip_prefix("restarting in ")?.trim_end_matches('s');
+    Some(Marker::Exited { code: code.trim().parse().ok()?, retry_in_secs: secs.parse().ok()? })
+}
+
+/// Where the dev server stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DevState {
+    /// No container runs for the project.
+    Stopped,
+    /// The container runs; the dev server does not answer on its port yet.
+    Starting,
+    /// The dev server answers on its port.
+    Ready,
+    /// The dev server exited; the supervisor restarts it after a backoff.
+    Crashed,
+    /// The sandbox could not be started (see `message`).
+    Failed,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_assembled_across_chunks() {
+        let buf = LogBuffer::default();
+        assert!(buf.push(false, b"hel").is_empty());
+        let done = buf.push(false, b"lo\r\nwor");
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].text, "hello");
+        buf.push(true, b"oops\n");
+        buf.push(false, b"ld\n");
+        let (lines, _) = buf.since(0);
+        let texts: Vec<_> = lines.iter().map(|l| (l.seq, l.stream, l.text.as_str())).collect();
+        assert_eq!(texts, [(1, "stdout", "hello"), (2, "stderr", "oops"), (3, "stdout", "world")]);
+        assert_eq!(buf.since(2).0.len(), 1);
+    }
+
+    #[test]
+    fn markers() {
+        assert_eq!(marker("[autocrea] starting: vite"), Some(Marker::Starting));
+        assert_eq!(
+            marker("[autocrea] exited with status 137; restarting in 4s"),
+            Some(Marker::Exited { code: 137, retry_in_secs: 4 })
+        );
+        assert_eq!(marker("vite ready"), None);
+    }
+}

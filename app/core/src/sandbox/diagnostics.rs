@@ -1,0 +1,188 @@
+//! Turns tool output (TypeScript, `node --check`, bundlers, dev-server logs)
+//! into `{file, line, column, severity, message, source}` records.
+
+use super::manifest::Parser;
+use regex::Regex;
+use serde::Serialize;
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Diagnostic {
+    /// Path relative to the project root, when the tool named one.
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    /// `error` or `warning`.
+    pub severity: String,
+    pub message: String,
+    /// What found it: a check's name, `dev-server` or `browser`.
+    pub source: String,
+}
+
+/// Where the project is mounted in the sandbox; tools print paths under it.
+pub const WORKSPACE: &str = "/workspace";
+
+/// A path as the project knows it: relative to the project root, no `./`.
+pub fn project_path(path: &str) -> String {
+    let p = path.trim();
+    let p = p.strip_prefix(WORKSPACE).unwrap_or(p);
+    p.trim_start_matches("./").trim_start_matches('/').to_string()
+}
+
+pub fn parse(parser: Parser, output: &str, source: &str) -> Vec<Diagnostic> {
+    match parser {
+        Parser::Tsc => parse_tsc(output, source),
+        Parser::Node => parse_node(output, source),
+        Parser::Generic => parse_generic(output, source),
+    }
+}
+
+/// `src/App.tsx(3,5): error TS1005: ';' expected.` (tsc --pretty false).
+fn parse_tsc(output: &str, source: &str) -> Vec<Diagnostic> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"^(.+?)\((\d+),(\d+)\): (error|warning) (TS\d+): (.*)$").expect("valid regex")
+    });
+    output
+        .lines()
+        .filter_map(|l| re.captures(l.trim_end()))
+        .map(|c| Diagnostic {
+            file: Some(project_path(&c[1])),
+            line: c[2].parse().ok(),
+            column: c[3].parse().ok(),
+            severity: c[4].to_string(),
+            message: format!("{} ({})", &c[6], &c[5]),
+            source: source.to_string(),
+        })
+        .collect()
+}
+
+/// `node --check`: a `path:line` line, the source line, a caret under the
+/// column, a blank line, then `SyntaxError: message`.
+fn parse_node(output: &str, source: &str) -> Vec<Diagnostic> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| Regex::new(r"^(/\S+|\./\S+):(\d+)$").expect("valid regex"));
+    let lines: Vec<&str> = output.lines().collect();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(c) = re.captures(l.trim_end()) else {
+            continue;
+        };
+        let column = lines
+            .get(i + 2)
+            .and_then(|caret| caret.find('^'))
+            .map(|at| at as u32 + 1);
+        let message = lines[i + 1..]
+            .iter()
+            .take(6)
+            .find(|m| m.contains("Error:"))
+            .map(|m| m.trim().to_string())
+            .unwrap_or_else(|| "syntax error".into());
+        out.push(Diagnostic {
+            file: Some(project_path(&c[1])),
+            line: c[2].parse().ok(),
+            column,
+            severity: "error".into(),
+            message,
+            source: source.to_string(),
+        });
+    }
+    out
+}
+
+/// Any `file.ext:line[:column]` reference on a line that is, or follows, an
+/// error line: esbuild, Rollup/Vite, Next.js and most linters print them so.
+fn parse_generic(output: &str, source: &str) -> Vec<Diagnostic> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r"((?:/workspace/|\./)?(?:[\w.@-]+/)*[\w.@-]+\.(?:js|jsx|mjs|cjs|ts|tsx|mts|css|scss|html|json|vue|svelte)):(\d+)(?::(\d+))?",
+        )
+        .expect("valid regex")
+    });
+    let lines: Vec<&str> = output.lines().collect();
+    let mut out: Vec<Diagnostic> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(c) = re.captures(l) else { continue };
+        let window = &lines[i.saturating_sub(3)..=i];
+        let Some(error_line) = window.iter().rev().find(|w| is_error_line(w)) else {
+            continue;
+        };
+        let after = l[c.get(0).map_or(0, |m| m.end())..]
+            .trim_start_matches([':', ']', ' '])
+            .trim_start_matches("ERROR:")
+            .trim_start_matches("error:")
+            .trim();
+        let message = if after.len() > 3 { after } else { error_line.trim() };
+        let d = Diagnostic {
+            file: Some(project_path(&c[1])),
+            line: c[2].parse().ok(),
+            column: c.get(3).and_then(|m| m.as_str().parse().ok()),
+            severity: if is_warning(error_line) { "warning" } else { "error" }.into(),
+            message: strip_ansi(message),
+            source: source.to_string(),
+        };
+        if !out.iter().any(|o| o.file == d.file && o.line == d.line) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+fn is_error_line(l: &str) -> bool {
+    let lower = l.to_ascii_lowercase();
+    lower.contains("error") || lower.contains("failed") || is_warning(l)
+}
+
+fn is_warning(l: &str) -> bool {
+    l.to_ascii_lowercase().contains("warning") && !l.to_ascii_lowercase().contains("error")
+}
+
+/// Terminal colour codes out of tool output.
+pub fn strip_ansi(s: &str) -> String {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").expect("valid regex"))
+        .replace_all(s, "")
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsc_lines() {
+        let out = "src/App.tsx(3,15): error TS1005: ';' expected.\nsomething else\n";
+        let d = parse(Parser::Tsc, out, "tsc");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].file.as_deref(), Some("src/App.tsx"));
+        assert_eq!((d[0].line, d[0].column), (Some(3), Some(15)));
+        assert_eq!(d[0].message, "';' expected. (TS1005)");
+    }
+
+    #[test]
+    fn node_check() {
+        let out = "/workspace/app.js:4\n  const x = ;\n            ^\n\nSyntaxError: Unexpected token ';'\n    at internalCompileFunction\n";
+        let d = parse(Parser::Node, out, "javascript");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].file.as_deref(), Some("app.js"));
+        assert_eq!((d[0].line, d[0].column), (Some(4), Some(13)));
+        assert_eq!(d[0].message, "SyntaxError: Unexpected token ';'");
+    }
+
+    #[test]
+    fn esbuild_through_vite() {
+        let out = "error during build:\n[vite:esbuild] Transform failed with 1 error:\n/workspace/src/App.tsx:3:9: ERROR: Expected \";\" but found \"x\"\n";
+        let d = parse(Parser::Generic, out, "vite build");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].file.as_deref(), Some("src/App.tsx"));
+        assert_eq!((d[0].line, d[0].column), (Some(3), Some(9)));
+        assert_eq!(d[0].message, "Expected \";\" but found \"x\"");
+    }
+
+    #[test]
+    fn paths_without_errors_are_not_diagnostics() {
+        let out = "vite v5.4.21 building for production...\ntransforming src/main.tsx:1\n";
+        assert!(parse(Parser::Generic, out, "vite").is_empty());
+    }
+}

@@ -1,0 +1,291 @@
+//! The Docker Engine as sandboxes use it (bollard): the network, hardened
+//! containers, exec with captured or interactive output, and logs.
+
+use super::SandboxError;
+use crate::config::SandboxConfig;
+use bollard::container::LogOutput;
+use bollard::exec::{ResizeExecOptions, StartExecOptions, StartExecResults};
+use bollard::models::{ContainerCreateBody, ExecConfig, HostConfig, NetworkCreateRequest};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::{Stream, StreamExt};
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::pin::Pin;
+use std::time::Duration;
+use tokio::io::AsyncWrite;
+
+/// Label on every container we create; its value is the appliance instance
+/// (one per data folder), so two appliances on one engine never touch each
+/// other's containers.
+pub const INSTANCE_LABEL: &str = "org.autocrea.instance";
+pub const TEMPLATE_LABEL: &str = "org.autocrea.template";
+/// The sandbox user of the images (see compose/sandbox/runtime/Dockerfile).
+pub const SANDBOX_USER: &str = "10001:10001";
+/// Host-side name of the sandbox bridge, so the host firewall rule can name it.
+pub const BRIDGE_NAME: &str = "autocrea-sb0";
+
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+}
+
+/// What a new container needs besides the hardening every sandbox gets.
+pub struct ContainerSpec<'a> {
+    pub name: &'a str,
+    pub image: &'a str,
+    pub template: &'a str,
+    pub instance: &'a str,
+    /// Host folder mounted read-only at /workspace.
+    pub workspace: &'a Path,
+    /// Project folders that get a writable tmpfs.
+    pub scratch: &'a [String],
+    pub env: Vec<String>,
+    pub network: &'a str,
+}
+
+/// One of our containers, as listed by the engine.
+pub struct Listed {
+    pub id: String,
+    pub name: String,
+    pub running: bool,
+    pub template: String,
+}
+
+pub type OutputStream =
+    Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
+pub type InputSink = Pin<Box<dyn AsyncWrite + Send>>;
+
+impl Engine {
+    pub async fn connect(socket: &Path) -> Result<Self, SandboxError> {
+        let path = socket.to_string_lossy();
+        let docker = Docker::connect_with_unix(&path, 120, bollard::API_DEFAULT_VERSION)
+            .map_err(|e| SandboxError::EngineUnavailable(format!("{path}: {e}")))?;
+        // The engine may be older than this client (Debian's is 20.10, API 1.41).
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| SandboxError::EngineUnavailable(format!("{path}: {e}")))?;
+        Ok(Self { docker })
+    }
+
+    /// Creates the sandbox network when it is missing: a bridge marked
+    /// internal (no route out) unless `egress`.
+    pub async fn ensure_network(&self, name: &str, egress: bool) -> Result<(), SandboxError> {
+        if self.docker.inspect_network(name, None).await.is_ok() {
+            return Ok(());
+        }
+        let mut options = HashMap::new();
+        if !egress {
+            options.insert(
+                "com.docker.network.bridge.name".to_string(),
+                BRIDGE_NAME.to_string(),
+            );
+        }
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            internal: Some(!egress),
+            options: Some(options),
+            labels: Some(HashMap::from([(
+                "org.autocrea.network".to_string(),
+                "sandbox".to_string(),
+            )])),
+            ..Default::default()
+        };
+        match self.docker.create_network(request).await {
+            Ok(_) => Ok(()),
+            // Another appliance (or test) created it at the same moment.
+            Err(e) if status_of(&e) == Some(409) => Ok(()),
+            Err(e) => Err(engine(e)),
+        }
+    }
+
+    pub async fn image_exists(&self, image: &str) -> bool {
+        self.docker.inspect_image(image).await.is_ok()
+    }
+
+    /// Creates and starts a container with the sandbox hardening: non-root,
+    /// no capabilities, no new privileges, read-only root and project,
+    /// tmpfs scratch space, memory / CPU / pids limits, no Docker socket.
+    pub async fn run(&self, spec: &ContainerSpec<'_>, limits: &SandboxConfig) -> Result<String, SandboxError> {
+        let tmpfs_opts = format!("rw,nosuid,nodev,size={}m,mode=1777", limits.tmpfs_mb);
+        let mut tmpfs = HashMap::from([("/tmp".to_string(), tmpfs_opts.clone())]);
+        for dir in spec.scratch {
+            tmpfs.insert(format!("/workspace/{dir}"), tmpfs_opts.clone());
+        }
+        let memory = (limits.memory_mb * 1024 * 1024) as i64;
+        let host_config = HostConfig {
+            binds: Some(vec![format!("{}:/workspace:ro", spec.workspace.display())]),
+            tmpfs: Some(tmpfs),
+            readonly_rootfs: Some(true),
+            cap_drop: Some(vec!["ALL".into()]),
+            security_opt: Some(vec!["no-new-privileges:true".into()]),
+            memory: Some(memory),
+            memory_swap: Some(memory),
+            nano_cpus: Some((limits.cpus * 1e9) as i64),
+            pids_limit: Some(limits.pids),
+            network_mode: Some(spec.network.to_string()),
+            ipc_mode: Some("private".into()),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(spec.image.to_string()),
+            env: Some(spec.env.clone()),
+            user: Some(SANDBOX_USER.into()),
+            working_dir: Some("/workspace".into()),
+            labels: Some(HashMap::from([
+                (INSTANCE_LABEL.to_string(), spec.instance.to_string()),
+                (TEMPLATE_LABEL.to_string(), spec.template.to_string()),
+            ])),
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(spec.name).build();
+        let created = match self.docker.create_container(Some(options.clone()), body.clone()).await {
+            Ok(c) => c,
+            Err(e) if status_of(&e) == Some(409) => {
+                // A leftover of the same name (a crash between create and record).
+                self.remove(spec.name).await?;
+                self.docker.create_container(Some(options), body).await.map_err(engine)?
+            }
+            Err(e) if status_of(&e) == Some(404) => {
+                return Err(SandboxError::ImageMissing(spec.image.to_string()))
+            }
+            Err(e) => return Err(engine(e)),
+        };
+        if let Err(e) = self.docker.start_container(&created.id, None).await {
+            let _ = self.remove(&created.id).await;
+            return Err(engine(e));
+        }
+        Ok(created.id)
+    }
+
+    /// The container's address on `network`.
+    pub async fn address(&self, container: &str, network: &str) -> Result<Ipv4Addr, SandboxError> {
+        let info = self.docker.inspect_container(container, None).await.map_err(engine)?;
+        info.network_settings
+            .and_then(|n| n.networks)
+            .and_then(|mut n| n.remove(network))
+            .and_then(|e| e.ip_address)
+            .and_then(|ip| ip.parse().ok())
+            .ok_or_else(|| SandboxError::Engine(format!("container {container} has no address on {network}")))
+    }
+
+    /// Removes a container, running or not; a missing one is fine.
+    pub async fn remove(&self, container: &str) -> Result<(), SandboxError> {
+        let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+        match self.docker.remove_container(container, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if matches!(status_of(&e), Some(404) | Some(409)) => Ok(()),
+            Err(e) => Err(engine(e)),
+        }
+    }
+
+    pub async fn rename(&self, container: &str, to: &str) -> Result<(), SandboxError> {
+        let options = RenameContainerOptionsBuilder::default().name(to).build();
+        self.docker.rename_container(container, options).await.map_err(engine)
+    }
+
+    /// Every container of this appliance instance, running or not.
+    pub async fn list_ours(&self, instance: &str) -> Result<Vec<Listed>, SandboxError> {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{INSTANCE_LABEL}={instance}")],
+        )]);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        let list = self.docker.list_containers(Some(options)).await.map_err(engine)?;
+        Ok(list
+            .into_iter()
+            .filter_map(|c| {
+                let name = c.names?.first()?.trim_start_matches('/').to_string();
+                let labels = c.labels.unwrap_or_default();
+                Some(Listed {
+                    id: c.id?,
+                    name,
+                    running: c.state.map(|s| s.to_string() == "running").unwrap_or(false),
+                    template: labels.get(TEMPLATE_LABEL).cloned().unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+
+    /// The container's output from its start, then as it comes.
+    pub fn follow_logs(&self, container: &str, tail: &str) -> OutputStream {
+        let options = LogsOptionsBuilder::default()
+            .follow(true)
+            .stdout(true)
+            .stderr(true)
+            .tail(tail)
+            .build();
+        Box::pin(self.docker.logs(container, Some(options)))
+    }
+
+    /// Starts `cmd` in the container as the sandbox user; returns the exec id
+    /// and its attached streams.
+    pub async fn exec(
+        &self,
+        container: &str,
+        cmd: Vec<String>,
+        tty: bool,
+    ) -> Result<(String, OutputStream, InputSink), SandboxError> {
+        let config = ExecConfig {
+            attach_stdin: Some(tty),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: Some(tty),
+            cmd: Some(cmd),
+            user: Some(SANDBOX_USER.into()),
+            working_dir: Some("/workspace".into()),
+            env: Some(vec!["TERM=xterm-256color".into()]),
+            ..Default::default()
+        };
+        let created = self.docker.create_exec(container, config).await.map_err(|e| match status_of(&e) {
+            Some(404) | Some(409) => SandboxError::NotRunning,
+            _ => engine(e),
+        })?;
+        let options = StartExecOptions { detach: false, tty, output_capacity: None };
+        match self.docker.start_exec(&created.id, Some(options)).await.map_err(engine)? {
+            StartExecResults::Attached { output, input } => Ok((created.id, output, input)),
+            StartExecResults::Detached => Err(SandboxError::Engine("exec did not attach".into())),
+        }
+    }
+
+    /// Exit code of a finished exec (`None` while it runs).
+    pub async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>, SandboxError> {
+        let info = self.docker.inspect_exec(exec_id).await.map_err(engine)?;
+        Ok(if info.running == Some(true) { None } else { info.exit_code })
+    }
+
+    pub async fn resize_exec(&self, exec_id: &str, cols: u16, rows: u16) -> Result<(), SandboxError> {
+        let options = ResizeExecOptions { width: cols, height: rows };
+        self.docker.resize_exec(exec_id, options).await.map_err(engine)
+    }
+
+    /// Runs a short command to completion, ignoring its output.
+    pub async fn run_quiet(&self, container: &str, cmd: &[&str]) -> Result<(), SandboxError> {
+        let (_, mut output, _) = self.exec(container, cmd.iter().map(|s| s.to_string()).collect(), false).await?;
+        let drain = async { while output.next().await.is_some() {} };
+        tokio::time::timeout(Duration::from_secs(10), drain)
+            .await
+            .map_err(|_| SandboxError::Engine(format!("{cmd:?} did not finish in 10 s")))
+    }
+}
+
+fn status_of(e: &bollard::errors::Error) -> Option<u16> {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+fn engine(e: bollard::errors::Error) -> SandboxError {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => SandboxError::Engine(message),
+        other => SandboxError::Engine(other.to_string()),
+    }
+}

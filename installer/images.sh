@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Builds the sandbox images without any container registry:
+#   autocrea/debian:bookworm      debootstrap (minbase) imported into Docker
+#   autocrea/sandbox-runtime      + Node.js, tini, the dev-server supervisor
+#   autocrea/sandbox-<template>   static, vite-react, nextjs (dependencies installed)
+# Each image carries the label org.autocrea.recipe (a hash of its recipe and its
+# parent's); an image whose recipe has not changed is not rebuilt.
+#
+#   installer/images.sh [--ca-bundle FILE] [--npm-registry URL] [--mirror URL]
+#   installer/images.sh --save FILE.tar.gz     write all images for an air-gapped host
+#   installer/images.sh --load FILE.tar.gz     load them there (no build)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+ca_bundle=/etc/ssl/certs/ca-certificates.crt
+npm_registry="$(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)"
+mirror=""
+save="" load=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --ca-bundle) ca_bundle="$2"; shift 2 ;;
+    --npm-registry) npm_registry="$2"; shift 2 ;;
+    --mirror) mirror="$2"; shift 2 ;;
+    --save) save="$2"; shift 2 ;;
+    --load) load="$2"; shift 2 ;;
+    *) die "unknown option $1 (see the comment at the top of $0)" ;;
+  esac
+done
+
+ensure_docker
+
+if [ -n "$load" ]; then
+  log "loading sandbox images from $load"
+  gunzip -c "$load" | docker load
+  exit 0
+fi
+
+TEMPLATES=(static vite-react nextjs)
+RECIPES="$REPO_ROOT/compose/sandbox"
+VERSION="$(grep -m1 '^version' "$REPO_ROOT/Cargo.toml" | cut -d'"' -f2)"
+
+label_of() { docker image inspect -f '{{index .Config.Labels "org.autocrea.recipe"}}' "$1" 2>/dev/null || true; }
+
+# The Debian mirror of this host's apt sources (deb822 or one-line format).
+host_mirror() {
+  local m
+  m="$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -1)"
+  [ -n "$m" ] || m="$(grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}' | grep -v security | head -1)"
+  echo "${m:-http://deb.debian.org/debian}"
+}
+
+base_image=autocrea/debian:bookworm
+base_recipe="debootstrap-minbase-bookworm-1"
+if [ "$(label_of $base_image)" != "$base_recipe" ]; then
+  command -v debootstrap >/dev/null || { log "installing debootstrap"; as_root apt-get install -y -qq debootstrap >/dev/null; }
+  mirror="${mirror:-$(host_mirror)}"
+  root="$(mktemp -d)"
+  trap 'as_root rm -rf "$root"' EXIT
+  log "debootstrap bookworm from $mirror (about 30 s)"
+  as_root debootstrap --variant=minbase bookworm "$root" "$mirror" >/tmp/autocrea-debootstrap.log 2>&1 \
+    || { tail -20 /tmp/autocrea-debootstrap.log; die "debootstrap failed (log: /tmp/autocrea-debootstrap.log)"; }
+  as_root rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  log "importing $base_image"
+  as_root tar -C "$root" -c . | docker import \
+    --change "LABEL org.autocrea.recipe=$base_recipe" --change 'CMD ["/bin/bash"]' - "$base_image" >/dev/null
+fi
+
+# Hash of a recipe folder plus its parent's recipe and any extra files.
+recipe_hash() {
+  local parent="$1"; shift
+  { echo "$parent"; for f in "$@"; do echo "== $(basename "$f")"; cat "$f"; done; } | sha256sum | cut -c1-16
+}
+
+build() { # build NAME RECIPE_HASH CONTEXT_DIR [build args...]
+  local name="$1" hash="$2" ctx="$3"; shift 3
+  if [ "$(label_of "$name")" = "$hash" ]; then
+    log "$name is up to date ($hash)"
+    return
+  fi
+  log "building $name ($hash)"
+  local started=$SECONDS
+  docker build -q --label "org.autocrea.recipe=$hash" --label "org.autocrea.version=$VERSION" \
+    "$@" -t "$name" "$ctx" >/tmp/autocrea-image-build.log 2>&1 \
+    || { tail -30 /tmp/autocrea-image-build.log; die "building $name failed"; }
+  log "built $name in $((SECONDS - started)) s"
+}
+
+runtime_hash="$(recipe_hash "$base_recipe" "$RECIPES"/runtime/*)"
+build autocrea/sandbox-runtime "$runtime_hash" "$RECIPES/runtime" --build-arg "BASE=$base_image"
+
+for t in "${TEMPLATES[@]}"; do
+  ctx="$(mktemp -d)"
+  cp "$RECIPES/$t/Dockerfile" "$ctx/"
+  extra=()
+  if [ -f "$REPO_ROOT/app/core/templates/$t/package.json" ]; then
+    cp "$REPO_ROOT/app/core/templates/$t/package.json" "$REPO_ROOT/app/core/templates/$t/package-lock.json" "$ctx/"
+    extra=("$ctx/package.json" "$ctx/package-lock.json")
+    [ -r "$ca_bundle" ] || die "CA bundle $ca_bundle is not readable (give one with --ca-bundle)"
+    cp "$ca_bundle" "$ctx/ca-bundle.crt"
+  fi
+  build "autocrea/sandbox-$t" "$(recipe_hash "$runtime_hash" "$RECIPES/$t/Dockerfile" "${extra[@]}")" "$ctx" \
+    --build-arg RUNTIME=autocrea/sandbox-runtime --build-arg "NPM_REGISTRY=$npm_registry"
+  rm -rf "$ctx"
+done
+
+if [ -n "$save" ]; then
+  log "writing $save"
+  docker save "$base_image" autocrea/sandbox-runtime $(printf 'autocrea/sandbox-%s ' "${TEMPLATES[@]}") | gzip -1 >"$save"
+  ls -lh "$save" >&2
+fi
