@@ -12,6 +12,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestServer {
     pub url: String,
     pub dir: tempfile::TempDir,
+    config: Config,
     running: Option<autocrea::server::Running>,
 }
 
@@ -27,15 +28,41 @@ impl TestServer {
         config.data_dir = dir.path().join("data");
         // Tests that need the local model start a worker of their own.
         config.llm.worker = false;
+        // Sandbox tests ask for a warm pool when they test it.
+        config.sandbox.warm_pool = 0;
         adjust(&mut config);
-        let running = autocrea::server::start(config)
+        let running = autocrea::server::start(config.clone())
             .await
             .expect("server starts");
         Self {
             url: format!("http://{}", running.addr),
             dir,
+            config,
             running: Some(running),
         }
+    }
+
+    /// Stops the server and starts a new one on the same data folder and port.
+    pub async fn restart(mut self) -> Self {
+        let addr = self.running.as_ref().unwrap().addr;
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        let mut config = self.config.clone();
+        config.listen = addr;
+        let running = autocrea::server::start(config)
+            .await
+            .expect("server restarts");
+        self.running = Some(running);
+        self
+    }
+
+    pub fn state(&self) -> &autocrea::state::AppState {
+        &self.running.as_ref().unwrap().state
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.running.as_ref().unwrap().addr
     }
 
     pub fn pool(&self) -> &sqlx_pool::Pool {

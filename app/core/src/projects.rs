@@ -46,6 +46,9 @@ pub struct ProjectView {
     pub owner_id: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// Where the project's live preview is served (its own origin).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
 }
 
 impl From<&Project> for ProjectView {
@@ -59,6 +62,7 @@ impl From<&Project> for ProjectView {
             owner_id: p.owner_id,
             created_at: clock::rfc3339(p.created_at),
             updated_at: clock::rfc3339(p.updated_at),
+            preview_url: None,
         }
     }
 }

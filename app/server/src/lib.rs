@@ -11,6 +11,7 @@ pub mod git_http;
 pub mod gitea;
 pub mod openapi;
 pub mod pages;
+pub mod preview;
 pub mod router;
 pub mod server;
 pub mod state;

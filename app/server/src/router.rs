@@ -2,7 +2,7 @@
 //! with their OpenAPI description (utoipa-axum), so the published document
 //! and the router cannot disagree.
 
-use crate::api::{admin, auth, gateway, health, llm, me, projects, templates, versions};
+use crate::api::{admin, auth, gateway, health, llm, me, projects, sandbox, templates, versions};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{assets, openapi, pages};
@@ -35,6 +35,16 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(versions::branches, versions::create_branch))
         .routes(routes!(versions::switch_branch))
         .routes(routes!(versions::delete_branch))
+        .routes(routes!(sandbox::status))
+        .routes(routes!(sandbox::start))
+        .routes(routes!(sandbox::stop))
+        .routes(routes!(sandbox::restart))
+        .routes(routes!(sandbox::logs))
+        .routes(routes!(sandbox::exec))
+        .routes(routes!(sandbox::errors, sandbox::check))
+        .routes(routes!(sandbox::terminal))
+        .routes(routes!(sandbox::open_preview))
+        .routes(routes!(sandbox::preview_ticket))
         .routes(routes!(templates::list))
         .routes(routes!(admin::get_settings, admin::update_settings))
         .routes(routes!(admin::list_users))
@@ -103,6 +113,8 @@ pub fn build(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
+        // Outermost: a preview origin's requests never reach the console's routes.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::preview::route))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

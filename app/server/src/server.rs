@@ -4,6 +4,7 @@ use crate::llm::supervisor::Supervisor;
 use crate::state::{AppState, LlmRuntime};
 use autocrea_core::llm::master_key::MasterKey;
 use autocrea_core::gitstore::{Author, GitStore};
+use autocrea_core::sandbox::Sandboxes;
 use autocrea_core::{accounts::sessions, db, Config};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -76,7 +77,19 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         master_key,
         local_model,
     };
-    let state = AppState::new(pool.clone(), config, git, llm);
+    let git = std::sync::Arc::new(git);
+    let sandboxes = Sandboxes::new(config.sandbox.clone(), &config.data_dir, git.clone());
+    if config.sandbox.enabled {
+        // Adopt what still runs from before a restart, remove the rest; a
+        // missing Docker engine only disables previews, not the console.
+        let known: std::collections::HashMap<String, String> =
+            autocrea_core::projects::all_ids_and_templates(&pool).await?.into_iter().collect();
+        match sandboxes.recover(&known).await {
+            Ok(()) => sandboxes.spawn_background(),
+            Err(e) => tracing::warn!(error = %e, "sandboxes are unavailable until the Docker engine answers"),
+        }
+    }
+    let state = AppState::new(pool.clone(), config, git, llm, sandboxes, addr);
     let app = crate::router::build(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -3,6 +3,7 @@
 use autocrea_core::accounts::{tokens::UsageClock, LoginThrottle};
 use crate::llm::supervisor::Supervisor;
 use autocrea_core::gitstore::GitStore;
+use autocrea_core::sandbox::Sandboxes;
 use autocrea_core::llm::master_key::MasterKey;
 use autocrea_core::Config;
 use axum::extract::FromRef;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub git: Arc<GitStore>,
     pub leptos: LeptosOptions,
     pub llm: Arc<LlmRuntime>,
+    pub sandboxes: Arc<Sandboxes>,
+    pub preview: Arc<crate::preview::Previews>,
 }
 
 /// The model side of the server: the supervised local worker, the key that
@@ -31,15 +34,25 @@ pub struct LlmRuntime {
 }
 
 impl AppState {
-    pub fn new(pool: SqlitePool, config: Config, git: GitStore, llm: LlmRuntime) -> Self {
+    /// `addr` is where the server listens: previews are served on its port.
+    pub fn new(
+        pool: SqlitePool,
+        config: Config,
+        git: Arc<GitStore>,
+        llm: LlmRuntime,
+        sandboxes: Arc<Sandboxes>,
+        addr: std::net::SocketAddr,
+    ) -> Self {
         let throttle = Arc::new(LoginThrottle::new(config.login_throttle.clone()));
         Self {
+            preview: Arc::new(crate::preview::Previews::new(&config, addr)),
+            sandboxes,
             llm: Arc::new(llm),
             pool,
             config: Arc::new(config),
             throttle,
             token_usage: Arc::new(UsageClock::default()),
-            git: Arc::new(git),
+            git,
             leptos: crate::pages::leptos_options(),
         }
     }

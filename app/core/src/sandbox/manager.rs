@@ -204,6 +204,11 @@ impl Sandboxes {
         self.host_guard.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// This appliance's id on the Docker engine (the value of our instance label).
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     pub fn config(&self) -> &SandboxConfig {
         &self.config
     }

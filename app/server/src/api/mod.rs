@@ -7,6 +7,7 @@ pub mod health;
 pub mod llm;
 pub mod me;
 pub mod projects;
+pub mod sandbox;
 pub mod templates;
 pub mod versions;
 

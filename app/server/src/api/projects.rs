@@ -59,8 +59,15 @@ pub async fn list(
     };
     let rows = projects::list(&state.pool, auth.user.id, &query).await?;
     Ok(Json(ProjectList {
-        projects: rows.iter().map(ProjectView::from).collect(),
+        projects: rows.iter().map(|p| view(&state, p)).collect(),
     }))
+}
+
+/// The API's view of a project, with its preview URL.
+pub fn view(state: &AppState, project: &projects::Project) -> ProjectView {
+    let mut v = ProjectView::from(project);
+    v.preview_url = Some(format!("{}/", state.preview.origin(&project.id)));
+    v
 }
 
 /// Creates a project from a template.
@@ -99,7 +106,7 @@ pub async fn create(
         Some(&project.name),
     )
     .await;
-    Ok((StatusCode::CREATED, Json(ProjectView::from(&project))))
+    Ok((StatusCode::CREATED, Json(view(&state, &project))))
 }
 
 /// One project.
@@ -111,9 +118,7 @@ pub async fn get(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ProjectView>> {
-    Ok(Json(ProjectView::from(
-        &projects::get(&state.pool, auth.user.id, &id).await?,
-    )))
+    Ok(Json(view(&state, &projects::get(&state.pool, auth.user.id, &id).await?)))
 }
 
 /// Renames a project or changes its description.
@@ -142,7 +147,7 @@ pub async fn update(
         None,
     )
     .await;
-    Ok(Json(ProjectView::from(&project)))
+    Ok(Json(view(&state, &project)))
 }
 
 /// Deletes a project for good.
@@ -154,6 +159,11 @@ pub async fn delete(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
+    projects::get(&state.pool, auth.user.id, &id).await?;
+    // The sandbox mounts the working tree: it goes first.
+    if let Err(e) = state.sandboxes.stop(&id).await {
+        tracing::warn!(project = %id, error = %e, "could not stop the sandbox of a deleted project");
+    }
     let _lock = state.git.lock(&id).await;
     let project = projects::delete(&state.pool, auth.user.id, &id).await?;
     let git = state.git.clone();
@@ -197,7 +207,7 @@ pub async fn duplicate(
         Some(&format!("from project:{id}")),
     )
     .await;
-    Ok((StatusCode::CREATED, Json(ProjectView::from(&copy))))
+    Ok((StatusCode::CREATED, Json(view(&state, &copy))))
 }
 
 /// The caller as a commit author.

@@ -1,0 +1,354 @@
+//! A project's sandbox: status, start / stop / restart, the dev server's
+//! output as a stream, commands, errors, an interactive terminal, and the
+//! way into the preview origin.
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, Auth};
+use crate::state::AppState;
+use autocrea_core::projects::{self, Project};
+use autocrea_core::sandbox::{Diagnostic, ExecResult, LogLine, SandboxError, SandboxView};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+impl From<SandboxError> for ApiError {
+    fn from(e: SandboxError) -> Self {
+        let (status, code) = match &e {
+            SandboxError::Disabled | SandboxError::EngineUnavailable(_) | SandboxError::ImageMissing(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "sandbox_unavailable")
+            }
+            SandboxError::NoSandbox(_) | SandboxError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_input"),
+            SandboxError::CommandRefused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "command_refused"),
+            SandboxError::NotRunning => (StatusCode::CONFLICT, "sandbox_not_running"),
+            SandboxError::Engine(_) | SandboxError::Git(_) | SandboxError::Io(_) => {
+                tracing::error!(error = %e, "sandbox failure");
+                (StatusCode::BAD_GATEWAY, "sandbox_failed")
+            }
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+async fn owned(state: &AppState, auth: &Auth, id: &str) -> ApiResult<Project> {
+    Ok(projects::get(&state.pool, auth.user.id, id).await?)
+}
+
+fn view(state: &AppState, project: &Project) -> SandboxView {
+    let mut v = state.sandboxes.view(&project.id, &project.template);
+    v.preview_url = Some(format!("{}/", state.preview.origin(&project.id)));
+    v
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WaitParams {
+    /// Wait up to this many seconds (at most 120) for the dev server to answer.
+    pub wait_secs: Option<u64>,
+}
+
+/// The sandbox's state: stopped, starting, ready, crashed or failed, with restarts and timing.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/sandbox", tag = "sandbox",
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 200, body = SandboxView), (status = 404, body = ErrorBody)))]
+pub async fn status(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<SandboxView>> {
+    let project = owned(&state, &auth, &id).await?;
+    if let Some(r) = state.sandboxes.running(&id) {
+        r.touch();
+    }
+    Ok(Json(view(&state, &project)))
+}
+
+/// Starts the sandbox (from the warm pool when one waits); a running one is left as it is.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/sandbox/start", tag = "sandbox",
+    params(("id" = String, Path, description = "project id"), WaitParams),
+    responses((status = 200, body = SandboxView), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn start(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<WaitParams>,
+) -> ApiResult<Json<SandboxView>> {
+    let project = owned(&state, &auth, &id).await?;
+    let running = state.sandboxes.start(&id, &project.template).await?;
+    if let Some(secs) = q.wait_secs.filter(|s| *s > 0) {
+        running.wait_ready(Duration::from_secs(secs.min(120))).await;
+    }
+    Ok(Json(view(&state, &project)))
+}
+
+/// Stops the sandbox and removes its container; the project's files stay.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/sandbox/stop", tag = "sandbox",
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 200, body = SandboxView), (status = 404, body = ErrorBody)))]
+pub async fn stop(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<SandboxView>> {
+    let project = owned(&state, &auth, &id).await?;
+    state.sandboxes.stop(&id).await?;
+    Ok(Json(view(&state, &project)))
+}
+
+/// A fresh container for the project.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/sandbox/restart", tag = "sandbox",
+    params(("id" = String, Path, description = "project id"), WaitParams),
+    responses((status = 200, body = SandboxView), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn restart(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<WaitParams>,
+) -> ApiResult<Json<SandboxView>> {
+    let project = owned(&state, &auth, &id).await?;
+    state.sandboxes.stop(&id).await?;
+    let running = state.sandboxes.start(&id, &project.template).await?;
+    if let Some(secs) = q.wait_secs.filter(|s| *s > 0) {
+        running.wait_ready(Duration::from_secs(secs.min(120))).await;
+    }
+    Ok(Json(view(&state, &project)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogParams {
+    /// Only lines after this sequence number (resume a stream).
+    pub after: Option<u64>,
+    /// Keep the stream open and send new lines as they come (default true).
+    pub follow: Option<bool>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LogList {
+    pub lines: Vec<LogLine>,
+}
+
+/// The dev server's output: kept lines, then (with `follow`) a server-sent
+/// event stream of `log` events whose id is the line's sequence number.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/sandbox/logs", tag = "sandbox",
+    params(("id" = String, Path, description = "project id"), LogParams),
+    responses((status = 200, description = "text/event-stream of `log` events, or JSON with follow=false", body = LogList),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn logs(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<LogParams>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    owned(&state, &auth, &id).await?;
+    let running = state.sandboxes.running(&id).ok_or(SandboxError::NotRunning)?;
+    running.touch();
+    // EventSource resumes with Last-Event-ID.
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let (kept, mut rx) = running.logs.since(q.after.or(resume).unwrap_or(0));
+    if !q.follow.unwrap_or(true) {
+        return Ok(Json(LogList { lines: kept }).into_response());
+    }
+    let stream = async_stream(kept, move |tx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(line) => {
+                    if tx.send(line).await.is_err() {
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            }
+        }
+    });
+    let events = stream.map(|line| {
+        Ok::<_, Infallible>(
+            Event::default()
+                .event("log")
+                .id(line.seq.to_string())
+                .json_data(&line)
+                .unwrap_or_else(|_| Event::default()),
+        )
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
+}
+
+/// Kept lines first, then whatever `pump` sends, as one stream.
+fn async_stream<F, Fut>(kept: Vec<LogLine>, pump: F) -> impl futures_util::Stream<Item = LogLine>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<LogLine>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let last = kept.last().map(|l| l.seq).unwrap_or(0);
+    tokio::spawn(pump(tx));
+    let live = tokio_stream_from(rx).filter(move |l| std::future::ready(l.seq > last));
+    futures_util::stream::iter(kept).chain(live)
+}
+
+fn tokio_stream_from<T: Send + 'static>(mut rx: tokio::sync::mpsc::Receiver<T>) -> impl futures_util::Stream<Item = T> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ExecRequest {
+    /// One line of shell; each step must start with an allowed program.
+    pub command: String,
+    /// Default from `[sandbox] exec_timeout_secs`.
+    pub timeout_secs: Option<u64>,
+}
+
+/// Runs a command in the project's sandbox (starting it if needed) under the
+/// command policy, with a timeout and an output cap.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/sandbox/exec", tag = "sandbox", request_body = ExecRequest,
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 200, body = ExecResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn exec(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ExecRequest>,
+) -> ApiResult<Json<ExecResult>> {
+    let project = owned(&state, &auth, &id).await?;
+    let result = state
+        .sandboxes
+        .exec(&id, &project.template, &body.command, body.timeout_secs)
+        .await?;
+    Ok(Json(result))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorList {
+    pub errors: Vec<Diagnostic>,
+}
+
+/// Errors known now: the last check run, the dev server's output since it
+/// last started, and the browser console of the preview.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/sandbox/errors", tag = "sandbox",
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 200, body = ErrorList), (status = 404, body = ErrorBody)))]
+pub async fn errors(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<ErrorList>> {
+    owned(&state, &auth, &id).await?;
+    Ok(Json(ErrorList { errors: state.sandboxes.known_errors(&id) }))
+}
+
+/// `check_for_errors`: runs the template's build, lint and type-check in the
+/// sandbox and returns what they found with the dev-server and browser errors.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/sandbox/errors", tag = "sandbox",
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 200, body = ErrorList), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn check(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<ErrorList>> {
+    let project = owned(&state, &auth, &id).await?;
+    let errors = state.sandboxes.check_for_errors(&id, &project.template).await?;
+    Ok(Json(ErrorList { errors }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OpenParams {
+    /// Path on the preview to land on (default `/`).
+    pub next: Option<String>,
+}
+
+/// Opens the preview: redirects to the preview origin with a one-time
+/// ticket that becomes a cookie of that origin only.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/preview/open", tag = "sandbox",
+    params(("id" = String, Path, description = "project id"), OpenParams),
+    responses((status = 303, description = "to the preview origin"), (status = 404, body = ErrorBody)))]
+pub async fn open_preview(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<OpenParams>,
+) -> ApiResult<Response> {
+    owned(&state, &auth, &id).await?;
+    let ticket = state.preview.mint_ticket(auth.user.id, &id);
+    let next = q.next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/".into());
+    let url = state.preview.entry_url(&id, &ticket, &next);
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response())
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PreviewTicket {
+    /// Open this URL (within a minute, once) to enter the preview.
+    pub url: String,
+}
+
+/// A one-time preview entry URL, for clients that follow redirects themselves.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/preview/ticket", tag = "sandbox",
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 200, body = PreviewTicket), (status = 404, body = ErrorBody)))]
+pub async fn preview_ticket(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<PreviewTicket>> {
+    owned(&state, &auth, &id).await?;
+    let ticket = state.preview.mint_ticket(auth.user.id, &id);
+    Ok(Json(PreviewTicket { url: state.preview.entry_url(&id, &ticket, "/") }))
+}
+
+/// An interactive shell in the sandbox over a WebSocket: binary or text
+/// frames are keystrokes, binary frames back are terminal output, and a text
+/// frame `{"resize":[cols,rows]}` resizes the terminal.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/sandbox/terminal", tag = "sandbox",
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 101, description = "WebSocket"), (status = 404, body = ErrorBody)))]
+pub async fn terminal(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let project = owned(&state, &auth, &id).await?;
+    let (term, running) = state.sandboxes.terminal(&id, &project.template).await?;
+    let sandboxes = state.sandboxes.clone();
+    Ok(ws.on_upgrade(move |socket| pump_terminal(socket, term, running, sandboxes)))
+}
+
+#[derive(Deserialize)]
+struct Resize {
+    resize: (u16, u16),
+}
+
+async fn pump_terminal(
+    socket: WebSocket,
+    term: autocrea_core::sandbox::Terminal,
+    running: std::sync::Arc<autocrea_core::sandbox::Running>,
+    sandboxes: std::sync::Arc<autocrea_core::sandbox::Sandboxes>,
+) {
+    let (mut ws_tx, mut ws_rx) = socket.split();
+    let autocrea_core::sandbox::Terminal { exec_id, mut output, mut input } = term;
+    let out = async {
+        while let Some(Ok(chunk)) = output.next().await {
+            running.touch();
+            if futures_util::SinkExt::send(&mut ws_tx, Message::Binary(chunk.into_bytes())).await.is_err() {
+                break;
+            }
+        }
+        let _ = futures_util::SinkExt::close(&mut ws_tx).await;
+    };
+    let inp = async {
+        while let Some(Ok(msg)) = ws_rx.next().await {
+            let bytes = match msg {
+                Message::Text(t) => {
+                    if let Ok(Resize { resize: (cols, rows) }) = serde_json::from_str::<Resize>(&t) {
+                        let _ = sandboxes.resize_terminal(&exec_id, cols, rows).await;
+                        continue;
+                    }
+                    t.as_bytes().to_vec()
+                }
+                Message::Binary(b) => b.to_vec(),
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            if input.write_all(&bytes).await.is_err() {
+                break;
+            }
+            let _ = input.flush().await;
+        }
+        // Closing the shell's input ends it.
+        let _ = input.shutdown().await;
+    };
+    tokio::select! { _ = out => {}, _ = inp => {} }
+}

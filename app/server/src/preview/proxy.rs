@@ -1,0 +1,183 @@
+//! Forwarding to a sandbox's dev server: plain HTTP/1 requests, WebSocket
+//! (and any other) upgrades spliced through, and a script injected into
+//! HTML pages that reports browser errors back to the appliance.
+
+use autocrea_core::sandbox::Running;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+pub type Client = hyper_util::client::legacy::Client<HttpConnector, Body>;
+
+/// HTML larger than this passes through without the error-reporting script.
+const INJECT_MAX: usize = 8 * 1024 * 1024;
+const SCRIPT_TAG: &str = r#"<script src="/__autocrea/console.js"></script>"#;
+
+pub fn client() -> Client {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(std::time::Duration::from_secs(30))
+        .build(connector)
+}
+
+/// Headers that describe one hop, not the message (RFC 9110 §7.6.1).
+const HOP_BY_HOP: &[&str] = &[
+    "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
+    "proxy-authorization", "proxy-authenticate",
+];
+
+pub async fn forward(client: &Client, running: &Running, mut req: Request, hidden_cookies: &[&str], scheme: &str) -> Response {
+    let upgrade = req.headers().get(header::UPGRADE).cloned();
+    let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
+    let (mut parts, body) = req.into_parts();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    let Ok(uri) = format!("http://{}{path}", running.addr).parse::<Uri>() else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let original_host = parts.headers.get(header::HOST).cloned();
+    strip_hop_by_hop(&mut parts.headers);
+    strip_cookies(&mut parts.headers, hidden_cookies);
+    let headers = &mut parts.headers;
+    // Dev servers check Host against their own name (Vite's allowedHosts);
+    // the public name travels in X-Forwarded-Host.
+    headers.insert(header::HOST, HeaderValue::from_str(&format!("localhost:{}", running.addr.port())).expect("valid host"));
+    if let Some(h) = original_host {
+        headers.insert(HeaderName::from_static("x-forwarded-host"), h);
+    }
+    headers.insert(HeaderName::from_static("x-forwarded-proto"), HeaderValue::from_str(scheme).expect("valid scheme"));
+    // Uncompressed answers, so the error script can go into HTML; this hop is local.
+    headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    if let Some(u) = &upgrade {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, u.clone());
+    }
+    parts.uri = uri;
+    let upstream = Request::from_parts(parts, body);
+    let mut resp = match client.request(upstream).await {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                StatusCode::BAD_GATEWAY,
+                format!("the project's dev server did not answer: {e}"),
+            )
+                .into_response()
+        }
+    };
+    if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+        let Some(client_upgrade) = client_upgrade else {
+            return StatusCode::BAD_GATEWAY.into_response();
+        };
+        let server_upgrade = hyper::upgrade::on(&mut resp);
+        tokio::spawn(async move {
+            let (Ok(client_io), Ok(server_io)) = (client_upgrade.await, server_upgrade.await) else {
+                return;
+            };
+            let mut client_io = TokioIo::new(client_io);
+            let mut server_io = TokioIo::new(server_io);
+            let _ = tokio::io::copy_bidirectional(&mut client_io, &mut server_io).await;
+        });
+        let (parts, _) = resp.into_parts();
+        return Response::from_parts(parts, Body::empty());
+    }
+    let (mut parts, body) = resp.into_parts();
+    let is_html = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    let encoded = parts.headers.get(header::CONTENT_ENCODING).is_some_and(|e| e != "identity");
+    strip_hop_by_hop(&mut parts.headers);
+    if !is_html || encoded {
+        return Response::from_parts(parts, Body::new(body));
+    }
+    let bytes = match http_body_util::Limited::new(body, INJECT_MAX).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return (StatusCode::BAD_GATEWAY, format!("reading the page failed: {e}")).into_response(),
+    };
+    let html = inject(&bytes);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(html.len()));
+    Response::from_parts(parts, Body::from(html))
+}
+
+/// The page with the error-reporting script first in `<head>` (or first of all).
+fn inject(html: &[u8]) -> Vec<u8> {
+    let lower: Vec<u8> = html.iter().take(64 * 1024).map(u8::to_ascii_lowercase).collect();
+    let at = find(&lower, b"<head")
+        .and_then(|start| lower[start..].iter().position(|&b| b == b'>').map(|end| start + end + 1))
+        .unwrap_or(0);
+    let mut out = Vec::with_capacity(html.len() + SCRIPT_TAG.len());
+    out.extend_from_slice(&html[..at]);
+    out.extend_from_slice(SCRIPT_TAG.as_bytes());
+    out.extend_from_slice(&html[at..]);
+    out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn strip_hop_by_hop(headers: &mut axum::http::HeaderMap) {
+    // Headers named in Connection are hop-by-hop too.
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .collect();
+    for h in HOP_BY_HOP.iter().copied().chain(named.iter().map(String::as_str)) {
+        headers.remove(h);
+    }
+}
+
+/// Drops the appliance's own cookies: the app behind the proxy never sees them.
+fn strip_cookies(headers: &mut axum::http::HeaderMap, hidden: &[&str]) {
+    let kept: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(k, _)| k);
+            !pair.is_empty() && !hidden.contains(&name)
+        })
+        .map(String::from)
+        .collect();
+    headers.remove(header::COOKIE);
+    if !kept.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&kept.join("; ")) {
+            headers.insert(header::COOKIE, v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_goes_first_in_head() {
+        let out = inject(b"<!doctype html><HTML><Head lang=x><title>t</title></head></html>");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("<!doctype html><HTML><Head lang=x>{SCRIPT_TAG}<title>t</title></head></html>")
+        );
+        assert!(String::from_utf8(inject(b"<p>hi</p>")).unwrap().starts_with(SCRIPT_TAG));
+    }
+
+    #[test]
+    fn appliance_cookies_are_not_forwarded() {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; autocrea_preview=secret; b=2"));
+        h.append(header::COOKIE, HeaderValue::from_static("autocrea_session=s"));
+        strip_cookies(&mut h, &["autocrea_preview", "autocrea_session"]);
+        assert_eq!(h.get(header::COOKIE).unwrap(), "a=1; b=2");
+    }
+}
