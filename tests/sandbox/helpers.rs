@@ -102,12 +102,22 @@ impl Preview {
         p
     }
 
+    /// A page load (Accept: text/html, as a browser navigates).
     pub async fn get(&self, path: &str) -> (StatusCode, String) {
+        self.request(path, "text/html,*/*").await
+    }
+
+    /// A script or asset request.
+    pub async fn fetch(&self, path: &str) -> (StatusCode, String) {
+        self.request(path, "*/*").await
+    }
+
+    async fn request(&self, path: &str, accept: &str) -> (StatusCode, String) {
         let r = self
             .http
             .get(format!("{}{path}", self.origin))
             .header("cookie", &self.cookie)
-            .header("accept", "text/html,*/*")
+            .header("accept", accept)
             .send()
             .await
             .unwrap();

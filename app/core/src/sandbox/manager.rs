@@ -35,6 +35,7 @@ pub struct Sandboxes {
     project_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     warm: Mutex<HashMap<String, Vec<Warm>>>,
     filling: tokio::sync::Mutex<()>,
+    refill_wanted: std::sync::atomic::AtomicBool,
     /// Why the last start of a project failed, until it starts.
     failures: Mutex<HashMap<String, String>>,
     last_checks: Mutex<HashMap<String, Vec<Diagnostic>>>,
@@ -193,6 +194,7 @@ impl Sandboxes {
             project_locks: Mutex::default(),
             warm: Mutex::default(),
             filling: tokio::sync::Mutex::new(()),
+            refill_wanted: std::sync::atomic::AtomicBool::new(false),
             failures: Mutex::default(),
             last_checks: Mutex::default(),
             host_guard: Mutex::default(),
@@ -662,31 +664,35 @@ impl Sandboxes {
     }
 
     /// Tops the warm pool up to `warm_pool` containers per template whose
-    /// image is present.
+    /// image is present. One fill runs at a time; a call during a fill
+    /// makes that fill go round once more.
     pub async fn fill_pool(self: &Arc<Self>) {
         if self.config.warm_pool == 0 || !self.config.enabled {
             return;
         }
+        self.refill_wanted.store(true, std::sync::atomic::Ordering::SeqCst);
         let Ok(_filling) = self.filling.try_lock() else {
-            return; // another fill is under way
+            return;
         };
-        let Ok(engine) = self.engine().await else { return };
-        for t in crate::templates::TEMPLATES {
-            let Some(manifest) = manifest::for_template(t.id) else { continue };
-            let image = self.image_for(t.id);
-            if !engine.image_exists(&image).await {
-                continue;
-            }
-            loop {
-                let have = self.warm.lock().unwrap_or_else(|p| p.into_inner()).get(t.id).map_or(0, Vec::len);
-                if have >= self.config.warm_pool {
-                    break;
+        while self.refill_wanted.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            let Ok(engine) = self.engine().await else { return };
+            for t in crate::templates::TEMPLATES {
+                let Some(manifest) = manifest::for_template(t.id) else { continue };
+                let image = self.image_for(t.id);
+                if !engine.image_exists(&image).await {
+                    continue;
                 }
-                match self.new_warm(&engine, t.id, &image, manifest).await {
-                    Ok(w) => self.warm.lock().unwrap_or_else(|p| p.into_inner()).entry(t.id.to_string()).or_default().push(w),
-                    Err(e) => {
-                        tracing::warn!(template = t.id, error = %e, "could not start a warm sandbox");
+                loop {
+                    let have = self.warm.lock().unwrap_or_else(|p| p.into_inner()).get(t.id).map_or(0, Vec::len);
+                    if have >= self.config.warm_pool {
                         break;
+                    }
+                    match self.new_warm(&engine, t.id, &image, manifest).await {
+                        Ok(w) => self.warm.lock().unwrap_or_else(|p| p.into_inner()).entry(t.id.to_string()).or_default().push(w),
+                        Err(e) => {
+                            tracing::warn!(template = t.id, error = %e, "could not start a warm sandbox");
+                            break;
+                        }
                     }
                 }
             }
@@ -785,6 +791,7 @@ impl Sandboxes {
                 tokio::time::sleep(every).await;
                 let Some(me) = weak.upgrade() else { break };
                 me.stop_idle().await;
+                me.fill_pool().await;
             }
         });
     }
