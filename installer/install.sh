@@ -11,6 +11,8 @@ cd "$REPO_ROOT"
 "$REPO_ROOT/installer/deps.sh"
 "$REPO_ROOT/installer/build-frontend.sh"
 "$REPO_ROOT/models/fetch.sh"
+# Sandbox images (Docker engine started when none runs); skipped when unchanged.
+"$REPO_ROOT/installer/images.sh"
 log "building the release binary"
 cargo build --release -p autocrea
 bin="$CARGO_TARGET_DIR/release/autocrea"

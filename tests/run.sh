@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the tests need (skipping what is
 # there), builds the UI bundle, runs the Rust tests (unit, API against the
-# real server on loopback, CLI as a process) and the headless Chromium tests.
+# real server on loopback, CLI as a process, sandboxes on the real Docker
+# engine) and the headless Chromium tests.
 set -euo pipefail
 source "$(dirname "$0")/../installer/lib.sh"
 cd "$REPO_ROOT"
@@ -9,6 +10,8 @@ cd "$REPO_ROOT"
 "$REPO_ROOT/installer/deps.sh" --test
 "$REPO_ROOT/installer/build-frontend.sh"
 "$REPO_ROOT/models/fetch.sh"
+# The sandbox tests use the real Docker engine and the sandbox images.
+"$REPO_ROOT/installer/images.sh"
 
 log "Rust tests"
 cargo test --workspace --exclude autocrea-frontend

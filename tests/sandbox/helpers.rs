@@ -9,34 +9,11 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-/// Removes every container of one appliance instance when dropped, so a
-/// failing test leaves nothing running.
-pub struct Containers(pub String);
-
-impl Drop for Containers {
-    fn drop(&mut self) {
-        remove_containers(&self.0);
-    }
+pub async fn server_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+    TestServer::start_with(adjust).await
 }
 
-pub fn remove_containers(instance: &str) {
-    let out = std::process::Command::new("docker")
-        .args(["ps", "-aq", "--filter", &format!("label=org.autocrea.instance={instance}")])
-        .output()
-        .expect("docker client");
-    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect();
-    if !ids.is_empty() {
-        let _ = std::process::Command::new("docker").args(["rm", "-f"]).args(&ids).output();
-    }
-}
-
-pub async fn server_with(adjust: impl FnOnce(&mut Config)) -> (TestServer, Containers) {
-    let s = TestServer::start_with(adjust).await;
-    let guard = Containers(s.state().sandboxes.instance().to_string());
-    (s, guard)
-}
-
-pub async fn server() -> (TestServer, Containers) {
+pub async fn server() -> TestServer {
     server_with(|_| {}).await
 }
 

@@ -12,6 +12,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestServer {
     pub url: String,
     pub dir: tempfile::TempDir,
+    /// This server's label on the Docker engine: its containers go when it does.
+    pub sandbox_instance: String,
     config: Config,
     running: Option<autocrea::server::Running>,
 }
@@ -37,6 +39,7 @@ impl TestServer {
         Self {
             url: format!("http://{}", running.addr),
             dir,
+            sandbox_instance: running.state.sandboxes.instance().to_string(),
             config,
             running: Some(running),
         }
@@ -96,6 +99,28 @@ impl TestServer {
         if let Some(r) = self.running.take() {
             r.stop().await;
         }
+    }
+}
+
+impl Drop for TestServer {
+    /// Sandboxes outlive a server on purpose (a restart adopts them); a
+    /// test server's go with it.
+    fn drop(&mut self) {
+        remove_sandboxes(&self.sandbox_instance);
+    }
+}
+
+/// Removes every container labelled with `instance` (docker CLI; nothing when absent).
+pub fn remove_sandboxes(instance: &str) {
+    let Ok(out) = std::process::Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label=org.autocrea.instance={instance}")])
+        .output()
+    else {
+        return;
+    };
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect();
+    if !ids.is_empty() {
+        let _ = std::process::Command::new("docker").args(["rm", "-f"]).args(&ids).output();
     }
 }
 

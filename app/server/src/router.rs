@@ -45,6 +45,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sandbox::terminal))
         .routes(routes!(sandbox::open_preview))
         .routes(routes!(sandbox::preview_ticket))
+        .routes(routes!(sandbox::overview))
         .routes(routes!(templates::list))
         .routes(routes!(admin::get_settings, admin::update_settings))
         .routes(routes!(admin::list_users))

@@ -729,6 +729,25 @@ impl Sandboxes {
         }
     }
 
+    /// Whether the engine answers (connecting when not yet connected).
+    pub async fn engine_health(&self) -> Result<(), String> {
+        self.engine().await.map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// `(project id, template)` of every running sandbox.
+    pub fn running_projects(&self) -> Vec<(String, String)> {
+        let mut list: Vec<_> = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|r| !r.is_gone())
+            .map(|r| (r.project_id.clone(), r.template.clone()))
+            .collect();
+        list.sort();
+        list
+    }
+
     /// Number of warm containers per template (for the admin view and tests).
     pub fn warm_counts(&self) -> HashMap<String, usize> {
         self.warm

@@ -3,7 +3,7 @@
 //! way into the preview origin.
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{Admin, ApiJson, Auth};
 use crate::state::AppState;
 use autocrea_core::projects::{self, Project};
 use autocrea_core::sandbox::{Diagnostic, ExecResult, LogLine, SandboxError, SandboxView};
@@ -298,9 +298,10 @@ pub async fn terminal(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let project = owned(&state, &auth, &id).await?;
+    let ws = ws.map_err(|e| ApiError::invalid(format!("open this route as a WebSocket ({e})")))?;
     let (term, running) = state.sandboxes.terminal(&id, &project.template).await?;
     let sandboxes = state.sandboxes.clone();
     Ok(ws.on_upgrade(move |socket| pump_terminal(socket, term, running, sandboxes)))
@@ -351,4 +352,59 @@ async fn pump_terminal(
         let _ = input.shutdown().await;
     };
     tokio::select! { _ = out => {}, _ = inp => {} }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SandboxOverview {
+    pub enabled: bool,
+    /// Whether the Docker engine answered, and why not.
+    pub engine: Health,
+    /// Whether sandboxes are kept off this host's own addresses (iptables
+    /// rules); `null` until the engine was first used.
+    pub host_guard: Option<Health>,
+    /// Started containers waiting for a project, per template.
+    pub warm: std::collections::HashMap<String, usize>,
+    pub running: Vec<RunningSandbox>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub ok: bool,
+    pub message: Option<String>,
+}
+
+impl From<Result<(), String>> for Health {
+    fn from(r: Result<(), String>) -> Self {
+        Self { ok: r.is_ok(), message: r.err() }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RunningSandbox {
+    pub project_id: String,
+    #[serde(flatten)]
+    pub sandbox: SandboxView,
+}
+
+/// Every running sandbox, the warm pool and the engine's health (admins).
+#[utoipa::path(get, path = "/api/v1/admin/sandboxes", tag = "admin",
+    responses((status = 200, body = SandboxOverview), (status = 403, body = ErrorBody)))]
+pub async fn overview(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<SandboxOverview>> {
+    let sandboxes = &state.sandboxes;
+    let engine = sandboxes.engine_health().await;
+    let running = sandboxes
+        .running_projects()
+        .into_iter()
+        .map(|(project_id, template)| RunningSandbox {
+            sandbox: sandboxes.view(&project_id, &template),
+            project_id,
+        })
+        .collect();
+    Ok(Json(SandboxOverview {
+        enabled: sandboxes.config().enabled,
+        engine: engine.into(),
+        host_guard: sandboxes.host_guard().map(Health::from),
+        warm: sandboxes.warm_counts(),
+        running,
+    }))
 }
