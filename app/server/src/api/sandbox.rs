@@ -357,6 +357,8 @@ async fn pump_terminal(
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SandboxOverview {
     pub enabled: bool,
+    /// The `org.autocrea.instance` label on this appliance's containers.
+    pub instance: String,
     /// Whether the Docker engine answered, and why not.
     pub engine: Health,
     /// Whether sandboxes are kept off this host's own addresses (iptables
@@ -402,6 +404,7 @@ pub async fn overview(State(state): State<AppState>, _admin: Admin) -> ApiResult
         .collect();
     Ok(Json(SandboxOverview {
         enabled: sandboxes.config().enabled,
+        instance: sandboxes.instance().to_string(),
         engine: engine.into(),
         host_guard: sandboxes.host_guard().map(Health::from),
         warm: sandboxes.warm_counts(),
