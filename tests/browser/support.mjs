@@ -19,7 +19,8 @@ export function binaryPath() {
 export async function startServer(extraEnv = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'autocrea-browser-'));
   const child = spawn(binaryPath(), ['serve'], {
-    env: { ...process.env, AUTOCREA_LISTEN: '127.0.0.1:0', AUTOCREA_DATA_DIR: join(dataDir, 'data'), ...extraEnv },
+    // Sandboxes are off unless a test turns them on (sandbox.test.mjs).
+    env: { ...process.env, AUTOCREA_SANDBOX: 'off', AUTOCREA_LISTEN: '127.0.0.1:0', AUTOCREA_DATA_DIR: join(dataDir, 'data'), ...extraEnv },
     cwd: dataDir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

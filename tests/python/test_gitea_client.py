@@ -18,7 +18,7 @@ class GiteaClientTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp()
-        env = dict(os.environ, AUTOCREA_LISTEN="127.0.0.1:0", AUTOCREA_DATA_DIR=os.path.join(cls.dir, "data"))
+        env = dict(os.environ, AUTOCREA_SANDBOX="off", AUTOCREA_LISTEN="127.0.0.1:0", AUTOCREA_DATA_DIR=os.path.join(cls.dir, "data"))
         cls.server = subprocess.Popen([binary(), "serve"], env=env, cwd=cls.dir, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = cls.server.stdout.readline()
         cls.url = re.search(r"listening on (http://\S+)", line).group(1)

@@ -25,7 +25,7 @@ class GatewayTest(unittest.TestCase):
         with open(config, "w") as f:
             f.write(f'listen = "127.0.0.1:0"\ndata_dir = "{cls.dir.name}/data"\n'
                     f'[llm]\nmodels = "{models}"\nthreads = 2\nslots = 2\ncontext = 2048\n')
-        env = dict(os.environ, AUTOCREA_CONFIG=config)
+        env = dict(os.environ, AUTOCREA_CONFIG=config, AUTOCREA_SANDBOX="off")
         subprocess.run([binary(), "user", "create", "--email", "py@example.com", "--name", "Py", "--admin",
                         "--password-stdin"], input="a long enough passphrase 42\n", text=True, env=env, check=True,
                        capture_output=True)

@@ -10,6 +10,8 @@ const PASSWORD: &str = "correct horse battery staple";
 
 fn autocrea(data: &Path, listen: &str) -> Command {
     let mut c = Command::new(BIN);
+    // Sandboxes (and their warm pool) are tested in tests/sandbox.
+    c.env("AUTOCREA_SANDBOX", "off");
     c.env("AUTOCREA_DATA_DIR", data)
         .env("AUTOCREA_LISTEN", listen)
         .env_remove("AUTOCREA_CONFIG");
@@ -222,6 +224,7 @@ fn config_file_and_bad_environment() {
             .current_dir(dir.path())
             .env_remove("AUTOCREA_LISTEN")
             .env_remove("AUTOCREA_DATA_DIR")
+            .env("AUTOCREA_SANDBOX", "off")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -267,6 +270,7 @@ fn the_binary_alone_serves_the_whole_ui() {
         Command::new(&alone)
             .current_dir(dir.path())
             .env("AUTOCREA_LISTEN", &listen)
+            .env("AUTOCREA_SANDBOX", "off")
             .env_remove("AUTOCREA_DATA_DIR")
             .env_remove("AUTOCREA_CONFIG")
             .stdout(Stdio::null())

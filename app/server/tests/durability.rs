@@ -21,6 +21,7 @@ fn start(data: &Path, port: u16) -> Server {
         .env("AUTOCREA_DATA_DIR", data)
         .env("AUTOCREA_LISTEN", format!("127.0.0.1:{port}"))
         .env("AUTOCREA_LOG", "warn")
+        .env("AUTOCREA_SANDBOX", "off")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

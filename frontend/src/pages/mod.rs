@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod models;
 pub mod profile;
 pub mod project;
+pub mod sandbox;
 pub mod versions;
 
 use leptos::prelude::*;

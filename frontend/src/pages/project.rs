@@ -63,6 +63,7 @@ pub fn ProjectPage() -> impl IntoView {
                             <dt>"Clone with git"</dt><dd><CloneUrl slug=p.slug.clone()/></dd>
                         </dl>
                     </div>
+                    <super::sandbox::PreviewCard project_id=p.id.clone()/>
                 }.into_any(),
             })}
         </Suspense>
