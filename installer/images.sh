@@ -90,7 +90,7 @@ build autocrea/sandbox-runtime "$runtime_hash" "$RECIPES/runtime" --build-arg "B
 
 for t in "${TEMPLATES[@]}"; do
   ctx="$(mktemp -d)"
-  cp "$RECIPES/$t/Dockerfile" "$ctx/"
+  if [ -f "$RECIPES/$t/Dockerfile" ]; then cp "$RECIPES/$t/Dockerfile" "$ctx/"; else cp "$RECIPES/npm.Dockerfile" "$ctx/Dockerfile"; fi
   extra=()
   if [ -f "$REPO_ROOT/app/core/templates/$t/package.json" ]; then
     cp "$REPO_ROOT/app/core/templates/$t/package.json" "$REPO_ROOT/app/core/templates/$t/package-lock.json" "$ctx/"
@@ -98,7 +98,7 @@ for t in "${TEMPLATES[@]}"; do
     [ -r "$ca_bundle" ] || die "CA bundle $ca_bundle is not readable (give one with --ca-bundle)"
     cp "$ca_bundle" "$ctx/ca-bundle.crt"
   fi
-  build "autocrea/sandbox-$t" "$(recipe_hash "$runtime_hash" "$RECIPES/$t/Dockerfile" "${extra[@]}")" "$ctx" \
+  build "autocrea/sandbox-$t" "$(recipe_hash "$runtime_hash" "$ctx/Dockerfile" "${extra[@]}")" "$ctx" \
     --build-arg RUNTIME=autocrea/sandbox-runtime --build-arg "NPM_REGISTRY=$npm_registry"
   rm -rf "$ctx"
 done

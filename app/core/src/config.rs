@@ -24,6 +24,15 @@ pub enum ConfigError {
 }
 
 /// How logs are written.
+/// An on/off environment variable.
+fn switch(name: &'static str, value: String) -> Result<bool, ConfigError> {
+    match value.as_str() {
+        "1" | "true" | "on" => Ok(true),
+        "0" | "false" | "off" => Ok(false),
+        _ => Err(ConfigError::Env { name, value, message: "expected on or off".into() }),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -242,30 +251,10 @@ impl Config {
             config.llm.models = PathBuf::from(v);
         }
         if let Some(v) = lookup("AUTOCREA_LLM_WORKER") {
-            config.llm.worker = match v.as_str() {
-                "1" | "true" | "on" => true,
-                "0" | "false" | "off" => false,
-                _ => {
-                    return Err(ConfigError::Env {
-                        name: "AUTOCREA_LLM_WORKER",
-                        value: v,
-                        message: "expected on or off".into(),
-                    })
-                }
-            };
+            config.llm.worker = switch("AUTOCREA_LLM_WORKER", v)?;
         }
         if let Some(v) = lookup("AUTOCREA_SANDBOX") {
-            config.sandbox.enabled = match v.as_str() {
-                "1" | "true" | "on" => true,
-                "0" | "false" | "off" => false,
-                _ => {
-                    return Err(ConfigError::Env {
-                        name: "AUTOCREA_SANDBOX",
-                        value: v,
-                        message: "expected on or off".into(),
-                    })
-                }
-            };
+            config.sandbox.enabled = switch("AUTOCREA_SANDBOX", v)?;
         }
         if let Some(v) = lookup("AUTOCREA_PREVIEW_DOMAIN") {
             config.sandbox.preview_domain = v.trim_matches('.').to_ascii_lowercase();

@@ -54,6 +54,12 @@ pub struct WaitParams {
     pub wait_secs: Option<u64>,
 }
 
+async fn wait(running: &autocrea_core::sandbox::Running, q: &WaitParams) {
+    if let Some(secs) = q.wait_secs.filter(|s| *s > 0) {
+        running.wait_ready(Duration::from_secs(secs.min(120))).await;
+    }
+}
+
 /// The sandbox's state: stopped, starting, ready, crashed or failed, with restarts and timing.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/sandbox", tag = "sandbox",
     params(("id" = String, Path, description = "project id")),
@@ -78,9 +84,7 @@ pub async fn start(
 ) -> ApiResult<Json<SandboxView>> {
     let project = owned(&state, &auth, &id).await?;
     let running = state.sandboxes.start(&id, &project.template).await?;
-    if let Some(secs) = q.wait_secs.filter(|s| *s > 0) {
-        running.wait_ready(Duration::from_secs(secs.min(120))).await;
-    }
+    wait(&running, &q).await;
     Ok(Json(view(&state, &project)))
 }
 
@@ -107,9 +111,7 @@ pub async fn restart(
     let project = owned(&state, &auth, &id).await?;
     state.sandboxes.stop(&id).await?;
     let running = state.sandboxes.start(&id, &project.template).await?;
-    if let Some(secs) = q.wait_secs.filter(|s| *s > 0) {
-        running.wait_ready(Duration::from_secs(secs.min(120))).await;
-    }
+    wait(&running, &q).await;
     Ok(Json(view(&state, &project)))
 }
 

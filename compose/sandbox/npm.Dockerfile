@@ -1,3 +1,5 @@
+# Shared by the templates with a package.json (vite-react, nextjs); images.sh
+# uses a template folder's own Dockerfile instead when it has one.
 # Dependencies of the template's package.json, installed at image build time
 # (the sandbox has no network by default). npm runs only in the build stage.
 ARG RUNTIME=autocrea/sandbox-runtime
