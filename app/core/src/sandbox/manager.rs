@@ -343,13 +343,15 @@ impl Sandboxes {
         }
         let result = self.start_locked(project_id, template).await;
         match &result {
-            Ok(_) => {
+            Ok(r) => {
                 self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(project_id);
+                if r.from_warm_pool {
+                    let me = self.clone();
+                    tokio::spawn(async move { me.fill_pool().await });
+                }
             }
             Err(e) => self.note_failure(project_id, e.to_string()),
         }
-        let me = self.clone();
-        tokio::spawn(async move { me.fill_pool().await });
         result
     }
 

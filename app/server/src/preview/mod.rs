@@ -182,9 +182,13 @@ async fn serve(state: AppState, project_id: String, req: Request) -> Response {
     if req.uri().path() == "/__autocrea/report" && req.method() == Method::POST {
         return report(&state, &project_id, req).await;
     }
-    let running = match state.sandboxes.start(&project_id, &template).await {
-        Ok(r) => r,
-        Err(e) => return page(StatusCode::SERVICE_UNAVAILABLE, "The preview cannot start", &e.to_string(), false),
+    // Fast path: a running sandbox needs no lock; a stopped one is started.
+    let running = match state.sandboxes.running(&project_id) {
+        Some(r) => r,
+        None => match state.sandboxes.start(&project_id, &template).await {
+            Ok(r) => r,
+            Err(e) => return page(StatusCode::SERVICE_UNAVAILABLE, "The preview cannot start", &e.to_string(), false),
+        },
     };
     running.touch();
     if running.state() != DevState::Ready && !running.wait_ready(START_WAIT).await {
