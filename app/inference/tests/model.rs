@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 fn repo_manifest() -> Manifest {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/models.toml");
+    let path = Path::new(&manifest_dir()).join("../../models/models.toml");
     Manifest::load(&path).expect("models/models.toml is valid")
 }
 
@@ -173,4 +173,11 @@ fn the_small_model_generates_deterministically_with_its_template() {
     };
     let err = Engine::load(&bad, &bad.models[0]).err().unwrap();
     assert!(matches!(err, ModelError::UnknownTemplate { .. }), "{err}");
+}
+
+/// The package folder of this checkout, read when the test runs: the build
+/// cache is shared between checkouts, so a path baked in at compile time may
+/// name another one.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
 }

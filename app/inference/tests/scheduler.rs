@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn engine() -> Arc<Engine> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/models.toml");
+    let path = Path::new(&manifest_dir()).join("../../models/models.toml");
     let m = Manifest::load(&path).expect("models/models.toml is valid");
     Arc::new(Engine::load(&m, m.default_model()).expect("run models/fetch.sh first"))
 }
@@ -278,4 +278,11 @@ fn waiting_requests_are_served_in_arrival_order() {
         w.join().unwrap();
     }
     assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3]);
+}
+
+/// The package folder of this checkout, read when the test runs: the build
+/// cache is shared between checkouts, so a path baked in at compile time may
+/// name another one.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
 }

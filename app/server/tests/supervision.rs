@@ -43,7 +43,7 @@ fn run(dir: &Path, args: &[&str], stdin: &str) -> String {
 /// A server in a fresh data folder with one admin and their API token.
 fn start() -> (Server, String) {
     let dir = tempfile::tempdir().unwrap();
-    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/models.toml");
+    let models = Path::new(&manifest_dir()).join("../../models/models.toml");
     std::fs::write(
         dir.path().join("autocrea.toml"),
         format!(
@@ -159,4 +159,11 @@ async fn the_gateway_survives_a_killed_worker_and_serves_after_the_restart() {
     assert_eq!(usage[0]["provider"], "local");
     assert!(usage[0]["requests"].as_i64().unwrap() >= 3, "{usage}");
     assert!(usage[0]["completion_tokens"].as_i64().unwrap() > 0);
+}
+
+/// The package folder of this checkout, read when the test runs: the build
+/// cache is shared between checkouts, so a path baked in at compile time may
+/// name another one.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
 }

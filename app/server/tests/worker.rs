@@ -30,7 +30,7 @@ fn start() -> Worker {
 
 fn start_with(extra: &[&str]) -> Worker {
     let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let models = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/models.toml");
+    let models = &format!("{}/../../models/models.toml", manifest_dir());
     let mut child = Command::new(BIN)
         .args([
             "llm-worker",
@@ -408,4 +408,11 @@ async fn a_hundred_constrained_tool_calls_parse_and_json_schema_is_followed() {
     assert_eq!(r.status(), 400);
     let e: Value = r.json().await.unwrap();
     assert!(e["error"]["message"].as_str().unwrap().contains("nope"), "{e}");
+}
+
+/// The package folder of this checkout, read when the test runs: the build
+/// cache is shared between checkouts, so a path baked in at compile time may
+/// name another one.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
 }
