@@ -9,6 +9,7 @@ import { startServer, launchBrowser, newPage, screenshot, hydrated } from './sup
 const PASSWORD = 'correct horse battery staple 42';
 let server;
 let browser;
+let instance; // this server's label on the Docker engine
 
 before(async () => {
   server = await startServer({ AUTOCREA_SANDBOX: 'on' });
@@ -18,6 +19,11 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
+  // Sandboxes outlive the appliance on purpose (adoption); this test's go now.
+  if (instance) {
+    const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=org.autocrea.instance=${instance}`]).toString().split(/\s+/).filter(Boolean);
+    if (ids.length) execFileSync('docker', ['rm', '-f', ...ids]);
+  }
 });
 
 async function csrf(page) {
@@ -32,6 +38,7 @@ test('start a sandbox, open its preview, and watch a change reload it', async ()
   r = await page.request.post('/api/v1/projects', { headers: { 'X-CSRF-Token': await csrf(page) }, data: { name: 'Landing', template: 'static' } });
   assert.equal(r.status(), 201);
   const project = await r.json();
+  instance = (await (await page.request.get('/api/v1/admin/sandboxes')).json()).instance;
   const token = (await (await page.request.post('/api/v1/me/tokens', { headers: { 'X-CSRF-Token': await csrf(page) }, data: { name: 'test' } })).json()).token;
 
   await page.goto(`/projects/${project.id}`);
@@ -71,8 +78,4 @@ test('start a sandbox, open its preview, and watch a change reload it', async ()
   await page.getByRole('button', { name: 'Stop' }).click();
   await page.locator('[data-testid=sandbox-state]', { hasText: 'stopped' }).waitFor({ timeout: 30000 });
   assert.deepEqual(page.problems, []);
-  // This server's containers go with the test.
-  const instance = (await (await page.request.get('/api/v1/admin/sandboxes')).json()).instance;
-  const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=org.autocrea.instance=${instance}`]).toString().split(/\s+/).filter(Boolean);
-  if (ids.length) execFileSync('docker', ['rm', '-f', ...ids]);
 });

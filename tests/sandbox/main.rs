@@ -71,6 +71,10 @@ async fn static_preview_reload_and_errors() {
 
     let stopped = c.post_empty(&format!("/api/v1/projects/{id}/sandbox/stop")).await;
     assert_eq!(stopped.body["state"], "stopped");
+    let none = c.get(&format!("/api/v1/projects/{id}/sandbox/logs?follow=false")).await;
+    assert_eq!((none.status, none.body["lines"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+    let stream = c.get(&format!("/api/v1/projects/{id}/sandbox/logs")).await;
+    assert_eq!((stream.status, stream.code()), (StatusCode::CONFLICT, "sandbox_not_running"));
 }
 
 /// Vite + React: the page and modules through the proxy, Vite's HMR

@@ -143,7 +143,15 @@ pub async fn logs(
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     owned(&state, &auth, &id).await?;
-    let running = state.sandboxes.running(&id).ok_or(SandboxError::NotRunning)?;
+    let follow = q.follow.unwrap_or(true);
+    let Some(running) = state.sandboxes.running(&id) else {
+        // A stopped sandbox has no output (its container is gone); only a
+        // stream of what comes next needs one.
+        return match follow {
+            true => Err(SandboxError::NotRunning.into()),
+            false => Ok(Json(LogList { lines: Vec::new() }).into_response()),
+        };
+    };
     running.touch();
     // EventSource resumes with Last-Event-ID.
     let resume = headers
@@ -151,7 +159,7 @@ pub async fn logs(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
     let (kept, mut rx) = running.logs.since(q.after.or(resume).unwrap_or(0));
-    if !q.follow.unwrap_or(true) {
+    if !follow {
         return Ok(Json(LogList { lines: kept }).into_response());
     }
     let stream = async_stream(kept, move |tx| async move {
