@@ -117,7 +117,8 @@ async fn vite_react_preview_hmr_and_type_errors() {
     assert_eq!((e["line"].as_u64(), e["column"].as_u64()), (Some(2), Some(9)), "{e}");
 }
 
-/// Next.js: the first page compiles and answers through the proxy.
+/// Next.js: the first page compiles and answers through the proxy; its
+/// hot-reload socket passes through too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nextjs_preview() {
     let s = server().await;
@@ -128,6 +129,12 @@ async fn nextjs_preview() {
     let (code, page) = preview.get("/").await;
     assert_eq!(code, StatusCode::OK, "{page}");
     assert!(page.contains("__autocrea/console.js") && page.contains("_next/static"), "{page}");
+
+    // Next's HMR socket through the proxy: a change to the page is announced.
+    let mut ws = preview.websocket("/_next/webpack-hmr", None).await;
+    write_file(&s, &id, "app/page.tsx", "export default function Home() {\n  return <h1>Changed by a test</h1>;\n}\n");
+    ws_until(&mut ws, "serverComponentChanges", Duration::from_secs(60)).await;
+    wait_for("the change served", Duration::from_secs(30), async || preview.get("/").await.1.contains("Changed by a test")).await;
 }
 
 /// `docker inspect` shows the hardening; the container reaches neither the
