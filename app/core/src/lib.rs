@@ -4,6 +4,7 @@
 //! those errors to HTTP once (see `autocrea::error`).
 
 pub mod accounts;
+pub mod agent;
 pub mod audit;
 pub mod clock;
 pub mod config;

@@ -186,12 +186,18 @@ impl GitStore {
             return Ok(()); // nothing to check out yet
         }
         let branch = self.current_branch(project_id)?;
+        self.worktree_git(project_id, &["checkout", "--force", "--quiet", &branch, "--"], "update the working tree")?;
+        Ok(())
+    }
+
+    /// Runs the git CLI on the project's repository and working tree.
+    fn worktree_git(&self, project_id: &str, args: &[&str], doing: &str) -> Result<std::process::Output, GitError> {
         let out = std::process::Command::new("git")
             .arg("--git-dir")
-            .arg(&repo)
+            .arg(self.repo_path(project_id))
             .arg("--work-tree")
-            .arg(&wt)
-            .args(["checkout", "--force", "--quiet", &branch, "--"])
+            .arg(self.worktree_path(project_id))
+            .args(args)
             .env("GIT_CONFIG_NOSYSTEM", "1")
             // The host's and the service user's git settings must not change how we serve.
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -201,10 +207,42 @@ impl GitStore {
             .output()?;
         if !out.status.success() {
             return Err(GitError::Io(std::io::Error::other(format!(
-                "could not update the working tree: {}",
+                "could not {doing}: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             ))));
         }
+        Ok(out)
+    }
+
+    /// Commits every change in the working tree (files written in place, as
+    /// an agent turn does) as one version on the current branch. `None` when
+    /// nothing changed. The caller holds the project's writer lock.
+    pub fn commit_worktree(&self, project_id: &str, message: &str, author: &Author) -> Result<Option<String>, GitError> {
+        self.worktree_git(project_id, &["add", "--all", "--", "."], "stage the changes")?;
+        let staged = self.worktree_git(project_id, &["diff", "--cached", "--name-only"], "list the changes")?;
+        if staged.stdout.is_empty() {
+            return Ok(None);
+        }
+        let name = format!("user.name={}", author.name);
+        let email = format!("user.email={}", author.email);
+        self.worktree_git(
+            project_id,
+            &["-c", &name, "-c", &email, "commit", "--quiet", "--no-verify", "-m", message],
+            "commit the changes",
+        )?;
+        let head = self.worktree_git(project_id, &["rev-parse", "HEAD"], "read the new version")?;
+        Ok(Some(String::from_utf8_lossy(&head.stdout).trim().to_string()))
+    }
+
+    /// Puts the working tree back to the current version: changed and
+    /// deleted files restored, new files removed (ignored ones, such as
+    /// installed dependencies, stay).
+    pub fn discard_worktree_changes(&self, project_id: &str) -> Result<(), GitError> {
+        if self.is_empty(project_id)? {
+            return Ok(());
+        }
+        self.worktree_git(project_id, &["reset", "--quiet", "--hard", "HEAD"], "restore the working tree")?;
+        self.worktree_git(project_id, &["clean", "-d", "--force", "--quiet"], "remove new files")?;
         Ok(())
     }
 
