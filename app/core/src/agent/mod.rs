@@ -1,10 +1,11 @@
-//! The agent's building blocks (issue #6 in progress): safe paths and the
-//! file tools on a project's working tree. A turn writes in place and ends
+//! The agent's building blocks (issue #6 in progress): safe paths, the
+//! file tools on a project's working tree, and the tools' schemas and parsing. A turn writes in place and ends
 //! as one commit (`GitStore::commit_worktree`) or is discarded whole
 //! (`GitStore::discard_worktree_changes`).
 
 pub mod files;
 pub mod paths;
+pub mod tools;
 
 /// What a tool call can fail with; the message goes back to the model.
 #[derive(Debug, thiserror::Error)]
