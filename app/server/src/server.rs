@@ -78,6 +78,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         local_model,
     };
     let git = std::sync::Arc::new(git);
+    // Agent turns cut off by a crash: marked failed, their half-written
+    // changes gone from the working tree (the repository never had them).
+    for turn in autocrea_core::agent::store::fail_interrupted_turns(&pool).await? {
+        tracing::warn!(turn = %turn.id, project = %turn.project_id, "an agent turn was interrupted; marked failed");
+        let git = git.clone();
+        let project = turn.project_id.clone();
+        tokio::task::spawn_blocking(move || git.discard_worktree_changes(&project)).await??;
+    }
     let sandboxes = Sandboxes::new(config.sandbox.clone(), &config.data_dir, git.clone());
     if config.sandbox.enabled {
         // Adopt what still runs from before a restart, remove the rest; a

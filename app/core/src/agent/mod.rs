@@ -5,6 +5,7 @@
 
 pub mod files;
 pub mod paths;
+pub mod store;
 pub mod tools;
 
 /// What a tool call can fail with; the message goes back to the model.

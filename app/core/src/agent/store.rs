@@ -1,0 +1,291 @@
+//! Threads, messages, turns and credits in SQLite. Callers check that the
+//! user may see the project first (`projects::get`); these functions take
+//! the ids as given.
+
+use crate::{clock, secrets};
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Thread {
+    pub id: String,
+    pub project_id: String,
+    pub title: String,
+    pub created_by: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Message {
+    pub id: String,
+    pub thread_id: String,
+    pub parent_id: Option<String>,
+    pub turn_id: Option<String>,
+    pub role: String,
+    pub agent_role: Option<String>,
+    pub content: String,
+    /// JSON text, for assistant messages that call tools.
+    pub tool_calls: Option<String>,
+    pub tool_call_id: Option<String>,
+    pub model: Option<String>,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub created_at: i64,
+}
+
+/// A message to store; ids and time are filled in.
+#[derive(Debug, Clone, Default)]
+pub struct NewMessage {
+    pub parent_id: Option<String>,
+    pub turn_id: Option<String>,
+    pub role: &'static str,
+    pub agent_role: Option<String>,
+    pub content: String,
+    pub tool_calls: Option<String>,
+    pub tool_call_id: Option<String>,
+    pub model: Option<String>,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Turn {
+    pub id: String,
+    pub thread_id: String,
+    pub project_id: String,
+    pub user_id: i64,
+    pub mode: String,
+    pub model: String,
+    pub status: String,
+    pub base_sha: Option<String>,
+    pub commit_sha: Option<String>,
+    pub error: Option<String>,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+const TITLE_MAX: usize = 200;
+
+pub async fn create_thread(pool: &SqlitePool, project_id: &str, user_id: i64, title: &str) -> Result<Thread, StoreError> {
+    let title = title.trim();
+    let title = if title.is_empty() { "New chat" } else { title };
+    if title.chars().count() > TITLE_MAX {
+        return Err(StoreError::Invalid(format!("title: at most {TITLE_MAX} characters")));
+    }
+    let now = clock::now();
+    Ok(sqlx::query_as::<_, Thread>(
+        "INSERT INTO threads (id, project_id, title, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+    )
+    .bind(secrets::random_label(12))
+    .bind(project_id)
+    .bind(title)
+    .bind(user_id)
+    .bind(now)
+    .bind(now)
+    .fetch_one(pool)
+    .await?)
+}
+
+pub async fn threads(pool: &SqlitePool, project_id: &str) -> Result<Vec<Thread>, StoreError> {
+    Ok(sqlx::query_as::<_, Thread>("SELECT * FROM threads WHERE project_id = ? ORDER BY updated_at DESC, id")
+        .bind(project_id)
+        .fetch_all(pool)
+        .await?)
+}
+
+/// A thread of `project_id` (404 for a thread of another project).
+pub async fn thread(pool: &SqlitePool, project_id: &str, thread_id: &str) -> Result<Thread, StoreError> {
+    sqlx::query_as::<_, Thread>("SELECT * FROM threads WHERE id = ? AND project_id = ?")
+        .bind(thread_id)
+        .bind(project_id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound("thread"))
+}
+
+pub async fn add_message(pool: &SqlitePool, thread_id: &str, m: NewMessage) -> Result<Message, StoreError> {
+    let now = clock::now();
+    let mut tx = pool.begin().await?;
+    let msg = sqlx::query_as::<_, Message>(
+        "INSERT INTO messages (id, thread_id, parent_id, turn_id, role, agent_role, content, tool_calls, tool_call_id, model,
+             prompt_tokens, completion_tokens, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+    )
+    .bind(secrets::random_label(16))
+    .bind(thread_id)
+    .bind(&m.parent_id)
+    .bind(&m.turn_id)
+    .bind(m.role)
+    .bind(&m.agent_role)
+    .bind(&m.content)
+    .bind(&m.tool_calls)
+    .bind(&m.tool_call_id)
+    .bind(&m.model)
+    .bind(m.prompt_tokens)
+    .bind(m.completion_tokens)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE threads SET updated_at = ? WHERE id = ?").bind(now).bind(thread_id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(msg)
+}
+
+pub async fn messages(pool: &SqlitePool, thread_id: &str) -> Result<Vec<Message>, StoreError> {
+    Ok(sqlx::query_as::<_, Message>("SELECT * FROM messages WHERE thread_id = ? ORDER BY created_at, rowid")
+        .bind(thread_id)
+        .fetch_all(pool)
+        .await?)
+}
+
+pub async fn begin_turn(
+    pool: &SqlitePool,
+    thread: &Thread,
+    user_id: i64,
+    mode: &str,
+    model: &str,
+    base_sha: Option<&str>,
+) -> Result<Turn, StoreError> {
+    if !matches!(mode, "quick" | "full") {
+        return Err(StoreError::Invalid("mode: quick or full".into()));
+    }
+    Ok(sqlx::query_as::<_, Turn>(
+        "INSERT INTO turns (id, thread_id, project_id, user_id, mode, model, status, base_sha, started_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?) RETURNING *",
+    )
+    .bind(secrets::random_label(16))
+    .bind(&thread.id)
+    .bind(&thread.project_id)
+    .bind(user_id)
+    .bind(mode)
+    .bind(model)
+    .bind(base_sha)
+    .bind(clock::now())
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Ends a running turn: `done` (with its commit), `failed` or `stopped` (with why).
+pub async fn end_turn(pool: &SqlitePool, turn_id: &str, status: &str, commit_sha: Option<&str>, error: Option<&str>) -> Result<Turn, StoreError> {
+    if !matches!(status, "done" | "failed" | "stopped") {
+        return Err(StoreError::Invalid(format!("a turn cannot end as {status:?}")));
+    }
+    sqlx::query_as::<_, Turn>(
+        "UPDATE turns SET status = ?, commit_sha = ?, error = ?, ended_at = ? WHERE id = ? AND status = 'running' RETURNING *",
+    )
+    .bind(status)
+    .bind(commit_sha)
+    .bind(error)
+    .bind(clock::now())
+    .bind(turn_id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(StoreError::NotFound("running turn"))
+}
+
+/// After a crash: every turn still `running` failed. Returns them, so the
+/// caller can put their projects' working trees back to the last commit.
+pub async fn fail_interrupted_turns(pool: &SqlitePool) -> Result<Vec<Turn>, StoreError> {
+    Ok(sqlx::query_as::<_, Turn>(
+        "UPDATE turns SET status = 'failed', error = 'the appliance stopped during this turn; its changes were discarded',
+             ended_at = ? WHERE status = 'running' RETURNING *",
+    )
+    .bind(clock::now())
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The user's credits, in thousandths.
+pub async fn balance_milli(pool: &SqlitePool, user_id: i64) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar::<_, i64>("SELECT COALESCE(SUM(milli), 0) FROM credit_ledger WHERE user_id = ?")
+        .bind(user_id)
+        .fetch_one(pool)
+        .await?)
+}
+
+/// Adds a ledger entry (negative to charge).
+pub async fn record_credits(pool: &SqlitePool, user_id: i64, milli: i64, reason: &str, turn_id: Option<&str>) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO credit_ledger (user_id, milli, reason, turn_id, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(user_id)
+        .bind(milli)
+        .bind(reason)
+        .bind(turn_id)
+        .bind(clock::now())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn db() -> (tempfile::TempDir, SqlitePool, i64, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = crate::db::open_and_migrate(&dir.path().join("t.db")).await.unwrap();
+        let user: i64 = sqlx::query_scalar(
+            "INSERT INTO users (email, username, name, password_hash, is_admin, created_at, updated_at)
+             VALUES ('a@example.com', 'a', 'A', 'x', 0, 0, 0) RETURNING id",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let project = crate::projects::create(&pool, user, "App", "", "static").await.unwrap();
+        (dir, pool, user, project.id)
+    }
+
+    #[tokio::test]
+    async fn threads_messages_turns_and_credits() {
+        let (_d, pool, user, project) = db().await;
+        assert_eq!(balance_milli(&pool, user).await.unwrap(), 100_000, "100 free credits");
+        let t = create_thread(&pool, &project, user, "  ").await.unwrap();
+        assert_eq!(t.title, "New chat");
+        assert!(thread(&pool, "other", &t.id).await.is_err(), "a thread belongs to its project");
+        let turn = begin_turn(&pool, &t, user, "quick", "local", Some("abc")).await.unwrap();
+        let q = add_message(&pool, &t.id, NewMessage { role: "user", content: "Build a todo app".into(), turn_id: Some(turn.id.clone()), ..Default::default() }).await.unwrap();
+        add_message(&pool, &t.id, NewMessage {
+            role: "assistant",
+            parent_id: Some(q.id.clone()),
+            agent_role: Some("Developer".into()),
+            content: String::new(),
+            tool_calls: Some(r#"[{"id":"c1","name":"create_file","arguments":"{}"}]"#.into()),
+            prompt_tokens: 120,
+            completion_tokens: 30,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let list = messages(&pool, &t.id).await.unwrap();
+        assert_eq!(list.iter().map(|m| m.role.as_str()).collect::<Vec<_>>(), ["user", "assistant"]);
+        assert_eq!(list[1].parent_id.as_deref(), Some(q.id.as_str()));
+        record_credits(&pool, user, -1_500, "turn", Some(&turn.id)).await.unwrap();
+        assert_eq!(balance_milli(&pool, user).await.unwrap(), 98_500);
+        let done = end_turn(&pool, &turn.id, "done", Some("def"), None).await.unwrap();
+        assert_eq!((done.status.as_str(), done.commit_sha.as_deref()), ("done", Some("def")));
+        assert!(end_turn(&pool, &turn.id, "failed", None, None).await.is_err(), "a turn ends once");
+    }
+
+    #[tokio::test]
+    async fn running_turns_fail_after_a_crash() {
+        let (_d, pool, user, project) = db().await;
+        let t = create_thread(&pool, &project, user, "Chat").await.unwrap();
+        let running = begin_turn(&pool, &t, user, "full", "local", None).await.unwrap();
+        let finished = begin_turn(&pool, &t, user, "quick", "local", None).await.unwrap();
+        end_turn(&pool, &finished.id, "stopped", None, Some("stopped by the user")).await.unwrap();
+        let failed = fail_interrupted_turns(&pool).await.unwrap();
+        assert_eq!(failed.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [running.id.as_str()]);
+        assert_eq!(failed[0].status, "failed");
+        assert!(fail_interrupted_turns(&pool).await.unwrap().is_empty());
+    }
+}
