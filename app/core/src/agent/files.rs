@@ -47,11 +47,13 @@ pub struct Worktree {
     limits: Limits,
     written: usize,
     changed: Vec<String>,
+    /// Paths touched since the last `take_touched`, for "file updated" events.
+    touched: Vec<String>,
 }
 
 impl Worktree {
     pub fn new(root: PathBuf, limits: Limits) -> Self {
-        Self { root, limits, written: 0, changed: Vec::new() }
+        Self { root, limits, written: 0, changed: Vec::new(), touched: Vec::new() }
     }
 
     /// Paths this turn created, changed or deleted, in order, once each.
@@ -63,6 +65,12 @@ impl Worktree {
         if !self.changed.iter().any(|p| p == path) {
             self.changed.push(path.to_string());
         }
+        self.touched.push(path.to_string());
+    }
+
+    /// Paths created, changed or deleted since the last call.
+    pub fn take_touched(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.touched)
     }
 
     fn budget(&mut self, path: &str, bytes: usize) -> Result<(), AgentError> {

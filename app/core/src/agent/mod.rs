@@ -5,6 +5,7 @@
 
 pub mod files;
 pub mod paths;
+pub mod runner;
 pub mod store;
 pub mod tools;
 

@@ -1,0 +1,374 @@
+//! One role's tool loop (the Developer's in quick mode): ask the model, run
+//! the tools it calls, feed the results back, check for errors after file
+//! changes and give the model up to `repair_rounds` chances to fix them.
+//! The model and the sandbox are traits, so the loop is tested with a
+//! scripted model; the server plugs in its providers and `Sandboxes`.
+
+use super::files::Worktree;
+use super::tools::{definitions, Outcome as ToolOutcome, ToolCall};
+use crate::sandbox::Diagnostic;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A message of the conversation, in the shape of OpenAI's chat API.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChatMsg {
+    /// system, user, assistant or tool
+    pub role: &'static str,
+    pub content: String,
+    pub tool_calls: Vec<Call>,
+    pub tool_call_id: Option<String>,
+}
+
+impl ChatMsg {
+    pub fn new(role: &'static str, content: impl Into<String>) -> Self {
+        Self { role, content: content.into(), ..Default::default() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub id: String,
+    pub name: String,
+    /// JSON text, as the model wrote it (it may not parse).
+    pub arguments: String,
+}
+
+/// One answer of the model.
+#[derive(Debug, Clone, Default)]
+pub struct Reply {
+    pub text: String,
+    pub calls: Vec<Call>,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+pub trait Model {
+    fn reply(&mut self, messages: &[ChatMsg], tools: &[serde_json::Value]) -> impl Future<Output = Result<Reply, String>> + Send;
+}
+
+pub trait SandboxTools {
+    fn exec(&self, command: &str, timeout_secs: Option<u64>) -> impl Future<Output = Result<String, String>> + Send;
+    fn check(&self) -> impl Future<Output = Result<Vec<Diagnostic>, String>> + Send;
+}
+
+/// What the user sees while the loop runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Text(String),
+    ToolStart { id: String, name: String },
+    ToolEnd { id: String, name: String, ok: bool, summary: String },
+    FileUpdated(String),
+    PreviewRefresh,
+    ErrorsDetected(Vec<Diagnostic>),
+    Editor { open: bool, paths: Vec<String> },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_iterations: usize,
+    pub repair_rounds: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_iterations: 10, repair_rounds: 3 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ending {
+    /// The model answered without calling a tool (and the checks passed or
+    /// the repair rounds ran out: `remaining_errors`).
+    Done { remaining_errors: usize },
+    IterationLimit,
+    Stopped,
+    Failed(String),
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub ending: Ending,
+    /// The messages this run added (assistant and tool), in order.
+    pub messages: Vec<ChatMsg>,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub repairs: usize,
+}
+
+/// Runs the loop on `conversation` (system prompt, history, the new request).
+pub async fn run<M: Model, S: SandboxTools>(
+    model: &mut M,
+    sandbox: &S,
+    wt: &mut Worktree,
+    conversation: Vec<ChatMsg>,
+    limits: Limits,
+    stop: &AtomicBool,
+    mut emit: impl FnMut(Event),
+) -> Run {
+    let tools = definitions();
+    let start = conversation.len();
+    let mut msgs = conversation;
+    let (mut prompt_tokens, mut completion_tokens, mut repairs) = (0, 0, 0);
+    let mut unchecked_changes = false;
+    let finish = |ending, msgs: Vec<ChatMsg>, p, c, r| Run { ending, messages: msgs[start..].to_vec(), prompt_tokens: p, completion_tokens: c, repairs: r };
+    for _ in 0..limits.max_iterations {
+        if stop.load(Ordering::SeqCst) {
+            return finish(Ending::Stopped, msgs, prompt_tokens, completion_tokens, repairs);
+        }
+        let reply = match model.reply(&msgs, &tools).await {
+            Ok(r) => r,
+            Err(e) => return finish(Ending::Failed(e), msgs, prompt_tokens, completion_tokens, repairs),
+        };
+        if stop.load(Ordering::SeqCst) {
+            return finish(Ending::Stopped, msgs, prompt_tokens, completion_tokens, repairs);
+        }
+        prompt_tokens += reply.prompt_tokens;
+        completion_tokens += reply.completion_tokens;
+        if !reply.text.is_empty() {
+            emit(Event::Text(reply.text.clone()));
+        }
+        msgs.push(ChatMsg { role: "assistant", content: reply.text, tool_calls: reply.calls.clone(), tool_call_id: None });
+        if reply.calls.is_empty() {
+            // The model is done; its changes are checked before the turn ends.
+            if !unchecked_changes {
+                return finish(Ending::Done { remaining_errors: 0 }, msgs, prompt_tokens, completion_tokens, repairs);
+            }
+            unchecked_changes = false;
+            let errors = match sandbox.check().await {
+                Ok(d) => d.into_iter().filter(|d| d.severity == "error").collect::<Vec<_>>(),
+                Err(e) => return finish(Ending::Failed(format!("check_for_errors failed: {e}")), msgs, prompt_tokens, completion_tokens, repairs),
+            };
+            if errors.is_empty() || repairs == limits.repair_rounds {
+                let remaining_errors = errors.len();
+                return finish(Ending::Done { remaining_errors }, msgs, prompt_tokens, completion_tokens, repairs);
+            }
+            repairs += 1;
+            emit(Event::ErrorsDetected(errors.clone()));
+            msgs.push(ChatMsg::new(
+                "user",
+                format!(
+                    "check_for_errors found these problems (repair round {repairs} of {}). Fix them, then stop:\n{}",
+                    limits.repair_rounds,
+                    describe(&errors)
+                ),
+            ));
+            continue;
+        }
+        let mut changed = false;
+        for call in reply.calls {
+            emit(Event::ToolStart { id: call.id.clone(), name: call.name.clone() });
+            let result = match ToolCall::parse(&call.name, &call.arguments) {
+                Err(e) => Err(e.to_string()),
+                Ok(tc) => match tc.run(wt) {
+                    Err(e) => Err(e.to_string()),
+                    Ok(ToolOutcome::Done(text)) => Ok(text),
+                    Ok(ToolOutcome::Sandbox(ToolCall::SendTerminalCommand { command, timeout_secs })) => sandbox.exec(&command, timeout_secs).await,
+                    Ok(ToolOutcome::Sandbox(_)) => sandbox.check().await.map(|d| {
+                        unchecked_changes = false;
+                        if d.is_empty() { "no errors".to_string() } else { describe(&d) }
+                    }),
+                    Ok(ToolOutcome::Editor(c)) => {
+                        let (open, paths) = match c {
+                            ToolCall::OpenFilesInEditor { paths } => (true, paths),
+                            ToolCall::CloseFilesInEditor { paths } => (false, paths),
+                            _ => (true, Vec::new()),
+                        };
+                        emit(Event::Editor { open, paths });
+                        Ok("done".into())
+                    }
+                },
+            };
+            for path in wt.take_touched() {
+                changed = true;
+                unchecked_changes = true;
+                emit(Event::FileUpdated(path));
+            }
+            let (ok, content) = match result {
+                Ok(text) => (true, text),
+                // The error goes back to the model, which may repair its call.
+                Err(e) => (false, format!("error: {e}")),
+            };
+            emit(Event::ToolEnd { id: call.id.clone(), name: call.name.clone(), ok, summary: content.lines().next().unwrap_or("").chars().take(200).collect() });
+            msgs.push(ChatMsg { role: "tool", content, tool_calls: Vec::new(), tool_call_id: Some(call.id) });
+        }
+        if changed {
+            emit(Event::PreviewRefresh);
+        }
+    }
+    finish(Ending::IterationLimit, msgs, prompt_tokens, completion_tokens, repairs)
+}
+
+fn describe(errors: &[Diagnostic]) -> String {
+    errors
+        .iter()
+        .map(|d| {
+            let at = match (&d.file, d.line, d.column) {
+                (Some(f), Some(l), Some(c)) => format!("{f}:{l}:{c}"),
+                (Some(f), Some(l), None) => format!("{f}:{l}"),
+                (Some(f), None, _) => f.clone(),
+                (None, ..) => "(project)".into(),
+            };
+            format!("- {at} [{}] {}", d.source, d.message)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::files::Limits as FileLimits;
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    /// Plays back replies and keeps what it was sent.
+    struct Scripted {
+        replies: VecDeque<Reply>,
+        seen: Vec<Vec<ChatMsg>>,
+    }
+
+    impl Model for Scripted {
+        async fn reply(&mut self, messages: &[ChatMsg], _tools: &[serde_json::Value]) -> Result<Reply, String> {
+            self.seen.push(messages.to_vec());
+            self.replies.pop_front().ok_or_else(|| "the script ran out".to_string())
+        }
+    }
+
+    /// `check` reports the given diagnostics once each, in order, then none.
+    struct FakeSandbox {
+        checks: Mutex<VecDeque<Vec<Diagnostic>>>,
+        commands: Mutex<Vec<String>>,
+    }
+
+    impl SandboxTools for FakeSandbox {
+        async fn exec(&self, command: &str, _t: Option<u64>) -> Result<String, String> {
+            self.commands.lock().unwrap().push(command.to_string());
+            Ok(format!("ran {command}"))
+        }
+        async fn check(&self) -> Result<Vec<Diagnostic>, String> {
+            Ok(self.checks.lock().unwrap().pop_front().unwrap_or_default())
+        }
+    }
+
+    fn call(id: &str, name: &str, args: &str) -> Call {
+        Call { id: id.into(), name: name.into(), arguments: args.into() }
+    }
+
+    fn calls(list: Vec<Call>) -> Reply {
+        Reply { calls: list, prompt_tokens: 100, completion_tokens: 10, ..Default::default() }
+    }
+
+    fn done(text: &str) -> Reply {
+        Reply { text: text.into(), prompt_tokens: 100, completion_tokens: 5, ..Default::default() }
+    }
+
+    fn error_at(file: &str, line: u32) -> Diagnostic {
+        Diagnostic { file: Some(file.into()), line: Some(line), column: None, severity: "error".into(), message: "SyntaxError".into(), source: "javascript".into() }
+    }
+
+    async fn go(replies: Vec<Reply>, checks: Vec<Vec<Diagnostic>>, limits: Limits) -> (tempfile::TempDir, Run, Vec<Event>, Scripted, FakeSandbox) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wt = Worktree::new(dir.path().to_path_buf(), FileLimits::default());
+        let mut model = Scripted { replies: replies.into(), seen: Vec::new() };
+        let sandbox = FakeSandbox { checks: Mutex::new(checks.into()), commands: Mutex::default() };
+        let mut events = Vec::new();
+        let convo = vec![ChatMsg::new("system", "You are the Developer."), ChatMsg::new("user", "Build a landing page")];
+        let run = run(&mut model, &sandbox, &mut wt, convo, limits, &AtomicBool::new(false), |e| events.push(e)).await;
+        (dir, run, events, model, sandbox)
+    }
+
+    #[tokio::test]
+    async fn files_are_written_checked_and_the_turn_ends() {
+        let (dir, run, events, _, sandbox) = go(
+            vec![
+                calls(vec![
+                    call("1", "create_file", r#"{"path": "index.html", "content": "<h1>Hi</h1>"}"#),
+                    call("2", "create_file", r#"{"path": "app.js", "content": "console.log(1)"}"#),
+                ]),
+                calls(vec![call("3", "send_terminal_command", r#"{"command": "ls"}"#)]),
+                done("Done: a landing page."),
+            ],
+            vec![],
+            Limits::default(),
+        )
+        .await;
+        assert_eq!(run.ending, Ending::Done { remaining_errors: 0 });
+        assert!(dir.path().join("index.html").exists() && dir.path().join("app.js").exists());
+        assert_eq!(*sandbox.commands.lock().unwrap(), ["ls"]);
+        assert!(events.contains(&Event::FileUpdated("index.html".into())) && events.contains(&Event::PreviewRefresh));
+        assert!(events.contains(&Event::Text("Done: a landing page.".into())));
+        assert_eq!((run.prompt_tokens, run.completion_tokens), (300, 25));
+        let roles: Vec<&str> = run.messages.iter().map(|m| m.role).collect();
+        assert_eq!(roles, ["assistant", "tool", "tool", "assistant", "tool", "assistant"]);
+        assert_eq!(run.messages[1].tool_call_id.as_deref(), Some("1"));
+    }
+
+    #[tokio::test]
+    async fn errors_found_after_the_changes_are_repaired() {
+        let (dir, run, events, model, _) = go(
+            vec![
+                calls(vec![call("1", "create_file", r#"{"path": "app.js", "content": "const x = ;"}"#)]),
+                done("Written."),
+                calls(vec![call("2", "full_file_rewrite", r#"{"path": "app.js", "content": "const x = 1;"}"#)]),
+                done("Fixed."),
+            ],
+            vec![vec![error_at("app.js", 1)], vec![]],
+            Limits::default(),
+        )
+        .await;
+        assert_eq!((run.ending, run.repairs), (Ending::Done { remaining_errors: 0 }, 1));
+        assert_eq!(std::fs::read_to_string(dir.path().join("app.js")).unwrap(), "const x = 1;");
+        assert!(events.iter().any(|e| matches!(e, Event::ErrorsDetected(d) if d.len() == 1)));
+        let repair_prompt = &model.seen[2].last().unwrap().content;
+        assert!(repair_prompt.contains("app.js:1") && repair_prompt.contains("repair round 1 of 3"), "{repair_prompt}");
+    }
+
+    #[tokio::test]
+    async fn repair_rounds_are_limited() {
+        let always_broken = (0..5).map(|_| vec![error_at("app.js", 1)]).collect();
+        let mut script = vec![calls(vec![call("1", "create_file", r#"{"path": "app.js", "content": "x"}"#)]), done("ok")];
+        for i in 0..3 {
+            script.push(calls(vec![call(&format!("r{i}"), "full_file_rewrite", r#"{"path": "app.js", "content": "y"}"#)]));
+            script.push(done("tried"));
+        }
+        let (_, run, _, _, _) = go(script, always_broken, Limits { max_iterations: 20, repair_rounds: 3 }).await;
+        assert_eq!((run.ending, run.repairs), (Ending::Done { remaining_errors: 1 }, 3));
+    }
+
+    #[tokio::test]
+    async fn malformed_calls_and_escapes_are_fed_back() {
+        let (dir, run, _, model, _) = go(
+            vec![
+                calls(vec![call("1", "create_file", r#"{"path": "index.html", "content": "<h1>"#)]),
+                calls(vec![call("2", "create_file", r#"{"path": "../outside.html", "content": "x"}"#)]),
+                calls(vec![call("3", "create_file", r#"{"path": "index.html", "content": "<h1>ok</h1>"}"#)]),
+                done("ok"),
+            ],
+            vec![],
+            Limits::default(),
+        )
+        .await;
+        assert_eq!(run.ending, Ending::Done { remaining_errors: 0 });
+        let fed_back: Vec<&str> = model.seen[1..3].iter().map(|m| m.last().unwrap().content.as_str()).collect();
+        assert!(fed_back[0].starts_with("error:") && fed_back[0].contains("not valid JSON"), "{fed_back:?}");
+        assert!(fed_back[1].contains("path refused"), "{fed_back:?}");
+        assert!(!dir.path().parent().unwrap().join("outside.html").exists());
+        assert!(dir.path().join("index.html").exists());
+    }
+
+    #[tokio::test]
+    async fn stop_and_iteration_limit() {
+        let endless: Vec<Reply> = (0..5).map(|i| calls(vec![call(&i.to_string(), "list_files", "{}")])).collect();
+        let (_, run, _, _, _) = go(endless, vec![], Limits { max_iterations: 3, repair_rounds: 3 }).await;
+        assert_eq!(run.ending, Ending::IterationLimit);
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut wt = Worktree::new(dir.path().to_path_buf(), FileLimits::default());
+        let mut model = Scripted { replies: vec![done("never")].into(), seen: Vec::new() };
+        let sandbox = FakeSandbox { checks: Mutex::default(), commands: Mutex::default() };
+        let stopped = super::run(&mut model, &sandbox, &mut wt, vec![], Limits::default(), &AtomicBool::new(true), |_| {}).await;
+        assert_eq!(stopped.ending, Ending::Stopped);
+        assert!(model.seen.is_empty(), "a stopped turn asks nothing more");
+    }
+}
