@@ -1,6 +1,7 @@
 #![recursion_limit = "256"]
 //! The `autocrea` binary's library: CLI, HTTP routes, pages and assets.
 
+pub mod agent;
 pub mod api;
 pub mod assets;
 pub mod cli;

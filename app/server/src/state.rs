@@ -22,6 +22,7 @@ pub struct AppState {
     pub llm: Arc<LlmRuntime>,
     pub sandboxes: Arc<Sandboxes>,
     pub preview: Arc<crate::preview::Previews>,
+    pub agents: Arc<crate::agent::Agents>,
 }
 
 /// The model side of the server: the supervised local worker, the key that
@@ -46,6 +47,7 @@ impl AppState {
         let throttle = Arc::new(LoginThrottle::new(config.login_throttle.clone()));
         Self {
             preview: Arc::new(crate::preview::Previews::new(&config, addr)),
+            agents: Arc::default(),
             sandboxes,
             llm: Arc::new(llm),
             pool,

@@ -26,14 +26,14 @@ use std::time::Instant;
 pub const PROJECT_HEADER: &str = "x-autocrea-project";
 
 /// A model a request resolved to.
-struct Target {
+pub(crate) struct Target {
     /// `local` or the provider id.
-    provider_id: String,
+    pub provider_id: String,
     /// The name the provider knows the model by.
-    model: String,
+    pub model: String,
     /// The name the caller used, echoed in answers.
-    public_name: String,
-    adapter: Box<dyn Provider>,
+    pub public_name: String,
+    pub adapter: Box<dyn Provider>,
 }
 
 /// Models the caller may use: the local model, and each allowed provider's
@@ -121,7 +121,7 @@ async fn prepare<T>(
     let Json(request) = body.map_err(|e| LlmError::BadRequest(e.body_text()))?;
     let model = check(&request)?.map(str::to_string);
     let project = project_of(state, auth, headers).await?;
-    let target = resolve(state, auth, model.as_deref()).await?;
+    let target = resolve(state, auth.user.id, model.as_deref()).await?;
     Ok((request, project, target))
 }
 
@@ -233,7 +233,9 @@ async fn project_of(state: &AppState, auth: &Auth, headers: &HeaderMap) -> Resul
 }
 
 /// Which provider and model a request's `model` means, for this caller.
-async fn resolve(state: &AppState, auth: &Auth, model: Option<&str>) -> Result<Target, LlmError> {
+/// The provider and model a name (`local`, the local id, or `<provider>/<model>`)
+/// stands for, for `user_id` (whose own key a provider needs).
+pub(crate) async fn resolve(state: &AppState, user_id: i64, model: Option<&str>) -> Result<Target, LlmError> {
     let internal = |e: autocrea_core::llm::LlmStoreError| LlmError::Internal(e.to_string());
     let policy = policy::load(&state.pool).await.map_err(internal)?;
     let local_id = state.llm.local_model.clone();
@@ -268,7 +270,7 @@ async fn resolve(state: &AppState, auth: &Auth, model: Option<&str>) -> Result<T
         .provider(provider_id)
         .filter(|p| p.enabled && p.models.iter().any(|m| m == model))
         .ok_or_else(|| LlmError::ModelNotFound(name.to_string()))?;
-    let key = keys::secret(&state.pool, &state.llm.master_key, auth.user.id, provider_id)
+    let key = keys::secret(&state.pool, &state.llm.master_key, user_id, provider_id)
         .await
         .map_err(internal)?
         .ok_or_else(|| LlmError::NoKey {

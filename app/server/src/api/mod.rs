@@ -9,6 +9,7 @@ pub mod me;
 pub mod projects;
 pub mod sandbox;
 pub mod templates;
+pub mod threads;
 pub mod versions;
 
 use serde::Serialize;

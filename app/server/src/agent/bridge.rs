@@ -1,0 +1,114 @@
+//! The agent loop's model and sandbox, as the server has them.
+
+use crate::api::gateway::Target;
+use crate::llm::wire::{ChatMessage, ChatRequest, Content, FunctionCall, Tool, ToolCall};
+use crate::llm::ChatEvent;
+use crate::state::AppState;
+use autocrea_core::agent::runner::{Call, ChatMsg, Model, Reply, SandboxTools};
+use autocrea_core::llm::usage;
+use autocrea_core::sandbox::Diagnostic;
+use futures_util::StreamExt;
+use std::time::Instant;
+
+/// Any provider (the local worker included) as the loop's model. Each call
+/// is recorded in the usage table like a gateway call.
+pub struct ProviderModel {
+    pub target: Target,
+    pub state: AppState,
+    pub user_id: i64,
+    pub project_id: String,
+}
+
+impl Model for ProviderModel {
+    async fn reply(&mut self, messages: &[ChatMsg], tools: &[serde_json::Value]) -> Result<Reply, String> {
+        let request = ChatRequest {
+            model: None,
+            messages: messages.iter().map(to_wire).collect(),
+            options: Default::default(),
+            tools: tools.iter().filter_map(|t| serde_json::from_value::<Tool>(t.clone()).ok()).collect(),
+            tool_choice: Some(serde_json::json!("auto")),
+            response_format: None,
+        };
+        let started = Instant::now();
+        let result = collect(self.target.adapter.chat(&self.target.model, request).await).await;
+        let (prompt_tokens, completion_tokens, outcome) = match &result {
+            Ok(r) => (r.prompt_tokens, r.completion_tokens, "finished"),
+            Err(_) => (0, 0, "failed"),
+        };
+        let record = usage::UsageRecord {
+            user_id: self.user_id,
+            project_id: Some(self.project_id.clone()),
+            provider: self.target.provider_id.clone(),
+            model: self.target.public_name.clone(),
+            endpoint: "agent",
+            prompt_tokens,
+            completion_tokens,
+            duration_ms: started.elapsed().as_millis() as u64,
+            outcome,
+        };
+        if let Err(e) = usage::record(&self.state.pool, &record).await {
+            tracing::error!(error = %e, "could not record model usage");
+        }
+        result
+    }
+}
+
+async fn collect(events: Result<crate::llm::EventStream, crate::llm::LlmError>) -> Result<Reply, String> {
+    let mut events = events.map_err(|e| e.to_string())?;
+    let mut reply = Reply::default();
+    while let Some(event) = events.next().await {
+        match event.map_err(|e| e.to_string())? {
+            ChatEvent::Text(t) => reply.text.push_str(&t),
+            ChatEvent::ToolCall(c) => reply.calls.push(Call { id: c.id, name: c.function.name, arguments: c.function.arguments }),
+            ChatEvent::Finish { usage, .. } => {
+                reply.prompt_tokens = usage.prompt_tokens;
+                reply.completion_tokens = usage.completion_tokens;
+            }
+        }
+    }
+    Ok(reply)
+}
+
+fn to_wire(m: &ChatMsg) -> ChatMessage {
+    ChatMessage {
+        role: m.role.to_string(),
+        content: Some(Content::Text(m.content.clone())),
+        tool_calls: (!m.tool_calls.is_empty()).then(|| {
+            m.tool_calls
+                .iter()
+                .map(|c| ToolCall { id: c.id.clone(), kind: "function".into(), function: FunctionCall { name: c.name.clone(), arguments: c.arguments.clone() } })
+                .collect()
+        }),
+        tool_call_id: m.tool_call_id.clone(),
+        name: None,
+    }
+}
+
+/// The project's sandbox for `send_terminal_command` (under the exec
+/// policy) and `check_for_errors`.
+pub struct SandboxBridge {
+    pub state: AppState,
+    pub project_id: String,
+    pub template: String,
+}
+
+impl SandboxTools for SandboxBridge {
+    async fn exec(&self, command: &str, timeout_secs: Option<u64>) -> Result<String, String> {
+        let r = self
+            .state
+            .sandboxes
+            .exec(&self.project_id, &self.template, command, timeout_secs)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = match (r.exit_code, r.timed_out) {
+            (_, true) => "timed out".to_string(),
+            (Some(c), _) => format!("exit code {c}"),
+            (None, _) => "no exit code".to_string(),
+        };
+        Ok(format!("{status}{}\n{}", if r.truncated { " (output cut)" } else { "" }, r.output))
+    }
+
+    async fn check(&self) -> Result<Vec<Diagnostic>, String> {
+        self.state.sandboxes.check_for_errors(&self.project_id, &self.template).await.map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,82 @@
+//! Agent turns in the server: the model behind `runner::Model` (any
+//! provider, the local worker included), the sandbox behind
+//! `runner::SandboxTools`, one running turn per thread, and a per-thread
+//! event log that SSE clients read and resume from.
+
+mod bridge;
+pub mod turn;
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+
+/// Events kept per thread for clients that reconnect.
+const KEPT_EVENTS: usize = 5000;
+
+#[derive(Default)]
+pub struct Agents {
+    /// Thread id -> the stop flag of its running turn.
+    running: Mutex<HashMap<String, Arc<AtomicBool>>>,
+    logs: Mutex<HashMap<String, Arc<EventLog>>>,
+}
+
+impl Agents {
+    pub fn log(&self, thread_id: &str) -> Arc<EventLog> {
+        self.logs.lock().unwrap_or_else(|p| p.into_inner()).entry(thread_id.to_string()).or_default().clone()
+    }
+
+    /// Asks the thread's running turn to stop; false when none runs.
+    pub fn stop(&self, thread_id: &str) -> bool {
+        match self.running.lock().unwrap_or_else(|p| p.into_inner()).get(thread_id) {
+            Some(flag) => {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn is_running(&self, thread_id: &str) -> bool {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).contains_key(thread_id)
+    }
+}
+
+/// One event as sent to clients: `id` for Last-Event-ID, `kind` as the SSE event name.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub id: u64,
+    pub kind: &'static str,
+    pub data: Value,
+}
+
+pub struct EventLog {
+    inner: Mutex<(u64, std::collections::VecDeque<Sent>)>,
+    tx: broadcast::Sender<Sent>,
+}
+
+impl Default for EventLog {
+    fn default() -> Self {
+        Self { inner: Mutex::new((0, Default::default())), tx: broadcast::channel(1024).0 }
+    }
+}
+
+impl EventLog {
+    pub fn push(&self, kind: &'static str, data: Value) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.0 += 1;
+        let sent = Sent { id: inner.0, kind, data };
+        if inner.1.len() == KEPT_EVENTS {
+            inner.1.pop_front();
+        }
+        inner.1.push_back(sent.clone());
+        let _ = self.tx.send(sent);
+    }
+
+    /// Kept events after `after`, and a receiver for the ones to come.
+    pub fn since(&self, after: u64) -> (Vec<Sent>, broadcast::Receiver<Sent>) {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        (inner.1.iter().filter(|e| e.id > after).cloned().collect(), self.tx.subscribe())
+    }
+}
