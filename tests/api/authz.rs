@@ -133,6 +133,18 @@ async fn every_role_gets_the_expected_status_on_every_route() {
                         None => path,
                     }
                 }
+                Some("thread") => {
+                    let id = owner.new_project("Chatty").await["id"].as_str().unwrap().to_string();
+                    let t = owner
+                        .post(&format!("/api/v1/projects/{id}/threads"), serde_json::json!({"title": "t"}))
+                        .await;
+                    assert_eq!(t.status, 201, "{}", t.text);
+                    let path = route.path.replace("{id}", &id).replace("{thread}", t.body["id"].as_str().unwrap());
+                    match &route.query {
+                        Some(q) => format!("{path}?{q}"),
+                        None => path,
+                    }
+                }
                 Some("token") => {
                     let r = owner
                         .post("/api/v1/me/tokens", serde_json::json!({"name": "owned"}))

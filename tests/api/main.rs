@@ -1,6 +1,7 @@
 //! API tests against the real server on a loopback port.
 
 mod accounts;
+mod agent;
 mod authz;
 mod bad_input;
 mod gateway;

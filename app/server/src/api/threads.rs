@@ -118,6 +118,21 @@ pub async fn stop(State(state): State<AppState>, auth: Auth, Path((id, thread_id
 pub struct EventParams {
     /// Resume after this event id (EventSource sends Last-Event-ID itself).
     pub after: Option<u64>,
+    /// Keep the stream open for events to come (default true); false lists the kept ones as JSON.
+    pub follow: Option<bool>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventList {
+    pub events: Vec<EventView>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventView {
+    pub id: u64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub data: serde_json::Value,
 }
 
 /// Server-sent events of the thread: `step`, `message`, `tool:start`,
@@ -125,7 +140,7 @@ pub struct EventParams {
 /// `editor`, `turn:end`; each with an id to resume from.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/threads/{thread}/events", tag = "agent",
     params(("id" = String, Path, description = "project id"), ("thread" = String, Path, description = "thread id"), EventParams),
-    responses((status = 200, description = "text/event-stream"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "text/event-stream, or JSON with follow=false", body = EventList), (status = 404, body = ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
     auth: Auth,
@@ -136,6 +151,10 @@ pub async fn events(
     let (_, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
     let (kept, rx) = state.agents.log(&thread.id).since(q.after.or(resume).unwrap_or(0));
+    if !q.follow.unwrap_or(true) {
+        let events = kept.into_iter().map(|e| EventView { id: e.id, kind: e.kind.to_string(), data: e.data }).collect();
+        return Ok(Json(EventList { events }).into_response());
+    }
     let last = kept.last().map(|e| e.id).unwrap_or(0);
     let live = futures_util::stream::unfold(rx, |mut rx| async move {
         loop {

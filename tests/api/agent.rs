@@ -1,0 +1,184 @@
+//! Agent turns driven by a scripted OpenAI-compatible model server: files
+//! written as one commit by the Developer, bad calls fed back and repaired,
+//! a stopped turn leaves the project at its last version, credits charged.
+
+use autocrea_e2e::{Client, TestServer};
+use axum::extract::State;
+use axum::Json;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A model that answers from a script; each entry is (delay, message).
+#[derive(Clone, Default)]
+struct Script {
+    replies: Arc<Mutex<VecDeque<(u64, Value)>>>,
+    requests: Arc<Mutex<Vec<Value>>>,
+}
+
+async fn scripted_model(script: Script) -> String {
+    async fn answer(State(script): State<Script>, Json(body): Json<Value>) -> Json<Value> {
+        script.requests.lock().unwrap().push(body);
+        let next = script.replies.lock().unwrap().pop_front();
+        let (delay, message) = next.unwrap_or((0, json!({"role": "assistant", "content": "The script ended."})));
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        let finish = if message.get("tool_calls").is_some() { "tool_calls" } else { "stop" };
+        Json(json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "coder",
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 200, "completion_tokens": 50, "total_tokens": 250}}))
+    }
+    let app = axum::Router::new().route("/v1/chat/completions", axum::routing::post(answer)).with_state(script);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+fn calls(list: &[(&str, &str, Value)]) -> Value {
+    let calls: Vec<Value> = list
+        .iter()
+        .map(|(id, name, args)| {
+            let arguments = match args {
+                Value::String(raw) => raw.clone(), // sent as the model wrote it, valid or not
+                other => other.to_string(),
+            };
+            json!({"id": id, "type": "function", "function": {"name": name, "arguments": arguments}})
+        })
+        .collect();
+    json!({"role": "assistant", "content": null, "tool_calls": calls})
+}
+
+async fn setup(script: &Script) -> (TestServer, Client, String, String) {
+    let base = scripted_model(script.clone()).await;
+    let s = TestServer::start().await;
+    let c = s.user("ada@example.com").await; // the first account: admin
+    let r = c
+        .send(c.request(reqwest::Method::PUT, "/api/v1/admin/llm/policy").json(&json!({"local": true, "providers": [
+            {"id": "scripted", "kind": "openai", "base_url": base, "enabled": true, "models": ["coder"]}]})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = c.send(c.request(reqwest::Method::PUT, "/api/v1/me/provider-keys/scripted").json(&json!({"key": "sk-scripted-1234"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let project = c.new_project("Agent app").await["id"].as_str().unwrap().to_string();
+    let thread = c.post(&format!("/api/v1/projects/{project}/threads"), json!({"title": "Build it"})).await;
+    assert_eq!(thread.status, StatusCode::CREATED, "{}", thread.text);
+    (s, c, project, thread.body["id"].as_str().unwrap().to_string())
+}
+
+async fn wait_idle(c: &Client, project: &str, thread: &str) -> Value {
+    for _ in 0..300 {
+        let m = c.get(&format!("/api/v1/projects/{project}/threads/{thread}/messages")).await;
+        if m.body["running"] == false {
+            return m.body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the turn did not end in 30 s");
+}
+
+async fn events(c: &Client, project: &str, thread: &str) -> Vec<Value> {
+    c.get(&format!("/api/v1/projects/{project}/threads/{thread}/events?follow=false")).await.body["events"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_writes_files_as_one_commit_and_recovers_from_bad_calls() {
+    let script = Script::default();
+    script.replies.lock().unwrap().extend([
+        (0, calls(&[
+            ("c1", "create_file", json!({"path": "about.html", "content": "<h1>About us</h1>\n"})),
+            ("c2", "create_file", json!("{\"path\": \"broken.html\", \"content\": ")),
+            ("c3", "create_file", json!({"path": "../escape.html", "content": "x"})),
+        ])),
+        (0, calls(&[
+            ("c4", "update_file_sections", json!({"path": "index.html", "sections": [{"search": "Hello from AUTOCREA", "replace": "Welcome to Agent app"}]})),
+            ("c5", "create_file", json!({"path": "contact.html", "content": "<h1>Contact</h1>\n"})),
+        ])),
+        (0, json!({"role": "assistant", "content": "Added an about and a contact page."})),
+    ]);
+    let (s, c, project, thread) = setup(&script).await;
+    let base = format!("/api/v1/projects/{project}/threads/{thread}");
+    let r = c.post(&format!("{base}/messages"), json!({"content": "Add about and contact pages", "model": "scripted/coder"})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!(r.body["status"], "running");
+    let again = c.post(&format!("{base}/messages"), json!({"content": "More", "model": "scripted/coder"})).await;
+    assert_eq!((again.status, again.code()), (StatusCode::CONFLICT, "turn_running"), "one turn at a time per thread");
+    let body = wait_idle(&c, &project, &thread).await;
+
+    // One new version, by the Developer, with exactly the turn's files.
+    let versions = c.get(&format!("/api/v1/projects/{project}/versions")).await.body;
+    assert_eq!(versions["total"], 2, "{versions}");
+    let v = &versions["versions"][0];
+    assert_eq!(v["author"]["name"], "Developer (agent)");
+    assert!(v["message"].as_str().unwrap().starts_with("Added an about and a contact page."), "{v}");
+    let mut files: Vec<&str> = v["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    files.sort();
+    assert_eq!(files, ["about.html", "contact.html", "index.html"]);
+    let wt = s.state().git.worktree_path(&project);
+    assert!(!wt.parent().unwrap().join("escape.html").exists());
+    assert!(std::fs::read_to_string(wt.join("index.html")).unwrap().contains("Welcome to Agent app"));
+
+    // The bad calls went back to the model as errors it could act on.
+    let requests = script.requests.lock().unwrap().clone();
+    let second: Vec<String> = requests[1]["messages"].as_array().unwrap().iter().filter(|m| m["role"] == "tool").map(|m| m["content"].as_str().unwrap().to_string()).collect();
+    assert!(second.iter().any(|t| t.contains("not valid JSON")), "{second:?}");
+    assert!(second.iter().any(|t| t.contains("path refused")), "{second:?}");
+    assert!(requests[0]["tools"].as_array().unwrap().len() == 13);
+
+    // Stored messages, events, usage and credits.
+    let roles: Vec<&str> = body["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(roles.first(), Some(&"user"));
+    assert_eq!(roles.last(), Some(&"assistant"));
+    let ev = events(&c, &project, &thread).await;
+    let kinds: Vec<&str> = ev.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    for k in ["step", "tool:start", "tool:end", "file:updated", "preview:refresh", "message", "turn:end"] {
+        assert!(kinds.contains(&k), "{k} in {kinds:?}");
+    }
+    let end = ev.iter().rev().find(|e| e["type"] == "turn:end").unwrap();
+    assert_eq!(end["data"]["status"], "done", "{end}");
+    let after = c.get(&format!("/api/v1/projects/{project}/threads/{thread}/events?follow=false&after={}", ev[2]["id"])).await;
+    assert_eq!(after.body["events"].as_array().unwrap().len(), ev.len() - 3, "resume after an id");
+    let balance: i64 = sqlx::query_scalar("SELECT SUM(milli) FROM credit_ledger WHERE user_id = (SELECT id FROM users WHERE email = 'ada@example.com')")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(balance, 100_000 - 750, "three model calls of 250 tokens, a thousandth each");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_turn_leaves_the_last_version_and_a_spent_balance_refuses() {
+    let script = Script::default();
+    script.replies.lock().unwrap().extend([
+        (0, calls(&[("c1", "create_file", json!({"path": "half.html", "content": "<h1>Half</h1>\n"}))])),
+        (3000, json!({"role": "assistant", "content": "too late"})),
+    ]);
+    let (s, c, project, thread) = setup(&script).await;
+    let base = format!("/api/v1/projects/{project}/threads/{thread}");
+    let wt = s.state().git.worktree_path(&project);
+    assert_eq!(c.post_empty(&format!("{base}/stop")).await.status, StatusCode::CONFLICT, "nothing to stop yet");
+    let r = c.post(&format!("{base}/messages"), json!({"content": "Start something", "model": "scripted/coder"})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    for _ in 0..100 {
+        if wt.join("half.html").exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(wt.join("half.html").exists(), "the first call was applied");
+    assert_eq!(c.post_empty(&format!("{base}/stop")).await.status, StatusCode::ACCEPTED);
+    wait_idle(&c, &project, &thread).await;
+    assert!(!wt.join("half.html").exists(), "a stopped turn's changes are gone");
+    assert_eq!(c.get(&format!("/api/v1/projects/{project}/versions")).await.body["total"], 1);
+    let ev = events(&c, &project, &thread).await;
+    assert_eq!(ev.last().unwrap()["data"]["status"], "stopped");
+
+    // No credits left: refused before anything starts.
+    sqlx::query("INSERT INTO credit_ledger (user_id, milli, reason, created_at) SELECT id, -1000000, 'admin', 0 FROM users WHERE email = 'ada@example.com'")
+        .execute(s.pool())
+        .await
+        .unwrap();
+    let r = c.post(&format!("{base}/messages"), json!({"content": "Again", "model": "scripted/coder"})).await;
+    assert_eq!((r.status, r.code()), (StatusCode::PAYMENT_REQUIRED, "insufficient_credits"), "{}", r.text);
+    assert_eq!(script.requests.lock().unwrap().len(), 2, "the model was not asked");
+}
