@@ -4,42 +4,11 @@
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_autocrea");
-const PASSWORD: &str = "correct horse battery staple";
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-fn start(data: &Path, port: u16) -> Server {
-    let child = Command::new(BIN)
-        .arg("serve")
-        .env("AUTOCREA_DATA_DIR", data)
-        .env("AUTOCREA_LISTEN", format!("127.0.0.1:{port}"))
-        .env("AUTOCREA_LOG", "warn")
-        .env("AUTOCREA_SANDBOX", "off")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not restart"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Server { child, url }
-}
+mod common;
+use common::start;
 
 fn git(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new("git")
@@ -71,51 +40,8 @@ impl Rng {
 async fn kill_9_during_writes_and_pushes_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut create = Command::new(BIN);
-    create
-        .args([
-            "user",
-            "create",
-            "--email",
-            "kill@example.com",
-            "--name",
-            "Kill",
-            "--password-stdin",
-        ])
-        .env("AUTOCREA_DATA_DIR", &data)
-        .stdin(Stdio::piped());
-    let mut child = create.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-    let token = String::from_utf8(
-        Command::new(BIN)
-            .args([
-                "token",
-                "create",
-                "--email",
-                "kill@example.com",
-                "--name",
-                "k",
-            ])
-            .env("AUTOCREA_DATA_DIR", &data)
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string();
+    let port = common::free_port();
+    let token = common::user_token(&data, "kill@example.com", false);
     let http = reqwest::Client::new();
 
     let mut server = start(&data, port);

@@ -1,0 +1,56 @@
+//! The served binary as a process, for tests that kill it: start on a data
+//! folder and port, and an account with an API token made by the CLI.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_autocrea");
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+}
+
+/// `autocrea serve` on `port` with `data`, once it accepts connections.
+pub fn start(data: &Path, port: u16) -> Server {
+    let child = Command::new(BIN)
+        .arg("serve")
+        .env("AUTOCREA_DATA_DIR", data)
+        .env("AUTOCREA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("AUTOCREA_LOG", "warn")
+        .env("AUTOCREA_LLM_WORKER", "off")
+        .env("AUTOCREA_SANDBOX", "off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Server { child, url }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Creates an account with the CLI (`--admin` when asked) and returns a new API token of it.
+pub fn user_token(data: &Path, email: &str, admin: bool) -> String {
+    use std::io::Write;
+    let mut create = Command::new(BIN);
+    create.args(["user", "create", "--email", email, "--name", "Test"]).env("AUTOCREA_DATA_DIR", data).stdin(Stdio::piped());
+    if admin {
+        create.arg("--admin");
+    }
+    let mut child = create.arg("--password-stdin").spawn().unwrap();
+    child.stdin.take().unwrap().write_all(PASSWORD.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    let out = Command::new(BIN).args(["token", "create", "--email", email, "--name", "t"]).env("AUTOCREA_DATA_DIR", data).output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
