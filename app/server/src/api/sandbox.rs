@@ -277,7 +277,7 @@ pub async fn open_preview(
 ) -> ApiResult<Response> {
     owned(&state, &auth, &id).await?;
     let ticket = state.preview.mint_ticket(auth.user.id, &id);
-    let next = q.next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/".into());
+    let next = q.next.filter(|n| crate::preview::is_local_path(n)).unwrap_or_else(|| "/".into());
     let url = state.preview.entry_url(&id, &ticket, &next);
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response())
 }

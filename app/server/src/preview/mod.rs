@@ -222,7 +222,10 @@ fn sign_in(state: &AppState, project_id: &str, req: &Request) -> Response {
     if ticket.project_id != project_id {
         return not_found();
     }
-    let next = param("next").filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/".into());
+    // A header-safe local path, or the root.
+    let next = param("next")
+        .filter(|n| is_local_path(n) && HeaderValue::from_str(n).is_ok())
+        .unwrap_or_else(|| "/".into());
     let token = autocrea_core::secrets::random_token(32);
     let now = Instant::now();
     {
@@ -358,6 +361,12 @@ fn escape_html(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// A path on this origin to redirect to: `/x`, never `//host` or `/\\host`
+/// (browsers read a backslash as a slash there), nor a control character.
+pub fn is_local_path(p: &str) -> bool {
+    p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.chars().any(char::is_control)
+}
+
 pub fn encode_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -413,6 +422,16 @@ mod tests {
         assert_eq!(host("p-.localhost"), None);
         assert_eq!(host("x.p-abc.localhost"), None);
         assert_eq!(p.origin("abc"), "http://p-abc.localhost:8080");
+    }
+
+    #[test]
+    fn only_local_paths_are_redirect_targets() {
+        for ok in ["/", "/a/b?c=d", "/%2F%2Fx"] {
+            assert!(is_local_path(ok), "{ok}");
+        }
+        for bad in ["//evil.com", "/\\evil.com", "https://evil.com", "evil.com", "/a\nb", ""] {
+            assert!(!is_local_path(bad), "{bad}");
+        }
     }
 
     #[test]
