@@ -51,8 +51,12 @@ fn calls(list: &[(&str, &str, Value)]) -> Value {
 }
 
 async fn setup(script: &Script) -> (TestServer, Client, String, String) {
+    setup_with(script, |_| {}).await
+}
+
+async fn setup_with(script: &Script, adjust: impl FnOnce(&mut autocrea_core::Config)) -> (TestServer, Client, String, String) {
     let base = scripted_model(script.clone()).await;
-    let s = TestServer::start().await;
+    let s = TestServer::start_with(adjust).await;
     let c = s.user("ada@example.com").await; // the first account: admin
     let r = c
         .send(c.request(reqwest::Method::PUT, "/api/v1/admin/llm/policy").json(&json!({"local": true, "providers": [
@@ -181,4 +185,24 @@ async fn a_stopped_turn_leaves_the_last_version_and_a_spent_balance_refuses() {
     let r = c.post(&format!("{base}/messages"), json!({"content": "Again", "model": "scripted/coder"})).await;
     assert_eq!((r.status, r.code()), (StatusCode::PAYMENT_REQUIRED, "insufficient_credits"), "{}", r.text);
     assert_eq!(script.requests.lock().unwrap().len(), 2, "the model was not asked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hourly_turn_limit_and_the_token_rate_come_from_config() {
+    let script = Script::default();
+    script.replies.lock().unwrap().push_back((0, json!({"role": "assistant", "content": "Nothing to do."})));
+    let (s, c, project, thread) = setup_with(&script, |c| {
+        c.agent.turns_per_hour = 1;
+        c.agent.milli_credits_per_token = 4;
+    })
+    .await;
+    let base = format!("/api/v1/projects/{project}/threads/{thread}");
+    let r = c.post(&format!("{base}/messages"), json!({"content": "Hello", "model": "scripted/coder"})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    wait_idle(&c, &project, &thread).await;
+    let r = c.post(&format!("{base}/messages"), json!({"content": "Again", "model": "scripted/coder"})).await;
+    assert_eq!((r.status, r.code()), (StatusCode::TOO_MANY_REQUESTS, "turn_limit"), "{}", r.text);
+    assert!(r.headers.get("retry-after").is_some());
+    let balance: i64 = sqlx::query_scalar("SELECT SUM(milli) FROM credit_ledger").fetch_one(s.pool()).await.unwrap();
+    assert_eq!(balance, 100_000 - 250 * 4);
 }

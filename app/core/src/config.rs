@@ -60,6 +60,23 @@ pub struct Config {
     pub login_throttle: ThrottleConfig,
     pub llm: LlmConfig,
     pub sandbox: SandboxConfig,
+    pub agent: AgentConfig,
+}
+
+/// Agent turns (`[agent]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Thousandths of a credit charged per token (prompt and completion).
+    pub milli_credits_per_token: i64,
+    /// Turns one person may start per hour; more are refused with 429.
+    pub turns_per_hour: i64,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self { milli_credits_per_token: 1, turns_per_hour: 60 }
+    }
 }
 
 /// Per-project Docker sandboxes and the preview proxy (`[sandbox]`).
@@ -197,6 +214,7 @@ impl Default for Config {
             login_throttle: ThrottleConfig::default(),
             llm: LlmConfig::default(),
             sandbox: SandboxConfig::default(),
+            agent: AgentConfig::default(),
         }
     }
 }

@@ -206,6 +206,15 @@ pub async fn fail_interrupted_turns(pool: &SqlitePool) -> Result<Vec<Turn>, Stor
     .await?)
 }
 
+/// Turns `user_id` started in the last hour.
+pub async fn turns_last_hour(pool: &SqlitePool, user_id: i64) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM turns WHERE user_id = ? AND started_at > ?")
+        .bind(user_id)
+        .bind(clock::now() - 3600)
+        .fetch_one(pool)
+        .await?)
+}
+
 /// The user's credits, in thousandths.
 pub async fn balance_milli(pool: &SqlitePool, user_id: i64) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar::<_, i64>("SELECT COALESCE(SUM(milli), 0) FROM credit_ledger WHERE user_id = ?")

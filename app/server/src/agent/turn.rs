@@ -16,8 +16,6 @@ use std::sync::Arc;
 
 /// Longest user message, in characters.
 const MESSAGE_MAX: usize = 32_000;
-/// Credits are charged in thousandths: one thousandth per token.
-const MILLI_PER_TOKEN: i64 = 1;
 const ROLE: &str = "Developer";
 
 /// Starts a turn on `thread` for `content`; the loop runs in the background
@@ -41,6 +39,16 @@ pub async fn start(
             "insufficient_credits",
             format!("your balance is {:.3} credits; a turn needs a positive balance", balance as f64 / 1000.0),
         ));
+    }
+    let limit = state.config.agent.turns_per_hour;
+    if store::turns_last_hour(&state.pool, user_id).await.map_err(store_error)? >= limit {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "turn_limit",
+            format!("you started {limit} turns in the last hour, the most allowed ([agent] turns_per_hour); try again later"),
+        );
+        e.retry_after = Some(60);
+        return Err(e);
     }
     let target = crate::api::gateway::resolve(state, user_id, model).await.map_err(|e| ApiError::new(e.status(), "model_unavailable", e.to_string()))?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -148,7 +156,7 @@ async fn run(state: AppState, project: Project, thread: Thread, turn: Turn, hist
         tracing::error!(turn = %turn.id, error = %e, "could not end a turn");
     }
     if tokens > 0 {
-        if let Err(e) = store::record_credits(&state.pool, turn.user_id, -tokens * MILLI_PER_TOKEN, "turn", Some(&turn.id)).await {
+        if let Err(e) = store::record_credits(&state.pool, turn.user_id, -tokens * state.config.agent.milli_credits_per_token, "turn", Some(&turn.id)).await {
             tracing::error!(turn = %turn.id, error = %e, "could not charge a turn");
         }
     }
