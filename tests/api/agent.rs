@@ -206,3 +206,29 @@ async fn the_hourly_turn_limit_and_the_token_rate_come_from_config() {
     let balance: i64 = sqlx::query_scalar("SELECT SUM(milli) FROM credit_ledger").fetch_one(s.pool()).await.unwrap();
     assert_eq!(balance, 100_000 - 250 * 4);
 }
+
+/// With a warm container waiting, the turn's check starts the sandbox while
+/// the turn holds the project's writer lock: the warm one cannot take the
+/// working tree then, so a new container serves and the turn ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_checks_its_work_while_a_warm_sandbox_waits() {
+    let script = Script::default();
+    script.replies.lock().unwrap().extend([
+        (0, calls(&[("c1", "create_file", json!({"path": "app2.js", "content": "console.log(2);\n"}))])),
+        (0, json!({"role": "assistant", "content": "Added a script."})),
+    ]);
+    let (s, c, project, thread) = setup_with(&script, |c| c.sandbox.warm_pool = 1).await;
+    for _ in 0..600 {
+        if s.state().sandboxes.warm_counts().get("static") == Some(&1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(s.state().sandboxes.warm_counts().get("static"), Some(&1), "a warm static sandbox");
+    let r = c.post(&format!("/api/v1/projects/{project}/threads/{thread}/messages"), json!({"content": "Add a script", "model": "scripted/coder"})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    wait_idle(&c, &project, &thread).await;
+    let ev = events(&c, &project, &thread).await;
+    assert_eq!(ev.last().unwrap()["data"]["status"], "done", "{:?}", ev.last());
+    assert_eq!(c.get(&format!("/api/v1/projects/{project}/versions")).await.body["total"], 2);
+}

@@ -12,6 +12,7 @@ pub mod db;
 pub mod gitstore;
 pub mod llm;
 pub mod projects;
+pub mod replay;
 pub mod sandbox;
 pub mod secrets;
 pub mod settings;

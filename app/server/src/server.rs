@@ -45,6 +45,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         name: "AUTOCREA".into(),
         email: "system@autocrea.local".into(),
     };
+    // The sandboxes below need the same list (project -> template).
+    let known: std::collections::HashMap<String, String> = projects.iter().cloned().collect();
     let git = tokio::task::spawn_blocking(move || {
         let done = git.reconcile(&projects, &system)?;
         if !done.created.is_empty() || !done.removed.is_empty() {
@@ -90,8 +92,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     if config.sandbox.enabled {
         // Adopt what still runs from before a restart, remove the rest; a
         // missing Docker engine only disables previews, not the console.
-        let known: std::collections::HashMap<String, String> =
-            autocrea_core::projects::all_ids_and_templates(&pool).await?.into_iter().collect();
         match sandboxes.recover(&known).await {
             Ok(()) => sandboxes.spawn_background(),
             Err(e) => tracing::warn!(error = %e, "sandboxes are unavailable until the Docker engine answers"),

@@ -93,11 +93,18 @@ impl GitStore {
 
     /// The project's writer lock; hold it across anything that moves a ref.
     pub async fn lock(&self, project_id: &str) -> OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = self.locks.lock().expect("git lock table");
-            locks.entry(project_id.to_string()).or_default().clone()
-        };
-        lock.lock_owned().await
+        self.lock_of(project_id).lock_owned().await
+    }
+
+    /// The writer lock when nobody holds it (an agent turn holds it for its
+    /// whole length), for work that has another way to go.
+    pub fn try_lock(&self, project_id: &str) -> Option<OwnedMutexGuard<()>> {
+        self.lock_of(project_id).try_lock_owned().ok()
+    }
+
+    fn lock_of(&self, project_id: &str) -> Arc<AsyncMutex<()>> {
+        let mut locks = self.locks.lock().expect("git lock table");
+        locks.entry(project_id.to_string()).or_default().clone()
     }
 
     pub fn open(&self, project_id: &str) -> Result<Repository, GitError> {

@@ -4,8 +4,8 @@
 //! appliance follows the output into a ring buffer, reads those markers,
 //! and probes the port to tell "starting" from "ready".
 
+use crate::replay::Replay;
 use serde::Serialize;
-use std::collections::VecDeque;
 use std::sync::Mutex;
 use tokio::sync::broadcast;
 
@@ -24,27 +24,14 @@ pub struct LogLine {
 }
 
 pub struct LogBuffer {
-    inner: Mutex<Inner>,
-    tx: broadcast::Sender<LogLine>,
-}
-
-struct Inner {
-    lines: VecDeque<LogLine>,
-    next_seq: u64,
-    /// A line not yet ended by a newline, per stream.
-    partial: [String; 2],
+    lines: Replay<LogLine>,
+    /// A line not yet ended by a newline, per stream (stdout, stderr).
+    partial: Mutex<[String; 2]>,
 }
 
 impl Default for LogBuffer {
     fn default() -> Self {
-        Self {
-            inner: Mutex::new(Inner {
-                lines: VecDeque::with_capacity(256),
-                next_seq: 1,
-                partial: Default::default(),
-            }),
-            tx: broadcast::channel(1024).0,
-        }
+        Self { lines: Replay::new(LOG_LINES), partial: Mutex::default() }
     }
 }
 
@@ -52,12 +39,12 @@ impl LogBuffer {
     /// Appends raw output; returns the complete lines it finished.
     pub fn push(&self, stderr: bool, bytes: &[u8]) -> Vec<LogLine> {
         let text = String::from_utf8_lossy(bytes);
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let idx = stderr as usize;
-        inner.partial[idx].push_str(&text);
+        let mut partial = self.partial.lock().unwrap_or_else(|p| p.into_inner());
+        let pending = &mut partial[stderr as usize];
+        pending.push_str(&text);
         let mut done = Vec::new();
-        while let Some(nl) = inner.partial[idx].find('\n') {
-            let mut line: String = inner.partial[idx].drain(..=nl).collect();
+        while let Some(nl) = pending.find('\n') {
+            let mut line: String = pending.drain(..=nl).collect();
             line.pop();
             if line.ends_with('\r') {
                 line.pop();
@@ -70,35 +57,21 @@ impl LogBuffer {
                 line.truncate(cut);
                 line.push('…');
             }
-            let entry = LogLine {
-                seq: inner.next_seq,
-                stream: if stderr { "stderr" } else { "stdout" },
-                text: super::diagnostics::strip_ansi(&line),
-            };
-            inner.next_seq += 1;
-            if inner.lines.len() == LOG_LINES {
-                inner.lines.pop_front();
-            }
-            inner.lines.push_back(entry.clone());
-            let _ = self.tx.send(entry.clone());
-            done.push(entry);
+            let text = super::diagnostics::strip_ansi(&line);
+            let stream = if stderr { "stderr" } else { "stdout" };
+            done.push(self.lines.push(|seq| LogLine { seq, stream, text }));
         }
         done
     }
 
     /// Kept lines with `seq > after`, and a receiver for what follows them.
-    pub fn since(&self, after: u64) -> (Vec<LogLine>, broadcast::Receiver<LogLine>) {
-        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let rx = self.tx.subscribe();
-        let lines = inner.lines.iter().filter(|l| l.seq > after).cloned().collect();
-        (lines, rx)
+    pub fn since(&self, after: u64) -> (Vec<(u64, LogLine)>, broadcast::Receiver<(u64, LogLine)>) {
+        self.lines.since(after)
     }
 
     /// The last `n` lines.
     pub fn tail(&self, n: usize) -> Vec<LogLine> {
-        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let skip = inner.lines.len().saturating_sub(n);
-        inner.lines.iter().skip(skip).cloned().collect()
+        self.lines.tail(n).into_iter().map(|(_, l)| l).collect()
     }
 }
 
@@ -151,7 +124,7 @@ mod tests {
         buf.push(true, b"oops\n");
         buf.push(false, b"ld\n");
         let (lines, _) = buf.since(0);
-        let texts: Vec<_> = lines.iter().map(|l| (l.seq, l.stream, l.text.as_str())).collect();
+        let texts: Vec<_> = lines.iter().map(|(_, l)| (l.seq, l.stream, l.text.as_str())).collect();
         assert_eq!(texts, [(1, "stdout", "hello"), (2, "stderr", "oops"), (3, "stdout", "world")]);
         assert_eq!(buf.since(2).0.len(), 1);
     }

@@ -369,8 +369,12 @@ impl Sandboxes {
         let network = self.network_for(template);
         let mut from_pool = false;
         let mut container_id = None;
-        if let Some(warm) = self.take_warm(template) {
-            match self.claim(&engine, warm, project_id, &name).await {
+        // A warm container needs the working tree moved, so only when no
+        // writer holds it: during an agent turn (which holds the lock for
+        // its whole length) a new container is started instead.
+        let warm = self.git.try_lock(project_id).and_then(|guard| Some((guard, self.take_warm(template)?)));
+        if let Some((guard, warm)) = warm {
+            match self.claim(&engine, guard, warm, project_id, &name).await {
                 Ok(id) => {
                     container_id = Some(id);
                     from_pool = true;
@@ -639,14 +643,23 @@ impl Sandboxes {
 
     /// Gives a warm container a project: its empty folder becomes the
     /// project's working tree (a bind mount follows the folder, not its
-    /// name), it takes the project's name, and its dev server starts.
-    async fn claim(&self, engine: &Engine, warm: Warm, project_id: &str, name: &str) -> Result<String, SandboxError> {
+    /// name; the caller holds the project's git lock for the move), it takes
+    /// the project's name, and its dev server starts.
+    async fn claim(
+        &self,
+        engine: &Engine,
+        git_lock: tokio::sync::OwnedMutexGuard<()>,
+        warm: Warm,
+        project_id: &str,
+        name: &str,
+    ) -> Result<String, SandboxError> {
         let worktree = self.git.worktree_path(project_id);
         let swapped = {
-            let _git = self.git.lock(project_id).await;
             let (dir, wt, root) = (warm.dir.clone(), worktree.clone(), self.scratch_root.clone());
             let id = project_id.to_string();
-            blocking(move || swap_in(&dir, &wt, &root, &id)).await
+            let swapped = blocking(move || swap_in(&dir, &wt, &root, &id)).await;
+            drop(git_lock);
+            swapped
         };
         if let Err(e) = swapped {
             let _ = engine.remove(&warm.id).await;

@@ -6,6 +6,7 @@
 mod bridge;
 pub mod turn;
 
+use autocrea_core::replay::Replay;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -51,32 +52,21 @@ pub struct Sent {
     pub data: Value,
 }
 
-pub struct EventLog {
-    inner: Mutex<(u64, std::collections::VecDeque<Sent>)>,
-    tx: broadcast::Sender<Sent>,
-}
+pub struct EventLog(Replay<Sent>);
 
 impl Default for EventLog {
     fn default() -> Self {
-        Self { inner: Mutex::new((0, Default::default())), tx: broadcast::channel(1024).0 }
+        Self(Replay::new(KEPT_EVENTS))
     }
 }
 
 impl EventLog {
     pub fn push(&self, kind: &'static str, data: Value) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.0 += 1;
-        let sent = Sent { id: inner.0, kind, data };
-        if inner.1.len() == KEPT_EVENTS {
-            inner.1.pop_front();
-        }
-        inner.1.push_back(sent.clone());
-        let _ = self.tx.send(sent);
+        self.0.push(|id| Sent { id, kind, data });
     }
 
     /// Kept events after `after`, and a receiver for the ones to come.
-    pub fn since(&self, after: u64) -> (Vec<Sent>, broadcast::Receiver<Sent>) {
-        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        (inner.1.iter().filter(|e| e.id > after).cloned().collect(), self.tx.subscribe())
+    pub fn since(&self, after: u64) -> (Vec<(u64, Sent)>, broadcast::Receiver<(u64, Sent)>) {
+        self.0.since(after)
     }
 }

@@ -102,12 +102,11 @@ async fn run(state: AppState, project: Project, thread: Thread, turn: Turn, hist
     log.push("step", json!({"turn": turn.id, "role": ROLE, "status": "running"}));
     // The turn holds the project's writer lock: no push or save lands in the middle of it.
     let _lock = state.git.lock(&project.id).await;
-    let root = state.git.worktree_path(&project.id);
-    let files = Worktree::new(root.clone(), FileLimits::default()).list_files("").unwrap_or_default();
+    let mut wt = Worktree::new(state.git.worktree_path(&project.id), FileLimits::default());
+    let files = wt.list_files("").unwrap_or_default();
     let mut conversation = vec![ChatMsg::new("system", system_prompt(&project, &files))];
     conversation.extend(history);
     let sandbox = SandboxBridge { state: state.clone(), project_id: project.id.clone(), template: project.template.clone() };
-    let mut wt = Worktree::new(root, FileLimits::default());
     let emit_log = log.clone();
     let turn_id = turn.id.clone();
     let result = runner::run(&mut model, &sandbox, &mut wt, conversation, Limits::default(), &stop, move |e| emit(&emit_log, &turn_id, e)).await;
@@ -201,7 +200,7 @@ fn commit_message(thread: &Thread, result: &runner::Run) -> String {
     format!("{summary}\n\nMade by the {ROLE} agent in thread {}.", thread.id)
 }
 
-fn store_error(e: store::StoreError) -> ApiError {
+pub fn store_error(e: store::StoreError) -> ApiError {
     match e {
         store::StoreError::NotFound(what) => ApiError::not_found(what),
         store::StoreError::Invalid(m) => ApiError::invalid(m),
@@ -210,8 +209,4 @@ fn store_error(e: store::StoreError) -> ApiError {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the database failed")
         }
     }
-}
-
-pub fn map_store_error(e: store::StoreError) -> ApiError {
-    store_error(e)
 }

@@ -6,6 +6,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Admin, ApiJson, Auth};
 use crate::state::AppState;
 use autocrea_core::projects::{self, Project};
+use autocrea_core::replay::kept_then_live;
 use autocrea_core::sandbox::{Diagnostic, ExecResult, LogLine, SandboxError, SandboxView};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
@@ -158,24 +159,11 @@ pub async fn logs(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
-    let (kept, mut rx) = running.logs.since(q.after.or(resume).unwrap_or(0));
+    let (kept, rx) = running.logs.since(q.after.or(resume).unwrap_or(0));
     if !follow {
-        return Ok(Json(LogList { lines: kept }).into_response());
+        return Ok(Json(LogList { lines: kept.into_iter().map(|(_, l)| l).collect() }).into_response());
     }
-    let stream = async_stream(kept, move |tx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(line) => {
-                    if tx.send(line).await.is_err() {
-                        break;
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => break,
-            }
-        }
-    });
-    let events = stream.map(|line| {
+    let events = kept_then_live(kept, rx).map(|(_, line)| {
         Ok::<_, Infallible>(
             Event::default()
                 .event("log")
@@ -185,23 +173,6 @@ pub async fn logs(
         )
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
-}
-
-/// Kept lines first, then whatever `pump` sends, as one stream.
-fn async_stream<F, Fut>(kept: Vec<LogLine>, pump: F) -> impl futures_util::Stream<Item = LogLine>
-where
-    F: FnOnce(tokio::sync::mpsc::Sender<LogLine>) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let (tx, rx) = tokio::sync::mpsc::channel(256);
-    let last = kept.last().map(|l| l.seq).unwrap_or(0);
-    tokio::spawn(pump(tx));
-    let live = tokio_stream_from(rx).filter(move |l| std::future::ready(l.seq > last));
-    futures_util::stream::iter(kept).chain(live)
-}
-
-fn tokio_stream_from<T: Send + 'static>(mut rx: tokio::sync::mpsc::Receiver<T>) -> impl futures_util::Stream<Item = T> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -1,11 +1,12 @@
 //! Chat threads of a project and the agent turns they run.
 
-use crate::agent::turn::{self, map_store_error};
+use crate::agent::turn::{self, store_error as map_store_error};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth};
 use crate::state::AppState;
 use autocrea_core::agent::store::{self, Message, Thread, Turn};
 use autocrea_core::projects::{self, Project};
+use autocrea_core::replay::kept_then_live;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -152,21 +153,10 @@ pub async fn events(
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
     let (kept, rx) = state.agents.log(&thread.id).since(q.after.or(resume).unwrap_or(0));
     if !q.follow.unwrap_or(true) {
-        let events = kept.into_iter().map(|e| EventView { id: e.id, kind: e.kind.to_string(), data: e.data }).collect();
+        let events = kept.into_iter().map(|(_, e)| EventView { id: e.id, kind: e.kind.to_string(), data: e.data }).collect();
         return Ok(Json(EventList { events }).into_response());
     }
-    let last = kept.last().map(|e| e.id).unwrap_or(0);
-    let live = futures_util::stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(e) => return Some((e, rx)),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => return None,
-            }
-        }
-    })
-    .filter(move |e| std::future::ready(e.id > last));
-    let stream = futures_util::stream::iter(kept).chain(live).map(|e| {
+    let stream = kept_then_live(kept, rx).map(|(_, e)| {
         Ok::<_, Infallible>(Event::default().event(e.kind).id(e.id.to_string()).json_data(&e.data).unwrap_or_default())
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
