@@ -2,20 +2,11 @@
 //! end, projects, the way into a preview origin, file changes through the
 //! git store (as the agent and the editor make them), WebSockets.
 
-use autocrea_core::config::Config;
 use autocrea_core::gitstore::{Author, Content};
 use autocrea_e2e::{Client, TestServer};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-
-pub async fn server_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
-    TestServer::start_with(adjust).await
-}
-
-pub async fn server() -> TestServer {
-    server_with(|_| {}).await
-}
 
 pub async fn project(c: &Client, template: &str) -> String {
     let r = c.post("/api/v1/projects", json!({ "name": format!("App {template}"), "template": template })).await;

@@ -17,7 +17,7 @@ const READY: u64 = 60;
 /// errors in check_for_errors, logs, and the project JSON's preview URL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn static_preview_reload_and_errors() {
-    let s = server().await;
+    let s = TestServer::start().await;
     let c = s.user("ada@example.com").await;
     let id = project(&c, "static").await;
     let p = c.get(&format!("/api/v1/projects/{id}")).await;
@@ -81,7 +81,7 @@ async fn static_preview_reload_and_errors() {
 /// WebSocket after a change, a type error with file and line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vite_react_preview_hmr_and_type_errors() {
-    let s = server().await;
+    let s = TestServer::start().await;
     let c = s.user("ada@example.com").await;
     let id = project(&c, "vite-react").await;
     start_ready(&c, &id, READY).await;
@@ -121,7 +121,7 @@ async fn vite_react_preview_hmr_and_type_errors() {
 /// hot-reload socket passes through too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nextjs_preview() {
-    let s = server().await;
+    let s = TestServer::start().await;
     let c = s.user("ada@example.com").await;
     let id = project(&c, "nextjs").await;
     start_ready(&c, &id, 120).await;
@@ -142,7 +142,7 @@ async fn nextjs_preview() {
 /// disk filler stay inside while the appliance keeps serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hardening_and_containment() {
-    let s = server_with(|c| {
+    let s = TestServer::start_with(|c| {
         c.sandbox.memory_mb = 256;
         c.sandbox.tmpfs_mb = 64;
         c.sandbox.pids = 64;
@@ -235,7 +235,7 @@ async fn hardening_and_containment() {
 /// origin; a server restart adopts the running container.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_restart_access_and_adoption() {
-    let s = server().await;
+    let s = TestServer::start().await;
     let c = s.user("ada@example.com").await;
     let id = project(&c, "static").await;
     let status = start_ready(&c, &id, READY).await;
@@ -297,7 +297,7 @@ async fn crash_restart_access_and_adoption() {
 /// The exec API's policy, timeout and cap; the interactive terminal; idle stop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_terminal_and_idle_stop() {
-    let s = server_with(|c| {
+    let s = TestServer::start_with(|c| {
         c.sandbox.idle_secs = 3;
         c.sandbox.exec_output_bytes = 1000;
     })
@@ -348,7 +348,7 @@ async fn exec_terminal_and_idle_stop() {
 /// project's files, and the pool refills.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warm_pool_serves_new_projects() {
-    let s = server_with(|c| c.sandbox.warm_pool = 1).await;
+    let s = TestServer::start_with(|c| c.sandbox.warm_pool = 1).await;
     let warm = |s: &TestServer| s.state().sandboxes.warm_counts().get("static").copied().unwrap_or(0);
     wait_for("a warm static sandbox", Duration::from_secs(60), async || warm(&s) == 1).await;
     let c = s.user("ada@example.com").await;
