@@ -1,12 +1,20 @@
-//! The agent's building blocks (issue #6 in progress): safe paths, the
-//! file tools on a project's working tree, and the tools' schemas and parsing. A turn writes in place and ends
-//! as one commit (`GitStore::commit_worktree`) or is discarded whole
+//! The agent: safe paths and the file tools on a project's working tree
+//! (`paths`, `files`), the tools' schemas and parsing (`tools`, and
+//! `textcalls` for models without native tool calls), one role's loop
+//! (`runner`), the roles of a turn (`pipeline`), the context budget
+//! (`context`), the security scan (`security`) and what is kept in SQLite
+//! (`store`). A turn writes in place and ends as one commit
+//! (`GitStore::commit_worktree`) or is discarded whole
 //! (`GitStore::discard_worktree_changes`).
 
+pub mod context;
 pub mod files;
 pub mod paths;
+pub mod pipeline;
 pub mod runner;
+pub mod security;
 pub mod store;
+pub mod textcalls;
 pub mod tools;
 
 /// What a tool call can fail with; the message goes back to the model.

@@ -5,7 +5,8 @@
 //! scripted model; the server plugs in its providers and `Sandboxes`.
 
 use super::files::Worktree;
-use super::tools::{definitions, Outcome as ToolOutcome, ToolCall};
+use super::tools::{definitions_of, Outcome as ToolOutcome, ToolCall, NAMES};
+use super::{context, textcalls};
 use crate::sandbox::Diagnostic;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +19,9 @@ pub struct ChatMsg {
     pub content: String,
     pub tool_calls: Vec<Call>,
     pub tool_call_id: Option<String>,
+    /// For assistant messages: what the call that wrote it counted.
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
 }
 
 impl ChatMsg {
@@ -41,6 +45,8 @@ pub struct Reply {
     pub calls: Vec<Call>,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Calls written as text that could not be read (text-format models).
+    pub format_errors: Vec<String>,
 }
 
 pub trait Model {
@@ -76,6 +82,28 @@ impl Default for Limits {
     }
 }
 
+/// What a role may do: its tools and its instructions.
+#[derive(Debug)]
+pub struct RoleSpec {
+    pub name: &'static str,
+    pub tools: &'static [&'static str],
+    /// The role's part of the system prompt.
+    pub brief: &'static str,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub limits: Limits,
+    /// The model's context window, in tokens.
+    pub context_tokens: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { limits: Limits::default(), context_tokens: 32_768 }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ending {
     /// The model answered without calling a tool (and the checks passed or
@@ -94,75 +122,89 @@ pub struct Run {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub repairs: usize,
+    /// What the role said it did (its last answer, or `finish`'s summary).
+    pub summary: Option<String>,
 }
 
-/// Runs the loop on `conversation` (system prompt, history, the new request).
+/// Runs `role`'s loop on `conversation` (system prompt, history, the request).
+#[allow(clippy::too_many_arguments)]
 pub async fn run<M: Model, S: SandboxTools>(
     model: &mut M,
     sandbox: &S,
     wt: &mut Worktree,
     conversation: Vec<ChatMsg>,
-    limits: Limits,
+    role: &RoleSpec,
+    settings: &Settings,
     stop: &AtomicBool,
     mut emit: impl FnMut(Event),
 ) -> Run {
-    let tools = definitions();
+    let tools = definitions_of(role.tools);
+    let limits = settings.limits;
+    let budget = settings.context_tokens.saturating_sub(context::ANSWER_RESERVE).max(1024);
     let start = conversation.len();
     let mut msgs = conversation;
     let (mut prompt_tokens, mut completion_tokens, mut repairs) = (0, 0, 0);
     let mut unchecked_changes = false;
-    let finish = |ending, msgs: Vec<ChatMsg>, p, c, r| Run { ending, messages: msgs[start..].to_vec(), prompt_tokens: p, completion_tokens: c, repairs: r };
+    let finish = |ending, msgs: Vec<ChatMsg>, p, c, r, summary: Option<String>| Run {
+        ending,
+        messages: msgs[start..].to_vec(),
+        prompt_tokens: p,
+        completion_tokens: c,
+        repairs: r,
+        summary: summary.filter(|s| !s.trim().is_empty()),
+    };
     for _ in 0..limits.max_iterations {
         if stop.load(Ordering::SeqCst) {
-            return finish(Ending::Stopped, msgs, prompt_tokens, completion_tokens, repairs);
+            return finish(Ending::Stopped, msgs, prompt_tokens, completion_tokens, repairs, None);
         }
-        let reply = match model.reply(&msgs, &tools).await {
+        let reply = match model.reply(&context::fit(&msgs, budget), &tools).await {
             Ok(r) => r,
-            Err(e) => return finish(Ending::Failed(e), msgs, prompt_tokens, completion_tokens, repairs),
+            Err(e) => return finish(Ending::Failed(e), msgs, prompt_tokens, completion_tokens, repairs, None),
         };
         if stop.load(Ordering::SeqCst) {
-            return finish(Ending::Stopped, msgs, prompt_tokens, completion_tokens, repairs);
+            return finish(Ending::Stopped, msgs, prompt_tokens, completion_tokens, repairs, None);
         }
         prompt_tokens += reply.prompt_tokens;
         completion_tokens += reply.completion_tokens;
         if !reply.text.is_empty() {
             emit(Event::Text(reply.text.clone()));
         }
-        msgs.push(ChatMsg { role: "assistant", content: reply.text, tool_calls: reply.calls.clone(), tool_call_id: None });
-        if reply.calls.is_empty() {
-            // The model is done; its changes are checked before the turn ends.
-            if !unchecked_changes {
-                return finish(Ending::Done { remaining_errors: 0 }, msgs, prompt_tokens, completion_tokens, repairs);
-            }
-            unchecked_changes = false;
-            let errors = match sandbox.check().await {
-                Ok(d) => d.into_iter().filter(|d| d.severity == "error").collect::<Vec<_>>(),
-                Err(e) => return finish(Ending::Failed(format!("check_for_errors failed: {e}")), msgs, prompt_tokens, completion_tokens, repairs),
-            };
-            if errors.is_empty() || repairs == limits.repair_rounds {
-                let remaining_errors = errors.len();
-                return finish(Ending::Done { remaining_errors }, msgs, prompt_tokens, completion_tokens, repairs);
-            }
-            repairs += 1;
-            emit(Event::ErrorsDetected(errors.clone()));
-            msgs.push(ChatMsg::new(
-                "user",
-                format!(
-                    "check_for_errors found these problems (repair round {repairs} of {}). Fix them, then stop:\n{}",
-                    limits.repair_rounds,
-                    describe(&errors)
-                ),
-            ));
+        msgs.push(ChatMsg {
+            role: "assistant",
+            content: reply.text.clone(),
+            tool_calls: reply.calls.clone(),
+            tool_call_id: None,
+            prompt_tokens: reply.prompt_tokens,
+            completion_tokens: reply.completion_tokens,
+        });
+        if reply.calls.is_empty() && !reply.format_errors.is_empty() {
+            // A call written as text that could not be read: ask again.
+            msgs.push(ChatMsg::new("user", textcalls::repair_prompt(&reply.format_errors)));
             continue;
         }
+        let mut finished = reply.calls.is_empty().then(|| reply.text.clone());
         let mut changed = false;
         for call in reply.calls {
             emit(Event::ToolStart { id: call.id.clone(), name: call.name.clone() });
-            let result = match ToolCall::parse(&call.name, &call.arguments) {
-                Err(e) => Err(e.to_string()),
+            let parsed = if role.tools.contains(&call.name.as_str()) {
+                ToolCall::parse(&call.name, &call.arguments).map_err(|e| e.to_string())
+            } else if NAMES.contains(&call.name.as_str()) {
+                Err(format!("{} is not one of the {}'s tools; yours are: {}", call.name, role.name, role.tools.join(", ")))
+            } else {
+                Err(format!("there is no tool {:?}; yours are: {}", call.name, role.tools.join(", ")))
+            };
+            let result = match parsed {
+                Err(e) => Err(e),
                 Ok(tc) => match tc.run(wt) {
                     Err(e) => Err(e.to_string()),
                     Ok(ToolOutcome::Done(text)) => Ok(text),
+                    Ok(ToolOutcome::Finish(summary)) => {
+                        if !summary.is_empty() {
+                            emit(Event::Text(summary.clone()));
+                        }
+                        finished = Some(summary);
+                        Ok("noted".into())
+                    }
                     Ok(ToolOutcome::Sandbox(ToolCall::SendTerminalCommand { command, timeout_secs })) => sandbox.exec(&command, timeout_secs).await,
                     Ok(ToolOutcome::Sandbox(_)) => sandbox.check().await.map(|d| {
                         unchecked_changes = false;
@@ -190,13 +232,37 @@ pub async fn run<M: Model, S: SandboxTools>(
                 Err(e) => (false, format!("error: {e}")),
             };
             emit(Event::ToolEnd { id: call.id.clone(), name: call.name.clone(), ok, summary: content.lines().next().unwrap_or("").chars().take(200).collect() });
-            msgs.push(ChatMsg { role: "tool", content, tool_calls: Vec::new(), tool_call_id: Some(call.id) });
+            msgs.push(ChatMsg { role: "tool", content, tool_call_id: Some(call.id), ..Default::default() });
         }
         if changed {
             emit(Event::PreviewRefresh);
         }
+        let Some(summary) = finished else { continue };
+        // The role is done; its changes are checked before it ends.
+        if !unchecked_changes {
+            return finish(Ending::Done { remaining_errors: 0 }, msgs, prompt_tokens, completion_tokens, repairs, Some(summary));
+        }
+        unchecked_changes = false;
+        let errors = match sandbox.check().await {
+            Ok(d) => d.into_iter().filter(|d| d.severity == "error").collect::<Vec<_>>(),
+            Err(e) => return finish(Ending::Failed(format!("check_for_errors failed: {e}")), msgs, prompt_tokens, completion_tokens, repairs, None),
+        };
+        if errors.is_empty() || repairs == limits.repair_rounds {
+            let remaining_errors = errors.len();
+            return finish(Ending::Done { remaining_errors }, msgs, prompt_tokens, completion_tokens, repairs, Some(summary));
+        }
+        repairs += 1;
+        emit(Event::ErrorsDetected(errors.clone()));
+        msgs.push(ChatMsg::new(
+            "user",
+            format!(
+                "check_for_errors found these problems (repair round {repairs} of {}). Fix them, then stop:\n{}",
+                limits.repair_rounds,
+                describe(&errors)
+            ),
+        ));
     }
-    finish(Ending::IterationLimit, msgs, prompt_tokens, completion_tokens, repairs)
+    finish(Ending::IterationLimit, msgs, prompt_tokens, completion_tokens, repairs, None)
 }
 
 fn describe(errors: &[Diagnostic]) -> String {
@@ -219,6 +285,7 @@ fn describe(errors: &[Diagnostic]) -> String {
 mod tests {
     use super::*;
     use crate::agent::files::Limits as FileLimits;
+    use crate::agent::pipeline::{ARCHITECT, DEVELOPER};
     use std::collections::VecDeque;
     use std::sync::Mutex;
 
@@ -274,7 +341,8 @@ mod tests {
         let sandbox = FakeSandbox { checks: Mutex::new(checks.into()), commands: Mutex::default() };
         let mut events = Vec::new();
         let convo = vec![ChatMsg::new("system", "You are the Developer."), ChatMsg::new("user", "Build a landing page")];
-        let run = run(&mut model, &sandbox, &mut wt, convo, limits, &AtomicBool::new(false), |e| events.push(e)).await;
+        let settings = Settings { limits, ..Default::default() };
+        let run = run(&mut model, &sandbox, &mut wt, convo, &DEVELOPER, &settings, &AtomicBool::new(false), |e| events.push(e)).await;
         (dir, run, events, model, sandbox)
     }
 
@@ -367,8 +435,37 @@ mod tests {
         let mut wt = Worktree::new(dir.path().to_path_buf(), FileLimits::default());
         let mut model = Scripted { replies: vec![done("never")].into(), seen: Vec::new() };
         let sandbox = FakeSandbox { checks: Mutex::default(), commands: Mutex::default() };
-        let stopped = super::run(&mut model, &sandbox, &mut wt, vec![], Limits::default(), &AtomicBool::new(true), |_| {}).await;
+        let stopped = super::run(&mut model, &sandbox, &mut wt, vec![], &DEVELOPER, &Settings::default(), &AtomicBool::new(true), |_| {}).await;
         assert_eq!(stopped.ending, Ending::Stopped);
         assert!(model.seen.is_empty(), "a stopped turn asks nothing more");
+    }
+
+    #[tokio::test]
+    async fn finish_ends_a_role_and_tools_outside_the_role_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wt = Worktree::new(dir.path().to_path_buf(), FileLimits::default());
+        let mut model = Scripted {
+            replies: vec![
+                calls(vec![call("1", "create_file", r#"{"path": "x.html", "content": "x"}"#)]),
+                calls(vec![call("2", "list_files", "{}"), call("3", "finish", r#"{"summary": "1. Make x.html"}"#)]),
+            ]
+            .into(),
+            seen: Vec::new(),
+        };
+        let sandbox = FakeSandbox { checks: Mutex::default(), commands: Mutex::default() };
+        let run = super::run(&mut model, &sandbox, &mut wt, vec![ChatMsg::new("user", "plan")], &ARCHITECT, &Settings::default(), &AtomicBool::new(false), |_| {}).await;
+        assert_eq!(run.ending, Ending::Done { remaining_errors: 0 });
+        assert_eq!(run.summary.as_deref(), Some("1. Make x.html"));
+        assert!(!dir.path().join("x.html").exists(), "the Architect writes nothing");
+        let refused = &model.seen[1].last().unwrap().content;
+        assert!(refused.contains("create_file is not one of the Architect's tools"), "{refused}");
+    }
+
+    #[tokio::test]
+    async fn unreadable_text_calls_get_a_repair_prompt() {
+        let unreadable = Reply { text: "<tool_call>{oops</tool_call>".into(), format_errors: vec!["the block is not valid JSON".into()], ..Default::default() };
+        let (_, run, _, model, _) = go(vec![unreadable, done("ok")], vec![], Limits::default()).await;
+        assert_eq!(run.ending, Ending::Done { remaining_errors: 0 });
+        assert!(model.seen[1].last().unwrap().content.starts_with("Your tool call could not be read"));
     }
 }

@@ -23,6 +23,9 @@ pub enum ToolCall {
     CheckForErrors,
     OpenFilesInEditor { paths: Vec<String> },
     CloseFilesInEditor { paths: Vec<String> },
+    /// The role says its work is done (a local model with constrained
+    /// decoding always calls a tool, so it needs one to stop with).
+    Finish { summary: String },
 }
 
 /// What running a call gave.
@@ -34,6 +37,8 @@ pub enum Outcome {
     Sandbox(ToolCall),
     /// The caller sends it to the editor as a UI event.
     Editor(ToolCall),
+    /// The role is done; its summary.
+    Finish(String),
 }
 
 impl ToolCall {
@@ -102,6 +107,11 @@ impl ToolCall {
         struct Paths {
             paths: Vec<String>,
         }
+        #[derive(Deserialize)]
+        struct Summary {
+            #[serde(default)]
+            summary: String,
+        }
         Ok(match name {
             "create_file" => {
                 let a: PathContent = take(name, args)?;
@@ -137,6 +147,7 @@ impl ToolCall {
             "check_for_errors" => Self::CheckForErrors,
             "open_files_in_editor" => Self::OpenFilesInEditor { paths: take::<Paths>(name, args)?.paths },
             "close_files_in_editor" => Self::CloseFilesInEditor { paths: take::<Paths>(name, args)?.paths },
+            "finish" => Self::Finish { summary: take::<Summary>(name, args)?.summary },
             other => {
                 return Err(AgentError::Invalid(format!(
                     "there is no tool {other:?}; the tools are: {}",
@@ -170,6 +181,7 @@ impl ToolCall {
             Self::AddDependency { name, version, dev } => wt.add_dependency(&name, &version, dev).map(done),
             call @ (Self::SendTerminalCommand { .. } | Self::CheckForErrors) => Ok(Outcome::Sandbox(call)),
             call @ (Self::OpenFilesInEditor { .. } | Self::CloseFilesInEditor { .. }) => Ok(Outcome::Editor(call)),
+            Self::Finish { summary } => Ok(Outcome::Finish(summary)),
         }
     }
 }
@@ -177,7 +189,7 @@ impl ToolCall {
 pub const NAMES: &[&str] = &[
     "create_file", "update_file_sections", "full_file_rewrite", "delete_file", "rename_file", "read_file",
     "list_files", "search_files", "add_dependency", "send_terminal_command", "check_for_errors",
-    "open_files_in_editor", "close_files_in_editor",
+    "open_files_in_editor", "close_files_in_editor", "finish",
 ];
 
 /// The tools in OpenAI's `tools` format (also what the local worker turns into a grammar).
@@ -222,7 +234,13 @@ pub fn definitions() -> Vec<Value> {
         tool("check_for_errors", "Build, lint and type-check the project; returns the errors with file and line.", json!({}), &[]),
         tool("open_files_in_editor", "Show files to the user in the editor.", json!({"paths": {"type": "array", "items": path}}), &["paths"]),
         tool("close_files_in_editor", "Close files in the user's editor.", json!({"paths": {"type": "array", "items": path}}), &["paths"]),
+        tool("finish", "Say that your work is done, with a short summary for the user.", json!({"summary": {"type": "string"}}), &["summary"]),
     ]
+}
+
+/// The definitions of the tools named in `names`, in `NAMES` order.
+pub fn definitions_of(names: &[&str]) -> Vec<Value> {
+    definitions().into_iter().filter(|d| d["function"]["name"].as_str().is_some_and(|n| names.contains(&n))).collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,151 @@
+//! What fits in a model's context window. Sizes are estimated (a token is
+//! about four bytes of English or code), which is close enough to leave
+//! room for the answer without a tokenizer per provider.
+
+use super::runner::ChatMsg;
+
+/// Tokens kept free for the model's answer.
+pub const ANSWER_RESERVE: usize = 2048;
+
+pub fn estimate(text: &str) -> usize {
+    text.len().div_ceil(4)
+}
+
+pub fn message_tokens(m: &ChatMsg) -> usize {
+    // A few tokens of framing per message, as chat templates add.
+    4 + estimate(&m.content) + m.tool_calls.iter().map(|c| estimate(&c.name) + estimate(&c.arguments)).sum::<usize>()
+}
+
+pub fn total(msgs: &[ChatMsg]) -> usize {
+    msgs.iter().map(message_tokens).sum()
+}
+
+const ELIDED: &str = "[output left out to fit the context; call the tool again if you need it]";
+const DROPPED: &str = "[earlier messages of this turn were left out to fit the context]";
+
+/// The conversation cut to `budget` tokens. The system prompt (first) and
+/// the newest exchange stay whole; first old tool outputs shrink to their
+/// first line, then the oldest exchanges go (an assistant's tool calls
+/// always with their results, as chat APIs require).
+pub fn fit(msgs: &[ChatMsg], budget: usize) -> Vec<ChatMsg> {
+    let mut out = msgs.to_vec();
+    if total(&out) <= budget || out.len() < 3 {
+        return out;
+    }
+    // The two newest tool results are what the model is working on.
+    let tool_positions: Vec<usize> = out.iter().enumerate().filter(|(_, m)| m.role == "tool").map(|(i, _)| i).collect();
+    let keep_from = tool_positions.len().saturating_sub(2);
+    for &i in &tool_positions[..keep_from] {
+        let first = out[i].content.lines().next().unwrap_or("").chars().take(200).collect::<String>();
+        out[i].content = format!("{first}\n{ELIDED}");
+        if total(&out) <= budget {
+            return out;
+        }
+    }
+    // Groups after the system prompt: a message with the tool results that follow it.
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    for (i, m) in out.iter().enumerate().skip(1) {
+        match groups.last_mut() {
+            Some((_, end)) if m.role == "tool" => *end = i + 1,
+            _ => groups.push((i, i + 1)),
+        }
+    }
+    let mut drop_until = 1;
+    let mut size = total(&out) + message_tokens(&ChatMsg::new("user", DROPPED));
+    // The first message after the system prompt is the request: it stays, as does the last group.
+    for &(start, end) in groups.iter().skip(1).take(groups.len().saturating_sub(2)) {
+        if size <= budget {
+            break;
+        }
+        size -= out[start..end].iter().map(message_tokens).sum::<usize>();
+        drop_until = end;
+    }
+    if drop_until > 1 {
+        let first_kept = groups.iter().find(|(s, _)| *s >= drop_until).map(|(s, _)| *s).unwrap_or(out.len());
+        let request_end = groups.first().map(|g| g.1).unwrap_or(1);
+        let mut cut = out[..request_end].to_vec();
+        cut.push(ChatMsg::new("user", DROPPED));
+        cut.extend_from_slice(&out[first_kept..]);
+        out = cut;
+    }
+    out
+}
+
+/// Splits a thread's history so the recent part takes at most `budget`
+/// tokens; the older part is what gets summarised. Splits only before a
+/// user message, so a question and its answer stay together.
+pub fn split_history(history: &[ChatMsg], budget: usize) -> (Vec<ChatMsg>, Vec<ChatMsg>) {
+    let mut size = 0;
+    let mut split = history.len();
+    for i in (0..history.len()).rev() {
+        size += message_tokens(&history[i]);
+        if size > budget {
+            break;
+        }
+        if history[i].role == "user" {
+            split = i;
+        }
+    }
+    (history[..split].to_vec(), history[split..].to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::runner::Call;
+
+    fn assistant_calls(id: &str) -> ChatMsg {
+        ChatMsg { role: "assistant", tool_calls: vec![Call { id: id.into(), name: "read_file".into(), arguments: "{}".into() }], ..Default::default() }
+    }
+
+    fn tool(id: &str, size: usize) -> ChatMsg {
+        ChatMsg { role: "tool", content: format!("first line\n{}", "x".repeat(size)), tool_call_id: Some(id.into()), ..Default::default() }
+    }
+
+    #[test]
+    fn small_conversations_stay_whole() {
+        let msgs = vec![ChatMsg::new("system", "s"), ChatMsg::new("user", "build it")];
+        assert_eq!(fit(&msgs, 1000), msgs);
+    }
+
+    #[test]
+    fn old_tool_output_shrinks_first_then_old_exchanges_go() {
+        let mut msgs = vec![ChatMsg::new("system", "You are the Developer."), ChatMsg::new("user", "build it")];
+        for i in 0..6 {
+            msgs.push(assistant_calls(&i.to_string()));
+            msgs.push(tool(&i.to_string(), 4000));
+        }
+        // Six outputs of ~1000 tokens: eliding four of them is enough for 2,500.
+        let fitted = fit(&msgs, 2500);
+        assert_eq!(fitted.len(), msgs.len());
+        assert!(fitted[3].content.starts_with("first line\n[output left out"));
+        assert_eq!(fitted[13].content, msgs[13].content, "the newest output stays");
+        assert!(total(&fitted) <= 2500);
+
+        // Too small even then: the oldest exchanges go, the request and the newest stay, calls with their results.
+        let fitted = fit(&msgs, 1200);
+        assert!(total(&fitted) <= 1200, "{}", total(&fitted));
+        assert_eq!((fitted[0].role, fitted[1].content.as_str()), ("system", "build it"));
+        assert!(fitted[2].content.contains("left out to fit"));
+        assert_eq!(fitted.last().unwrap().content, msgs.last().unwrap().content);
+        for (i, m) in fitted.iter().enumerate() {
+            if m.role == "tool" {
+                assert!(!fitted[i - 1].tool_calls.is_empty() || fitted[i - 1].role == "tool", "a result follows its call");
+            }
+        }
+    }
+
+    #[test]
+    fn history_splits_before_a_question() {
+        let h = vec![
+            ChatMsg::new("user", &"a".repeat(400)),
+            ChatMsg::new("assistant", &"b".repeat(400)),
+            ChatMsg::new("user", &"c".repeat(40)),
+            ChatMsg::new("assistant", &"d".repeat(40)),
+        ];
+        let (old, recent) = split_history(&h, 50);
+        assert_eq!((old.len(), recent.len()), (2, 2));
+        let (old, recent) = split_history(&h, 10_000);
+        assert_eq!((old.len(), recent.len()), (0, 4));
+    }
+}
