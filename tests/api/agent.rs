@@ -2,59 +2,17 @@
 //! written as one commit by the Developer, bad calls fed back and repaired,
 //! a stopped turn leaves the project at its last version, credits charged.
 
+use autocrea_e2e::scripted::{calls, scripted_model, Script};
 use autocrea_e2e::{Client, TestServer};
-use axum::extract::State;
-use axum::Json;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A model that answers from a script; each entry is (delay, message).
-#[derive(Clone, Default)]
-struct Script {
-    replies: Arc<Mutex<VecDeque<(u64, Value)>>>,
-    requests: Arc<Mutex<Vec<Value>>>,
-}
-
-async fn scripted_model(script: Script) -> String {
-    async fn answer(State(script): State<Script>, Json(body): Json<Value>) -> Json<Value> {
-        script.requests.lock().unwrap().push(body);
-        let next = script.replies.lock().unwrap().pop_front();
-        let (delay, message) = next.unwrap_or((0, json!({"role": "assistant", "content": "The script ended."})));
-        tokio::time::sleep(Duration::from_millis(delay)).await;
-        let finish = if message.get("tool_calls").is_some() { "tool_calls" } else { "stop" };
-        Json(json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "coder",
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 200, "completion_tokens": 50, "total_tokens": 250}}))
-    }
-    let app = axum::Router::new().route("/v1/chat/completions", axum::routing::post(answer)).with_state(script);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/v1", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
-
-fn calls(list: &[(&str, &str, Value)]) -> Value {
-    let calls: Vec<Value> = list
-        .iter()
-        .map(|(id, name, args)| {
-            let arguments = match args {
-                Value::String(raw) => raw.clone(), // sent as the model wrote it, valid or not
-                other => other.to_string(),
-            };
-            json!({"id": id, "type": "function", "function": {"name": name, "arguments": arguments}})
-        })
-        .collect();
-    json!({"role": "assistant", "content": null, "tool_calls": calls})
-}
-
-async fn setup(script: &Script) -> (TestServer, Client, String, String) {
+pub async fn setup(script: &Script) -> (TestServer, Client, String, String) {
     setup_with(script, |_| {}).await
 }
 
-async fn setup_with(script: &Script, adjust: impl FnOnce(&mut autocrea_core::Config)) -> (TestServer, Client, String, String) {
+pub async fn setup_with(script: &Script, adjust: impl FnOnce(&mut autocrea_core::Config)) -> (TestServer, Client, String, String) {
     let base = scripted_model(script.clone()).await;
     let s = TestServer::start_with(adjust).await;
     let c = s.user("ada@example.com").await; // the first account: admin
@@ -71,7 +29,7 @@ async fn setup_with(script: &Script, adjust: impl FnOnce(&mut autocrea_core::Con
     (s, c, project, thread.body["id"].as_str().unwrap().to_string())
 }
 
-async fn wait_idle(c: &Client, project: &str, thread: &str) -> Value {
+pub async fn wait_idle(c: &Client, project: &str, thread: &str) -> Value {
     for _ in 0..300 {
         let m = c.get(&format!("/api/v1/projects/{project}/threads/{thread}/messages")).await;
         if m.body["running"] == false {
@@ -82,7 +40,7 @@ async fn wait_idle(c: &Client, project: &str, thread: &str) -> Value {
     panic!("the turn did not end in 30 s");
 }
 
-async fn events(c: &Client, project: &str, thread: &str) -> Vec<Value> {
+pub async fn events(c: &Client, project: &str, thread: &str) -> Vec<Value> {
     c.get(&format!("/api/v1/projects/{project}/threads/{thread}/events?follow=false")).await.body["events"].as_array().unwrap().clone()
 }
 
@@ -128,7 +86,7 @@ async fn a_turn_writes_files_as_one_commit_and_recovers_from_bad_calls() {
     let second: Vec<String> = requests[1]["messages"].as_array().unwrap().iter().filter(|m| m["role"] == "tool").map(|m| m["content"].as_str().unwrap().to_string()).collect();
     assert!(second.iter().any(|t| t.contains("not valid JSON")), "{second:?}");
     assert!(second.iter().any(|t| t.contains("path refused")), "{second:?}");
-    assert!(requests[0]["tools"].as_array().unwrap().len() == 13);
+    assert_eq!(requests[0]["tools"].as_array().unwrap().len(), 14, "every tool, finish included");
 
     // Stored messages, events, usage and credits.
     let roles: Vec<&str> = body["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();

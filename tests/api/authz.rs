@@ -1,6 +1,7 @@
 //! Walks every API route of the router (from its OpenAPI document, which the
 //! router is built from) against tests/authz_matrix.toml.
 
+use autocrea_core::agent::store;
 use autocrea_e2e::{Client, TestServer, PASSWORD};
 use reqwest::Method;
 use serde::Deserialize;
@@ -139,7 +140,20 @@ async fn every_role_gets_the_expected_status_on_every_route() {
                         .post(&format!("/api/v1/projects/{id}/threads"), serde_json::json!({"title": "t"}))
                         .await;
                     assert_eq!(t.status, 201, "{}", t.text);
-                    let path = route.path.replace("{id}", &id).replace("{thread}", t.body["id"].as_str().unwrap());
+                    let thread_id = t.body["id"].as_str().unwrap().to_string();
+                    // A message and a turn of the owner's, stored directly: no model runs here.
+                    let thread = store::thread(s.pool(), &id, &thread_id).await.unwrap();
+                    let turn = store::begin_turn(s.pool(), &thread, thread.created_by, "quick", "local", None).await.unwrap();
+                    store::end_turn(s.pool(), &turn.id, "done", None, None).await.unwrap();
+                    let message = store::add_message(s.pool(), &thread_id, store::NewMessage { role: "user", content: "Hi".into(), turn_id: Some(turn.id.clone()), ..Default::default() })
+                        .await
+                        .unwrap();
+                    let path = route
+                        .path
+                        .replace("{id}", &id)
+                        .replace("{thread}", &thread_id)
+                        .replace("{message}", &message.id)
+                        .replace("{turn}", &turn.id);
                     match &route.query {
                         Some(q) => format!("{path}?{q}"),
                         None => path,

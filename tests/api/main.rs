@@ -2,6 +2,7 @@
 
 mod accounts;
 mod agent;
+mod agent_pipeline;
 mod authz;
 mod bad_input;
 mod gateway;

@@ -2,6 +2,8 @@
 //! folder, and HTTP clients that behave like a browser (cookies + CSRF) or
 //! like a script (API token).
 
+pub mod scripted;
+
 use autocrea_core::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -61,6 +61,56 @@ pub struct Config {
     pub llm: LlmConfig,
     pub sandbox: SandboxConfig,
     pub agent: AgentConfig,
+    /// OpenAI-compatible (or other) providers set up from this file
+    /// (`[[providers]]`); at start they are written into the admin's policy,
+    /// enabled, with their key shared with every user.
+    pub providers: Vec<ProviderConfig>,
+}
+
+/// One `[[providers]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    pub id: String,
+    #[serde(default = "openai")]
+    pub kind: crate::llm::policy::ProviderKind,
+    pub base_url: String,
+    pub models: Vec<String>,
+    /// The API key itself; better `key_env`, the environment variable holding it.
+    pub key: Option<String>,
+    pub key_env: Option<String>,
+    #[serde(default)]
+    pub tools: crate::llm::policy::ToolFormat,
+    pub context: Option<u32>,
+}
+
+fn openai() -> crate::llm::policy::ProviderKind {
+    crate::llm::policy::ProviderKind::Openai
+}
+
+impl ProviderConfig {
+    /// The entry as a policy provider (enabled).
+    pub fn policy(&self) -> crate::llm::policy::ProviderPolicy {
+        crate::llm::policy::ProviderPolicy {
+            id: self.id.clone(),
+            kind: self.kind,
+            base_url: self.base_url.trim_end_matches('/').to_string(),
+            enabled: true,
+            models: self.models.clone(),
+            tools: self.tools,
+            context: self.context,
+        }
+    }
+
+    /// The key from `key` or the variable `key_env` names.
+    pub fn key(&self) -> Result<Option<String>, String> {
+        match (&self.key, &self.key_env) {
+            (Some(_), Some(_)) => Err(format!("provider {}: set key or key_env, not both", self.id)),
+            (Some(k), None) => Ok(Some(k.clone())),
+            (None, Some(var)) => std::env::var(var).map(Some).map_err(|_| format!("provider {}: the environment variable {var} is not set", self.id)),
+            (None, None) => Ok(None),
+        }
+    }
 }
 
 /// Agent turns (`[agent]`).
@@ -71,11 +121,17 @@ pub struct AgentConfig {
     pub milli_credits_per_token: i64,
     /// Turns one person may start per hour; more are refused with 429.
     pub turns_per_hour: i64,
+    /// Model calls one role may make in a turn.
+    pub max_iterations: usize,
+    /// Rounds of fixes after check_for_errors finds errors.
+    pub repair_rounds: usize,
+    /// How long an Architect's plan waits for approval before the turn fails.
+    pub plan_timeout_secs: u64,
 }
 
 impl Default for AgentConfig {
     fn default() -> Self {
-        Self { milli_credits_per_token: 1, turns_per_hour: 60 }
+        Self { milli_credits_per_token: 1, turns_per_hour: 60, max_iterations: 10, repair_rounds: 3, plan_timeout_secs: 1800 }
     }
 }
 
@@ -215,6 +271,7 @@ impl Default for Config {
             llm: LlmConfig::default(),
             sandbox: SandboxConfig::default(),
             agent: AgentConfig::default(),
+            providers: Vec::new(),
         }
     }
 }

@@ -32,6 +32,10 @@ pub struct Project {
     pub template: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The agent's model for this project (`local`, `<provider>/<model>`); the local model when unset.
+    pub agent_model: Option<String>,
+    /// quick or full; quick when unset.
+    pub agent_mode: Option<String>,
 }
 
 /// A project as the API shows it.
@@ -94,7 +98,7 @@ pub struct ListQuery {
 const COLUMNS: &str = "id, owner_id, name, slug, description, template, created_at, updated_at";
 /// What SELECT and RETURNING give back: the columns plus the row id.
 const SELECTED: &str =
-    "rowid AS seq, id, owner_id, name, slug, description, template, created_at, updated_at";
+    "rowid AS seq, id, owner_id, name, slug, description, template, created_at, updated_at, agent_model, agent_mode";
 
 /// Picks a slug not yet used by this owner: `name`, `name-2`, `name-3`...
 async fn free_slug(
@@ -238,6 +242,20 @@ pub async fn update(
         .bind(&name)
         .bind(&slug)
         .bind(&description)
+        .bind(clock::now())
+        .bind(id)
+        .bind(owner_id)
+        .execute(pool)
+        .await?;
+    get(pool, owner_id, id).await
+}
+
+/// Sets the agent's model and mode for the project (the caller checked that
+/// the model may be used); `None` goes back to the defaults.
+pub async fn set_agent(pool: &SqlitePool, owner_id: i64, id: &str, model: Option<&str>, mode: Option<&str>) -> Result<Project, ProjectError> {
+    sqlx::query("UPDATE projects SET agent_model = ?, agent_mode = ?, updated_at = ? WHERE id = ? AND owner_id = ?")
+        .bind(model)
+        .bind(mode)
         .bind(clock::now())
         .bind(id)
         .bind(owner_id)

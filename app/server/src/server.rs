@@ -62,23 +62,31 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     // The manifest names the local model; a broken manifest is the worker's
     // error to report (it keeps restarting with the reason), not a reason
     // for the console to stay down.
-    let local_model = match autocrea_inference::Manifest::load(&config.llm.models) {
-        Ok(m) => Some(match &config.llm.model {
-            Some(id) => id.clone(),
-            None => m.default_model().id.clone(),
-        }),
+    let (local_model, local_context) = match autocrea_inference::Manifest::load(&config.llm.models) {
+        Ok(m) => {
+            let id = match &config.llm.model {
+                Some(id) => id.clone(),
+                None => m.default_model().id.clone(),
+            };
+            let context = m.get(&id).map(|spec| spec.context);
+            (Some(id), context)
+        }
         Err(e) => {
             if config.llm.worker {
                 tracing::warn!(error = %e, "the model manifest cannot be read");
             }
-            None
+            (None, None)
         }
     };
     let llm = LlmRuntime {
         worker: Supervisor::start(&config.llm),
         master_key,
         local_model,
+        local_context,
     };
+    autocrea_core::llm::policy::apply_config(&pool, &llm.master_key, &config.providers)
+        .await
+        .map_err(|e| anyhow::anyhow!("[[providers]] in the configuration: {e}"))?;
     let git = std::sync::Arc::new(git);
     // Agent turns cut off by a crash: marked failed, their half-written
     // changes gone from the working tree (the repository never had them).

@@ -32,6 +32,8 @@ pub struct LlmRuntime {
     pub master_key: MasterKey,
     /// The id the local model answers to (from the manifest), when known.
     pub local_model: Option<String>,
+    /// Its context window in tokens (the manifest's `context`).
+    pub local_context: Option<u32>,
 }
 
 impl AppState {

@@ -16,8 +16,6 @@ use std::future::Future;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-const READ: &[&str] = &["list_files", "read_file", "search_files"];
-
 pub const ARCHITECT: RoleSpec = RoleSpec {
     name: "Architect",
     tools: &["list_files", "read_file", "search_files", "finish"],
@@ -376,6 +374,8 @@ mod tests {
     use crate::agent::runner::{Call, Reply};
     use crate::sandbox::Diagnostic;
     use std::collections::VecDeque;
+
+    const READ: &[&str] = &["list_files", "read_file", "search_files"];
 
     /// Answers by role: each role's script is played in order; every prompt is kept.
     struct ByRole {

@@ -24,6 +24,9 @@ pub struct Thread {
     pub created_by: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// A summary of the thread up to message `summary_upto` (long threads).
+    pub summary: Option<String>,
+    pub summary_upto: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -73,6 +76,23 @@ pub struct Turn {
     pub error: Option<String>,
     pub started_at: i64,
     pub ended_at: Option<i64>,
+    /// The user message the turn answers.
+    pub request_id: Option<String>,
+}
+
+/// A stored step of a turn (see `pipeline::StepReport`).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Step {
+    #[serde(skip)]
+    pub turn_id: String,
+    pub position: i64,
+    pub role: String,
+    pub status: String,
+    pub started_at: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub output: String,
 }
 
 const TITLE_MAX: usize = 200;
@@ -149,6 +169,50 @@ pub async fn messages(pool: &SqlitePool, thread_id: &str) -> Result<Vec<Message>
         .await?)
 }
 
+/// One message of the thread.
+pub async fn message(pool: &SqlitePool, thread_id: &str, id: &str) -> Result<Message, StoreError> {
+    sqlx::query_as::<_, Message>("SELECT * FROM messages WHERE thread_id = ? AND id = ?")
+        .bind(thread_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound("message"))
+}
+
+/// The branch that ends at `leaf`, oldest first: the leaf and its parents.
+/// `messages` is the whole thread (as `messages` returns it).
+pub fn branch<'m>(messages: &'m [Message], leaf: Option<&str>) -> Vec<&'m Message> {
+    let by_id: std::collections::HashMap<&str, &Message> = messages.iter().map(|m| (m.id.as_str(), m)).collect();
+    let mut path = Vec::new();
+    let mut next = leaf;
+    while let Some(id) = next {
+        let Some(m) = by_id.get(id) else { break };
+        path.push(*m);
+        next = m.parent_id.as_deref();
+        if path.len() > messages.len() {
+            break; // a cycle cannot be written, but never loop
+        }
+    }
+    path.reverse();
+    path
+}
+
+/// The leaf of the branch the thread shows: its newest message (an edit or a
+/// regeneration writes the newest messages, so its branch becomes current).
+pub fn active_leaf(messages: &[Message]) -> Option<&str> {
+    messages.last().map(|m| m.id.as_str())
+}
+
+pub async fn set_summary(pool: &SqlitePool, thread_id: &str, summary: &str, upto: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE threads SET summary = ?, summary_upto = ? WHERE id = ?")
+        .bind(summary)
+        .bind(upto)
+        .bind(thread_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 pub async fn begin_turn(
     pool: &SqlitePool,
     thread: &Thread,
@@ -176,6 +240,64 @@ pub async fn begin_turn(
     .await?)
 }
 
+pub async fn set_request(pool: &SqlitePool, turn_id: &str, message_id: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE turns SET request_id = ? WHERE id = ?").bind(message_id).bind(turn_id).execute(pool).await?;
+    Ok(())
+}
+
+pub async fn turn(pool: &SqlitePool, thread_id: &str, id: &str) -> Result<Turn, StoreError> {
+    sqlx::query_as::<_, Turn>("SELECT * FROM turns WHERE thread_id = ? AND id = ?")
+        .bind(thread_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound("turn"))
+}
+
+/// The thread's turns, oldest first, each with its steps.
+pub async fn turns_with_steps(pool: &SqlitePool, thread_id: &str) -> Result<Vec<(Turn, Vec<Step>)>, StoreError> {
+    let turns = sqlx::query_as::<_, Turn>("SELECT * FROM turns WHERE thread_id = ? ORDER BY started_at, rowid")
+        .bind(thread_id)
+        .fetch_all(pool)
+        .await?;
+    let steps = sqlx::query_as::<_, Step>(
+        "SELECT s.* FROM turn_steps s JOIN turns t ON t.id = s.turn_id WHERE t.thread_id = ? ORDER BY s.turn_id, s.position",
+    )
+    .bind(thread_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(turns
+        .into_iter()
+        .map(|t| {
+            let mine = steps.iter().filter(|s| s.turn_id == t.id).cloned().collect();
+            (t, mine)
+        })
+        .collect())
+}
+
+/// Keeps a step as it is now (insert or replace).
+pub async fn save_step(pool: &SqlitePool, turn_id: &str, s: &crate::agent::pipeline::StepReport) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO turn_steps (turn_id, position, role, status, started_at, duration_ms, prompt_tokens, completion_tokens, output)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (turn_id, position) DO UPDATE SET status = excluded.status, started_at = excluded.started_at,
+           duration_ms = excluded.duration_ms, prompt_tokens = excluded.prompt_tokens,
+           completion_tokens = excluded.completion_tokens, output = excluded.output",
+    )
+    .bind(turn_id)
+    .bind(s.position as i64)
+    .bind(s.role)
+    .bind(s.status)
+    .bind(s.started_at)
+    .bind(s.duration_ms.map(|d| d as i64))
+    .bind(s.prompt_tokens as i64)
+    .bind(s.completion_tokens as i64)
+    .bind(&s.output)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Ends a running turn: `done` (with its commit), `failed` or `stopped` (with why).
 pub async fn end_turn(pool: &SqlitePool, turn_id: &str, status: &str, commit_sha: Option<&str>, error: Option<&str>) -> Result<Turn, StoreError> {
     if !matches!(status, "done" | "failed" | "stopped") {
@@ -197,13 +319,23 @@ pub async fn end_turn(pool: &SqlitePool, turn_id: &str, status: &str, commit_sha
 /// After a crash: every turn still `running` failed. Returns them, so the
 /// caller can put their projects' working trees back to the last commit.
 pub async fn fail_interrupted_turns(pool: &SqlitePool) -> Result<Vec<Turn>, StoreError> {
-    Ok(sqlx::query_as::<_, Turn>(
+    let mut tx = pool.begin().await?;
+    let turns = sqlx::query_as::<_, Turn>(
         "UPDATE turns SET status = 'failed', error = 'the appliance stopped during this turn; its changes were discarded',
              ended_at = ? WHERE status = 'running' RETURNING *",
     )
     .bind(clock::now())
-    .fetch_all(pool)
-    .await?)
+    .fetch_all(&mut *tx)
+    .await?;
+    // Their steps: the one under way failed, the ones after it never ran.
+    sqlx::query(
+        "UPDATE turn_steps SET status = CASE status WHEN 'pending' THEN 'skipped' ELSE 'failed' END
+         WHERE status IN ('pending', 'running', 'waiting')",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(turns)
 }
 
 /// Turns `user_id` started in the last hour.

@@ -253,6 +253,37 @@ impl GitStore {
         Ok(())
     }
 
+    /// Puts the files of version `sha` into the working tree without a
+    /// commit (HEAD stays): the turn that regenerates an earlier answer
+    /// starts from the code that answer started from, and its commit (or
+    /// discard) is then relative to the current version as usual.
+    pub fn load_version_into_worktree(&self, project_id: &str, sha: &str) -> Result<(), GitError> {
+        let oid = history::parse_sha(sha)?;
+        self.open(project_id)?.find_commit(oid).map_err(|_| GitError::NotFound("version"))?;
+        let sha = oid.to_string();
+        self.worktree_git(project_id, &["read-tree", "--reset", "-u", &sha], "load the version into the working tree")?;
+        Ok(())
+    }
+
+    /// The working tree's changes against the current version, as a
+    /// unified diff (new files included), cut at `max_bytes`.
+    pub fn worktree_diff(&self, project_id: &str, max_bytes: usize) -> Result<String, GitError> {
+        if self.is_empty(project_id)? {
+            return Ok(String::new());
+        }
+        self.worktree_git(project_id, &["add", "--all", "--", "."], "stage the changes")?;
+        let out = self.worktree_git(project_id, &["diff", "--cached", "--no-color", "--no-ext-diff", "--no-renames"], "diff the changes")?;
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.len() > max_bytes {
+            let mut end = max_bytes;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+        }
+        Ok(text)
+    }
+
     /// The branch HEAD points at.
     pub fn current_branch(&self, project_id: &str) -> Result<String, GitError> {
         let repo = self.open(project_id)?;

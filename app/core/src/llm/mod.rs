@@ -5,6 +5,7 @@
 pub mod keys;
 pub mod master_key;
 pub mod policy;
+pub mod shared_keys;
 pub mod usage;
 
 #[derive(Debug, thiserror::Error)]

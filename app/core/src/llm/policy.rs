@@ -34,9 +34,24 @@ pub struct ProviderPolicy {
     pub id: String,
     pub kind: ProviderKind,
     pub base_url: String,
-    /// Users may pick its models (with their own key).
+    /// Users may pick its models (with their own key, or the admin's shared one).
     pub enabled: bool,
     pub models: Vec<String>,
+    /// How the agent calls tools through it: `native` (the API's tool calls)
+    /// or `text` (blocks in the reply, for endpoints without tool calls).
+    #[serde(default)]
+    pub tools: ToolFormat,
+    /// The models' context window in tokens (the agent's budget); 32768 when unset.
+    #[serde(default)]
+    pub context: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolFormat {
+    #[default]
+    Native,
+    Text,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -57,6 +72,8 @@ impl Default for LlmPolicy {
             base_url: kind.default_base_url().into(),
             enabled: false,
             models: models.iter().map(|m| m.to_string()).collect(),
+            tools: ToolFormat::Native,
+            context: None,
         };
         Self {
             local: true,
@@ -95,6 +112,9 @@ impl LlmPolicy {
             if !url_ok {
                 return bad(format!("provider {}: base_url must be an http(s) URL", p.id));
             }
+            if p.context.is_some_and(|c| !(512..=10_000_000).contains(&c)) {
+                return bad(format!("provider {}: context is 512 to 10000000 tokens", p.id));
+            }
             if p.models.len() > 100 {
                 return bad(format!("provider {}: at most 100 models", p.id));
             }
@@ -109,6 +129,14 @@ impl LlmPolicy {
 
     pub fn provider(&self, id: &str) -> Option<&ProviderPolicy> {
         self.providers.iter().find(|p| p.id == id)
+    }
+
+    /// Puts `p` in place of the provider with its id, or adds it.
+    pub fn upsert(&mut self, p: ProviderPolicy) {
+        match self.providers.iter_mut().find(|q| q.id == p.id) {
+            Some(q) => *q = p,
+            None => self.providers.push(p),
+        }
     }
 }
 
@@ -131,5 +159,29 @@ pub async fn save(pool: &SqlitePool, policy: &LlmPolicy) -> Result<(), LlmStoreE
         .bind(serde_json::to_string(policy).expect("policy serializes"))
         .execute(pool)
         .await?;
+    Ok(())
+}
+
+/// Writes autocrea.toml's `[[providers]]` into the policy (enabled; an
+/// entry replaces the provider with its id) and their keys into the shared
+/// keys. Run at start, so the file wins over earlier edits in the console.
+pub async fn apply_config(
+    pool: &SqlitePool,
+    master: &super::master_key::MasterKey,
+    providers: &[crate::config::ProviderConfig],
+) -> Result<(), LlmStoreError> {
+    if providers.is_empty() {
+        return Ok(());
+    }
+    let mut policy = load(pool).await?;
+    for p in providers {
+        policy.upsert(p.policy());
+    }
+    save(pool, &policy).await?;
+    for p in providers {
+        if let Some(key) = p.key().map_err(LlmStoreError::Invalid)? {
+            super::shared_keys::put(pool, master, &p.id, &key).await?;
+        }
+    }
     Ok(())
 }

@@ -1,6 +1,10 @@
 //! The agent loop's model and sandbox, as the server has them.
 
+use super::EventLog;
 use crate::api::gateway::Target;
+use autocrea_core::agent::textcalls;
+use autocrea_core::llm::policy::ToolFormat;
+use std::sync::Arc;
 use crate::llm::wire::{ChatMessage, ChatRequest, Content, FunctionCall, Tool, ToolCall};
 use crate::llm::ChatEvent;
 use crate::state::AppState;
@@ -11,26 +15,57 @@ use futures_util::StreamExt;
 use std::time::Instant;
 
 /// Any provider (the local worker included) as the loop's model. Each call
-/// is recorded in the usage table like a gateway call.
+/// is recorded in the usage table like a gateway call; text streams to the
+/// thread's events as `token` events while it is written.
 pub struct ProviderModel {
     pub target: Target,
     pub state: AppState,
     pub user_id: i64,
     pub project_id: String,
+    pub log: Arc<EventLog>,
+    pub turn_id: String,
+    calls: usize,
+}
+
+impl ProviderModel {
+    pub fn new(target: Target, state: AppState, user_id: i64, project_id: String, log: Arc<EventLog>, turn_id: String) -> Self {
+        Self { target, state, user_id, project_id, log, turn_id, calls: 0 }
+    }
+
+    /// Tools go in the system prompt instead of the API's tool list.
+    pub fn text_tools(&self) -> bool {
+        self.target.tools == ToolFormat::Text
+    }
 }
 
 impl Model for ProviderModel {
     async fn reply(&mut self, messages: &[ChatMsg], tools: &[serde_json::Value]) -> Result<Reply, String> {
+        self.calls += 1;
+        let native = !self.text_tools() && !tools.is_empty();
+        // The local worker constrains its output to a tool call with
+        // "required": a small model then always writes a call that parses
+        // (and ends its part with `finish`).
+        let choice = if self.target.provider_id == "local" { "required" } else { "auto" };
         let request = ChatRequest {
             model: None,
-            messages: messages.iter().map(to_wire).collect(),
+            messages: messages.iter().map(|m| to_wire(m, native)).collect(),
             options: Default::default(),
-            tools: tools.iter().filter_map(|t| serde_json::from_value::<Tool>(t.clone()).ok()).collect(),
-            tool_choice: Some(serde_json::json!("auto")),
+            tools: if native { tools.iter().filter_map(|t| serde_json::from_value::<Tool>(t.clone()).ok()).collect() } else { Vec::new() },
+            tool_choice: native.then(|| serde_json::json!(choice)),
             response_format: None,
         };
         let started = Instant::now();
-        let result = collect(self.target.adapter.chat(&self.target.model, request).await).await;
+        let (log, turn) = (self.log.clone(), self.turn_id.clone());
+        let on_text = move |t: &str| log.push("token", serde_json::json!({"turn": turn, "text": t}));
+        let mut result = collect(self.target.adapter.chat(&self.target.model, request).await, on_text).await;
+        if let (Ok(reply), false) = (&mut result, native) {
+            if !tools.is_empty() {
+                let parsed = textcalls::parse(&reply.text, &format!("c{}-", self.calls));
+                reply.text = parsed.text;
+                reply.calls = parsed.calls;
+                reply.format_errors = parsed.errors;
+            }
+        }
         let (prompt_tokens, completion_tokens, outcome) = match &result {
             Ok(r) => (r.prompt_tokens, r.completion_tokens, "finished"),
             Err(_) => (0, 0, "failed"),
@@ -53,12 +88,15 @@ impl Model for ProviderModel {
     }
 }
 
-async fn collect(events: Result<crate::llm::EventStream, crate::llm::LlmError>) -> Result<Reply, String> {
+async fn collect(events: Result<crate::llm::EventStream, crate::llm::LlmError>, on_text: impl Fn(&str)) -> Result<Reply, String> {
     let mut events = events.map_err(|e| e.to_string())?;
     let mut reply = Reply::default();
     while let Some(event) = events.next().await {
         match event.map_err(|e| e.to_string())? {
-            ChatEvent::Text(t) => reply.text.push_str(&t),
+            ChatEvent::Text(t) => {
+                on_text(&t);
+                reply.text.push_str(&t);
+            }
             ChatEvent::ToolCall(c) => reply.calls.push(Call { id: c.id, name: c.function.name, arguments: c.function.arguments }),
             ChatEvent::Finish { usage, .. } => {
                 reply.prompt_tokens = usage.prompt_tokens;
@@ -69,7 +107,20 @@ async fn collect(events: Result<crate::llm::EventStream, crate::llm::LlmError>) 
     Ok(reply)
 }
 
-fn to_wire(m: &ChatMsg) -> ChatMessage {
+/// A message in OpenAI's shape. Without native tools, calls and results
+/// are written as the text format the model was asked for.
+fn to_wire(m: &ChatMsg, native: bool) -> ChatMessage {
+    if !native {
+        let mut content = m.content.clone();
+        for c in &m.tool_calls {
+            content.push_str(&format!("\n<tool_call>\n{{\"name\": {}, \"arguments\": {}}}\n</tool_call>", serde_json::json!(c.name), c.arguments));
+        }
+        let (role, content) = match m.role {
+            "tool" => ("user".to_string(), format!("Result of tool call {}:\n{}", m.tool_call_id.as_deref().unwrap_or(""), content)),
+            r => (r.to_string(), content),
+        };
+        return ChatMessage { role, content: Some(Content::Text(content)), tool_calls: None, tool_call_id: None, name: None };
+    }
     ChatMessage {
         role: m.role.to_string(),
         content: Some(Content::Text(m.content.clone())),

@@ -4,8 +4,10 @@
 //! event log that SSE clients read and resume from.
 
 mod bridge;
+mod hooks;
 pub mod turn;
 
+use autocrea_core::agent::pipeline::Approval;
 use autocrea_core::replay::Replay;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -18,9 +20,11 @@ const KEPT_EVENTS: usize = 5000;
 
 #[derive(Default)]
 pub struct Agents {
-    /// Thread id -> the stop flag of its running turn.
-    running: Mutex<HashMap<String, Arc<AtomicBool>>>,
+    /// Thread id -> its running turn and that turn's stop flag.
+    running: Mutex<HashMap<String, (String, Arc<AtomicBool>)>>,
     logs: Mutex<HashMap<String, Arc<EventLog>>>,
+    /// Turn id -> where the answer to its waiting plan goes.
+    approvals: Mutex<HashMap<String, tokio::sync::oneshot::Sender<Approval>>>,
 }
 
 impl Agents {
@@ -28,15 +32,36 @@ impl Agents {
         self.logs.lock().unwrap_or_else(|p| p.into_inner()).entry(thread_id.to_string()).or_default().clone()
     }
 
-    /// Asks the thread's running turn to stop; false when none runs.
+    /// Asks the thread's running turn to stop (a plan waiting for approval
+    /// too); false when none runs.
     pub fn stop(&self, thread_id: &str) -> bool {
-        match self.running.lock().unwrap_or_else(|p| p.into_inner()).get(thread_id) {
-            Some(flag) => {
+        let flag = self.running.lock().unwrap_or_else(|p| p.into_inner()).get(thread_id).cloned();
+        match flag {
+            Some((turn_id, flag)) => {
                 flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                self.answer_plan(&turn_id, Approval::Stopped);
                 true
             }
             None => false,
         }
+    }
+
+    /// Hands the user's answer to a plan that waits; false when none waits.
+    pub fn answer_plan(&self, turn_id: &str, answer: Approval) -> bool {
+        match self.approvals.lock().unwrap_or_else(|p| p.into_inner()).remove(turn_id) {
+            Some(tx) => tx.send(answer).is_ok(),
+            None => false,
+        }
+    }
+
+    pub fn plan_waits(&self, turn_id: &str) -> bool {
+        self.approvals.lock().unwrap_or_else(|p| p.into_inner()).contains_key(turn_id)
+    }
+
+    fn wait_for_answer(&self, turn_id: &str) -> tokio::sync::oneshot::Receiver<Approval> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.approvals.lock().unwrap_or_else(|p| p.into_inner()).insert(turn_id.to_string(), tx);
+        rx
     }
 
     pub fn is_running(&self, thread_id: &str) -> bool {

@@ -1,12 +1,18 @@
-//! One agent turn: checks before it starts, the loop in the background, and
-//! its end as one commit (or none), stored messages and a ledger charge.
+//! One agent turn: checks before it starts, the pipeline in the background,
+//! and its end as one commit (or none), stored messages and a ledger charge.
+//! A turn answers a new message, an edited one (a new branch beside the
+//! old) or an earlier one again (regenerate); the last two start from the
+//! code the original answer started from.
 
 use super::bridge::{ProviderModel, SandboxBridge};
+use super::hooks::ServerHooks;
 use crate::error::ApiError;
 use crate::state::AppState;
+use autocrea_core::agent::context;
 use autocrea_core::agent::files::{Limits as FileLimits, Worktree};
-use autocrea_core::agent::runner::{self, ChatMsg, Ending, Event, Limits};
-use autocrea_core::agent::store::{self, NewMessage, Thread, Turn};
+use autocrea_core::agent::pipeline::{self, Mode, TurnInput, TurnRun};
+use autocrea_core::agent::runner::{ChatMsg, Ending, Event, Limits, Model, Settings};
+use autocrea_core::agent::store::{self, Message, NewMessage, Thread, Turn};
 use autocrea_core::gitstore::Author;
 use autocrea_core::projects::Project;
 use axum::http::StatusCode;
@@ -16,21 +22,57 @@ use std::sync::Arc;
 
 /// Longest user message, in characters.
 const MESSAGE_MAX: usize = 32_000;
-const ROLE: &str = "Developer";
+/// Files the user has open that go into the context, at most.
+const OPEN_FILES_MAX: usize = 10;
 
-/// Starts a turn on `thread` for `content`; the loop runs in the background
-/// and reports on the thread's event log.
-pub async fn start(
-    state: &AppState,
-    user_id: i64,
-    project: &Project,
-    thread: &Thread,
-    content: &str,
-    model: Option<&str>,
-) -> Result<Turn, ApiError> {
-    let content = content.trim();
-    if content.is_empty() || content.chars().count() > MESSAGE_MAX {
-        return Err(ApiError::invalid(format!("content: 1 to {MESSAGE_MAX} characters")));
+/// What the turn answers.
+pub enum Ask {
+    /// A new message at the end of the current branch.
+    New(String),
+    /// An earlier user message, edited: a new branch beside it.
+    Edit { message_id: String, content: String },
+    /// An earlier user message, answered again.
+    Regenerate { message_id: String },
+}
+
+#[derive(Default)]
+pub struct Options {
+    /// The project's mode when unset.
+    pub mode: Option<Mode>,
+    /// The project's model when unset.
+    pub model: Option<String>,
+    /// Build the Architect's plan without waiting for approval.
+    pub auto_approve: bool,
+    /// Files the user has open in the editor, for the context.
+    pub open_files: Vec<String>,
+}
+
+/// What `begin` prepared for the background run.
+struct Prepared {
+    turn: Turn,
+    /// The user message the turn answers; the first answer's parent.
+    request: Message,
+    /// Earlier messages on the branch (ids kept for the summary's mark).
+    history: Vec<(String, ChatMsg)>,
+    /// Load this version into the working tree first (edit, regenerate).
+    restore: Option<String>,
+}
+
+/// Starts a turn; the pipeline runs in the background and reports on the
+/// thread's event log.
+pub async fn start(state: &AppState, user_id: i64, project: &Project, thread: &Thread, ask: Ask, opts: Options) -> Result<Turn, ApiError> {
+    if let Ask::New(content) | Ask::Edit { content, .. } = &ask {
+        let content = content.trim();
+        if content.is_empty() || content.chars().count() > MESSAGE_MAX {
+            return Err(ApiError::invalid(format!("content: 1 to {MESSAGE_MAX} characters")));
+        }
+    }
+    if let Ask::Edit { message_id, .. } | Ask::Regenerate { message_id } = &ask {
+        let m = store::message(&state.pool, &thread.id, message_id).await.map_err(store_error)?;
+        user_message(std::slice::from_ref(&m), message_id)?;
+    }
+    if opts.open_files.len() > OPEN_FILES_MAX {
+        return Err(ApiError::invalid(format!("open_files: at most {OPEN_FILES_MAX} paths")));
     }
     let balance = store::balance_milli(&state.pool, user_id).await.map_err(store_error)?;
     if balance <= 0 {
@@ -50,98 +92,155 @@ pub async fn start(
         e.retry_after = Some(60);
         return Err(e);
     }
-    let target = crate::api::gateway::resolve(state, user_id, model).await.map_err(|e| ApiError::new(e.status(), "model_unavailable", e.to_string()))?;
+    let mode = opts.mode.or_else(|| project.agent_mode.as_deref().and_then(Mode::parse)).unwrap_or(Mode::Quick);
+    let model_name = opts.model.clone().or_else(|| project.agent_model.clone());
+    let target = crate::api::gateway::resolve(state, user_id, model_name.as_deref())
+        .await
+        .map_err(|e| ApiError::new(e.status(), "model_unavailable", e.to_string()))?;
     let stop = Arc::new(AtomicBool::new(false));
     {
         let mut running = state.agents.running.lock().unwrap_or_else(|p| p.into_inner());
         if running.contains_key(&thread.id) {
             return Err(ApiError::new(StatusCode::CONFLICT, "turn_running", "a turn is running on this thread; stop it or wait"));
         }
-        running.insert(thread.id.clone(), stop.clone());
+        running.insert(thread.id.clone(), (String::new(), stop.clone()));
     }
-    let started = begin(state, user_id, project, thread, content, &target.public_name).await;
-    let (turn, history) = match started {
-        Ok(t) => t,
+    let prepared = match begin(state, user_id, project, thread, ask, mode, &target.public_name).await {
+        Ok(p) => p,
         Err(e) => {
             state.agents.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&thread.id);
             return Err(e);
         }
     };
-    let model = ProviderModel { target, state: state.clone(), user_id, project_id: project.id.clone() };
-    let (state, project, thread, turn_out) = (state.clone(), project.clone(), thread.clone(), turn.clone());
+    if let Some(entry) = state.agents.running.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&thread.id) {
+        entry.0 = prepared.turn.id.clone();
+    }
+    let log = state.agents.log(&thread.id);
+    let model = ProviderModel::new(target, state.clone(), user_id, project.id.clone(), log, prepared.turn.id.clone());
+    let turn_out = prepared.turn.clone();
+    let (state, project, thread) = (state.clone(), project.clone(), thread.clone());
     tokio::spawn(async move {
-        run(state.clone(), project, thread.clone(), turn, history, model, stop).await;
+        run(state.clone(), project, thread.clone(), prepared, mode, opts, model, stop).await;
         state.agents.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&thread.id);
     });
     Ok(turn_out)
 }
 
-/// Stores the user's message and the running turn; returns the conversation so far.
-async fn begin(state: &AppState, user_id: i64, project: &Project, thread: &Thread, content: &str, model: &str) -> Result<(Turn, Vec<ChatMsg>), ApiError> {
+/// Stores the user's message (unless regenerating) and the running turn.
+async fn begin(state: &AppState, user_id: i64, project: &Project, thread: &Thread, ask: Ask, mode: Mode, model: &str) -> Result<Prepared, ApiError> {
     let git = state.git.clone();
     let id = project.id.clone();
-    let base = crate::error::blocking(move || Ok(git.history(&id, None, 0, 1)?.0.first().map(|v| v.sha.clone()))).await?;
-    let previous = store::messages(&state.pool, &thread.id).await.map_err(store_error)?;
-    let turn = store::begin_turn(&state.pool, thread, user_id, "quick", model, base.as_deref()).await.map_err(store_error)?;
-    let parent = previous.last().map(|m| m.id.clone());
-    store::add_message(&state.pool, &thread.id, NewMessage { role: "user", content: content.to_string(), parent_id: parent, turn_id: Some(turn.id.clone()), ..Default::default() })
-        .await
-        .map_err(store_error)?;
-    // Earlier turns are context as text: what was asked and what was answered.
-    let mut history: Vec<ChatMsg> = previous
-        .iter()
+    let head = crate::error::blocking(move || Ok(git.history(&id, None, 0, 1)?.0.first().map(|v| v.sha.clone()))).await?;
+    let all = store::messages(&state.pool, &thread.id).await.map_err(store_error)?;
+    // The message the new one follows, and the version to start from.
+    let (parent, content, earlier) = match &ask {
+        Ask::New(content) => (store::active_leaf(&all).map(str::to_string), Some(content.trim().to_string()), None),
+        Ask::Edit { message_id, content } => {
+            let m = user_message(&all, message_id)?;
+            (m.parent_id.clone(), Some(content.trim().to_string()), Some(m))
+        }
+        Ask::Regenerate { message_id } => {
+            let m = user_message(&all, message_id)?;
+            (m.parent_id.clone(), None, Some(m))
+        }
+    };
+    let restore = match earlier.and_then(|m| m.turn_id.clone()) {
+        Some(turn_id) => store::turn(&state.pool, &thread.id, &turn_id).await.map_err(store_error)?.base_sha.filter(|b| Some(b) != head.as_ref()),
+        None => None,
+    };
+    let history = store::branch(&all, parent.as_deref())
+        .into_iter()
         .filter(|m| m.role == "user" || (m.role == "assistant" && m.tool_calls.is_none() && !m.content.is_empty()))
-        .map(|m| ChatMsg::new(if m.role == "user" { "user" } else { "assistant" }, m.content.clone()))
+        .map(|m| (m.id.clone(), ChatMsg::new(if m.role == "user" { "user" } else { "assistant" }, m.content.clone())))
         .collect();
-    history.push(ChatMsg::new("user", content));
-    Ok((turn, history))
+    let turn = store::begin_turn(&state.pool, thread, user_id, mode.as_str(), model, head.as_deref()).await.map_err(store_error)?;
+    let request = match (content, &ask) {
+        (Some(content), _) => store::add_message(&state.pool, &thread.id, NewMessage { role: "user", content, parent_id: parent, turn_id: Some(turn.id.clone()), ..Default::default() })
+            .await
+            .map_err(store_error)?,
+        (None, Ask::Regenerate { message_id }) => user_message(&all, message_id)?,
+        (None, _) => unreachable!("only a regeneration has no new content"),
+    };
+    store::set_request(&state.pool, &turn.id, &request.id).await.map_err(store_error)?;
+    Ok(Prepared { turn, request, history, restore })
 }
 
-async fn run(state: AppState, project: Project, thread: Thread, turn: Turn, history: Vec<ChatMsg>, mut model: ProviderModel, stop: Arc<AtomicBool>) {
+fn user_message(all: &[Message], id: &str) -> Result<Message, ApiError> {
+    let m = all.iter().find(|m| m.id == id).ok_or_else(|| ApiError::not_found("message"))?;
+    if m.role != "user" {
+        return Err(ApiError::invalid("only your own messages can be edited or answered again"));
+    }
+    Ok(m.clone())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mode: Mode, opts: Options, mut model: ProviderModel, stop: Arc<AtomicBool>) {
     let log = state.agents.log(&thread.id);
-    log.push("step", json!({"turn": turn.id, "role": ROLE, "status": "running"}));
+    let turn = p.turn.clone();
+    log.push("turn:start", json!({"turn": turn.id, "mode": mode.as_str(), "model": turn.model, "request": p.request.id}));
     // The turn holds the project's writer lock: no push or save lands in the middle of it.
     let _lock = state.git.lock(&project.id).await;
-    let mut wt = Worktree::new(state.git.worktree_path(&project.id), FileLimits::default());
-    let files = wt.list_files("").unwrap_or_default();
-    let mut conversation = vec![ChatMsg::new("system", system_prompt(&project, &files))];
-    conversation.extend(history);
-    let sandbox = SandboxBridge { state: state.clone(), project_id: project.id.clone(), template: project.template.clone() };
-    let emit_log = log.clone();
-    let turn_id = turn.id.clone();
-    let result = runner::run(&mut model, &sandbox, &mut wt, conversation, Limits::default(), &stop, move |e| emit(&emit_log, &turn_id, e)).await;
-
-    for m in &result.messages {
-        let calls = (!m.tool_calls.is_empty()).then(|| {
-            serde_json::to_string(&m.tool_calls.iter().map(|c| json!({"id": c.id, "name": c.name, "arguments": c.arguments})).collect::<Vec<_>>()).unwrap_or_default()
-        });
-        let stored = store::add_message(&state.pool, &thread.id, NewMessage {
-            role: if m.role == "tool" { "tool" } else if m.role == "user" { "user" } else { "assistant" },
-            agent_role: Some(ROLE.into()),
-            content: m.content.clone(),
-            tool_calls: calls,
-            tool_call_id: m.tool_call_id.clone(),
-            turn_id: Some(turn.id.clone()),
-            model: Some(turn.model.clone()),
-            ..Default::default()
-        })
-        .await;
-        if let Err(e) = stored {
-            tracing::error!(error = %e, "could not store an agent message");
+    let settings = Settings {
+        limits: Limits { max_iterations: state.config.agent.max_iterations, repair_rounds: state.config.agent.repair_rounds },
+        context_tokens: model.target.context_tokens,
+    };
+    let result = match &p.restore {
+        Some(sha) => {
+            let (git, id, sha) = (state.git.clone(), project.id.clone(), sha.clone());
+            crate::error::blocking(move || Ok(git.load_version_into_worktree(&id, &sha)?)).await.map_err(|e| e.message)
         }
-    }
+        None => Ok(()),
+    };
+    let result = match result {
+        Err(e) => failed_run(format!("could not load the earlier version: {e}")),
+        Ok(()) => {
+            let history = fit_history(&state, &thread, p.history, &mut model, settings.context_tokens).await;
+            let mut wt = Worktree::new(state.git.worktree_path(&project.id), FileLimits::default());
+            let input = TurnInput {
+                project: project_brief(&state, &project, &wt, &opts.open_files),
+                history,
+                request: p.request.content.clone(),
+                mode,
+                settings,
+                text_tools: model.text_tools(),
+            };
+            let sandbox = SandboxBridge { state: state.clone(), project_id: project.id.clone(), template: project.template.clone() };
+            let mut hooks = ServerHooks {
+                state: state.clone(),
+                log: log.clone(),
+                turn_id: turn.id.clone(),
+                project_id: project.id.clone(),
+                stop: stop.clone(),
+                auto_approve: opts.auto_approve,
+            };
+            let (emit_log, turn_id) = (log.clone(), turn.id.clone());
+            pipeline::run_turn(&mut model, &sandbox, &mut wt, &mut hooks, input, &stop, move |e| emit(&emit_log, &turn_id, e)).await
+        }
+    };
+    store_messages(&state, &thread, &turn, &p.request, &result).await;
     let tokens = (result.prompt_tokens + result.completion_tokens) as i64;
     let (status, commit, error) = match &result.ending {
         Ending::Done { remaining_errors } => {
             let git = state.git.clone();
-            let (id, message) = (project.id.clone(), commit_message(&thread, &result));
-            match crate::error::blocking(move || Ok(git.commit_worktree(&id, &message, &Author::agent(ROLE))?)).await {
-                Ok(sha) => ("done", sha, (*remaining_errors > 0).then(|| format!("{remaining_errors} error(s) left after the repair rounds"))),
+            let (id, message) = (project.id.clone(), commit_message(&thread, mode, &result));
+            let author = Author::agent(pipeline::DEVELOPER.name);
+            match crate::error::blocking(move || Ok(git.commit_worktree(&id, &message, &author)?)).await {
+                Ok(sha) => {
+                    let mut notes = Vec::new();
+                    if *remaining_errors > 0 {
+                        notes.push(format!("{remaining_errors} error(s) left after the repair rounds"));
+                    }
+                    let high = result.findings.iter().filter(|f| f.severity == "high").count();
+                    if high > 0 {
+                        notes.push(format!("{high} high-severity security finding(s) left"));
+                    }
+                    ("done", sha, (!notes.is_empty()).then(|| notes.join("; ")))
+                }
                 Err(e) => ("failed", None, Some(format!("could not commit: {}", e.message))),
             }
         }
         Ending::Stopped => ("stopped", None, Some("stopped by the user".to_string())),
-        Ending::IterationLimit => ("failed", None, Some(format!("no answer after {} model calls", Limits::default().max_iterations))),
+        Ending::IterationLimit => ("failed", None, Some(format!("no answer after {} model calls", settings.limits.max_iterations))),
         Ending::Failed(e) => ("failed", None, Some(e.clone())),
     };
     if status != "done" {
@@ -159,9 +258,135 @@ async fn run(state: AppState, project: Project, thread: Thread, turn: Turn, hist
             tracing::error!(turn = %turn.id, error = %e, "could not charge a turn");
         }
     }
-    log.push("step", json!({"turn": turn.id, "role": ROLE, "status": status}));
     log.push("turn:end", json!({"turn": turn.id, "status": status, "commit": commit, "error": error,
-        "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens, "repairs": result.repairs}));
+        "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens, "repairs": result.repairs,
+        "findings": result.findings}));
+}
+
+fn failed_run(why: String) -> TurnRun {
+    TurnRun {
+        ending: Ending::Failed(why),
+        steps: Vec::new(),
+        messages: Vec::new(),
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        repairs: 0,
+        plan: None,
+        summary: None,
+        findings: Vec::new(),
+    }
+}
+
+/// The turn's messages, each the child of the one before (the first of the
+/// request), so the thread is a tree of branches.
+async fn store_messages(state: &AppState, thread: &Thread, turn: &Turn, request: &Message, result: &TurnRun) {
+    let mut parent = request.id.clone();
+    for (role, m) in &result.messages {
+        let calls = (!m.tool_calls.is_empty()).then(|| {
+            serde_json::to_string(&m.tool_calls.iter().map(|c| json!({"id": c.id, "name": c.name, "arguments": c.arguments})).collect::<Vec<_>>()).unwrap_or_default()
+        });
+        let stored = store::add_message(&state.pool, &thread.id, NewMessage {
+            role: match m.role {
+                "tool" => "tool",
+                "user" => "user",
+                _ => "assistant",
+            },
+            parent_id: Some(parent.clone()),
+            agent_role: Some(role.to_string()),
+            content: m.content.clone(),
+            tool_calls: calls,
+            tool_call_id: m.tool_call_id.clone(),
+            turn_id: Some(turn.id.clone()),
+            model: Some(turn.model.clone()),
+            prompt_tokens: m.prompt_tokens as i64,
+            completion_tokens: m.completion_tokens as i64,
+        })
+        .await;
+        match stored {
+            Ok(s) => parent = s.id,
+            Err(e) => tracing::error!(error = %e, "could not store an agent message"),
+        }
+    }
+}
+
+/// The thread's earlier messages within a quarter of the context: older
+/// ones are summarised by the model once and the summary is kept on the
+/// thread (and reused while it still covers them).
+async fn fit_history(state: &AppState, thread: &Thread, history: Vec<(String, ChatMsg)>, model: &mut ProviderModel, context_tokens: usize) -> Vec<ChatMsg> {
+    let budget = context_tokens / 4;
+    // A kept summary stands for the messages up to its mark.
+    let (mut summary, mut rest) = (None, history.clone());
+    if let (Some(s), Some(upto)) = (&thread.summary, &thread.summary_upto) {
+        if let Some(i) = history.iter().position(|(id, _)| id == upto) {
+            summary = Some(s.clone());
+            rest = history[i + 1..].to_vec();
+        }
+    }
+    let msgs: Vec<ChatMsg> = rest.iter().map(|(_, m)| m.clone()).collect();
+    let summary_size = summary.as_deref().map(context::estimate).unwrap_or(0);
+    if context::total(&msgs) + summary_size <= budget {
+        return with_summary(summary, msgs);
+    }
+    let (old, recent) = context::split_history(&msgs, budget / 2);
+    if old.is_empty() {
+        return with_summary(summary, recent);
+    }
+    let upto = rest[old.len() - 1].0.clone();
+    let mut prompt = vec![ChatMsg::new(
+        "system",
+        "Summarise this conversation between a user and an app-building agent in at most 200 words: what the user \
+         asked for, what was built, and what is still open. Write plain text.",
+    )];
+    if let Some(s) = &summary {
+        prompt.push(ChatMsg::new("user", format!("Summary of what came before:\n{s}")));
+    }
+    let transcript = old.iter().map(|m| format!("{}: {}", m.role, m.content)).collect::<Vec<_>>().join("\n\n");
+    prompt.push(ChatMsg::new("user", transcript));
+    let prompt = context::fit(&prompt, context_tokens.saturating_sub(context::ANSWER_RESERVE));
+    match model.reply(&prompt, &[]).await {
+        Ok(reply) if !reply.text.trim().is_empty() => {
+            let text = reply.text.trim().to_string();
+            if let Err(e) = store::set_summary(&state.pool, &thread.id, &text, &upto).await {
+                tracing::error!(thread = %thread.id, error = %e, "could not keep a thread summary");
+            }
+            with_summary(Some(text), recent)
+        }
+        // No summary: the recent part alone still fits.
+        _ => with_summary(summary, recent),
+    }
+}
+
+fn with_summary(summary: Option<String>, msgs: Vec<ChatMsg>) -> Vec<ChatMsg> {
+    let mut out = Vec::with_capacity(msgs.len() + 1);
+    if let Some(s) = summary {
+        out.push(ChatMsg::new("user", format!("(A summary of the earlier conversation: {s})")));
+    }
+    out.extend(msgs);
+    out
+}
+
+/// About the project for the system prompt: name, template, description,
+/// the errors the sandbox knows of, and the files the user has open.
+fn project_brief(state: &AppState, project: &Project, wt: &Worktree, open_files: &[String]) -> String {
+    let mut s = format!("The project is \"{}\" (template {}).", project.name, project.template);
+    if !project.description.trim().is_empty() {
+        s.push_str(&format!(" Its description: {}", project.description.trim()));
+    }
+    let errors = state.sandboxes.known_errors(&project.id);
+    if !errors.is_empty() {
+        s.push_str("\n\nErrors seen recently in the preview:\n");
+        for d in errors.iter().take(20) {
+            s.push_str(&format!("- {}{} {}\n", d.file.as_deref().unwrap_or("(project)"), d.line.map(|l| format!(":{l}")).unwrap_or_default(), d.message));
+        }
+    }
+    for path in open_files {
+        // Open files are context, cut to keep the prompt small; unreadable ones are left out.
+        if let Ok(text) = wt.read_file(path) {
+            let cut: String = text.chars().take(8000).collect();
+            s.push_str(&format!("\n\nOpen in the editor: {path}\n```\n{cut}\n```"));
+        }
+    }
+    s
 }
 
 fn emit(log: &super::EventLog, turn: &str, e: Event) {
@@ -177,27 +402,15 @@ fn emit(log: &super::EventLog, turn: &str, e: Event) {
     log.push(kind, data);
 }
 
-fn system_prompt(project: &Project, files: &[String]) -> String {
-    format!(
-        "You are the Developer in AUTOCREA, an app builder. You change the project \"{}\" (template {}) \
-         only by calling tools. Paths are relative to the project root. Read a file before changing \
-         parts of it. When the work is done, answer with a short summary and call no tool.\n\n\
-         The project's files:\n{}",
-        project.name,
-        project.template,
-        files.join("\n")
-    )
-}
-
-fn commit_message(thread: &Thread, result: &runner::Run) -> String {
+fn commit_message(thread: &Thread, mode: Mode, result: &TurnRun) -> String {
     let summary = result
-        .messages
-        .iter()
-        .rev()
-        .find(|m| m.role == "assistant" && m.tool_calls.is_empty() && !m.content.trim().is_empty())
-        .map(|m| m.content.lines().next().unwrap_or("").trim().chars().take(72).collect::<String>())
+        .summary
+        .as_deref()
+        .map(|s| s.lines().next().unwrap_or("").trim().chars().take(72).collect::<String>())
+        .filter(|s| !s.is_empty())
         .unwrap_or_else(|| format!("Changes from the chat \"{}\"", thread.title));
-    format!("{summary}\n\nMade by the {ROLE} agent in thread {}.", thread.id)
+    let roles: Vec<&str> = result.steps.iter().filter(|s| s.status == "done").map(|s| s.role).collect();
+    format!("{summary}\n\nMade by the agent ({} mode: {}) in thread {}.", mode.as_str(), roles.join(", "), thread.id)
 }
 
 pub fn store_error(e: store::StoreError) -> ApiError {

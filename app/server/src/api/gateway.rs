@@ -13,7 +13,7 @@ use crate::llm::providers::{self, Provider};
 use crate::llm::wire::{ChatRequest, CompletionRequest};
 use crate::llm::LlmError;
 use crate::state::AppState;
-use autocrea_core::llm::{keys, policy, usage};
+use autocrea_core::llm::{keys, policy, shared_keys, usage};
 use autocrea_core::projects;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
@@ -34,7 +34,14 @@ pub(crate) struct Target {
     /// The name the caller used, echoed in answers.
     pub public_name: String,
     pub adapter: Box<dyn Provider>,
+    /// How the agent passes tools to this model.
+    pub tools: policy::ToolFormat,
+    /// The model's context window, in tokens.
+    pub context_tokens: usize,
 }
+
+/// The context of a provider's models when its policy does not say.
+const DEFAULT_CONTEXT: usize = 32_768;
 
 /// Models the caller may use: the local model, and each allowed provider's
 /// models when the caller has stored a key for it.
@@ -42,7 +49,8 @@ pub(crate) struct Target {
     responses((status = 200, description = "OpenAI's model list", body = Object), (status = 401, body = ErrorBody)))]
 pub async fn models(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
     let policy = policy::load(&state.pool).await?;
-    let mine = keys::list(&state.pool, auth.user.id).await?;
+    let mut mine: Vec<String> = keys::list(&state.pool, auth.user.id).await?.into_iter().map(|k| k.provider).collect();
+    mine.extend(shared_keys::list(&state.pool).await?.into_iter().map(|k| k.provider));
     let mut data = Vec::new();
     if let (true, Some(id)) = (policy.local, &state.llm.local_model) {
         if state.config.llm.worker {
@@ -50,7 +58,7 @@ pub async fn models(State(state): State<AppState>, auth: Auth) -> Result<Json<Va
         }
     }
     for p in policy.providers.iter().filter(|p| p.enabled) {
-        if !mine.iter().any(|k| k.provider == p.id) {
+        if !mine.iter().any(|k| *k == p.id) {
             continue;
         }
         for m in &p.models {
@@ -260,6 +268,8 @@ pub(crate) async fn resolve(state: &AppState, user_id: i64, model: Option<&str>)
             model: id.clone(),
             public_name: id,
             adapter: providers::adapter(policy::ProviderKind::Openai, "the local model worker", &base, None),
+            tools: policy::ToolFormat::Native,
+            context_tokens: state.llm.local_context.unwrap_or(8192) as usize,
         });
     }
     let name = name.expect("not local, so named");
@@ -270,7 +280,7 @@ pub(crate) async fn resolve(state: &AppState, user_id: i64, model: Option<&str>)
         .provider(provider_id)
         .filter(|p| p.enabled && p.models.iter().any(|m| m == model))
         .ok_or_else(|| LlmError::ModelNotFound(name.to_string()))?;
-    let key = keys::secret(&state.pool, &state.llm.master_key, user_id, provider_id)
+    let key = shared_keys::key_for(&state.pool, &state.llm.master_key, user_id, provider_id)
         .await
         .map_err(internal)?
         .ok_or_else(|| LlmError::NoKey {
@@ -281,5 +291,7 @@ pub(crate) async fn resolve(state: &AppState, user_id: i64, model: Option<&str>)
         model: model.to_string(),
         public_name: name.to_string(),
         adapter: providers::adapter(provider.kind, provider_id, &provider.base_url, Some(key)),
+        tools: provider.tools,
+        context_tokens: provider.context.map(|c| c as usize).unwrap_or(DEFAULT_CONTEXT),
     })
 }

@@ -8,6 +8,7 @@ use crate::state::AppState;
 use autocrea_core::audit;
 use autocrea_core::llm::keys::{self, ProviderKeyInfo};
 use autocrea_core::llm::policy::{self, LlmPolicy, ProviderKind};
+use autocrea_core::llm::shared_keys::{self, SharedKeyInfo};
 use autocrea_core::llm::usage::{self, UsageTotal};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -22,6 +23,8 @@ pub struct ProviderView {
     pub models: Vec<String>,
     /// The caller stored a key for it.
     pub has_key: bool,
+    /// The admin set a key everyone may use.
+    pub shared_key: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -38,6 +41,7 @@ pub struct ProvidersView {
 pub async fn providers(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<ProvidersView>> {
     let policy = policy::load(&state.pool).await?;
     let mine = keys::list(&state.pool, auth.user.id).await?;
+    let shared = shared_keys::list(&state.pool).await?;
     Ok(Json(ProvidersView {
         local: policy.local,
         local_model: state.llm.local_model.clone(),
@@ -47,6 +51,7 @@ pub async fn providers(State(state): State<AppState>, auth: Auth) -> ApiResult<J
             .filter(|p| p.enabled)
             .map(|p| ProviderView {
                 has_key: mine.iter().any(|k| k.provider == p.id),
+                shared_key: shared.iter().any(|k| k.provider == p.id),
                 id: p.id,
                 kind: p.kind,
                 models: p.models,
@@ -112,6 +117,8 @@ pub async fn my_usage(State(state): State<AppState>, auth: Auth) -> ApiResult<Js
 pub struct AdminLlmView {
     pub worker: WorkerStatus,
     pub policy: LlmPolicy,
+    /// Keys the admin set for everyone (last four characters only).
+    pub shared_keys: Vec<SharedKeyInfo>,
 }
 
 /// The local worker's state (with its last stderr lines) and the policy.
@@ -121,7 +128,38 @@ pub async fn admin_view(State(state): State<AppState>, _admin: Admin) -> ApiResu
     Ok(Json(AdminLlmView {
         worker: state.llm.worker.status(),
         policy: policy::load(&state.pool).await?,
+        shared_keys: shared_keys::list(&state.pool).await?,
     }))
+}
+
+/// Sets the key every user calls a provider with (a user's own key wins).
+/// Encrypted at rest, never sent back; with this, a provider added to the
+/// policy at run time is usable at once.
+#[utoipa::path(put, path = "/api/v1/admin/llm/providers/{provider}/key", tag = "admin", request_body = PutKey,
+    params(("provider" = String, Path, description = "provider id from the policy")),
+    responses((status = 200, body = SharedKeyInfo), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn put_shared_key(
+    State(state): State<AppState>,
+    Admin(auth): Admin,
+    Path(provider): Path<String>,
+    ApiJson(body): ApiJson<PutKey>,
+) -> ApiResult<Json<SharedKeyInfo>> {
+    if policy::load(&state.pool).await?.provider(&provider).is_none() {
+        return Err(crate::error::ApiError::not_found("provider"));
+    }
+    let info = shared_keys::put(&state.pool, &state.llm.master_key, &provider, body.key.trim()).await?;
+    audit::record(&state.pool, &auth.actor(), "provider_shared_key.stored", Some(&provider), None).await;
+    Ok(Json(info))
+}
+
+/// Removes the shared key of a provider.
+#[utoipa::path(delete, path = "/api/v1/admin/llm/providers/{provider}/key", tag = "admin",
+    params(("provider" = String, Path, description = "provider id")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_shared_key(State(state): State<AppState>, Admin(auth): Admin, Path(provider): Path<String>) -> ApiResult<StatusCode> {
+    shared_keys::delete(&state.pool, &provider).await?;
+    audit::record(&state.pool, &auth.actor(), "provider_shared_key.deleted", Some(&provider), None).await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Replaces which providers and models users may pick.

@@ -4,7 +4,8 @@ use crate::agent::turn::{self, store_error as map_store_error};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth};
 use crate::state::AppState;
-use autocrea_core::agent::store::{self, Message, Thread, Turn};
+use autocrea_core::agent::pipeline::{Approval, Mode};
+use autocrea_core::agent::store::{self, Message, Step, Thread, Turn};
 use autocrea_core::projects::{self, Project};
 use autocrea_core::replay::kept_then_live;
 use axum::extract::{Path, Query, State};
@@ -58,7 +59,12 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Path(id): Path<Stri
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MessageList {
+    /// Every message, every branch (`parent_id` links them).
     pub messages: Vec<Message>,
+    /// The ids of the current branch, oldest first: its newest message and
+    /// that message's parents. An edit or a regeneration starts a new branch
+    /// beside the old one, which stays in `messages`.
+    pub branch: Vec<String>,
     /// Whether a turn is running on the thread now.
     pub running: bool,
 }
@@ -69,17 +75,41 @@ pub struct MessageList {
     responses((status = 200, body = MessageList), (status = 404, body = ErrorBody)))]
 pub async fn messages(State(state): State<AppState>, auth: Auth, Path((id, thread_id)): Path<(String, String)>) -> ApiResult<Json<MessageList>> {
     let (_, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
-    Ok(Json(MessageList {
-        messages: store::messages(&state.pool, &thread.id).await.map_err(map_store_error)?,
-        running: state.agents.is_running(&thread.id),
-    }))
+    let messages = store::messages(&state.pool, &thread.id).await.map_err(map_store_error)?;
+    let branch = store::branch(&messages, store::active_leaf(&messages)).into_iter().map(|m| m.id.clone()).collect();
+    Ok(Json(MessageList { messages, branch, running: state.agents.is_running(&thread.id) }))
+}
+
+/// How a turn runs; each field falls back to the project's agent settings.
+#[derive(Deserialize, utoipa::ToSchema, Default)]
+pub struct TurnOptions {
+    /// `local`, the local model's id, or `<provider>/<model>`.
+    pub model: Option<String>,
+    /// `quick` (the Developer alone) or `full` (Architect, Developer, DevOps, Tester, Security Auditor).
+    pub mode: Option<String>,
+    /// Full mode: build the Architect's plan without waiting for approval.
+    #[serde(default)]
+    pub auto_approve: bool,
+    /// Files open in the editor, given to the agent as context (at most 10).
+    #[serde(default)]
+    pub open_files: Vec<String>,
+}
+
+impl TurnOptions {
+    fn into_options(self) -> ApiResult<turn::Options> {
+        let mode = match self.mode.as_deref() {
+            None => None,
+            Some(m) => Some(Mode::parse(m).ok_or_else(|| ApiError::invalid("mode: quick or full"))?),
+        };
+        Ok(turn::Options { mode, model: self.model.filter(|m| !m.is_empty()), auto_approve: self.auto_approve, open_files: self.open_files })
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct SendMessage {
     pub content: String,
-    /// `local`, the local model's id, or `<provider>/<model>`; the local model when left out.
-    pub model: Option<String>,
+    #[serde(flatten)]
+    pub options: TurnOptions,
 }
 
 /// Sends a message: the agent's turn starts at once (202) and reports on the
@@ -96,8 +126,169 @@ pub async fn send(
     ApiJson(body): ApiJson<SendMessage>,
 ) -> ApiResult<(StatusCode, Json<Turn>)> {
     let (project, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
-    let turn = turn::start(&state, auth.user.id, &project, &thread, &body.content, body.model.as_deref()).await?;
+    let turn = turn::start(&state, auth.user.id, &project, &thread, turn::Ask::New(body.content), body.options.into_options()?).await?;
     Ok((StatusCode::ACCEPTED, Json(turn)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct EditMessage {
+    pub content: String,
+    #[serde(flatten)]
+    pub options: TurnOptions,
+}
+
+/// Edits one of your earlier messages: the edit is a new message beside the
+/// old one (the old branch stays) and a turn answers it, starting from the
+/// code the old answer started from (202, like send).
+#[utoipa::path(post, path = "/api/v1/projects/{id}/threads/{thread}/messages/{message}/edit", tag = "agent", request_body = EditMessage,
+    params(("id" = String, Path, description = "project id"), ("thread" = String, Path, description = "thread id"), ("message" = String, Path, description = "a user message")),
+    responses((status = 202, body = Turn), (status = 400, body = ErrorBody), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn edit(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, thread_id, message_id)): Path<(String, String, String)>,
+    ApiJson(body): ApiJson<EditMessage>,
+) -> ApiResult<(StatusCode, Json<Turn>)> {
+    let (project, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
+    let ask = turn::Ask::Edit { message_id, content: body.content };
+    let turn = turn::start(&state, auth.user.id, &project, &thread, ask, body.options.into_options()?).await?;
+    Ok((StatusCode::ACCEPTED, Json(turn)))
+}
+
+/// Answers one of your earlier messages again: a new answer branch beside
+/// the old one, from the code the old answer started from (202).
+#[utoipa::path(post, path = "/api/v1/projects/{id}/threads/{thread}/messages/{message}/regenerate", tag = "agent", request_body = TurnOptions,
+    params(("id" = String, Path, description = "project id"), ("thread" = String, Path, description = "thread id"), ("message" = String, Path, description = "a user message")),
+    responses((status = 202, body = Turn), (status = 400, body = ErrorBody), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn regenerate(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, thread_id, message_id)): Path<(String, String, String)>,
+    ApiJson(body): ApiJson<TurnOptions>,
+) -> ApiResult<(StatusCode, Json<Turn>)> {
+    let (project, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
+    let turn = turn::start(&state, auth.user.id, &project, &thread, turn::Ask::Regenerate { message_id }, body.into_options()?).await?;
+    Ok((StatusCode::ACCEPTED, Json(turn)))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TurnView {
+    #[serde(flatten)]
+    pub turn: Turn,
+    /// The roles of the turn, in order, with status, time, tokens and output.
+    pub steps: Vec<Step>,
+    /// Its Architect's plan waits for your answer.
+    pub plan_waiting: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TurnList {
+    pub turns: Vec<TurnView>,
+}
+
+/// The thread's turns, oldest first, with their steps.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/threads/{thread}/turns", tag = "agent",
+    params(("id" = String, Path, description = "project id"), ("thread" = String, Path, description = "thread id")),
+    responses((status = 200, body = TurnList), (status = 404, body = ErrorBody)))]
+pub async fn turns(State(state): State<AppState>, auth: Auth, Path((id, thread_id)): Path<(String, String)>) -> ApiResult<Json<TurnList>> {
+    let (_, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
+    let turns = store::turns_with_steps(&state.pool, &thread.id).await.map_err(map_store_error)?;
+    Ok(Json(TurnList {
+        turns: turns.into_iter().map(|(turn, steps)| TurnView { plan_waiting: state.agents.plan_waits(&turn.id), turn, steps }).collect(),
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanAnswer {
+    /// true: build the plan; false: the turn ends without changes.
+    pub approve: bool,
+    /// Your edit of the plan, built instead of the Architect's.
+    pub plan: Option<String>,
+    /// Why not (when rejecting).
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Approves (optionally edited) or rejects the plan a full-mode turn's
+/// Architect wrote; 409 when no plan of that turn waits.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/threads/{thread}/turns/{turn}/plan", tag = "agent", request_body = PlanAnswer,
+    params(("id" = String, Path, description = "project id"), ("thread" = String, Path, description = "thread id"), ("turn" = String, Path, description = "turn id")),
+    responses((status = 202), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn answer_plan(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, thread_id, turn_id)): Path<(String, String, String)>,
+    ApiJson(body): ApiJson<PlanAnswer>,
+) -> ApiResult<StatusCode> {
+    let (_, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
+    let turn = store::turn(&state.pool, &thread.id, &turn_id).await.map_err(map_store_error)?;
+    let answer = match (body.approve, body.plan) {
+        (true, Some(plan)) => {
+            let plan = plan.trim().to_string();
+            if plan.is_empty() || plan.chars().count() > 32_000 {
+                return Err(ApiError::invalid("plan: 1 to 32000 characters"));
+            }
+            Approval::Approved(plan)
+        }
+        (true, None) => {
+            let step = store::turns_with_steps(&state.pool, &thread.id).await.map_err(map_store_error)?;
+            let plan = step.into_iter().find(|(t, _)| t.id == turn.id).and_then(|(_, s)| s.into_iter().find(|s| s.role == "Architect")).map(|s| s.output);
+            Approval::Approved(plan.unwrap_or_default())
+        }
+        (false, _) => Approval::Rejected(body.reason.trim().chars().take(500).collect()),
+    };
+    if state.agents.answer_plan(&turn.id, answer) {
+        Ok(StatusCode::ACCEPTED)
+    } else {
+        Err(ApiError::new(StatusCode::CONFLICT, "no_plan_waiting", "no plan of this turn waits for an answer"))
+    }
+}
+
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSettings {
+    /// The agent's model for the project; null: the local model.
+    pub model: Option<String>,
+    /// quick or full; null: quick.
+    pub mode: Option<String>,
+}
+
+/// The agent's model and mode for the project.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/agent", tag = "agent",
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 200, body = AgentSettings), (status = 404, body = ErrorBody)))]
+pub async fn agent_settings(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<AgentSettings>> {
+    let project = owned(&state, &auth, &id).await?;
+    Ok(Json(AgentSettings { model: project.agent_model, mode: project.agent_mode }))
+}
+
+/// Picks the agent's model (one you may use: the local model, or a
+/// provider's model the admin allows and you or the admin have a key for)
+/// and mode for the project.
+#[utoipa::path(put, path = "/api/v1/projects/{id}/agent", tag = "agent", request_body = AgentSettings,
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 200, body = AgentSettings), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_agent_settings(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AgentSettings>,
+) -> ApiResult<Json<AgentSettings>> {
+    let project = owned(&state, &auth, &id).await?;
+    let model = body.model.filter(|m| !m.trim().is_empty());
+    if let Some(m) = &model {
+        // Resolving checks the policy and the key; the local model may be down now and still be chosen.
+        match crate::api::gateway::resolve(&state, auth.user.id, Some(m)).await {
+            Ok(_) | Err(crate::llm::LlmError::Unavailable(_)) => {}
+            Err(e) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "model_unavailable", e.to_string())),
+        }
+    }
+    if let Some(m) = &body.mode {
+        Mode::parse(m).ok_or_else(|| ApiError::invalid("mode: quick or full"))?;
+    }
+    let p = projects::set_agent(&state.pool, auth.user.id, &project.id, model.as_deref(), body.mode.as_deref()).await?;
+    Ok(Json(AgentSettings { model: p.agent_model, mode: p.agent_mode }))
 }
 
 /// Stops the thread's running turn: its changes are discarded, the project
@@ -136,9 +327,11 @@ pub struct EventView {
     pub data: serde_json::Value,
 }
 
-/// Server-sent events of the thread: `step`, `message`, `tool:start`,
-/// `tool:end`, `file:updated`, `preview:refresh`, `error:detected`,
-/// `editor`, `turn:end`; each with an id to resume from.
+/// Server-sent events of the thread: `turn:start`, `step` (a role's status,
+/// time, tokens, output), `plan` (waits for approval), `token` (model text
+/// as it is written), `message`, `tool:start`, `tool:end`, `file:updated`,
+/// `preview:refresh`, `error:detected`, `editor`, `turn:end`; each with an
+/// id to resume from (Last-Event-ID or `after`).
 #[utoipa::path(get, path = "/api/v1/projects/{id}/threads/{thread}/events", tag = "agent",
     params(("id" = String, Path, description = "project id"), ("thread" = String, Path, description = "thread id"), EventParams),
     responses((status = 200, description = "text/event-stream, or JSON with follow=false", body = EventList), (status = 404, body = ErrorBody)))]

@@ -1,0 +1,72 @@
+//! Provider keys an admin sets for every user (a team's OpenAI-compatible
+//! endpoint, say). Encrypted like users' keys; a user's own key wins. Only
+//! the last four characters are ever shown.
+
+use super::master_key::MasterKey;
+use super::{keys, LlmStoreError};
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct SharedKeyInfo {
+    pub provider: String,
+    pub last4: String,
+    #[serde(serialize_with = "crate::clock::ser_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: i64,
+}
+
+fn context(provider: &str) -> Vec<u8> {
+    format!("shared-provider-key\0{provider}").into_bytes()
+}
+
+pub async fn put(pool: &SqlitePool, master: &MasterKey, provider: &str, key: &str) -> Result<SharedKeyInfo, LlmStoreError> {
+    keys::validate(key)?;
+    let (nonce, ciphertext) = master.seal(key.as_bytes(), &context(provider));
+    let last4: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    Ok(sqlx::query_as::<_, SharedKeyInfo>(
+        "INSERT INTO provider_shared_keys (provider, nonce, ciphertext, last4, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (provider) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext,
+           last4 = excluded.last4, updated_at = excluded.updated_at
+         RETURNING provider, last4, updated_at",
+    )
+    .bind(provider)
+    .bind(nonce)
+    .bind(ciphertext)
+    .bind(last4)
+    .bind(crate::clock::now())
+    .fetch_one(pool)
+    .await?)
+}
+
+pub async fn list(pool: &SqlitePool) -> Result<Vec<SharedKeyInfo>, LlmStoreError> {
+    Ok(sqlx::query_as::<_, SharedKeyInfo>("SELECT provider, last4, updated_at FROM provider_shared_keys ORDER BY provider")
+        .fetch_all(pool)
+        .await?)
+}
+
+pub async fn delete(pool: &SqlitePool, provider: &str) -> Result<(), LlmStoreError> {
+    let done = sqlx::query("DELETE FROM provider_shared_keys WHERE provider = ?").bind(provider).execute(pool).await?;
+    if done.rows_affected() == 0 {
+        return Err(LlmStoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn secret(pool: &SqlitePool, master: &MasterKey, provider: &str) -> Result<Option<String>, LlmStoreError> {
+    let row: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as("SELECT nonce, ciphertext FROM provider_shared_keys WHERE provider = ?")
+        .bind(provider)
+        .fetch_optional(pool)
+        .await?;
+    let Some((nonce, ct)) = row else { return Ok(None) };
+    let plain = master.open(&nonce, &ct, &context(provider))?;
+    String::from_utf8(plain).map(Some).map_err(|_| LlmStoreError::Decrypt)
+}
+
+/// The key a user calls `provider` with: their own, else the shared one.
+pub async fn key_for(pool: &SqlitePool, master: &MasterKey, user_id: i64, provider: &str) -> Result<Option<String>, LlmStoreError> {
+    match keys::secret(pool, master, user_id, provider).await? {
+        Some(k) => Ok(Some(k)),
+        None => secret(pool, master, provider).await,
+    }
+}
