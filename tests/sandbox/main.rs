@@ -363,3 +363,57 @@ async fn warm_pool_serves_new_projects() {
     wait_for("the edit served", Duration::from_secs(5), async || preview.get("/").await.1.contains("Edited after the claim")).await;
     wait_for("the pool refilled", Duration::from_secs(60), async || warm(&s) == 1).await;
 }
+
+/// A whole agent turn with a scripted model on the real sandbox: the
+/// Developer writes a page and a broken script, the real check finds the
+/// syntax error, the repair round fixes it, the turn is one commit and the
+/// preview serves what the agent built.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_turn_builds_a_page_repairs_an_error_and_the_preview_shows_it() {
+    use autocrea_e2e::scripted::{calls, say, scripted_model, Script};
+    let script = Script::default();
+    script.push(calls(&[
+        ("c1", "full_file_rewrite", json!({"path": "index.html", "content": "<!doctype html><title>Shop</title><h1>Built by the agent</h1><script src=\"app.js\"></script>\n"})),
+        ("c2", "full_file_rewrite", json!({"path": "app.js", "content": "const greeting = ;\n"})),
+    ]));
+    script.push(say("Built the page."));
+    script.push(calls(&[("c3", "full_file_rewrite", json!({"path": "app.js", "content": "const greeting = 'hi';\nconsole.log(greeting);\n"}))]));
+    script.push(say("Fixed the script."));
+    let base = scripted_model(script.clone()).await;
+    let s = TestServer::start().await;
+    let c = s.user("ada@example.com").await;
+    let r = c
+        .send(c.request(reqwest::Method::PUT, "/api/v1/admin/llm/policy").json(&json!({"local": true, "providers": [
+            {"id": "scripted", "kind": "openai", "base_url": base, "enabled": true, "models": ["coder"]}]})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = c.send(c.request(reqwest::Method::PUT, "/api/v1/admin/llm/providers/scripted/key").json(&json!({"key": "sk-scripted-1234"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let id = project(&c, "static").await;
+    let thread = c.post(&format!("/api/v1/projects/{id}/threads"), json!({})).await.body["id"].as_str().unwrap().to_string();
+    let r = c.post(&format!("/api/v1/projects/{id}/threads/{thread}/messages"), json!({"content": "A shop page", "model": "scripted/coder"})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let mut end = Value::Null;
+    wait_for("the turn's end", Duration::from_secs(120), async || {
+        let ev = c.get(&format!("/api/v1/projects/{id}/threads/{thread}/events?follow=false")).await.body;
+        end = ev["events"].as_array().unwrap().iter().rev().find(|e| e["type"] == "turn:end").cloned().unwrap_or(Value::Null);
+        !end.is_null()
+    })
+    .await;
+    assert_eq!((end["data"]["status"].as_str(), end["data"]["repairs"].as_u64()), (Some("done"), Some(1)), "{end}");
+    assert!(end["data"]["error"].is_null(), "no errors left: {end}");
+    let repair = &script.requests()[2]["messages"];
+    assert!(repair.to_string().contains("app.js:1"), "the real check's error went back to the model: {repair}");
+    assert_eq!(c.get(&format!("/api/v1/projects/{id}/versions")).await.body["total"], 2);
+
+    let preview = Preview::enter(&s, &c, &id).await;
+    let mut page = String::new();
+    wait_for("the agent's page in the preview", Duration::from_secs(READY), async || {
+        let (code, body) = preview.get("/").await;
+        page = body;
+        code == StatusCode::OK && page.contains("Built by the agent")
+    })
+    .await;
+    let (code, script_js) = preview.fetch("/app.js").await;
+    assert_eq!((code, script_js.contains("'hi'")), (StatusCode::OK, true));
+}
