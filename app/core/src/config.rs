@@ -127,11 +127,13 @@ pub struct AgentConfig {
     pub repair_rounds: usize,
     /// How long an Architect's plan waits for approval before the turn fails.
     pub plan_timeout_secs: u64,
+    /// Most tokens one model call may write (a whole file fits in 4096).
+    pub max_tokens: u32,
 }
 
 impl Default for AgentConfig {
     fn default() -> Self {
-        Self { milli_credits_per_token: 1, turns_per_hour: 60, max_iterations: 10, repair_rounds: 3, plan_timeout_secs: 1800 }
+        Self { milli_credits_per_token: 1, turns_per_hour: 60, max_iterations: 10, repair_rounds: 3, plan_timeout_secs: 1800, max_tokens: 4096 }
     }
 }
 

@@ -56,6 +56,11 @@ impl Worktree {
         Self { root, limits, written: 0, changed: Vec::new(), touched: Vec::new() }
     }
 
+    /// Whether the project manages npm packages (the static template does not).
+    pub fn has_package_json(&self) -> bool {
+        self.root.join("package.json").is_file()
+    }
+
     /// Paths this turn created, changed or deleted, in order, once each.
     pub fn changed(&self) -> &[String] {
         &self.changed
@@ -203,11 +208,18 @@ impl Worktree {
 
     /// Every project file under `path` (the root when empty), sorted.
     pub fn list_files(&self, path: &str) -> Result<Vec<String>, AgentError> {
-        let start = if path.trim().trim_matches(['.', '/']).is_empty() {
-            self.root.clone()
+        let (rel, start) = if path.trim().trim_matches(['.', '/']).is_empty() {
+            (String::new(), self.root.clone())
         } else {
-            resolve(&self.root, path)?.1
+            resolve(&self.root, path)?
         };
+        // A file lists as itself, like `ls file`.
+        if start.is_file() {
+            return Ok(vec![rel]);
+        }
+        if !start.is_dir() {
+            return Err(AgentError::NotFound(format!("{rel}: no such folder")));
+        }
         let mut out = Vec::new();
         walk(&self.root, &start, &mut out)?;
         out.sort();
@@ -262,7 +274,9 @@ impl Worktree {
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), AgentError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| io(&dir.display().to_string(), e))?;
+    // Errors name the folder relative to the project: host paths never reach the model.
+    let shown = dir.strip_prefix(root).map(|p| p.display().to_string()).unwrap_or_default();
+    let entries = std::fs::read_dir(dir).map_err(|e| io(&shown, e))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
         let Ok(kind) = entry.file_type() else { continue };
@@ -341,5 +355,14 @@ mod tests {
         assert_eq!(json["dependencies"]["zod"], "^3.23.0");
         assert_eq!(json["dependencies"]["react"], "^18");
         assert_eq!(json["devDependencies"]["@types/node"], "latest");
+    }
+
+    #[test]
+    fn listing_a_file_or_a_missing_folder_names_only_project_paths() {
+        let (dir, wt) = tree();
+        assert_eq!(wt.list_files("index.html").unwrap(), ["index.html"]);
+        let e = wt.list_files("nope").unwrap_err().to_string();
+        assert_eq!(e, "nope: no such folder");
+        assert!(!e.contains(&dir.path().display().to_string()));
     }
 }

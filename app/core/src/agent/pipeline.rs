@@ -10,7 +10,7 @@ use super::files::Worktree;
 use super::runner::{self, ChatMsg, Ending, Event, Model, RoleSpec, SandboxTools, Settings};
 use super::security::{self, Finding};
 use super::textcalls;
-use super::tools::{definitions_of, NAMES};
+use super::tools::{definitions_of, offered, NAMES};
 use serde::Serialize;
 use std::future::Future;
 use std::sync::atomic::AtomicBool;
@@ -336,7 +336,7 @@ fn system_prompt(role: &RoleSpec, input: &TurnInput, wt: &Worktree) -> String {
     );
     if input.text_tools {
         s.push_str("\n\n");
-        s.push_str(&textcalls::instructions(&definitions_of(role.tools)));
+        s.push_str(&textcalls::instructions(&definitions_of(&offered(role.tools, wt))));
     }
     s
 }

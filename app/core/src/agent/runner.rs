@@ -5,7 +5,7 @@
 //! scripted model; the server plugs in its providers and `Sandboxes`.
 
 use super::files::Worktree;
-use super::tools::{definitions_of, Outcome as ToolOutcome, ToolCall, NAMES};
+use super::tools::{definitions_of, offered, Outcome as ToolOutcome, ToolCall, NAMES};
 use super::{context, textcalls};
 use crate::sandbox::Diagnostic;
 use std::future::Future;
@@ -138,7 +138,9 @@ pub async fn run<M: Model, S: SandboxTools>(
     stop: &AtomicBool,
     mut emit: impl FnMut(Event),
 ) -> Run {
-    let tools = definitions_of(role.tools);
+    // A tool the project cannot use is not offered (add_dependency without a package.json).
+    let offered = offered(role.tools, wt);
+    let tools = definitions_of(&offered);
     let limits = settings.limits;
     let budget = settings.context_tokens.saturating_sub(context::ANSWER_RESERVE).max(1024);
     let start = conversation.len();
@@ -186,12 +188,12 @@ pub async fn run<M: Model, S: SandboxTools>(
         let mut changed = false;
         for call in reply.calls {
             emit(Event::ToolStart { id: call.id.clone(), name: call.name.clone() });
-            let parsed = if role.tools.contains(&call.name.as_str()) {
+            let parsed = if offered.contains(&call.name.as_str()) {
                 ToolCall::parse(&call.name, &call.arguments).map_err(|e| e.to_string())
             } else if NAMES.contains(&call.name.as_str()) {
-                Err(format!("{} is not one of the {}'s tools; yours are: {}", call.name, role.name, role.tools.join(", ")))
+                Err(format!("{} is not one of the {}'s tools in this project; yours are: {}", call.name, role.name, offered.join(", ")))
             } else {
-                Err(format!("there is no tool {:?}; yours are: {}", call.name, role.tools.join(", ")))
+                Err(format!("there is no tool {:?}; yours are: {}", call.name, offered.join(", ")))
             };
             let result = match parsed {
                 Err(e) => Err(e),

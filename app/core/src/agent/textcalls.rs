@@ -43,8 +43,8 @@ pub fn instructions(tools: &[Value]) -> String {
 /// The prompt that asks for a block to be written again.
 pub fn repair_prompt(errors: &[String]) -> String {
     format!(
-        "Your tool call could not be read: {}. Write it again as \
-         <tool_call>{{\"name\": \"...\", \"arguments\": {{...}}}}</tool_call> with valid JSON.",
+        "Your tool call could not be read: {}. Call the tool again with complete, valid JSON arguments \
+         (written as <tool_call>{{\"name\": \"...\", \"arguments\": {{...}}}}</tool_call> if you write calls as text).",
         errors.join("; ")
     )
 }

@@ -238,6 +238,12 @@ pub fn definitions() -> Vec<Value> {
     ]
 }
 
+/// Of `names`, the tools the project can use: add_dependency only where
+/// there is a package.json (the static template has none).
+pub fn offered(names: &[&'static str], wt: &Worktree) -> Vec<&'static str> {
+    names.iter().copied().filter(|t| *t != "add_dependency" || wt.has_package_json()).collect()
+}
+
 /// The definitions of the tools named in `names`, in `NAMES` order.
 pub fn definitions_of(names: &[&str]) -> Vec<Value> {
     definitions().into_iter().filter(|d| d["function"]["name"].as_str().is_some_and(|n| names.contains(&n))).collect()

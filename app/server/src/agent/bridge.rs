@@ -10,7 +10,7 @@ use crate::llm::ChatEvent;
 use crate::state::AppState;
 use autocrea_core::agent::runner::{Call, ChatMsg, Model, Reply, SandboxTools};
 use autocrea_core::llm::usage;
-use autocrea_core::sandbox::Diagnostic;
+use autocrea_core::sandbox::{Diagnostic, SandboxError};
 use futures_util::StreamExt;
 use std::time::Instant;
 
@@ -49,7 +49,7 @@ impl Model for ProviderModel {
         let request = ChatRequest {
             model: None,
             messages: messages.iter().map(|m| to_wire(m, native)).collect(),
-            options: Default::default(),
+            options: crate::llm::wire::Options { max_tokens: Some(self.state.config.agent.max_tokens), ..Default::default() },
             tools: if native { tools.iter().filter_map(|t| serde_json::from_value::<Tool>(t.clone()).ok()).collect() } else { Vec::new() },
             tool_choice: native.then(|| serde_json::json!(choice)),
             response_format: None,
@@ -63,7 +63,7 @@ impl Model for ProviderModel {
                 let parsed = textcalls::parse(&reply.text, &format!("c{}-", self.calls));
                 reply.text = parsed.text;
                 reply.calls = parsed.calls;
-                reply.format_errors = parsed.errors;
+                reply.format_errors.extend(parsed.errors);
             }
         }
         let (prompt_tokens, completion_tokens, outcome) = match &result {
@@ -91,6 +91,7 @@ impl Model for ProviderModel {
 async fn collect(events: Result<crate::llm::EventStream, crate::llm::LlmError>, on_text: impl Fn(&str)) -> Result<Reply, String> {
     let mut events = events.map_err(|e| e.to_string())?;
     let mut reply = Reply::default();
+    let mut cut = false;
     while let Some(event) = events.next().await {
         match event.map_err(|e| e.to_string())? {
             ChatEvent::Text(t) => {
@@ -98,11 +99,18 @@ async fn collect(events: Result<crate::llm::EventStream, crate::llm::LlmError>, 
                 reply.text.push_str(&t);
             }
             ChatEvent::ToolCall(c) => reply.calls.push(Call { id: c.id, name: c.function.name, arguments: c.function.arguments }),
-            ChatEvent::Finish { usage, .. } => {
+            ChatEvent::Finish { usage, reason } => {
                 reply.prompt_tokens = usage.prompt_tokens;
                 reply.completion_tokens = usage.completion_tokens;
+                cut = reason == "length";
             }
         }
+    }
+    if cut && reply.calls.is_empty() {
+        // The answer ran into max_tokens: a call cut off there (a
+        // constrained local model writes calls as text until they close) is
+        // not an answer; the model is asked for a shorter one.
+        reply.format_errors.push(format!("your answer was cut off after {} tokens, the most one answer may have; make one smaller call", reply.completion_tokens));
     }
     Ok(reply)
 }
@@ -160,6 +168,18 @@ impl SandboxTools for SandboxBridge {
     }
 
     async fn check(&self) -> Result<Vec<Diagnostic>, String> {
-        self.state.sandboxes.check_for_errors(&self.project_id, &self.template).await.map_err(|e| e.to_string())
+        match self.state.sandboxes.check_for_errors(&self.project_id, &self.template).await {
+            // Without sandboxes nothing can be checked: a warning the model
+            // and the user see, not a failed turn.
+            Err(SandboxError::Disabled) => Ok(vec![Diagnostic {
+                file: None,
+                line: None,
+                column: None,
+                severity: "warning".into(),
+                message: "not checked: sandboxes are turned off on this appliance".into(),
+                source: "autocrea".into(),
+            }]),
+            other => other.map_err(|e| e.to_string()),
+        }
     }
 }

@@ -1,6 +1,10 @@
 //! The served binary as a process, for tests that kill it: start on a data
 //! folder and port, and an account with an API token made by the CLI.
 
+#![allow(dead_code)] // each test crate uses a part
+
+pub mod appliance;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -53,4 +57,11 @@ pub fn user_token(data: &Path, email: &str, admin: bool) -> String {
     let out = Command::new(BIN).args(["token", "create", "--email", email, "--name", "t"]).env("AUTOCREA_DATA_DIR", data).output().unwrap();
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The package folder of this checkout, read when the test runs: the build
+/// cache is shared between checkouts, so a path baked in at compile time may
+/// name another one.
+pub fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
 }
