@@ -119,6 +119,8 @@ pub struct ProviderView {
     pub kind: String,
     pub models: Vec<String>,
     pub has_key: bool,
+    /// The admin set a key everyone may use.
+    pub shared_key: bool,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -154,6 +156,15 @@ pub struct WorkerStatus {
 pub struct AdminLlm {
     pub worker: WorkerStatus,
     pub policy: serde_json::Value,
+    pub shared_keys: Vec<SharedKey>,
+}
+
+/// A key the admin set for everyone: never the key, only its last four characters.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct SharedKey {
+    pub provider: String,
+    pub last4: String,
+    pub updated_at: String,
 }
 
 /// `GET path` as `T`.

@@ -238,3 +238,37 @@ async fn providers_from_the_config_file_and_from_the_admin_at_run_time() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(bob.get(&format!("/api/v1/projects/{project}/agent")).await.body["model"], "team/big");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_thread_is_summarised_to_fit_the_models_context() {
+    let script = Script::default();
+    let long = "a detail of the shop ".repeat(60); // ~1300 characters, ~320 tokens
+    script.push(say(&format!("First answer: {long}")));
+    script.push(say("The user is building a shop; one long answer was given."));
+    script.push(say("Second answer."));
+    script.push(say("Third answer."));
+    let (_s, c, project, thread) = setup(&script).await;
+    // A small context: a quarter of it (256 tokens) is the history's budget.
+    let mut policy = c.get("/api/v1/admin/llm").await.body["policy"].clone();
+    policy["providers"][0]["context"] = json!(1024);
+    let r = c.send(c.request(Method::PUT, "/api/v1/admin/llm/policy").json(&policy)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let base = format!("/api/v1/projects/{project}/threads/{thread}");
+    for ask in [format!("First: {long}"), "Second".to_string(), "Third".to_string()] {
+        let r = c.post(&format!("{base}/messages"), json!({"content": ask, "model": "scripted/coder"})).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        wait_idle(&c, &project, &thread).await;
+    }
+    let requests = script.requests();
+    assert_eq!(requests.len(), 4, "three turns and one summary");
+    let summary_request = requests[1]["messages"].to_string();
+    assert!(summary_request.contains("Summarise this conversation") && summary_request.contains("First answer"), "{summary_request}");
+    for later in [&requests[2], &requests[3]] {
+        let seen = later["messages"].to_string();
+        assert!(seen.contains("A summary of the earlier conversation: The user is building a shop"), "{seen}");
+        assert!(!seen.contains("First answer"), "the summarised messages are left out: {seen}");
+    }
+    assert!(requests[3]["messages"].to_string().contains("Second answer."), "the kept summary is reused, newer messages follow it");
+    let threads = c.get(&format!("/api/v1/projects/{project}/threads")).await.body;
+    assert_eq!(threads["threads"][0]["summary"], "The user is building a shop; one long answer was given.");
+}

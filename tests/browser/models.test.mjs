@@ -66,3 +66,44 @@ test('admin sees the worker and allows a provider; a person stores and deletes a
   await page.getByTestId('no-provider-keys').waitFor();
   assert.deepEqual(page.problems, []);
 });
+
+test('admin adds a provider at run time with a shared key; a project picks its model and mode', async () => {
+  const page = await newPage(browser, server.url);
+  let r = await page.request.post('/api/v1/auth/login', { data: { email: 'ada@example.com', password: PASSWORD } });
+  assert.equal(r.status(), 200, await r.text());
+  r = await page.request.put('/api/v1/admin/llm/policy', {
+    headers: { 'X-CSRF-Token': await csrf(page) },
+    data: { local: true, providers: [{ id: 'team', kind: 'openai', base_url: 'http://127.0.0.1:9/v1', enabled: true, models: ['coder-32b'], tools: 'text', context: 16384 }] },
+  });
+  assert.equal(r.status(), 200, await r.text());
+
+  await page.goto('/admin');
+  await hydrated(page, '[data-testid=shared-key-form] button[type=submit]');
+  await page.getByTestId('no-shared-keys').waitFor();
+  await page.getByLabel('Provider id').fill('team');
+  await page.getByLabel('Shared API key').fill('sk-team-shared-4321');
+  await page.getByRole('button', { name: 'Save shared key' }).click();
+  await page.getByTestId('shared-key-list').waitFor();
+  assert.match(await page.getByTestId('shared-key-list').textContent(), /team.*…4321/);
+  assert.ok(!(await page.content()).includes('team-shared'), 'the key itself never comes back');
+  await screenshot(page, 'admin-shared-key');
+
+  // A project uses the provider's model with the shared key, in full mode.
+  r = await page.request.post('/api/v1/projects', { headers: { 'X-CSRF-Token': await csrf(page) }, data: { name: 'Team app' } });
+  assert.equal(r.status(), 201, await r.text());
+  const project = await r.json();
+  await page.goto(`/projects/${project.id}/settings`);
+  await hydrated(page, '[data-testid=agent-settings] button[type=submit]');
+  await page.locator('select[name=agent-model]').selectOption('team/coder-32b');
+  await page.locator('select[name=agent-mode]').selectOption('full');
+  await page.getByRole('button', { name: 'Save agent settings' }).click();
+  await page.getByText('Saved: team/coder-32b in full mode.').waitFor();
+  r = await page.request.get(`/api/v1/projects/${project.id}/agent`);
+  assert.deepEqual(await r.json(), { model: 'team/coder-32b', mode: 'full' });
+  await page.reload();
+  await hydrated(page, '[data-testid=agent-settings] button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('select[name=agent-mode]').value === 'full');
+  assert.equal(await page.locator('select[name=agent-model]').inputValue(), 'team/coder-32b');
+  await screenshot(page, 'project-agent-settings');
+  assert.deepEqual(page.problems, []);
+});

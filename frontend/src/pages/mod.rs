@@ -1,6 +1,7 @@
 //! One module per screen.
 
 pub mod admin;
+pub mod agent;
 pub mod auth;
 pub mod dashboard;
 pub mod models;

@@ -2,7 +2,7 @@
 //! the admin page (the local worker and which providers users may pick).
 
 use super::hydrated;
-use crate::api::{self, AdminLlm, ProviderKey, ProvidersView, UsageTotal};
+use crate::api::{self, AdminLlm, ProviderKey, ProvidersView, SharedKey, UsageTotal};
 use crate::components::{short_time, FormError, Notice};
 use crate::icons::{Icon, IconKind};
 use leptos::ev::SubmitEvent;
@@ -178,6 +178,39 @@ pub fn AdminModels() -> impl IntoView {
             }
         });
     };
+    let shared_provider = RwSignal::new(String::new());
+    let shared_key = RwSignal::new(String::new());
+    let shared_error = RwSignal::new(None::<String>);
+    let shared_saved = RwSignal::new(None::<String>);
+    let save_shared = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        shared_error.set(None);
+        shared_saved.set(None);
+        let id = shared_provider.get_untracked().trim().to_string();
+        if id.is_empty() {
+            shared_error.set(Some("Name the provider (its id in the policy).".into()));
+            return;
+        }
+        let body = json!({ "key": shared_key.get_untracked() });
+        spawn_local(async move {
+            match api::send::<SharedKey>("PUT", &format!("/api/v1/admin/llm/providers/{id}/key"), Some(body)).await {
+                Ok(k) => {
+                    shared_key.set(String::new());
+                    shared_saved.set(Some(format!("Saved the shared {} key ending in {}.", k.provider, k.last4)));
+                    version.update(|v| *v += 1);
+                }
+                Err(e) => shared_error.set(Some(e.message)),
+            }
+        });
+    };
+    let remove_shared = move |id: String| {
+        spawn_local(async move {
+            match api::send::<serde_json::Value>("DELETE", &format!("/api/v1/admin/llm/providers/{id}/key"), None).await {
+                Ok(_) => version.update(|v| *v += 1),
+                Err(e) => shared_error.set(Some(e.message)),
+            }
+        });
+    };
     view! {
         <section class="card section" data-testid="admin-models">
             <h2>"Models"</h2>
@@ -206,13 +239,38 @@ pub fn AdminModels() -> impl IntoView {
                 })}
             </Suspense>
             <h3>"Allowed providers and models"</h3>
-            <p class="muted small">"local: whether people may use the local model. Each provider: id (models are named id/model), kind (openai for any OpenAI-compatible endpoint, anthropic, gemini), base_url, enabled, models. People add their own keys in their profile."</p>
+            <p class="muted small">"local: whether people may use the local model. Each provider: id (models are named id/model), kind (openai for any OpenAI-compatible endpoint, anthropic, gemini), base_url, enabled, models; for the agent, tools (native, or text for endpoints without tool calls) and context (the models' context window in tokens). People add their own keys in their profile, or you set a shared key below."</p>
             <form class="form" on:submit=save data-testid="policy-form">
                 <textarea class="code-input" rows="14" aria-label="Policy as JSON" spellcheck="false" bind:value=policy></textarea>
                 <FormError message=error/>
                 <Notice message=saved/>
                 <div class="form-actions"><button class="btn btn-primary" type="submit" disabled=move || !ready.get()>"Save policy"</button></div>
             </form>
+            <h3>"Shared provider keys"</h3>
+            <p class="muted small">"A key everyone uses for a provider of the policy (a person's own key wins), so a provider added above is usable at once. Encrypted on the server; only the last four characters are shown."</p>
+            <form class="form inline" on:submit=save_shared data-testid="shared-key-form">
+                <input name="shared-provider" placeholder="Provider id" aria-label="Provider id" required maxlength="32" bind:value=shared_provider/>
+                <input type="password" name="shared-key" placeholder="API key" aria-label="Shared API key" autocomplete="off" required minlength="8" maxlength="512" bind:value=shared_key/>
+                <button class="btn btn-primary" type="submit" disabled=move || !ready.get()>"Save shared key"</button>
+            </form>
+            <FormError message=shared_error/>
+            <Notice message=shared_saved/>
+            <Suspense fallback=|| ()>
+                {move || llm.get().map(|r| match r {
+                    Err(_) => ().into_any(),
+                    Ok(l) if l.shared_keys.is_empty() => view! { <p class="muted" data-testid="no-shared-keys">"No shared keys."</p> }.into_any(),
+                    Ok(l) => view! {
+                        <table class="table" data-testid="shared-key-list">
+                            <thead><tr><th>"Provider"</th><th>"Key"</th><th>"Set"</th><th></th></tr></thead>
+                            <tbody>{l.shared_keys.into_iter().map(|k| {
+                                let id = k.provider.clone();
+                                view! { <tr><td>{k.provider.clone()}</td><td><code>{format!("…{}", k.last4)}</code></td><td>{short_time(&k.updated_at)}</td>
+                                    <td class="right"><button class="btn btn-ghost btn-danger-text" type="button" on:click=move |_| remove_shared(id.clone())>"Delete"</button></td></tr> }
+                            }).collect_view()}</tbody>
+                        </table>
+                    }.into_any(),
+                })}
+            </Suspense>
             <h3>"Usage"</h3>
             <Suspense fallback=|| ()>
                 {move || usage.get().map(|r| match r {

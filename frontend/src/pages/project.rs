@@ -190,6 +190,7 @@ fn SettingsForms(project: Project) -> impl IntoView {
                 </div>
             </form>
         </section>
+        <super::agent::AgentSettings project_id=project.id.clone()/>
         <section class="card section">
             <h2>"Duplicate"</h2>
             <p class="muted">"Make a copy of this project with the same template and description."</p>

@@ -137,7 +137,14 @@ pub async fn thread(pool: &SqlitePool, project_id: &str, thread_id: &str) -> Res
 pub async fn add_message(pool: &SqlitePool, thread_id: &str, m: NewMessage) -> Result<Message, StoreError> {
     let now = clock::now();
     let mut tx = pool.begin().await?;
-    let msg = sqlx::query_as::<_, Message>(
+    let msg = insert_message(&mut tx, thread_id, m, now).await?;
+    sqlx::query("UPDATE threads SET updated_at = ? WHERE id = ?").bind(now).bind(thread_id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(msg)
+}
+
+async fn insert_message(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, thread_id: &str, m: NewMessage, now: i64) -> Result<Message, StoreError> {
+    Ok(sqlx::query_as::<_, Message>(
         "INSERT INTO messages (id, thread_id, parent_id, turn_id, role, agent_role, content, tool_calls, tool_call_id, model,
              prompt_tokens, completion_tokens, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
@@ -155,11 +162,8 @@ pub async fn add_message(pool: &SqlitePool, thread_id: &str, m: NewMessage) -> R
     .bind(m.prompt_tokens)
     .bind(m.completion_tokens)
     .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE threads SET updated_at = ? WHERE id = ?").bind(now).bind(thread_id).execute(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(msg)
+    .fetch_one(&mut **tx)
+    .await?)
 }
 
 pub async fn messages(pool: &SqlitePool, thread_id: &str) -> Result<Vec<Message>, StoreError> {
@@ -300,6 +304,13 @@ pub async fn save_step(pool: &SqlitePool, turn_id: &str, s: &crate::agent::pipel
 
 /// Ends a running turn: `done` (with its commit), `failed` or `stopped` (with why).
 pub async fn end_turn(pool: &SqlitePool, turn_id: &str, status: &str, commit_sha: Option<&str>, error: Option<&str>) -> Result<Turn, StoreError> {
+    let mut tx = pool.begin().await?;
+    let turn = end_turn_in(&mut tx, turn_id, status, commit_sha, error).await?;
+    tx.commit().await?;
+    Ok(turn)
+}
+
+async fn end_turn_in(conn: &mut sqlx::SqliteConnection, turn_id: &str, status: &str, commit_sha: Option<&str>, error: Option<&str>) -> Result<Turn, StoreError> {
     if !matches!(status, "done" | "failed" | "stopped") {
         return Err(StoreError::Invalid(format!("a turn cannot end as {status:?}")));
     }
@@ -311,9 +322,37 @@ pub async fn end_turn(pool: &SqlitePool, turn_id: &str, status: &str, commit_sha
     .bind(error)
     .bind(clock::now())
     .bind(turn_id)
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await?
     .ok_or(StoreError::NotFound("running turn"))
+}
+
+/// How a turn ended, for `finish_turn`.
+pub struct TurnEnd<'a> {
+    pub status: &'a str,
+    pub commit_sha: Option<&'a str>,
+    pub error: Option<&'a str>,
+    /// Thousandths of a credit to charge (0: none).
+    pub charge_milli: i64,
+}
+
+/// The end of a turn in one transaction: its messages (a chain after
+/// `request_id`), its status and its charge. A crash leaves all or none.
+pub async fn finish_turn(pool: &SqlitePool, turn: &Turn, request_id: &str, chain: Vec<NewMessage>, end: TurnEnd<'_>) -> Result<Turn, StoreError> {
+    let mut tx = pool.begin().await?;
+    let now = clock::now();
+    let mut parent = Some(request_id.to_string());
+    for m in chain {
+        let msg = insert_message(&mut tx, &turn.thread_id, NewMessage { parent_id: parent.take(), ..m }, now).await?;
+        parent = Some(msg.id);
+    }
+    sqlx::query("UPDATE threads SET updated_at = ? WHERE id = ?").bind(now).bind(&turn.thread_id).execute(&mut *tx).await?;
+    let ended = end_turn_in(&mut tx, &turn.id, end.status, end.commit_sha, end.error).await?;
+    if end.charge_milli != 0 {
+        record_credits_in(&mut tx, turn.user_id, -end.charge_milli, "turn", Some(&turn.id)).await?;
+    }
+    tx.commit().await?;
+    Ok(ended)
 }
 
 /// After a crash: every turn still `running` failed. Returns them, so the
@@ -357,13 +396,18 @@ pub async fn balance_milli(pool: &SqlitePool, user_id: i64) -> Result<i64, Store
 
 /// Adds a ledger entry (negative to charge).
 pub async fn record_credits(pool: &SqlitePool, user_id: i64, milli: i64, reason: &str, turn_id: Option<&str>) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await?;
+    record_credits_in(&mut conn, user_id, milli, reason, turn_id).await
+}
+
+async fn record_credits_in(conn: &mut sqlx::SqliteConnection, user_id: i64, milli: i64, reason: &str, turn_id: Option<&str>) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO credit_ledger (user_id, milli, reason, turn_id, created_at) VALUES (?, ?, ?, ?, ?)")
         .bind(user_id)
         .bind(milli)
         .bind(reason)
         .bind(turn_id)
         .bind(clock::now())
-        .execute(pool)
+        .execute(conn)
         .await?;
     Ok(())
 }

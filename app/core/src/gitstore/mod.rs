@@ -226,19 +226,25 @@ impl GitStore {
     /// nothing changed. The caller holds the project's writer lock.
     pub fn commit_worktree(&self, project_id: &str, message: &str, author: &Author) -> Result<Option<String>, GitError> {
         self.worktree_git(project_id, &["add", "--all", "--", "."], "stage the changes")?;
-        let staged = self.worktree_git(project_id, &["diff", "--cached", "--name-only"], "list the changes")?;
-        if staged.stdout.is_empty() {
-            return Ok(None);
-        }
         let name = format!("user.name={}", author.name);
         let email = format!("user.email={}", author.email);
-        self.worktree_git(
+        let committed = self.worktree_git(
             project_id,
             &["-c", &name, "-c", &email, "commit", "--quiet", "--no-verify", "-m", message],
             "commit the changes",
-        )?;
-        let head = self.worktree_git(project_id, &["rev-parse", "HEAD"], "read the new version")?;
-        Ok(Some(String::from_utf8_lossy(&head.stdout).trim().to_string()))
+        );
+        match committed {
+            Ok(_) => {
+                let head = self.open(project_id)?.head()?.target().ok_or(GitError::NotFound("version"))?;
+                Ok(Some(head.to_string()))
+            }
+            // `git commit` refuses an empty commit; asking only then whether
+            // anything was staged saves a process on every turn.
+            Err(e) => match self.worktree_git(project_id, &["diff", "--cached", "--quiet"], "list the changes") {
+                Ok(_) => Ok(None),
+                Err(_) => Err(e),
+            },
+        }
     }
 
     /// Puts the working tree back to the current version: changed and

@@ -25,11 +25,13 @@ pub struct ProviderModel {
     pub log: Arc<EventLog>,
     pub turn_id: String,
     calls: usize,
+    /// Time spent waiting for the model, over the turn.
+    pub model_ms: u64,
 }
 
 impl ProviderModel {
     pub fn new(target: Target, state: AppState, user_id: i64, project_id: String, log: Arc<EventLog>, turn_id: String) -> Self {
-        Self { target, state, user_id, project_id, log, turn_id, calls: 0 }
+        Self { target, state, user_id, project_id, log, turn_id, calls: 0, model_ms: 0 }
     }
 
     /// Tools go in the system prompt instead of the API's tool list.
@@ -58,6 +60,7 @@ impl Model for ProviderModel {
         let (log, turn) = (self.log.clone(), self.turn_id.clone());
         let on_text = move |t: &str| log.push("token", serde_json::json!({"turn": turn, "text": t}));
         let mut result = collect(self.target.adapter.chat(&self.target.model, request).await, on_text).await;
+        self.model_ms += started.elapsed().as_millis() as u64;
         if let (Ok(reply), false) = (&mut result, native) {
             if !tools.is_empty() {
                 let parsed = textcalls::parse(&reply.text, &format!("c{}-", self.calls));

@@ -175,6 +175,7 @@ fn user_message(all: &[Message], id: &str) -> Result<Message, ApiError> {
 
 #[allow(clippy::too_many_arguments)]
 async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mode: Mode, opts: Options, mut model: ProviderModel, stop: Arc<AtomicBool>) {
+    let started = std::time::Instant::now();
     let log = state.agents.log(&thread.id);
     let turn = p.turn.clone();
     log.push("turn:start", json!({"turn": turn.id, "mode": mode.as_str(), "model": turn.model, "request": p.request.id}));
@@ -217,7 +218,6 @@ async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mod
             pipeline::run_turn(&mut model, &sandbox, &mut wt, &mut hooks, input, &stop, move |e| emit(&emit_log, &turn_id, e)).await
         }
     };
-    store_messages(&state, &thread, &turn, &p.request, &result).await;
     let tokens = (result.prompt_tokens + result.completion_tokens) as i64;
     let (status, commit, error) = match &result.ending {
         Ending::Done { remaining_errors } => {
@@ -250,17 +250,18 @@ async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mod
             tracing::error!(project = %project.id, error = %e.message, "could not discard a turn's changes");
         }
     }
-    if let Err(e) = store::end_turn(&state.pool, &turn.id, status, commit.as_deref(), error.as_deref()).await {
-        tracing::error!(turn = %turn.id, error = %e, "could not end a turn");
-    }
-    if tokens > 0 {
-        if let Err(e) = store::record_credits(&state.pool, turn.user_id, -tokens * state.config.agent.milli_credits_per_token, "turn", Some(&turn.id)).await {
-            tracing::error!(turn = %turn.id, error = %e, "could not charge a turn");
-        }
+    let end = store::TurnEnd {
+        status,
+        commit_sha: commit.as_deref(),
+        error: error.as_deref(),
+        charge_milli: tokens * state.config.agent.milli_credits_per_token,
+    };
+    if let Err(e) = store::finish_turn(&state.pool, &turn, &p.request.id, answer_chain(&turn, &result), end).await {
+        tracing::error!(turn = %turn.id, error = %e, "could not store the end of a turn");
     }
     log.push("turn:end", json!({"turn": turn.id, "status": status, "commit": commit, "error": error,
         "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens, "repairs": result.repairs,
-        "findings": result.findings}));
+        "findings": result.findings, "duration_ms": started.elapsed().as_millis() as u64, "model_ms": model.model_ms}));
 }
 
 fn failed_run(why: String) -> TurnRun {
@@ -277,36 +278,31 @@ fn failed_run(why: String) -> TurnRun {
     }
 }
 
-/// The turn's messages, each the child of the one before (the first of the
-/// request), so the thread is a tree of branches.
-async fn store_messages(state: &AppState, thread: &Thread, turn: &Turn, request: &Message, result: &TurnRun) {
-    let mut parent = request.id.clone();
-    for (role, m) in &result.messages {
-        let calls = (!m.tool_calls.is_empty()).then(|| {
-            serde_json::to_string(&m.tool_calls.iter().map(|c| json!({"id": c.id, "name": c.name, "arguments": c.arguments})).collect::<Vec<_>>()).unwrap_or_default()
-        });
-        let stored = store::add_message(&state.pool, &thread.id, NewMessage {
+/// The turn's messages as the chain that answers the request, for `finish_turn`.
+fn answer_chain(turn: &Turn, result: &TurnRun) -> Vec<NewMessage> {
+    result
+        .messages
+        .iter()
+        .map(|(role, m)| NewMessage {
             role: match m.role {
                 "tool" => "tool",
                 "user" => "user",
                 _ => "assistant",
             },
-            parent_id: Some(parent.clone()),
+            parent_id: None,
             agent_role: Some(role.to_string()),
             content: m.content.clone(),
-            tool_calls: calls,
+            tool_calls: (!m.tool_calls.is_empty()).then(|| {
+                serde_json::to_string(&m.tool_calls.iter().map(|c| json!({"id": c.id, "name": c.name, "arguments": c.arguments})).collect::<Vec<_>>())
+                    .unwrap_or_default()
+            }),
             tool_call_id: m.tool_call_id.clone(),
             turn_id: Some(turn.id.clone()),
             model: Some(turn.model.clone()),
             prompt_tokens: m.prompt_tokens as i64,
             completion_tokens: m.completion_tokens as i64,
         })
-        .await;
-        match stored {
-            Ok(s) => parent = s.id,
-            Err(e) => tracing::error!(error = %e, "could not store an agent message"),
-        }
-    }
+        .collect()
 }
 
 /// The thread's earlier messages within a quarter of the context: older
