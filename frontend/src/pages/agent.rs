@@ -75,7 +75,7 @@ pub fn AgentSettings(project_id: String) -> impl IntoView {
             <h2>"Agent"</h2>
             <p class="muted">"The model the agent uses for this project, and how it works: quick (the Developer alone) or the full pipeline (an Architect's plan you approve, then Developer, DevOps, Tester and Security Auditor)."</p>
             <form class="form" on:submit=save>
-                <label>
+                <label class="field">
                     <span>"Model"</span>
                     <Suspense fallback=|| view! { <select disabled=true><option>"Loading…"</option></select> }>
                         {move || providers.get().map(|r| match r {
@@ -91,7 +91,7 @@ pub fn AgentSettings(project_id: String) -> impl IntoView {
                         })}
                     </Suspense>
                 </label>
-                <label>
+                <label class="field">
                     <span>"Mode"</span>
                     <select name="agent-mode" on:change=move |ev| mode.set(event_target_value(&ev))>
                         <option value="quick" prop:selected=move || mode.get() == "quick">"Quick: the Developer alone"</option>
