@@ -152,6 +152,23 @@ pub struct TurnRun {
     pub findings: Vec<Finding>,
 }
 
+impl TurnRun {
+    /// A run that ended as `ending` before (or without) any step.
+    pub fn ended(ending: Ending) -> Self {
+        Self {
+            ending,
+            steps: Vec::new(),
+            messages: Vec::new(),
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            repairs: 0,
+            plan: None,
+            summary: None,
+            findings: Vec::new(),
+        }
+    }
+}
+
 /// Diff text given to the auditor, at most.
 const DIFF_MAX: usize = 48 * 1024;
 
@@ -179,17 +196,7 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
             output: String::new(),
         })
         .collect();
-    let mut out = TurnRun {
-        ending: Ending::Done { remaining_errors: 0 },
-        steps: Vec::new(),
-        messages: Vec::new(),
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        repairs: 0,
-        plan: None,
-        summary: None,
-        findings: Vec::new(),
-    };
+    let mut out = TurnRun::ended(Ending::Done { remaining_errors: 0 });
     let mut handoff = String::new();
     for (i, role) in roles.iter().enumerate() {
         if i > 0 && wt.changed().is_empty() && role.name != DEVELOPER.name {

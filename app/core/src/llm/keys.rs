@@ -38,6 +38,11 @@ pub fn validate(key: &str) -> Result<(), LlmStoreError> {
     Ok(())
 }
 
+/// The last four characters, the only part of a key ever shown.
+pub fn last4(key: &str) -> String {
+    key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()
+}
+
 /// Stores (or replaces) the user's key for `provider`.
 pub async fn put(
     pool: &SqlitePool,
@@ -48,7 +53,7 @@ pub async fn put(
 ) -> Result<ProviderKeyInfo, LlmStoreError> {
     validate(key)?;
     let (nonce, ciphertext) = master.seal(key.as_bytes(), &context(user_id, provider));
-    let last4: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let last4 = last4(key);
     let info = sqlx::query_as::<_, ProviderKeyInfo>(
         "INSERT INTO provider_keys (user_id, provider, nonce, ciphertext, last4, created_at)
          VALUES (?, ?, ?, ?, ?, ?)

@@ -23,7 +23,7 @@ fn context(provider: &str) -> Vec<u8> {
 pub async fn put(pool: &SqlitePool, master: &MasterKey, provider: &str, key: &str) -> Result<SharedKeyInfo, LlmStoreError> {
     keys::validate(key)?;
     let (nonce, ciphertext) = master.seal(key.as_bytes(), &context(provider));
-    let last4: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let last4 = keys::last4(key);
     Ok(sqlx::query_as::<_, SharedKeyInfo>(
         "INSERT INTO provider_shared_keys (provider, nonce, ciphertext, last4, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (provider) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext,

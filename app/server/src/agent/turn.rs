@@ -193,7 +193,7 @@ async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mod
         None => Ok(()),
     };
     let result = match result {
-        Err(e) => failed_run(format!("could not load the earlier version: {e}")),
+        Err(e) => TurnRun::ended(Ending::Failed(format!("could not load the earlier version: {e}"))),
         Ok(()) => {
             let history = fit_history(&state, &thread, p.history, &mut model, settings.context_tokens).await;
             let mut wt = Worktree::new(state.git.worktree_path(&project.id), FileLimits::default());
@@ -262,20 +262,6 @@ async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mod
     log.push("turn:end", json!({"turn": turn.id, "status": status, "commit": commit, "error": error,
         "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens, "repairs": result.repairs,
         "findings": result.findings, "duration_ms": started.elapsed().as_millis() as u64, "model_ms": model.model_ms}));
-}
-
-fn failed_run(why: String) -> TurnRun {
-    TurnRun {
-        ending: Ending::Failed(why),
-        steps: Vec::new(),
-        messages: Vec::new(),
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        repairs: 0,
-        plan: None,
-        summary: None,
-        findings: Vec::new(),
-    }
 }
 
 /// The turn's messages as the chain that answers the request, for `finish_turn`.
