@@ -5,6 +5,7 @@ mod agent;
 mod agent_pipeline;
 mod authz;
 mod bad_input;
+mod files;
 mod gateway;
 mod git;
 mod gitea;

@@ -16,6 +16,9 @@ use utoipa::{Modify, OpenApi};
         (name = "me", description = "The signed-in user, password, API tokens"),
         (name = "projects", description = "Projects and templates"),
         (name = "versions", description = "The version timeline: history, diffs, revert, branches"),
+        (name = "files", description = "The project's files for the editor: tree, read, save, delete, rename (a commit each)"),
+        (name = "agent", description = "Chat threads, agent turns, plans, events"),
+        (name = "sandbox", description = "Sandboxes, previews, terminal"),
         (name = "admin", description = "Instance administration"),
         (name = "health", description = "Probes"),
     )

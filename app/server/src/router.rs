@@ -2,7 +2,7 @@
 //! with their OpenAPI description (utoipa-axum), so the published document
 //! and the router cannot disagree.
 
-use crate::api::{admin, auth, gateway, health, llm, me, projects, sandbox, templates, threads, versions};
+use crate::api::{admin, auth, files, gateway, health, llm, me, projects, sandbox, templates, threads, versions};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{assets, openapi, pages};
@@ -46,6 +46,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sandbox::open_preview))
         .routes(routes!(sandbox::preview_ticket))
         .routes(routes!(sandbox::overview))
+        .routes(routes!(files::tree))
+        .routes(routes!(files::read, files::save, files::delete))
+        .routes(routes!(files::rename))
         .routes(routes!(threads::list, threads::create))
         .routes(routes!(threads::messages, threads::send))
         .routes(routes!(threads::stop))

@@ -4,6 +4,14 @@
 use super::{Author, GitError, GitStore};
 use git2::{ObjectType, Oid, Repository};
 
+/// One change of `write_files`: new content (`data` Some) or a deletion,
+/// with the blob id the caller last saw (`expected`).
+pub struct FileChange<'a> {
+    pub path: &'a str,
+    pub data: Option<&'a [u8]>,
+    pub expected: Option<&'a str>,
+}
+
 /// An entry of a tree, as listed.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -141,6 +149,25 @@ impl GitStore {
         Ok((content, commit.id().to_string()))
     }
 
+    /// Every file of the current version (HEAD), sorted, with the version's
+    /// sha: the editor's file tree. Empty for a repository without commits.
+    pub fn all_files(&self, project_id: &str) -> Result<(Option<String>, Vec<Entry>), GitError> {
+        let repo = self.open(project_id)?;
+        let Ok(head) = repo.head().and_then(|h| h.peel_to_commit()) else {
+            return Ok((None, Vec::new()));
+        };
+        let tree = head.tree()?;
+        let mut out = Vec::new();
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+            if e.kind() == Some(ObjectType::Blob) {
+                out.push(entry_of(&repo, dir.trim_end_matches('/'), e));
+            }
+            git2::TreeWalkResult::Ok
+        })?;
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok((Some(head.id().to_string()), out))
+    }
+
     /// Creates, replaces (`data` Some) or deletes (`data` None) one file on
     /// `branch` as a new commit. `expected` is the blob id the caller last
     /// saw: required to change or delete, refused to create over a file.
@@ -157,16 +184,39 @@ impl GitStore {
         message: &str,
         author: &Author,
     ) -> Result<(Oid, Option<Oid>), GitError> {
-        let path = validate_path(path)?;
-        if path.is_empty() {
-            return Err(GitError::Invalid("a file path is required".into()));
-        }
+        let (oid, blobs) = self.write_files(project_id, branch, new_branch, &[FileChange { path, data, expected }], message, author)?;
+        Ok((oid, blobs[0]))
+    }
+
+    /// Moves a file (its content unchanged) in one commit on the current
+    /// branch; `expected` is the blob id the caller last saw.
+    pub fn rename_file(&self, project_id: &str, from: &str, to: &str, expected: &str, message: &str, author: &Author) -> Result<(Oid, Oid), GitError> {
+        let data = match self.read(project_id, None, from)?.0 {
+            super::Content::File { data, .. } => data,
+            super::Content::Dir(_) => return Err(GitError::Conflict(format!("{from} is a folder"))),
+        };
+        let changes = [FileChange { path: to, data: Some(&data), expected: None }, FileChange { path: from, data: None, expected: Some(expected) }];
+        let (oid, blobs) = self.write_files(project_id, None, None, &changes, message, author)?;
+        Ok((oid, blobs[0].expect("the new path has a blob")))
+    }
+
+    /// Several file changes as one commit (see `write_file`); the blob id of
+    /// each change (None for a deletion).
+    pub fn write_files(
+        &self,
+        project_id: &str,
+        branch: Option<&str>,
+        new_branch: Option<&str>,
+        changes: &[FileChange],
+        message: &str,
+        author: &Author,
+    ) -> Result<(Oid, Vec<Option<Oid>>), GitError> {
         let base_branch = match branch {
             Some(b) => b.to_string(),
             None => self.current_branch(project_id)?,
         };
         let target_branch = new_branch.unwrap_or(&base_branch).to_string();
-        let (oid, blob) = {
+        let (oid, blobs) = {
             let repo = self.open(project_id)?;
             if let Some(nb) = new_branch {
                 super::validate_branch_name(nb)?;
@@ -184,39 +234,40 @@ impl GitStore {
                 Some(c) => Some(c.tree()?),
                 None => None,
             };
-            let existing = base_tree
-                .as_ref()
-                .and_then(|t| t.get_path(std::path::Path::new(&path)).ok());
-            match (&existing, data, expected) {
-                (Some(e), Some(_), None) if e.kind() == Some(ObjectType::Blob) => {
-                    return Err(GitError::Conflict(format!(
-                        "{path} already exists; send its sha to replace it"
-                    )))
-                }
-                (Some(e), _, Some(sha)) if e.id().to_string() != sha => {
-                    return Err(GitError::Conflict(format!(
-                        "{path} has changed since you read it (sha {sha} is stale)"
-                    )))
-                }
-                (None, None, _) => return Err(GitError::NotFound("file")),
-                (None, Some(_), Some(_)) => return Err(GitError::NotFound("file")),
-                (Some(e), _, _) if e.kind() == Some(ObjectType::Tree) => {
-                    return Err(GitError::Conflict(format!("{path} is a folder")))
-                }
-                _ => {}
-            }
             let mut update = git2::build::TreeUpdateBuilder::new();
-            let blob = match data {
-                Some(bytes) => {
-                    let oid = repo.blob(bytes)?;
-                    update.upsert(&path, oid, git2::FileMode::Blob);
-                    Some(oid)
+            let mut blobs = Vec::with_capacity(changes.len());
+            for change in changes {
+                let path = validate_path(change.path)?;
+                if path.is_empty() {
+                    return Err(GitError::Invalid("a file path is required".into()));
                 }
-                None => {
-                    update.remove(&path);
-                    None
+                let existing = base_tree.as_ref().and_then(|t| t.get_path(std::path::Path::new(&path)).ok());
+                match (&existing, change.data, change.expected) {
+                    (Some(e), Some(_), None) if e.kind() == Some(ObjectType::Blob) => {
+                        return Err(GitError::Conflict(format!("{path} already exists; send its sha to replace it")))
+                    }
+                    (Some(e), _, Some(sha)) if e.id().to_string() != sha => {
+                        return Err(GitError::Conflict(format!("{path} has changed since you read it (sha {sha} is stale)")))
+                    }
+                    (None, None, _) => return Err(GitError::NotFound("file")),
+                    (None, Some(_), Some(_)) => return Err(GitError::NotFound("file")),
+                    (Some(e), _, _) if e.kind() == Some(ObjectType::Tree) => {
+                        return Err(GitError::Conflict(format!("{path} is a folder")))
+                    }
+                    _ => {}
                 }
-            };
+                blobs.push(match change.data {
+                    Some(bytes) => {
+                        let oid = repo.blob(bytes)?;
+                        update.upsert(&path, oid, git2::FileMode::Blob);
+                        Some(oid)
+                    }
+                    None => {
+                        update.remove(&path);
+                        None
+                    }
+                });
+            }
             let new_tree = match &base_tree {
                 Some(t) => update.create_updated(&repo, t)?,
                 None => {
@@ -239,12 +290,12 @@ impl GitStore {
                 repo.reference_matching(&refname, oid, true, old, message)?;
                 oid
             };
-            (oid, blob)
+            (oid, blobs)
         };
         if self.current_branch(project_id)? == target_branch {
             self.sync_worktree(project_id)?;
         }
-        Ok((oid, blob))
+        Ok((oid, blobs))
     }
 
     /// Creates an empty bare repository (Gitea's `auto_init: false`).

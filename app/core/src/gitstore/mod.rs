@@ -12,7 +12,7 @@ mod history;
 mod templates;
 mod tree;
 
-pub use files::{resolve_ref, validate_path, Content, Entry};
+pub use files::{resolve_ref, validate_path, Content, Entry, FileChange};
 pub use history::{Branch, ChangedFile, FileDiff, Person, Version};
 
 use git2::{BranchType, Oid, Repository, RepositoryInitOptions, Signature};

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod files;
 pub mod gateway;
 pub mod health;
 pub mod llm;
