@@ -8,6 +8,7 @@ use crate::pages::{
     profile::ProfilePage,
     project::{ProjectPage, ProjectSettingsPage},
     versions::VersionsPage,
+    workspace::WorkspacePage,
 };
 use crate::SessionInfo;
 use leptos::prelude::*;
@@ -32,6 +33,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" href="/assets/main.css"/>
                 <script nonce=nonce>{THEME_SCRIPT}</script>
+                <script src="/assets/workspace.js" defer></script>
                 <HydrationScripts options/>
                 <leptos_meta::MetaTags/>
             </head>
@@ -80,6 +82,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Framed><DashboardPage/></Framed> }/>
                 <Route path=path!("/projects/:id") view=|| view! { <Framed><ProjectPage/></Framed> }/>
                 <Route path=path!("/projects/:id/versions") view=|| view! { <Framed><VersionsPage/></Framed> }/>
+                <Route path=path!("/projects/:id/workspace") view=|| view! { <div class="app app-wide"><TopBar/><main class="content-wide" id="main"><WorkspacePage/></main></div> }/>
                 <Route path=path!("/projects/:id/settings") view=|| view! { <Framed><ProjectSettingsPage/></Framed> }/>
                 <Route path=path!("/profile") view=|| view! { <Framed><ProfilePage/></Framed> }/>
                 <Route path=path!("/admin") view=|| view! { <Framed><AdminPage/></Framed> }/>

@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! AUTOCREA's user interface: Leptos pages rendered on the server (feature
 //! `ssr`) and hydrated in the browser (feature `hydrate`). Data goes through
 //! the same JSON API that tools use (`/api/v1`), so the UI proves the API.
@@ -6,7 +7,9 @@ pub mod api;
 pub mod app;
 pub mod components;
 pub mod icons;
+pub mod markdown;
 pub mod pages;
+pub mod workspace_js;
 
 pub use app::{shell, App};
 

@@ -83,7 +83,7 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
 
 /// Sets a Content-Security-Policy whose only inline scripts are the ones
 /// carrying this response's nonce (the hydration loader and the theme setter).
-fn set_csp() {
+fn set_csp(frame_src: &str) {
     let Some(nonce) = leptos::nonce::use_nonce() else {
         return;
     };
@@ -92,8 +92,8 @@ fn set_csp() {
     };
     let policy = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
-         img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; \
-         form-action 'self'; frame-ancestors 'none'"
+         img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'self'; \
+         form-action 'self'; frame-ancestors 'none'; frame-src {frame_src}; worker-src 'self' blob:"
     );
     if let Ok(v) = HeaderValue::from_str(&policy) {
         options.insert_header(header::CONTENT_SECURITY_POLICY, v);
@@ -103,13 +103,14 @@ fn set_csp() {
 pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(App);
     let options = state.leptos.clone();
+    let frame_src = state.preview.frame_source();
     Router::new()
         .leptos_routes_with_context(
             state,
             routes,
             || {},
             move || {
-                set_csp();
+                set_csp(&frame_src);
                 autocrea_frontend::shell(options.clone())
             },
         )

@@ -9,6 +9,7 @@ pub mod profile;
 pub mod project;
 pub mod sandbox;
 pub mod versions;
+pub mod workspace;
 
 use leptos::prelude::*;
 

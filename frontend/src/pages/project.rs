@@ -46,6 +46,9 @@ pub fn ProjectPage() -> impl IntoView {
                             <p class="muted">{if p.description.is_empty() { "No description yet.".to_string() } else { p.description.clone() }}</p>
                         </div>
                         <div class="head-actions">
+                            <a class="btn btn-primary" href=format!("/projects/{}/workspace", p.id) data-testid="project-workspace-link">
+                                <Icon kind=IconKind::Sparkles/> "Open workspace"
+                            </a>
                             <a class="btn" href=format!("/projects/{}/versions", p.id) data-testid="project-versions-link">
                                 <Icon kind=IconKind::History/> "Versions"
                             </a>

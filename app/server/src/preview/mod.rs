@@ -91,6 +91,20 @@ impl Previews {
         format!("{}://p-{project_id}.{}{port}", self.scheme, self.domain)
     }
 
+    /// Every preview origin as a CSP source, e.g. `http://*.localhost:8080`:
+    /// the console's workspace shows previews in an iframe.
+    pub fn frame_source(&self) -> String {
+        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
+        format!("{}://*.{}{port}", self.scheme, self.domain)
+    }
+
+    /// Whether the preview cookie may be `SameSite=None; Secure`, which an
+    /// iframe on the console needs (the preview origin is another site):
+    /// over HTTPS, and on `*.localhost`, which browsers treat as secure.
+    fn cookie_in_frames(&self) -> bool {
+        self.https || self.domain == "localhost" || self.domain.ends_with(".localhost")
+    }
+
     /// The project a request's Host names, when it is a preview origin.
     pub fn project_of(&self, headers: &HeaderMap) -> Option<String> {
         let host = headers.get(header::HOST)?.to_str().ok()?.to_ascii_lowercase();
@@ -242,8 +256,19 @@ fn sign_in(state: &AppState, project_id: &str, req: &Request) -> Response {
             },
         );
     }
-    let secure = if state.preview.https { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", SESSION_TTL.as_secs());
+    // In the workspace's iframe the preview is a third party: only a
+    // `SameSite=None; Secure` cookie reaches it there, and browsers that
+    // block third-party cookies still keep a `Partitioned` one (CHIPS: kept
+    // for this console only), so a frame gets that kind. Over plain HTTP on
+    // a real domain Secure is not allowed, and the preview opens in its own
+    // tab instead.
+    let framed = req.headers().get("sec-fetch-dest").is_some_and(|v| v == "iframe");
+    let attributes = match (state.preview.cookie_in_frames(), framed) {
+        (true, true) => "SameSite=None; Secure; Partitioned",
+        (true, false) => "SameSite=None; Secure",
+        (false, _) => "SameSite=Lax",
+    };
+    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; {attributes}; Max-Age={}", SESSION_TTL.as_secs());
     Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header(header::LOCATION, next)

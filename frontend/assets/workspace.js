@@ -1,0 +1,225 @@
+// The workspace's JavaScript side: Monaco (the editor) and xterm.js (the
+// terminal), both installed from npm at build time and served from the
+// binary (/assets/monaco, /assets/xterm), loaded only when the workspace
+// needs them. The Leptos code calls window.AutocreaWorkspace.
+(function () {
+  'use strict';
+  const W = {};
+  let monaco = null;
+  let loading = null;
+  let editor = null;
+  let diffEditor = null;
+  const files = new Map(); // path -> { model, saved }
+  let current = null;
+  let handlers = { save: null, dirty: null };
+
+  const LANGUAGES = {
+    html: 'html', htm: 'html', css: 'css', scss: 'scss', less: 'less', js: 'javascript', mjs: 'javascript',
+    cjs: 'javascript', jsx: 'javascript', ts: 'typescript', tsx: 'typescript', json: 'json', md: 'markdown',
+    yml: 'yaml', yaml: 'yaml', sh: 'shell', xml: 'xml', svg: 'xml', txt: 'plaintext',
+  };
+  W.languageOf = (path) => LANGUAGES[(path.split('.').pop() || '').toLowerCase()] || 'plaintext';
+
+  function theme() {
+    return document.documentElement.dataset.theme === 'dark' ? 'vs-dark' : 'vs';
+  }
+
+  /// Loads Monaco once (AMD build); its language workers load when a file of their language opens.
+  W.loadMonaco = function () {
+    if (monaco) return Promise.resolve(monaco);
+    if (loading) return loading;
+    loading = new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = '/assets/monaco/vs/loader.js';
+      script.onload = () => {
+        // Absolute: the language workers start from blob: URLs and import from here.
+        window.require.config({ paths: { vs: location.origin + '/assets/monaco/vs' } });
+        window.require(['vs/editor/editor.main'], () => {
+          monaco = window.monaco;
+          resolve(monaco);
+        }, reject);
+      };
+      script.onerror = () => reject(new Error('the editor could not be loaded'));
+      document.head.appendChild(script);
+    });
+    return loading;
+  };
+
+  function isDirty(path) {
+    const f = files.get(path);
+    return !!f && f.model.getValue() !== f.saved;
+  }
+
+  function notifyDirty(path) {
+    if (handlers.dirty) handlers.dirty(path, isDirty(path));
+  }
+
+  /// Mounts the editor in `el`; `onSave(path, text)` on Ctrl+S, `onDirty(path, dirty)` on edits.
+  W.mountEditor = async function (el, onSave, onDirty) {
+    await W.loadMonaco();
+    handlers = { save: onSave, dirty: onDirty };
+    if (editor) editor.dispose();
+    editor = monaco.editor.create(el, {
+      automaticLayout: true, theme: theme(), minimap: { enabled: false }, fontSize: 13, tabSize: 2,
+      scrollBeyondLastLine: false, model: null,
+      // Monaco's bracket-pair parser runs away on HTML being retyped (an
+      // endless list, then "Invalid array length" and a crashed tab): no
+      // bracket-pair colors or guides.
+      bracketPairColorization: { enabled: false }, guides: { bracketPairs: false },
+    });
+    editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, () => {
+      if (current && handlers.save) handlers.save(current, files.get(current).model.getValue());
+    });
+    new MutationObserver(() => monaco.editor.setTheme(theme()))
+      .observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
+    return true;
+  };
+
+  /// Shows `path` (creating its model from `text` the first time). The
+  /// language's tokenizer is loaded first: typing into a model whose
+  /// tokenizer is still on its way makes Monaco's suggestions throw.
+  W.open = async function (path, text) {
+    if (!editor) return;
+    let f = files.get(path);
+    if (!f) {
+      // HTML embeds CSS and JavaScript: their tokenizers too, before the first keystroke.
+      const lang = W.languageOf(path);
+      const needed = lang === 'html' ? ['css', 'javascript', 'html'] : [lang];
+      for (const l of needed) {
+        try { await monaco.editor.colorize('<a>', l, {}); } catch (e) { /* plain text then */ }
+      }
+      f = files.get(path);
+    }
+    if (!f) {
+      const model = monaco.editor.createModel(text, W.languageOf(path), monaco.Uri.file('/' + path));
+      f = { model, saved: text };
+      files.set(path, f);
+      model.onDidChangeContent(() => notifyDirty(path));
+    }
+    current = path;
+    if (diffEditor) W.closeDiff();
+    editor.setModel(f.model);
+    editor.focus();
+  };
+
+  W.close = function (path) {
+    const f = files.get(path);
+    if (!f) return;
+    if (current === path) {
+      current = null;
+      editor && editor.setModel(null);
+    }
+    f.model.dispose();
+    files.delete(path);
+  };
+
+  W.isDirty = isDirty;
+  W.anyDirty = () => [...files.keys()].some(isDirty);
+  W.value = (path) => (files.has(path) ? files.get(path).model.getValue() : null);
+  W.current = () => current;
+
+  /// After a save: this text is what the version holds.
+  W.markSaved = function (path, text) {
+    const f = files.get(path);
+    if (f) {
+      f.saved = text;
+      notifyDirty(path);
+    }
+  };
+
+  /// A newer version of the file (the agent's, another save): taken when there
+  /// are no unsaved edits; otherwise false, and the caller asks the person.
+  W.update = function (path, text, force) {
+    const f = files.get(path);
+    if (!f) return true;
+    if (isDirty(path) && !force) return false;
+    f.saved = text;
+    if (f.model.getValue() !== text) f.model.setValue(text);
+    notifyDirty(path);
+    return true;
+  };
+
+  /// A side-by-side diff of two texts in the editor's place.
+  W.showDiff = async function (el, path, original, modified) {
+    await W.loadMonaco();
+    W.closeDiff();
+    diffEditor = monaco.editor.createDiffEditor(el, { automaticLayout: true, theme: theme(), readOnly: true, minimap: { enabled: false } });
+    const lang = W.languageOf(path);
+    diffEditor.setModel({ original: monaco.editor.createModel(original, lang), modified: monaco.editor.createModel(modified, lang) });
+  };
+
+  W.closeDiff = function () {
+    if (!diffEditor) return;
+    const m = diffEditor.getModel();
+    diffEditor.dispose();
+    diffEditor = null;
+    if (m) { m.original.dispose(); m.modified.dispose(); }
+  };
+
+  /// Highlights the code blocks under `el` once Monaco is there (chat answers).
+  W.colorize = function (el) {
+    if (!monaco) return;
+    el.querySelectorAll('pre code[data-lang]:not([data-colored])').forEach((code) => {
+      code.dataset.colored = '1';
+      const lang = LANGUAGES[code.dataset.lang] || code.dataset.lang;
+      try {
+        monaco.editor.colorize(code.textContent, lang, {}).then((html) => {
+          // colorize escapes the text it is given: the result is spans of that text.
+          code.innerHTML = html;
+        }, () => {});
+      } catch (e) { /* an unknown language stays plain */ }
+    });
+  };
+
+  W.copy = function (text) {
+    return navigator.clipboard ? navigator.clipboard.writeText(text) : Promise.reject(new Error('no clipboard'));
+  };
+
+  // The terminal: xterm.js on the sandbox's terminal WebSocket.
+  let term = null;
+  let socket = null;
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      const s = document.createElement('script');
+      s.src = src;
+      s.onload = resolve;
+      s.onerror = () => reject(new Error('could not load ' + src));
+      document.head.appendChild(s);
+    });
+  }
+  W.openTerminal = async function (el, url) {
+    if (!window.Terminal) {
+      const css = document.createElement('link');
+      css.rel = 'stylesheet';
+      css.href = '/assets/xterm/xterm.css';
+      document.head.appendChild(css);
+      await loadScript('/assets/xterm/xterm.js');
+      await loadScript('/assets/xterm/addon-fit.js');
+    }
+    W.closeTerminal();
+    term = new window.Terminal({ fontSize: 13, convertEol: true, cursorBlink: true });
+    const fit = new window.FitAddon.FitAddon();
+    term.loadAddon(fit);
+    term.open(el);
+    fit.fit();
+    socket = new WebSocket(url);
+    socket.binaryType = 'arraybuffer';
+    socket.onmessage = (e) => term.write(typeof e.data === 'string' ? e.data : new Uint8Array(e.data));
+    socket.onclose = () => term && term.write('\r\n[the terminal closed]\r\n');
+    socket.onopen = () => socket.send(JSON.stringify({ resize: [term.cols, term.rows] }));
+    term.onData((d) => socket && socket.readyState === 1 && socket.send(d));
+    new ResizeObserver(() => {
+      if (!term) return;
+      fit.fit();
+      if (socket && socket.readyState === 1) socket.send(JSON.stringify({ resize: [term.cols, term.rows] }));
+    }).observe(el);
+  };
+  W.closeTerminal = function () {
+    if (socket) socket.close();
+    if (term) term.dispose();
+    socket = null;
+    term = null;
+  };
+
+  window.AutocreaWorkspace = W;
+})();

@@ -1,0 +1,565 @@
+//! The chat: threads, the messages of a branch (Markdown rendered inert),
+//! each turn's steps, compact tool calls, tokens per message, the plan to
+//! approve, stop, edit and regenerate, and the running turn as it streams
+//! (server-sent events: tokens, tool calls, steps).
+
+use super::Ws;
+use crate::api;
+use crate::markdown;
+use crate::workspace_js as js;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct Thread {
+    id: String,
+    title: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct ThreadList {
+    threads: Vec<Thread>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct Message {
+    id: String,
+    parent_id: Option<String>,
+    turn_id: Option<String>,
+    role: String,
+    agent_role: Option<String>,
+    content: String,
+    tool_calls: Option<String>,
+    tool_call_id: Option<String>,
+    prompt_tokens: i64,
+    completion_tokens: i64,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct MessageList {
+    messages: Vec<Message>,
+    running: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct Step {
+    role: String,
+    status: String,
+    duration_ms: Option<i64>,
+    prompt_tokens: i64,
+    completion_tokens: i64,
+    output: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct TurnView {
+    id: String,
+    status: String,
+    error: Option<String>,
+    request_id: Option<String>,
+    mode: String,
+    steps: Vec<Step>,
+    plan_waiting: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct TurnList {
+    turns: Vec<TurnView>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct CallJson {
+    id: String,
+    name: String,
+    arguments: String,
+}
+
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // used in the browser only
+#[derive(Clone, Debug, Deserialize)]
+struct EventList {
+    events: Vec<EventItem>,
+}
+
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // used in the browser only
+#[derive(Clone, Debug, Deserialize)]
+struct EventItem {
+    id: u64,
+}
+
+/// The running turn as its events arrive.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Live {
+    running: bool,
+    /// Finished answers of this turn, then the one being written.
+    texts: Vec<String>,
+    tokens: String,
+    /// (call id, tool, ok when ended, first line of the result)
+    tools: Vec<(String, String, Option<bool>, String)>,
+    steps: Vec<(String, String)>,
+}
+
+/// The branch shown: from the root, at each fork the chosen child or else the newest.
+fn branch(messages: &[Message], choice: &HashMap<String, String>) -> Vec<Message> {
+    let mut children: HashMap<String, Vec<&Message>> = HashMap::new();
+    for m in messages {
+        children.entry(m.parent_id.clone().unwrap_or_default()).or_default().push(m);
+    }
+    let mut out = Vec::new();
+    let mut at = String::new();
+    while let Some(kids) = children.get(&at) {
+        let next = choice.get(&at).and_then(|c| kids.iter().find(|k| k.id == *c)).or(kids.last()).copied();
+        let Some(m) = next else { break };
+        out.push(m.clone());
+        at = m.id.clone();
+        if out.len() > messages.len() {
+            break;
+        }
+    }
+    out
+}
+
+/// A tool call in a few words: its name and the path it touched.
+fn call_label(c: &CallJson) -> String {
+    let args: serde_json::Value = serde_json::from_str(&c.arguments).unwrap_or_default();
+    let target = ["path", "from", "command", "pattern", "name"].iter().find_map(|k| args.get(*k).and_then(|v| v.as_str()));
+    match target {
+        Some(t) => format!("{} {}", c.name, t.chars().take(80).collect::<String>()),
+        None => c.name.clone(),
+    }
+}
+
+fn ms(d: Option<i64>) -> String {
+    match d {
+        Some(d) if d >= 1000 => format!("{:.1} s", d as f64 / 1000.0),
+        Some(d) => format!("{d} ms"),
+        None => String::new(),
+    }
+}
+
+#[component]
+pub fn ChatPanel() -> impl IntoView {
+    let ws = expect_context::<Ws>();
+    let thread = RwSignal::new(None::<String>);
+    let refresh = RwSignal::new(0u32);
+    let live = RwSignal::new(Live::default());
+    let choice = RwSignal::new(HashMap::<String, String>::new());
+    let draft = RwSignal::new(String::new());
+    let mode = RwSignal::new("quick".to_string());
+    let error = RwSignal::new(None::<String>);
+    let editing = RwSignal::new(None::<(String, String)>);
+    let plan_edit = RwSignal::new(HashMap::<String, String>::new());
+
+    let threads = LocalResource::new(move || {
+        refresh.get();
+        let id = ws.id();
+        async move { api::get::<ThreadList>(&format!("/api/v1/projects/{id}/threads")).await }
+    });
+    // The newest thread is shown first.
+    Effect::new(move |_| {
+        if thread.get_untracked().is_none() {
+            if let Some(Ok(list)) = threads.get() {
+                if let Some(t) = list.threads.first() {
+                    thread.set(Some(t.id.clone()));
+                }
+            }
+        }
+    });
+    let messages = LocalResource::new(move || {
+        refresh.get();
+        let (id, t) = (ws.id(), thread.get());
+        async move {
+            match t {
+                Some(t) => api::get::<MessageList>(&format!("/api/v1/projects/{id}/threads/{t}/messages")).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    });
+    let turns = LocalResource::new(move || {
+        refresh.get();
+        let (id, t) = (ws.id(), thread.get());
+        async move {
+            match t {
+                Some(t) => api::get::<TurnList>(&format!("/api/v1/projects/{id}/threads/{t}/turns")).await.map(|l| l.turns),
+                None => Ok(Vec::new()),
+            }
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(Some(m))) = messages.get() {
+            if m.running {
+                live.update(|l| l.running = true);
+            }
+        }
+    });
+
+    // Events of the thread: from the newest kept one on, resumed by the browser after a drop.
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::prelude::*;
+        let source = StoredValue::new_local(None::<web_sys::EventSource>);
+        let close = move || {
+            source.update_value(|s| {
+                if let Some(es) = s.take() {
+                    es.close();
+                }
+            })
+        };
+        Effect::new(move |_| {
+            close();
+            let Some(t) = thread.get() else { return };
+            let id = ws.id();
+            spawn_local(async move {
+                let base = format!("/api/v1/projects/{id}/threads/{t}/events");
+                let after = api::get::<EventList>(&format!("{base}?follow=false")).await.ok().and_then(|l| l.events.last().map(|e| e.id)).unwrap_or(0);
+                let Ok(es) = web_sys::EventSource::new(&format!("{base}?after={after}")) else { return };
+                let on = |kind: &str, f: Box<dyn Fn(serde_json::Value)>| {
+                    let cb = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                        let data = e.data().as_string().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
+                        f(data);
+                    });
+                    let _ = es.add_event_listener_with_callback(kind, cb.as_ref().unchecked_ref());
+                    cb.forget();
+                };
+                on("turn:start", Box::new(move |_| live.set(Live { running: true, ..Default::default() })));
+                on("token", Box::new(move |d| live.update(|l| l.tokens.push_str(d["text"].as_str().unwrap_or("")))));
+                on("message", Box::new(move |d| live.update(|l| {
+                    l.tokens.clear();
+                    l.texts.push(d["text"].as_str().unwrap_or("").to_string());
+                })));
+                on("tool:start", Box::new(move |d| live.update(|l| {
+                    l.tokens.clear();
+                    l.tools.push((d["id"].as_str().unwrap_or("").into(), d["name"].as_str().unwrap_or("").into(), None, String::new()));
+                })));
+                on("tool:end", Box::new(move |d| live.update(|l| {
+                    if let Some(t) = l.tools.iter_mut().rev().find(|t| t.0 == d["id"].as_str().unwrap_or("")) {
+                        t.2 = d["ok"].as_bool();
+                        t.3 = d["summary"].as_str().unwrap_or("").to_string();
+                    }
+                })));
+                on("step", Box::new(move |d| {
+                    let (role, status) = (d["role"].as_str().unwrap_or("").to_string(), d["status"].as_str().unwrap_or("").to_string());
+                    live.update(|l| match l.steps.iter_mut().find(|s| s.0 == role) {
+                        Some(s) => s.1 = status,
+                        None => l.steps.push((role, status)),
+                    });
+                    if d["status"] == "waiting" {
+                        refresh.update(|r| *r += 1);
+                    }
+                }));
+                on("plan", Box::new(move |_| refresh.update(|r| *r += 1)));
+                on("preview:refresh", Box::new(move |_| ws.reload_preview.update(|n| *n += 1)));
+                on("turn:end", Box::new(move |d| {
+                    if let Some(e) = d["error"].as_str() {
+                        error.set(Some(format!("The turn ended {}: {e}", d["status"].as_str().unwrap_or(""))));
+                    }
+                    live.set(Live::default());
+                    refresh.update(|r| *r += 1);
+                    ws.changed();
+                }));
+                source.set_value(Some(es));
+            });
+        });
+        on_cleanup(close);
+    }
+
+    let ensure_thread = move || async move {
+        if let Some(t) = thread.get_untracked() {
+            return Ok(t);
+        }
+        let id = ws.id();
+        let t = api::send::<Thread>("POST", &format!("/api/v1/projects/{id}/threads"), Some(json!({}))).await?;
+        thread.set(Some(t.id.clone()));
+        refresh.update(|r| *r += 1);
+        Ok::<_, api::ApiFailure>(t.id)
+    };
+    let send_text = move |text: String| {
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            return;
+        }
+        error.set(None);
+        let id = ws.id();
+        spawn_local(async move {
+            let t = match ensure_thread().await {
+                Ok(t) => t,
+                Err(e) => return error.set(Some(e.message)),
+            };
+            let body = json!({"content": text, "mode": mode.get_untracked()});
+            match api::send::<serde_json::Value>("POST", &format!("/api/v1/projects/{id}/threads/{t}/messages"), Some(body)).await {
+                Ok(_) => {
+                    draft.set(String::new());
+                    live.set(Live { running: true, ..Default::default() });
+                    refresh.update(|r| *r += 1);
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    // "Fix this" and "send to chat" from the preview.
+    Effect::new(move |_| {
+        if let Some(text) = ws.ask.get() {
+            ws.ask.set(None);
+            send_text(text);
+        }
+    });
+    let post = move |path: String, body: serde_json::Value| {
+        let id = ws.id();
+        let Some(t) = thread.get_untracked() else { return };
+        spawn_local(async move {
+            match api::send::<serde_json::Value>("POST", &format!("/api/v1/projects/{id}/threads/{t}/{path}"), Some(body)).await {
+                Ok(_) => refresh.update(|r| *r += 1),
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    let stop = move |_| post("stop".into(), json!({}));
+
+    // Copy buttons of code blocks, and highlighting once rendered.
+    let on_list_click = move |ev: leptos::ev::MouseEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+            if target.class_list().contains("copy") {
+                if let Some(code) = target.parent_element().and_then(|p| p.query_selector("code").ok().flatten()) {
+                    js::copy(&code.text_content().unwrap_or_default());
+                    target.set_text_content(Some("Copied"));
+                }
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    Effect::new(move |_| {
+        messages.track();
+        live.track();
+        js::colorize("ws-messages");
+    });
+
+    let view_messages = move || {
+        let list = match messages.get() {
+            Some(Ok(Some(m))) => m.messages,
+            _ => Vec::new(),
+        };
+        let turns = match turns.get() {
+            Some(Ok(t)) => t,
+            _ => Vec::new(),
+        };
+        let all = list.clone();
+        let shown = branch(&list, &choice.get());
+        let results: HashMap<String, bool> = list
+            .iter()
+            .filter(|m| m.role == "tool")
+            .filter_map(|m| m.tool_call_id.clone().map(|id| (id, !m.content.starts_with("error:"))))
+            .collect();
+        let mut out = Vec::new();
+        for (i, m) in shown.iter().enumerate() {
+            match m.role.as_str() {
+                "user" => {
+                    let siblings: Vec<&Message> = all.iter().filter(|s| s.parent_id == m.parent_id && s.role == "user").collect();
+                    let pos = siblings.iter().position(|s| s.id == m.id).unwrap_or(0);
+                    let parent_key = m.parent_id.clone().unwrap_or_default();
+                    let nav = (siblings.len() > 1).then(|| {
+                        let prev = (pos > 0).then(|| siblings[pos - 1].id.clone());
+                        let next = siblings.get(pos + 1).map(|s| s.id.clone());
+                        let (k1, k2) = (parent_key.clone(), parent_key.clone());
+                        view! {
+                            <span class="branch-nav" aria-label="Versions of this message">
+                                <button type="button" class="btn btn-ghost btn-small" disabled=prev.is_none() aria-label="Earlier version"
+                                    on:click=move |_| if let Some(p) = prev.clone() { choice.update(|c| { c.insert(k1.clone(), p); }) }>"‹"</button>
+                                {format!("{}/{}", pos + 1, siblings.len())}
+                                <button type="button" class="btn btn-ghost btn-small" disabled=next.is_none() aria-label="Later version"
+                                    on:click=move |_| if let Some(n) = next.clone() { choice.update(|c| { c.insert(k2.clone(), n); }) }>"›"</button>
+                            </span>
+                        }
+                    });
+                    let (id1, id2, text) = (m.id.clone(), m.id.clone(), m.content.clone());
+                    let is_editing = editing.get().is_some_and(|(e, _)| e == m.id);
+                    out.push(if is_editing {
+                        let id3 = m.id.clone();
+                        view! {
+                            <div class="msg user editing">
+                                <textarea aria-label="Edit your message" rows="3"
+                                    prop:value=move || editing.get().map(|e| e.1).unwrap_or_default()
+                                    on:input=move |ev| editing.update(|e| if let Some(e) = e { e.1 = event_target_value(&ev) })></textarea>
+                                <div class="msg-actions">
+                                    <button type="button" class="btn btn-small btn-primary" on:click=move |_| {
+                                        let content = editing.get_untracked().map(|e| e.1).unwrap_or_default();
+                                        editing.set(None);
+                                        post(format!("messages/{id3}/edit"), json!({"content": content, "mode": mode.get_untracked()}));
+                                        live.set(Live { running: true, ..Default::default() });
+                                    }>"Send edit"</button>
+                                    <button type="button" class="btn btn-small" on:click=move |_| editing.set(None)>"Cancel"</button>
+                                </div>
+                            </div>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <div class="msg user" data-testid="user-message">
+                                <div class="msg-body">{text.clone()}</div>
+                                <div class="msg-actions">
+                                    {nav}
+                                    <button type="button" class="btn btn-ghost btn-small" on:click=move |_| editing.set(Some((id1.clone(), text.clone())))>"Edit"</button>
+                                    <button type="button" class="btn btn-ghost btn-small" on:click=move |_| {
+                                        post(format!("messages/{id2}/regenerate"), json!({"mode": mode.get_untracked()}));
+                                        live.set(Live { running: true, ..Default::default() });
+                                    }>"Regenerate"</button>
+                                </div>
+                            </div>
+                        }.into_any()
+                    });
+                    // The turn that answered it on this branch: its steps, its plan.
+                    let next_turn = shown.get(i + 1).and_then(|n| n.turn_id.clone());
+                    let turn = turns.iter().filter(|t| t.request_id.as_deref() == Some(m.id.as_str()))
+                        .find(|t| next_turn.as_deref() == Some(t.id.as_str()))
+                        .or_else(|| (i + 1 == shown.len()).then(|| turns.iter().rev().find(|t| t.request_id.as_deref() == Some(m.id.as_str()))).flatten())
+                        .cloned();
+                    if let Some(t) = turn {
+                        out.push(turn_card(t, plan_edit, post).into_any());
+                    }
+                }
+                "assistant" => {
+                    let calls: Vec<CallJson> = m.tool_calls.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default();
+                    let html = (!m.content.trim().is_empty()).then(|| markdown::to_html(&m.content));
+                    let role = m.agent_role.clone().unwrap_or_default();
+                    let tokens = format!("{} + {} tokens", m.prompt_tokens, m.completion_tokens);
+                    out.push(view! {
+                        <div class="msg assistant" data-testid="assistant-message">
+                            {html.map(|h| view! { <div class="msg-body markdown" inner_html=h></div> })}
+                            {(!calls.is_empty()).then(|| view! {
+                                <ul class="tool-calls">
+                                    {calls.iter().map(|c| {
+                                        let ok = results.get(&c.id).copied();
+                                        let path = serde_json::from_str::<serde_json::Value>(&c.arguments).ok()
+                                            .and_then(|a| a["path"].as_str().map(str::to_string));
+                                        let label = call_label(c);
+                                        view! { <li class=match ok { Some(true) => "ok", Some(false) => "failed", None => "" }>
+                                            {match path {
+                                                Some(p) => view! { <button type="button" class="link" on:click=move |_| ws.open_file.set(Some(p.clone()))>{label.clone()}</button> }.into_any(),
+                                                None => view! { <span>{label.clone()}</span> }.into_any(),
+                                            }}
+                                        </li> }
+                                    }).collect_view()}
+                                </ul>
+                            })}
+                            <div class="msg-meta muted small">{role}" · "{tokens}</div>
+                        </div>
+                    }.into_any());
+                }
+                _ => {}
+            }
+        }
+        out
+    };
+
+    view! {
+        <div class="ws-head">
+            <Transition fallback=|| ()>
+                {move || threads.get().map(|r| match r {
+                    Ok(list) if !list.threads.is_empty() => view! {
+                        <select aria-label="Chat thread" on:change=move |ev| { thread.set(Some(event_target_value(&ev))); choice.set(HashMap::new()); }>
+                            {list.threads.into_iter().map(|t| {
+                                let id = t.id.clone();
+                                view! { <option value=t.id.clone() prop:selected=move || thread.get().as_deref() == Some(id.as_str())>{t.title.clone()}</option> }
+                            }).collect_view()}
+                        </select>
+                    }.into_any(),
+                    _ => view! { <h2>"Chat"</h2> }.into_any(),
+                })}
+            </Transition>
+            <button type="button" class="btn btn-ghost btn-small" on:click=move |_| {
+                let id = ws.id();
+                spawn_local(async move {
+                    if let Ok(t) = api::send::<Thread>("POST", &format!("/api/v1/projects/{id}/threads"), Some(json!({}))).await {
+                        thread.set(Some(t.id));
+                        refresh.update(|r| *r += 1);
+                    }
+                });
+            }>"New chat"</button>
+        </div>
+        <div id="ws-messages" class="ws-messages" data-testid="messages" aria-live="polite" on:click=on_list_click>
+            <Transition fallback=|| ()>{move || view_messages()}</Transition>
+            {move || {
+                let l = live.get();
+                l.running.then(|| view! {
+                    <div class="msg assistant live" data-testid="live-turn">
+                        <ul class="steps">{l.steps.iter().map(|(r, s)| view! { <li class=format!("step {s}")>{format!("{r}: {s}")}</li> }).collect_view()}</ul>
+                        {l.texts.iter().map(|t| view! { <div class="msg-body markdown" inner_html=markdown::to_html(t)></div> }).collect_view()}
+                        <ul class="tool-calls">{l.tools.iter().map(|(_, name, ok, summary)| view! {
+                            <li class=match ok { Some(true) => "ok", Some(false) => "failed", None => "running" }>{format!("{name} {summary}")}</li>
+                        }).collect_view()}</ul>
+                        {(!l.tokens.is_empty()).then(|| view! { <div class="msg-body streaming">{l.tokens.clone()}</div> })}
+                        <div class="muted small">"Working…"</div>
+                    </div>
+                })
+            }}
+        </div>
+        {move || error.get().map(|e| view! { <p class="form-error small" role="alert">{e}</p> })}
+        <form class="ws-composer" on:submit=move |ev| { ev.prevent_default(); send_text(draft.get_untracked()); }>
+            <textarea rows="3" placeholder="Describe what to build or change… (Ctrl+Enter sends)" aria-label="Message to the agent"
+                prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))
+                on:keydown=move |ev| if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) { ev.prevent_default(); send_text(draft.get_untracked()); }></textarea>
+            <div class="ws-composer-bar">
+                <select aria-label="Mode" on:change=move |ev| mode.set(event_target_value(&ev))>
+                    <option value="quick" prop:selected=move || mode.get() == "quick">"Quick"</option>
+                    <option value="full" prop:selected=move || mode.get() == "full">"Full pipeline"</option>
+                </select>
+                {move || if live.get().running {
+                    view! { <button type="button" class="btn" on:click=stop data-testid="stop-turn">"Stop"</button> }.into_any()
+                } else {
+                    view! { <button type="submit" class="btn btn-primary" data-testid="send-message">"Send"</button> }.into_any()
+                }}
+            </div>
+        </form>
+    }
+}
+
+/// A turn's steps (role, status, time, tokens) and, while it waits, its plan to approve or edit.
+fn turn_card(t: TurnView, plan_edit: RwSignal<HashMap<String, String>>, post: impl Fn(String, serde_json::Value) + Copy + 'static) -> impl IntoView {
+    let plan = t.steps.iter().find(|s| s.role == "Architect").map(|s| s.output.clone()).unwrap_or_default();
+    let (id1, id2, id3) = (t.id.clone(), t.id.clone(), t.id.clone());
+    let waiting = t.plan_waiting;
+    view! {
+        <div class="turn-card" data-testid="turn-card" data-status=t.status.clone()>
+            <ul class="steps">
+                {t.steps.iter().map(|s| view! {
+                    <li class=format!("step {}", s.status)>
+                        <strong>{s.role.clone()}</strong>" "<span class=format!("badge state-{}", s.status)>{s.status.clone()}</span>
+                        <span class="muted small">{format!(" {} · {} tokens", ms(s.duration_ms), s.prompt_tokens + s.completion_tokens)}</span>
+                        {(s.role == "Security Auditor" && !s.output.is_empty()).then(|| view! { <details><summary>"Audit"</summary><pre class="small">{s.output.clone()}</pre></details> })}
+                    </li>
+                }).collect_view()}
+            </ul>
+            {(t.mode == "full" && !plan.is_empty() && !waiting).then(|| view! { <details><summary>"Plan"</summary><div class="markdown" inner_html=markdown::to_html(&plan)></div></details> })}
+            {waiting.then(|| {
+                let initial = plan.clone();
+                view! {
+                    <div class="plan" data-testid="plan">
+                        <strong>"The Architect's plan: approve it, edit it, or reject it."</strong>
+                        <textarea rows="8" aria-label="Plan"
+                            prop:value=move || plan_edit.with(|p| p.get(&id1).cloned()).unwrap_or_else(|| initial.clone())
+                            on:input=move |ev| plan_edit.update(|p| { p.insert(id2.clone(), event_target_value(&ev)); })></textarea>
+                        <div class="msg-actions">
+                            <button type="button" class="btn btn-primary btn-small" on:click={
+                                let id = id3.clone();
+                                let fallback = plan.clone();
+                                move |_| {
+                                    let text = plan_edit.with_untracked(|p| p.get(&id).cloned()).unwrap_or_else(|| fallback.clone());
+                                    post(format!("turns/{id}/plan"), json!({"approve": true, "plan": text}));
+                                }
+                            }>"Approve and build"</button>
+                            <button type="button" class="btn btn-small" on:click={
+                                let id = id3.clone();
+                                move |_| post(format!("turns/{id}/plan"), json!({"approve": false, "reason": "rejected in the workspace"}))
+                            }>"Reject"</button>
+                        </div>
+                    </div>
+                }
+            })}
+            {t.error.clone().filter(|_| t.status != "running").map(|e| view! { <p class="muted small">{format!("{}: {e}", t.status)}</p> })}
+        </div>
+    }
+}

@@ -1,0 +1,210 @@
+//! The workspace: chat | editor | preview on one screen, with a side bar for
+//! the file tree and the version timeline, and a terminal under the editor.
+//! Panels are resizable (drag the bars; widths kept in localStorage) and
+//! collapsible. Changes anywhere (a turn's end, a save, a revert) bump one
+//! `Changes` counter that refreshes the tree, the timeline, open files and
+//! the preview.
+
+mod chat;
+mod editor;
+mod preview;
+
+use crate::api::{self, Project};
+use crate::icons::{Icon, IconKind};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+/// Shared by the panels.
+#[derive(Clone, Copy)]
+pub struct Ws {
+    pub project_id: StoredValue<String>,
+    /// Bumped after anything changed the project's files.
+    pub changes: RwSignal<u32>,
+    /// Bumped to reload the preview (the agent wrote a file).
+    pub reload_preview: RwSignal<u32>,
+    /// A message for the chat to send ("fix this", "send to chat").
+    pub ask: RwSignal<Option<String>>,
+    /// A file to show in the editor.
+    pub open_file: RwSignal<Option<String>>,
+}
+
+impl Ws {
+    pub fn id(&self) -> String {
+        self.project_id.get_value()
+    }
+
+    pub fn changed(&self) {
+        self.changes.update(|c| *c += 1);
+        self.reload_preview.update(|c| *c += 1);
+    }
+}
+
+#[component]
+pub fn WorkspacePage() -> impl IntoView {
+    let params = use_params_map();
+    let project = LocalResource::new(move || {
+        let id = params.with(|p| p.get("id").unwrap_or_default());
+        async move { api::get::<Project>(&format!("/api/v1/projects/{id}")).await }
+    });
+    view! {
+        // A Transition, not a Suspense: the panels' later reloads must never
+        // take the workspace (and its editor and preview frame) off the page.
+        <Transition fallback=|| view! { <div class="ws-loading muted">"Opening the workspace…"</div> }>
+            {move || project.get().map(|r| match r {
+                Err(e) => view! { <div class="empty"><h2>"Project not available"</h2><p class="muted">{e.message}</p><a class="btn" href="/">"Back to projects"</a></div> }.into_any(),
+                Ok(p) => view! { <Workspace project=p/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// Column widths in pixels (side, chat, preview; the editor takes the rest).
+#[derive(Clone, Copy, PartialEq)]
+struct Widths {
+    side: f64,
+    chat: f64,
+    preview: f64,
+}
+
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // used in the browser only
+const WIDTHS_KEY: &str = "autocrea-workspace-widths";
+
+fn stored_widths() -> Widths {
+    let fallback = Widths { side: 220.0, chat: 380.0, preview: 480.0 };
+    #[cfg(feature = "hydrate")]
+    {
+        let stored = web_sys::window().and_then(|w| w.local_storage().ok().flatten()).and_then(|s| s.get_item(WIDTHS_KEY).ok().flatten());
+        if let Some(v) = stored {
+            let n: Vec<f64> = v.split(',').filter_map(|x| x.parse().ok()).collect();
+            if n.len() == 3 {
+                return Widths { side: n[0], chat: n[1], preview: n[2] };
+            }
+        }
+    }
+    fallback
+}
+
+fn store_widths(w: Widths) {
+    #[cfg(feature = "hydrate")]
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.set_item(WIDTHS_KEY, &format!("{},{},{}", w.side, w.chat, w.preview));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = w;
+}
+
+#[component]
+fn Workspace(project: Project) -> impl IntoView {
+    let ws = Ws {
+        project_id: StoredValue::new(project.id.clone()),
+        changes: RwSignal::new(0),
+        reload_preview: RwSignal::new(0),
+        ask: RwSignal::new(None),
+        open_file: RwSignal::new(None),
+    };
+    provide_context(ws);
+    let widths = RwSignal::new(Widths { side: 220.0, chat: 380.0, preview: 480.0 });
+    Effect::new(move |_| widths.set(stored_widths()));
+    let show_side = RwSignal::new(true);
+    let show_chat = RwSignal::new(true);
+    let show_editor = RwSignal::new(true);
+    let show_preview = RwSignal::new(true);
+    // Dragging a bar: which column, where the drag started, and its width then.
+    let drag = RwSignal::new(None::<(&'static str, f64, f64)>);
+    let columns = move || {
+        let w = widths.get();
+        let col = |shown: bool, px: f64| if shown { format!("{px}px 6px") } else { "0 0".to_string() };
+        format!(
+            "grid-template-columns: {} {} {} {}",
+            col(show_side.get(), w.side),
+            col(show_chat.get(), w.chat),
+            if show_editor.get() { "minmax(200px, 1fr) 6px" } else { "0 0" },
+            if show_preview.get() { format!("{}px", w.preview) } else if show_editor.get() { "0".into() } else { "1fr".into() },
+        )
+    };
+    let start_drag = move |which: &'static str, ev: leptos::ev::PointerEvent| {
+        let w = widths.get_untracked();
+        let width = match which {
+            "side" => w.side,
+            "chat" => w.chat,
+            _ => w.preview,
+        };
+        drag.set(Some((which, ev.client_x() as f64, width)));
+    };
+    let on_move = move |ev: leptos::ev::PointerEvent| {
+        let Some((which, x0, w0)) = drag.get_untracked() else { return };
+        let dx = ev.client_x() as f64 - x0;
+        widths.update(|w| match which {
+            "side" => w.side = (w0 + dx).clamp(140.0, 480.0),
+            "chat" => w.chat = (w0 + dx).clamp(260.0, 900.0),
+            _ => w.preview = (w0 - dx).clamp(260.0, 1400.0),
+        });
+    };
+    let end_drag = move |_| {
+        if drag.get_untracked().is_some() {
+            drag.set(None);
+            store_widths(widths.get_untracked());
+        }
+    };
+    // Unsaved edits: the browser asks before leaving the page.
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::prelude::*;
+        let guard = Closure::<dyn Fn(web_sys::BeforeUnloadEvent)>::new(|ev: web_sys::BeforeUnloadEvent| {
+            if crate::workspace_js::any_dirty() {
+                ev.prevent_default();
+                ev.set_return_value("You have unsaved changes.");
+            }
+        });
+        if let Some(w) = web_sys::window() {
+            let _ = w.add_event_listener_with_callback("beforeunload", guard.as_ref().unchecked_ref());
+        }
+        let guard = StoredValue::new_local(guard);
+        on_cleanup(move || {
+            if let Some(w) = web_sys::window() {
+                guard.with_value(|g| {
+                    let _ = w.remove_event_listener_with_callback("beforeunload", g.as_ref().unchecked_ref());
+                });
+            }
+        });
+    }
+    let toggle = |label: &'static str, signal: RwSignal<bool>| {
+        view! {
+            <button type="button" class="btn btn-ghost ws-toggle" aria-pressed=move || signal.get().to_string()
+                on:click=move |_| signal.update(|s| *s = !*s)>{label}</button>
+        }
+    };
+    view! {
+        <Title text=format!("{} · workspace", project.name)/>
+        <div class="ws-bar">
+            <a class="back" href=format!("/projects/{}", project.id)><Icon kind=IconKind::ArrowLeft size=16/> {project.name.clone()}</a>
+            <span class="badge">{project.template.clone()}</span>
+            <div class="ws-toggles" role="group" aria-label="Panels">
+                {toggle("Files", show_side)} {toggle("Chat", show_chat)} {toggle("Editor", show_editor)} {toggle("Preview", show_preview)}
+            </div>
+        </div>
+        <div class="workspace" style=columns data-testid="workspace"
+            on:pointermove=on_move on:pointerup=end_drag on:pointerleave=end_drag class:dragging=move || drag.get().is_some()>
+            <aside class="ws-side" class:hidden=move || !show_side.get() aria-label="Files and versions">
+                <editor::FileTree/>
+                <editor::Timeline/>
+            </aside>
+            <div class="ws-resizer" role="separator" aria-orientation="vertical" aria-label="Resize the file list"
+                class:hidden=move || !show_side.get() on:pointerdown=move |ev| start_drag("side", ev)></div>
+            <section class="ws-chat" class:hidden=move || !show_chat.get() aria-label="Chat">
+                <chat::ChatPanel/>
+            </section>
+            <div class="ws-resizer" role="separator" aria-orientation="vertical" aria-label="Resize the chat"
+                class:hidden=move || !show_chat.get() on:pointerdown=move |ev| start_drag("chat", ev)></div>
+            <section class="ws-editor" class:hidden=move || !show_editor.get() aria-label="Editor">
+                <editor::EditorPanel/>
+            </section>
+            <div class="ws-resizer" role="separator" aria-orientation="vertical" aria-label="Resize the preview"
+                class:hidden=move || !show_editor.get() || !show_preview.get() on:pointerdown=move |ev| start_drag("preview", ev)></div>
+            <section class="ws-preview" class:hidden=move || !show_preview.get() aria-label="Preview">
+                <preview::PreviewPanel/>
+            </section>
+        </div>
+    }
+}

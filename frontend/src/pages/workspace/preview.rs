@@ -1,0 +1,218 @@
+//! The live preview in an iframe on the preview origin: phone, tablet and
+//! desktop widths, refresh, open in a new tab, the sandbox's state and
+//! output, the console (errors the injected script reports) with an
+//! overlay that sends them to the chat, and the bug finder
+//! (`check_for_errors` with one-click "fix this").
+
+use super::Ws;
+use crate::api;
+use crate::pages::sandbox::SandboxView;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Deserialize;
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct Ticket {
+    url: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Diagnostic {
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub message: String,
+    pub severity: String,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct ErrorList {
+    errors: Vec<Diagnostic>,
+}
+
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // used in the browser only
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct LogLine {
+    text: String,
+}
+
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // used in the browser only
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct LogList {
+    lines: Vec<LogLine>,
+}
+
+/// Points the frame at a one-time sign-in URL of the preview origin.
+async fn load_frame(id: String, src: RwSignal<Option<String>>, note: RwSignal<Option<String>>) {
+    match api::send::<Ticket>("POST", &format!("/api/v1/projects/{id}/preview/ticket"), None).await {
+        Ok(t) => src.set(Some(t.url)),
+        Err(e) => note.set(Some(e.message)),
+    }
+}
+
+fn describe(d: &Diagnostic) -> String {
+    let at = match (&d.file, d.line) {
+        (Some(f), Some(l)) => format!("{f}:{l} "),
+        (Some(f), None) => format!("{f} "),
+        _ => String::new(),
+    };
+    format!("{at}{} ({})", d.message, d.source)
+}
+
+#[component]
+pub fn PreviewPanel() -> impl IntoView {
+    let ws = expect_context::<Ws>();
+    let width = RwSignal::new("desktop");
+    let origin = RwSignal::new(None::<String>);
+    let src = RwSignal::new(None::<String>);
+    let state = RwSignal::new("stopped".to_string());
+    let note = RwSignal::new(None::<String>);
+    let tab = RwSignal::new("none"); // none, logs, console, bugs
+    let errors = RwSignal::new(Vec::<Diagnostic>::new());
+    let checked = RwSignal::new(None::<Vec<Diagnostic>>);
+    let logs = RwSignal::new(Vec::<String>::new());
+
+    // Start the sandbox and sign the frame into the preview origin.
+    let start = move || {
+        let id = ws.id();
+        spawn_local(async move {
+            state.set("starting".into());
+            match api::send::<SandboxView>("POST", &format!("/api/v1/projects/{id}/sandbox/start?wait_secs=60"), None).await {
+                Ok(v) => {
+                    state.set(v.state.clone());
+                    if let Some(u) = v.preview_url.clone() {
+                        origin.set(Some(u.trim_end_matches('/').to_string()));
+                    }
+                    if v.state != "ready" {
+                        note.set(v.message.clone().or(Some("The dev server is not ready yet.".into())));
+                    }
+                }
+                Err(e) => {
+                    state.set("error".into());
+                    note.set(Some(e.message));
+                    return;
+                }
+            }
+            load_frame(id, src, note).await;
+        });
+    };
+    Effect::new(move |_| start());
+
+    // Reloads sign the frame in again with a fresh ticket: the cookie of a
+    // load that was cut off (a network change when a container starts) may
+    // never have arrived.
+    Effect::new(move |prev: Option<u32>| {
+        let n = ws.reload_preview.get();
+        if prev.is_some() && origin.get_untracked().is_some() {
+            spawn_local(load_frame(ws.id(), src, note));
+        }
+        n
+    });
+
+    // The console: what the injected script and the dev server reported, every few seconds.
+    #[cfg(feature = "hydrate")]
+    {
+        let poll = move || {
+            let id = ws.id();
+            spawn_local(async move {
+                if let Ok(list) = api::get::<ErrorList>(&format!("/api/v1/projects/{id}/sandbox/errors")).await {
+                    if errors.get_untracked() != list.errors {
+                        errors.set(list.errors);
+                    }
+                }
+                if tab.get_untracked() == "logs" {
+                    if let Ok(l) = api::get::<LogList>(&format!("/api/v1/projects/{id}/sandbox/logs?follow=false")).await {
+                        logs.set(l.lines.into_iter().map(|l| l.text).collect());
+                    }
+                }
+            });
+        };
+        let handle = leptos::prelude::set_interval_with_handle(poll, std::time::Duration::from_secs(3)).ok();
+        on_cleanup(move || {
+            if let Some(h) = handle {
+                h.clear();
+            }
+        });
+    }
+
+    let check = move |_| {
+        let id = ws.id();
+        checked.set(None);
+        tab.set("bugs");
+        spawn_local(async move {
+            match api::send::<ErrorList>("POST", &format!("/api/v1/projects/{id}/sandbox/errors"), None).await {
+                Ok(l) => checked.set(Some(l.errors)),
+                Err(e) => note.set(Some(e.message)),
+            }
+        });
+    };
+    let fix = move |d: Diagnostic| ws.ask.set(Some(format!("Fix this error: {}", describe(&d))));
+    let frame_width = move || match width.get() {
+        "phone" => "375px",
+        "tablet" => "768px",
+        _ => "100%",
+    };
+    let device = move |label: &'static str, key: &'static str| {
+        view! { <button type="button" class="btn btn-ghost btn-small" aria-pressed=move || (width.get() == key).to_string() on:click=move |_| width.set(key)>{label}</button> }
+    };
+    let panel_tab = move |label: &'static str, key: &'static str| {
+        view! { <button type="button" class="btn btn-ghost btn-small" aria-pressed=move || (tab.get() == key).to_string()
+            on:click=move |_| tab.update(|t| *t = if *t == key { "none" } else { key })>{label}</button> }
+    };
+    view! {
+        <div class="ws-head ws-preview-bar">
+            <span class=move || format!("badge state-{}", state.get()) data-testid="preview-state">{move || state.get()}</span>
+            <div role="group" aria-label="Width">{device("Phone", "phone")}{device("Tablet", "tablet")}{device("Desktop", "desktop")}</div>
+            <button type="button" class="btn btn-ghost btn-small" on:click=move |_| ws.reload_preview.update(|n| *n += 1) data-testid="preview-refresh">"Refresh"</button>
+            <a class="btn btn-ghost btn-small" href=move || origin.get().unwrap_or_default() target="_blank" rel="noopener">"Open in a new tab"</a>
+        </div>
+        {move || note.get().map(|n| view! { <div class="ws-note small" role="status">{n}
+            <button type="button" class="btn btn-ghost btn-small" on:click=move |_| { note.set(None); start(); }>"Retry"</button></div> })}
+        <div class="ws-frame-wrap">
+            {move || src.get().map(|s| view! {
+                <iframe class="ws-frame" title="Preview" src=s style=move || format!("width: {}", frame_width()) data-testid="preview-frame"></iframe>
+            })}
+            {move || {
+                let errs: Vec<Diagnostic> = errors.get().into_iter().filter(|e| e.severity == "error").collect();
+                (!errs.is_empty()).then(|| {
+                    let first = errs[0].clone();
+                    view! {
+                        <div class="ws-overlay" role="alert" data-testid="error-overlay">
+                            <strong>{format!("{} error(s) in the preview", errs.len())}</strong>
+                            <p class="small">{describe(&first)}</p>
+                            <button type="button" class="btn btn-small btn-primary" on:click=move |_| fix(first.clone())>"Send to chat"</button>
+                        </div>
+                    }
+                })
+            }}
+        </div>
+        <div class="ws-preview-tabs" role="group" aria-label="Preview panels">
+            {panel_tab("Output", "logs")}{panel_tab("Console", "console")}
+            <button type="button" class="btn btn-ghost btn-small" on:click=check data-testid="bug-finder">"Bug finder"</button>
+        </div>
+        {move || match tab.get() {
+            "logs" => view! { <pre class="log ws-panel" data-testid="preview-logs">{move || logs.get().join("\n")}</pre> }.into_any(),
+            "console" => view! {
+                <ul class="ws-panel console" data-testid="preview-console">
+                    {move || if errors.get().is_empty() { view! { <li class="muted">"Nothing reported."</li> }.into_any() } else {
+                        errors.get().into_iter().map(|d| view! { <li class=format!("sev-{}", d.severity)>{describe(&d)}</li> }).collect_view().into_any()
+                    }}
+                </ul>
+            }.into_any(),
+            "bugs" => view! {
+                <ul class="ws-panel console" data-testid="bug-list">
+                    {move || match checked.get() {
+                        None => view! { <li class="muted">"Checking…"</li> }.into_any(),
+                        Some(list) if list.is_empty() => view! { <li class="muted">"No errors found."</li> }.into_any(),
+                        Some(list) => list.into_iter().map(|d| {
+                            let d2 = d.clone();
+                            view! { <li class=format!("sev-{}", d.severity)>{describe(&d)}
+                                <button type="button" class="btn btn-ghost btn-small" on:click=move |_| fix(d2.clone())>"Fix this"</button></li> }
+                        }).collect_view().into_any(),
+                    }}
+                </ul>
+            }.into_any(),
+            _ => ().into_any(),
+        }}
+    }
+}

@@ -1,0 +1,187 @@
+// The workspace in headless Chromium, with a scripted OpenAI-compatible model
+// and real sandboxes: a request's steps stream into the chat, the files appear
+// in the tree, the preview shows the result; an edit saved from the editor
+// reaches the preview; reverting to the first version brings it back. A model
+// reply carrying HTML, script and javascript: links renders inert.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { startServer, launchBrowser, newPage, screenshot, hydrated } from './support.mjs';
+
+const PASSWORD = 'correct horse battery staple 42';
+const XSS = 'Here is <img src=x onerror="window.__xss=1"> and <script>window.__xss=2</script> and '
+  + '[a link](javascript:window.__xss=3) and ![pic](javascript:window.__xss=4).\n\n```js\nconsole.log("<b>safe</b>");\n```';
+let server;
+let browser;
+let model;
+let instance;
+
+/// Answers like a model: the first call of a turn builds (or, for "xss", replies with
+/// HTML), the call after the tool results ends the turn.
+function scriptedModel() {
+  return new Promise((resolve) => {
+    const srv = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        const msgs = JSON.parse(body).messages;
+        const request = msgs.find((m) => m.role === 'user').content;
+        let message;
+        if (request.includes('xss')) {
+          message = { role: 'assistant', content: XSS };
+        } else if (msgs.some((m) => m.role === 'tool')) {
+          message = { role: 'assistant', content: 'Built the **shop** page.' };
+        } else {
+          const page = '<!doctype html>\n<title>Shop</title>\n<h1>Welcome to the shop</h1>\n<script src="shop.js"></script>\n';
+          message = { role: 'assistant', content: null, tool_calls: [
+            { id: 'c1', type: 'function', function: { name: 'full_file_rewrite', arguments: JSON.stringify({ path: 'index.html', content: page }) } },
+            { id: 'c2', type: 'function', function: { name: 'create_file', arguments: JSON.stringify({ path: 'shop.js', content: 'console.log("shop");\n' }) } },
+          ] };
+        }
+        setTimeout(() => {
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'coder',
+            choices: [{ index: 0, message, finish_reason: 'stop' }], usage: { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150 } }));
+        }, 300);
+      });
+    });
+    srv.listen(0, '127.0.0.1', () => resolve({ srv, url: `http://127.0.0.1:${srv.address().port}/v1` }));
+  });
+}
+
+before(async () => {
+  model = await scriptedModel();
+  server = await startServer({ AUTOCREA_SANDBOX: 'on' });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  model?.srv.close();
+  if (instance) {
+    const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=org.autocrea.instance=${instance}`]).toString().split(/\s+/).filter(Boolean);
+    if (ids.length) execFileSync('docker', ['rm', '-f', ...ids]);
+  }
+});
+
+async function csrf(page) {
+  const cookies = await page.context().cookies();
+  return cookies.find((c) => c.name.endsWith('autocrea_csrf'))?.value;
+}
+
+async function frameText(page) {
+  return page.frameLocator('[data-testid=preview-frame]').locator('body').textContent({ timeout: 1000 }).catch(() => '');
+}
+
+async function waitForFrame(page, text, timeout = 60000) {
+  const started = Date.now();
+  while (Date.now() - started < timeout) {
+    const shown = await frameText(page);
+    if (shown.includes(text)) return;
+    // Chromium drops loads in flight when Docker adds a container's network
+    // interface on this same machine ("A network change was detected").
+    if (shown.includes('ERR_NETWORK_CHANGED')) await page.getByTestId('preview-refresh').click();
+    await page.waitForTimeout(250);
+  }
+  assert.fail(`the preview never showed ${JSON.stringify(text)}; it shows ${JSON.stringify(await frameText(page))}`);
+}
+
+test('build, edit, save and revert in the workspace', async () => {
+  const page = await newPage(browser, server.url);
+  page.on('response', (r) => { if (r.status() >= 400) page.problems.push(`${r.status()} ${r.url()}`); });
+  // Sign in through the UI (the first account is the admin).
+  await page.goto('/signup');
+  await hydrated(page);
+  await page.locator('input[name=name]').fill('Ada');
+  await page.locator('input[name=email]').fill('ada@example.com');
+  await page.locator('input[name=password]').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(server.url + '/');
+  instance = (await (await page.request.get('/api/v1/admin/sandboxes')).json()).instance;
+  const headers = { 'X-CSRF-Token': await csrf(page) };
+  let r = await page.request.put('/api/v1/admin/llm/policy', { headers, data: { local: true, providers: [
+    { id: 'scripted', kind: 'openai', base_url: model.url, enabled: true, models: ['coder'] }] } });
+  assert.equal(r.status(), 200, await r.text());
+  r = await page.request.put('/api/v1/admin/llm/providers/scripted/key', { headers, data: { key: 'sk-scripted-0000' } });
+  assert.equal(r.status(), 200, await r.text());
+
+  // New project (static) from the dashboard.
+  r = await page.request.post('/api/v1/projects', { headers, data: { name: 'Shop', template: 'static' } });
+  assert.equal(r.status(), 201);
+  const project = await r.json();
+  r = await page.request.put(`/api/v1/projects/${project.id}/agent`, { headers, data: { model: 'scripted/coder', mode: 'quick' } });
+  assert.equal(r.status(), 200, await r.text());
+  await page.goto(`/projects/${project.id}`);
+  await hydrated(page, '[data-testid=project-workspace-link]');
+  await page.getByTestId('project-workspace-link').click();
+  await page.waitForURL(`**/projects/${project.id}/workspace`);
+  await hydrated(page, '[data-testid=send-message]');
+  await waitForFrame(page, 'Hello from AUTOCREA');
+  await page.getByTestId('file-tree').getByText('index.html').waitFor();
+  await screenshot(page, 'workspace-open');
+
+  // A request: its steps stream in, the files appear, the preview shows the result.
+  await page.getByLabel('Message to the agent').fill('Make a shop landing page');
+  await page.getByTestId('send-message').click();
+  await page.getByTestId('live-turn').waitFor({ timeout: 10000 });
+  await screenshot(page, 'workspace-agent-working');
+  await page.getByTestId('messages').getByText('Built the shop page.').waitFor({ timeout: 30000 });
+  await page.getByTestId('file-tree').locator('[data-path="shop.js"]').waitFor();
+  const card = page.getByTestId('turn-card').last();
+  assert.match(await card.textContent(), /Developer\s*done/);
+  assert.match(await page.getByTestId('messages').textContent(), /full_file_rewrite index\.html/);
+  await waitForFrame(page, 'Welcome to the shop');
+  await screenshot(page, 'workspace-agent-built');
+
+  // Edit index.html in the editor; Ctrl+S saves a version; the preview follows.
+  await page.getByTestId('file-tree').locator('[data-path="index.html"]').click();
+  await page.locator('#ws-monaco .view-lines').waitFor({ timeout: 30000 });
+  await page.waitForFunction(() => window.monaco && window.AutocreaWorkspace.current() === 'index.html');
+  await page.locator('#ws-monaco .view-lines').click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('<!doctype html>\n<title>Shop</title>\n<h1>Edited by hand</h1>\n');
+  await page.locator('.ws-tab.active', { hasText: '•' }).waitFor();
+  await page.keyboard.press('Control+S');
+  await page.getByTestId('timeline').getByText('Update index.html').waitFor({ timeout: 10000 });
+  await waitForFrame(page, 'Edited by hand');
+  await screenshot(page, 'workspace-edited');
+
+  // Revert to the first version: the preview goes back.
+  const versions = page.getByTestId('timeline').locator('li');
+  assert.equal(await versions.count(), 3);
+  await versions.last().getByRole('button', { name: /Revert to/ }).click();
+  await page.getByTestId('timeline').getByText(/Revert to/).first().waitFor({ timeout: 10000 });
+  await waitForFrame(page, 'Hello from AUTOCREA');
+  await page.getByTestId('file-tree').locator('[data-path="shop.js"]').waitFor({ state: 'detached' });
+  await screenshot(page, 'workspace-reverted');
+  const problems = page.problems.filter((p) => !p.includes('favicon'));
+  assert.deepEqual(problems, []);
+});
+
+test('a model reply with HTML, script and javascript: links renders inert', async () => {
+  const page = await newPage(browser, server.url);
+  let r = await page.request.post('/api/v1/auth/login', { data: { email: 'ada@example.com', password: PASSWORD } });
+  assert.equal(r.status(), 200);
+  const headers = { 'X-CSRF-Token': await csrf(page) };
+  r = await page.request.post('/api/v1/projects', { headers, data: { name: 'Inert', template: 'static' } });
+  const project = await r.json();
+  await page.request.put(`/api/v1/projects/${project.id}/agent`, { headers, data: { model: 'scripted/coder' } });
+  await page.goto(`/projects/${project.id}/workspace`);
+  await hydrated(page, '[data-testid=send-message]');
+  await page.getByLabel('Message to the agent').fill('show me some xss');
+  await page.getByTestId('send-message').click();
+  await page.getByTestId('messages').locator('.markdown', { hasText: 'Here is' }).last().waitFor({ timeout: 30000 });
+  const messages = page.getByTestId('messages');
+  assert.equal(await messages.locator('img').count(), 0, 'no image element from model output');
+  assert.equal(await messages.locator('script').count(), 0, 'no script element from model output');
+  assert.equal(await messages.locator('[onerror], [onclick], [onload]').count(), 0);
+  const hrefs = await messages.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  assert.ok(hrefs.every((h) => !/^\s*javascript:/i.test(h || '')), JSON.stringify(hrefs));
+  assert.match(await messages.textContent(), /<img src=x onerror="window.__xss=1">/, 'the HTML shows as text');
+  await messages.locator('a', { hasText: 'a link' }).click();
+  await page.waitForTimeout(300);
+  assert.equal(await page.evaluate(() => window.__xss), undefined, 'nothing ran');
+  await screenshot(page, 'workspace-inert-reply');
+});
