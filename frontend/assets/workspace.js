@@ -58,6 +58,31 @@
   W.mountEditor = async function (el, onSave, onDirty) {
     await W.loadMonaco();
     handlers = { save: onSave, dirty: onDirty };
+    create(await connected(el));
+    new MutationObserver(() => monaco.editor.setTheme(theme()))
+      .observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
+    return true;
+  };
+
+  /// The element once it is in the page: while hydrating, the element the
+  /// page first handed over can be replaced by one with the same id.
+  async function connected(el) {
+    for (let i = 0; i < 100; i++) {
+      const now = el.isConnected ? el : document.getElementById(el.id);
+      if (now && now.isConnected) return now;
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+    return el;
+  }
+
+  /// The editor in its element again if the page replaced that element.
+  function ensureMounted() {
+    const host = document.getElementById('ws-monaco');
+    if (editor && host && !host.contains(editor.getContainerDomNode())) create(host);
+  }
+
+  function create(el) {
+    const model = editor ? editor.getModel() : null;
     if (editor) editor.dispose();
     editor = monaco.editor.create(el, {
       automaticLayout: true, theme: theme(), minimap: { enabled: false }, fontSize: 13, tabSize: 2,
@@ -70,10 +95,8 @@
     editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, () => {
       if (current && handlers.save) handlers.save(current, files.get(current).model.getValue());
     });
-    new MutationObserver(() => monaco.editor.setTheme(theme()))
-      .observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
-    return true;
-  };
+    if (model) editor.setModel(model);
+  }
 
   /// Shows `path` (creating its model from `text` the first time). The
   /// language's tokenizer is loaded first: typing into a model whose
@@ -98,6 +121,7 @@
     }
     current = path;
     if (diffEditor) W.closeDiff();
+    ensureMounted();
     editor.setModel(f.model);
     editor.focus();
   };
@@ -117,6 +141,8 @@
   W.anyDirty = () => [...files.keys()].some(isDirty);
   W.value = (path) => (files.has(path) ? files.get(path).model.getValue() : null);
   W.current = () => current;
+  /// The editor exists (its view appears with the first open file).
+  W.ready = () => !!editor;
 
   /// After a save: this text is what the version holds.
   W.markSaved = function (path, text) {

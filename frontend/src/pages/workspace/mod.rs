@@ -71,7 +71,7 @@ struct Widths {
 const WIDTHS_KEY: &str = "autocrea-workspace-widths";
 
 fn stored_widths() -> Widths {
-    let fallback = Widths { side: 220.0, chat: 380.0, preview: 480.0 };
+    let fallback = Widths { side: 190.0, chat: 330.0, preview: 420.0 };
     #[cfg(feature = "hydrate")]
     {
         let stored = web_sys::window().and_then(|w| w.local_storage().ok().flatten()).and_then(|s| s.get_item(WIDTHS_KEY).ok().flatten());
@@ -104,7 +104,7 @@ fn Workspace(project: Project) -> impl IntoView {
         open_file: RwSignal::new(None),
     };
     provide_context(ws);
-    let widths = RwSignal::new(Widths { side: 220.0, chat: 380.0, preview: 480.0 });
+    let widths = RwSignal::new(Widths { side: 190.0, chat: 330.0, preview: 420.0 });
     Effect::new(move |_| widths.set(stored_widths()));
     let show_side = RwSignal::new(true);
     let show_chat = RwSignal::new(true);
