@@ -21,7 +21,7 @@ log "Python tests: py-gitea against the Gitea API, the openai client against the
 AUTOCREA_BIN="$CARGO_TARGET_DIR/debug/autocrea" "${AUTOCREA_VENV:-$HOME/.cache/autocrea-venv}/bin/python" \
   -m unittest discover -v -s "$REPO_ROOT/tests/python" -p 'test_*.py'
 
-log "Node tests: pages in headless Chromium (foundation, versions, models), gitea-js against the Gitea API"
+log "Node tests: pages in headless Chromium (foundation, versions, models, sandbox, workspace), gitea-js against the Gitea API"
 rm -rf "$REPO_ROOT/tests/artifacts/screenshots"
 (cd "$REPO_ROOT/tests/browser" && AUTOCREA_BIN="$CARGO_TARGET_DIR/debug/autocrea" node --test --test-concurrency=1)
 log "all tests passed; screenshots in tests/artifacts/screenshots"

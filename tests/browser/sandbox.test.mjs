@@ -3,8 +3,7 @@
 // open preview through live reload.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { startServer, launchBrowser, newPage, screenshot, hydrated } from './support.mjs';
+import { startServer, launchBrowser, newPage, screenshot, hydrated, removeSandboxes } from './support.mjs';
 
 const PASSWORD = 'correct horse battery staple 42';
 let server;
@@ -19,11 +18,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
-  // Sandboxes outlive the appliance on purpose (adoption); this test's go now.
-  if (instance) {
-    const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=org.autocrea.instance=${instance}`]).toString().split(/\s+/).filter(Boolean);
-    if (ids.length) execFileSync('docker', ['rm', '-f', ...ids]);
-  }
+  removeSandboxes(instance);
 });
 
 async function csrf(page) {

@@ -1,6 +1,6 @@
 // Starts the real `autocrea` binary on a free loopback port with a fresh data
 // folder, and Debian's Chromium through playwright-core.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -78,4 +78,12 @@ export async function screenshot(page, name) {
 /// Waits until the page has hydrated: Leptos enables the submit buttons then.
 export async function hydrated(page, selector = 'button[type=submit]') {
   await page.locator(`${selector}:not([disabled])`).first().waitFor({ timeout: 15000 });
+}
+
+/// Removes the sandboxes of a test server's instance (they outlive the
+/// appliance on purpose, for adoption after a restart).
+export function removeSandboxes(instance) {
+  if (!instance) return;
+  const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=org.autocrea.instance=${instance}`]).toString().split(/\s+/).filter(Boolean);
+  if (ids.length) execFileSync('docker', ['rm', '-f', ...ids]);
 }

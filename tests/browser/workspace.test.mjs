@@ -6,8 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { execFileSync } from 'node:child_process';
-import { startServer, launchBrowser, newPage, screenshot, hydrated } from './support.mjs';
+import { startServer, launchBrowser, newPage, screenshot, hydrated, removeSandboxes } from './support.mjs';
 
 const PASSWORD = 'correct horse battery staple 42';
 const XSS = 'Here is <img src=x onerror="window.__xss=1"> and <script>window.__xss=2</script> and '
@@ -60,10 +59,7 @@ after(async () => {
   await browser?.close();
   await server?.stop();
   model?.srv.close();
-  if (instance) {
-    const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=org.autocrea.instance=${instance}`]).toString().split(/\s+/).filter(Boolean);
-    if (ids.length) execFileSync('docker', ['rm', '-f', ...ids]);
-  }
+  removeSandboxes(instance);
 });
 
 async function csrf(page) {
