@@ -65,7 +65,15 @@ async fn the_gateway_survives_a_killed_worker_and_serves_after_the_restart() {
     assert!(r["choices"][0]["message"]["content"].is_string(), "the next request succeeds: {r}");
 
     // Usage: every call was recorded against the user (failed one included).
-    let usage: Value = http.get(format!("{}/api/v1/me/usage", s.url)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    // A call's usage row is written just after its answer: wait for it a little.
+    let mut usage = Value::Null;
+    for _ in 0..50 {
+        usage = http.get(format!("{}/api/v1/me/usage", s.url)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        if usage[0]["requests"].as_i64().unwrap_or(0) >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(usage[0]["provider"], "local");
     assert!(usage[0]["requests"].as_i64().unwrap() >= 3, "{usage}");
     assert!(usage[0]["completion_tokens"].as_i64().unwrap() > 0);
