@@ -165,21 +165,29 @@
     return true;
   };
 
-  /// A side-by-side diff of two texts in the editor's place.
+  /// A side-by-side diff of two texts (over the editor). One diff editor is
+  /// kept and reused: disposing it while Monaco still computes a diff throws.
+  let diffModels = null;
   W.showDiff = async function (el, path, original, modified) {
     await W.loadMonaco();
-    W.closeDiff();
-    diffEditor = monaco.editor.createDiffEditor(el, { automaticLayout: true, theme: theme(), readOnly: true, minimap: { enabled: false } });
+    if (!diffEditor) {
+      diffEditor = monaco.editor.createDiffEditor(await connected(el), {
+        automaticLayout: true, theme: theme(), readOnly: true, minimap: { enabled: false },
+      });
+    }
     const lang = W.languageOf(path);
-    diffEditor.setModel({ original: monaco.editor.createModel(original, lang), modified: monaco.editor.createModel(modified, lang) });
+    const old = diffModels;
+    diffModels = { original: monaco.editor.createModel(original, lang), modified: monaco.editor.createModel(modified, lang) };
+    diffEditor.setModel(diffModels);
+    if (old) { old.original.dispose(); old.modified.dispose(); }
   };
 
   W.closeDiff = function () {
-    if (!diffEditor) return;
-    const m = diffEditor.getModel();
-    diffEditor.dispose();
-    diffEditor = null;
-    if (m) { m.original.dispose(); m.modified.dispose(); }
+    if (!diffEditor || !diffModels) return;
+    diffEditor.setModel(null);
+    diffModels.original.dispose();
+    diffModels.modified.dispose();
+    diffModels = null;
   };
 
   /// Highlights the code blocks under `el` once Monaco is there (chat answers).

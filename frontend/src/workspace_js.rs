@@ -27,6 +27,10 @@ mod js {
         pub fn colorize(el: &web_sys::Element);
         #[wasm_bindgen(js_namespace = AutocreaWorkspace)]
         pub fn copy(text: &str) -> js_sys::Promise;
+        #[wasm_bindgen(js_namespace = AutocreaWorkspace, js_name = showDiff)]
+        pub fn show_diff(el: &web_sys::Element, path: &str, original: &str, modified: &str) -> js_sys::Promise;
+        #[wasm_bindgen(js_namespace = AutocreaWorkspace, js_name = closeDiff)]
+        pub fn close_diff();
         #[wasm_bindgen(js_namespace = AutocreaWorkspace, js_name = openTerminal)]
         pub fn open_terminal(el: &web_sys::Element, url: &str) -> js_sys::Promise;
         #[wasm_bindgen(js_namespace = AutocreaWorkspace, js_name = closeTerminal)]
@@ -101,6 +105,20 @@ forward!(
     any_dirty() -> bool = false
 );
 forward!(close_terminal());
+forward!(
+    /// Takes the diff view away.
+    close_diff()
+);
+
+/// A side-by-side diff of two texts of `path` in `el`.
+pub fn show_diff(el: Element, path: &str, original: &str, modified: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = js::show_diff(&el, path, original, modified);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (el, path, original, modified);
+}
 
 /// Highlights the code blocks inside element `id` (when Monaco is loaded).
 pub fn colorize(id: &str) {

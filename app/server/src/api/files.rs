@@ -56,6 +56,10 @@ pub struct FileQuery {
     pub path: String,
     /// Deleting: the blob id last read.
     pub sha: Option<String>,
+    /// Reading: a version (commit sha) or branch; the current version when left out.
+    #[serde(rename = "ref")]
+    #[param(rename = "ref")]
+    pub reference: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -69,15 +73,15 @@ pub struct FileView {
     pub content: Option<String>,
 }
 
-/// One file of the current version, as text (null content when binary).
+/// One file of the current version (or of `ref`), as text (null content when binary).
 #[utoipa::path(get, path = "/api/v1/projects/{id}/file", tag = "files",
     params(("id" = String, Path, description = "project id"), FileQuery),
     responses((status = 200, body = FileView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn read(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, Query(q): Query<FileQuery>) -> ApiResult<Json<FileView>> {
     let project = owned(&state, &auth, &id).await?;
     let git = state.git.clone();
-    let path = q.path.clone();
-    let (content, version) = blocking(move || git.read(&project.id, None, &path)).await?;
+    let (path, reference) = (q.path.clone(), q.reference.clone());
+    let (content, version) = blocking(move || git.read(&project.id, reference.as_deref(), &path)).await?;
     match content {
         Content::File { entry, data } => Ok(Json(FileView {
             path: entry.path,

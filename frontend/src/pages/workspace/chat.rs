@@ -58,6 +58,8 @@ struct Step {
 struct TurnView {
     id: String,
     status: String,
+    base_sha: Option<String>,
+    commit_sha: Option<String>,
     error: Option<String>,
     request_id: Option<String>,
     mode: String,
@@ -350,6 +352,11 @@ pub fn ChatPanel() -> impl IntoView {
         };
         let all = list.clone();
         let shown = branch(&list, &choice.get());
+        // A turn's change of a file opens as a diff (base -> its commit).
+        let commits: HashMap<String, (String, String)> = turns
+            .iter()
+            .filter_map(|t| Some((t.id.clone(), (t.base_sha.clone()?, t.commit_sha.clone()?))))
+            .collect();
         let results: HashMap<String, bool> = list
             .iter()
             .filter(|m| m.role == "tool")
@@ -426,6 +433,7 @@ pub fn ChatPanel() -> impl IntoView {
                     let html = (!m.content.trim().is_empty()).then(|| markdown::to_html(&m.content));
                     let role = m.agent_role.clone().unwrap_or_default();
                     let tokens = format!("{} + {} tokens", m.prompt_tokens, m.completion_tokens);
+                    let change = m.turn_id.as_ref().and_then(|t| commits.get(t)).cloned();
                     out.push(view! {
                         <div class="msg assistant" data-testid="assistant-message">
                             {html.map(|h| view! { <div class="msg-body markdown" inner_html=h></div> })}
@@ -437,9 +445,11 @@ pub fn ChatPanel() -> impl IntoView {
                                             .and_then(|a| a["path"].as_str().map(str::to_string));
                                         let label = call_label(c);
                                         view! { <li class=match ok { Some(true) => "ok", Some(false) => "failed", None => "" }>
-                                            {match path {
-                                                Some(p) => view! { <button type="button" class="link" on:click=move |_| ws.open_file.set(Some(p.clone()))>{label.clone()}</button> }.into_any(),
-                                                None => view! { <span>{label.clone()}</span> }.into_any(),
+                                            {match (path, change.clone()) {
+                                                (Some(p), Some((from, to))) => view! { <button type="button" class="link" title="Show the change"
+                                                    on:click=move |_| ws.diff.set(Some((p.clone(), from.clone(), to.clone())))>{label.clone()}</button> }.into_any(),
+                                                (Some(p), None) => view! { <button type="button" class="link" on:click=move |_| ws.open_file.set(Some(p.clone()))>{label.clone()}</button> }.into_any(),
+                                                (None, _) => view! { <span>{label.clone()}</span> }.into_any(),
                                             }}
                                         </li> }
                                     }).collect_view()}

@@ -156,6 +156,10 @@ pub fn Timeline() -> impl IntoView {
                                         <li data-sha=v.sha.clone()>
                                             <div class="tl-summary" title=v.message.clone()>{v.summary.clone()}</div>
                                             <div class="muted small">{format!("{} · {}{role}", short_time(&v.time), v.short_sha)}</div>
+                                            {v.files.first().zip(v.parents.first()).map(|(f, parent)| {
+                                                let (path, from, to) = (f.path.clone(), parent.clone(), v.sha.clone());
+                                                view! { <button type="button" class="btn btn-ghost btn-small" on:click=move |_| ws.diff.set(Some((path.clone(), from.clone(), to.clone())))>"Changes"</button> }
+                                            })}
                                             {(!is_latest).then(|| view! {
                                                 <button type="button" class="btn btn-ghost btn-small" on:click=move |_| revert(sha.clone())
                                                     aria-label=format!("Revert to {}", v.short_sha)>"Revert to this"</button>
@@ -218,6 +222,7 @@ pub fn EditorPanel() -> impl IntoView {
 
     // The editor, once its element is in the page.
     let host = NodeRef::<leptos::html::Div>::new();
+    let diff_host = NodeRef::<leptos::html::Div>::new();
     let terminal = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
         let Some(el) = host.get() else { return };
@@ -241,6 +246,7 @@ pub fn EditorPanel() -> impl IntoView {
 
     // Opening a file: fetched, then shown.
     let open = move |path: String| {
+        ws.diff.set(None);
         let id = ws.id();
         spawn_local(async move {
             match api::get::<FileView>(&file_url(&id, &path)).await {
@@ -297,6 +303,25 @@ pub fn EditorPanel() -> impl IntoView {
             }
         }
         now
+    });
+
+    // A diff between two versions of a file (a turn's change, a version's).
+    Effect::new(move |_| {
+        let Some((path, from, to)) = ws.diff.get() else {
+            js::close_diff();
+            return;
+        };
+        let Some(el) = diff_host.get() else { return };
+        let el: leptos::web_sys::Element = el.into();
+        let id = ws.id();
+        spawn_local(async move {
+            let text_at = |r: String| {
+                let url = format!("{}&ref={r}", file_url(&id, &path));
+                async move { api::get::<FileView>(&url).await.ok().and_then(|f| f.content).unwrap_or_default() }
+            };
+            let (old, new) = (text_at(from).await, text_at(to).await);
+            js::show_diff(el, &path, &old, &new);
+        });
     });
 
     let close_tab = move |path: String| {
@@ -434,8 +459,15 @@ pub fn EditorPanel() -> impl IntoView {
             }
         })}
         {move || tabs.message.get().map(|m| view! { <div class="ws-note muted small" role="status">{m}</div> })}
+        {move || ws.diff.get().map(|(path, from, to)| view! {
+            <div class="ws-note small" data-testid="diff-bar">
+                {format!("Changes to {path}: {} → {}", &from[..from.len().min(7)], &to[..to.len().min(7)])}
+                <button type="button" class="btn btn-ghost btn-small" on:click=move |_| { js::close_diff(); ws.diff.set(None); }>"Close the diff"</button>
+            </div>
+        })}
         <div class="ws-editor-host">
             <div id="ws-monaco" class="ws-monaco" data-testid="editor" node_ref=host></div>
+            <div class="ws-monaco ws-diff" class:hidden=move || ws.diff.get().is_none() data-testid="diff" node_ref=diff_host></div>
             {move || (tabs.open.get().is_empty()).then(|| view! {
                 <div class="ws-empty muted">{move || if ready.get() { "Pick a file on the left to edit it. Ctrl+S saves it as a new version." } else { "Loading the editor…" }}</div>
             })}
@@ -443,3 +475,4 @@ pub fn EditorPanel() -> impl IntoView {
         <div id="ws-terminal" class="ws-terminal" class:hidden=move || !show_terminal.get() data-testid="terminal" node_ref=terminal></div>
     }
 }
+

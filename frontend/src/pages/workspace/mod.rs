@@ -27,6 +27,8 @@ pub struct Ws {
     pub ask: RwSignal<Option<String>>,
     /// A file to show in the editor.
     pub open_file: RwSignal<Option<String>>,
+    /// A diff to show in the editor: (path, from version, to version).
+    pub diff: RwSignal<Option<(String, String, String)>>,
 }
 
 impl Ws {
@@ -102,6 +104,7 @@ fn Workspace(project: Project) -> impl IntoView {
         reload_preview: RwSignal::new(0),
         ask: RwSignal::new(None),
         open_file: RwSignal::new(None),
+        diff: RwSignal::new(None),
     };
     provide_context(ws);
     let widths = RwSignal::new(Widths { side: 190.0, chat: 330.0, preview: 420.0 });
