@@ -58,33 +58,8 @@
   W.mountEditor = async function (el, onSave, onDirty) {
     await W.loadMonaco();
     handlers = { save: onSave, dirty: onDirty };
-    create(await connected(el));
-    new MutationObserver(() => monaco.editor.setTheme(theme()))
-      .observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
-    return true;
-  };
-
-  /// The element once it is in the page: while hydrating, the element the
-  /// page first handed over can be replaced by one with the same id.
-  async function connected(el) {
-    for (let i = 0; i < 100; i++) {
-      const now = el.isConnected ? el : document.getElementById(el.id);
-      if (now && now.isConnected) return now;
-      await new Promise((r) => requestAnimationFrame(r));
-    }
-    return el;
-  }
-
-  /// The editor in its element again if the page replaced that element.
-  function ensureMounted() {
-    const host = document.getElementById('ws-monaco');
-    if (editor && host && !host.contains(editor.getContainerDomNode())) create(host);
-  }
-
-  function create(el) {
-    const model = editor ? editor.getModel() : null;
     if (editor) editor.dispose();
-    editor = monaco.editor.create(el, {
+    editor = monaco.editor.create(await connected(el), {
       automaticLayout: true, theme: theme(), minimap: { enabled: false }, fontSize: 13, tabSize: 2,
       scrollBeyondLastLine: false, model: null,
       // Monaco's bracket-pair parser runs away on HTML being retyped (an
@@ -95,7 +70,20 @@
     editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, () => {
       if (current && handlers.save) handlers.save(current, files.get(current).model.getValue());
     });
-    if (model) editor.setModel(model);
+    new MutationObserver(() => monaco.editor.setTheme(theme()))
+      .observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
+    return true;
+  };
+
+  /// The element once it is in the page (it can be handed over before it is
+  /// inserted), so Monaco measures a real size.
+  async function connected(el) {
+    for (let i = 0; i < 100; i++) {
+      const now = el.isConnected ? el : document.getElementById(el.id);
+      if (now && now.isConnected) return now;
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+    return el;
   }
 
   /// Shows `path` (creating its model from `text` the first time). The
@@ -121,7 +109,6 @@
     }
     current = path;
     if (diffEditor) W.closeDiff();
-    ensureMounted();
     editor.setModel(f.model);
     editor.focus();
   };

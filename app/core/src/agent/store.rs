@@ -138,9 +138,15 @@ pub async fn add_message(pool: &SqlitePool, thread_id: &str, m: NewMessage) -> R
     let now = clock::now();
     let mut tx = pool.begin().await?;
     let msg = insert_message(&mut tx, thread_id, m, now).await?;
-    sqlx::query("UPDATE threads SET updated_at = ? WHERE id = ?").bind(now).bind(thread_id).execute(&mut *tx).await?;
+    touch_thread(&mut tx, thread_id, now).await?;
     tx.commit().await?;
     Ok(msg)
+}
+
+/// Threads list the most recently active first.
+async fn touch_thread(conn: &mut sqlx::SqliteConnection, thread_id: &str, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE threads SET updated_at = ? WHERE id = ?").bind(now).bind(thread_id).execute(conn).await?;
+    Ok(())
 }
 
 async fn insert_message(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, thread_id: &str, m: NewMessage, now: i64) -> Result<Message, StoreError> {
@@ -346,7 +352,7 @@ pub async fn finish_turn(pool: &SqlitePool, turn: &Turn, request_id: &str, chain
         let msg = insert_message(&mut tx, &turn.thread_id, NewMessage { parent_id: parent.take(), ..m }, now).await?;
         parent = Some(msg.id);
     }
-    sqlx::query("UPDATE threads SET updated_at = ? WHERE id = ?").bind(now).bind(&turn.thread_id).execute(&mut *tx).await?;
+    touch_thread(&mut tx, &turn.thread_id, now).await?;
     let ended = end_turn_in(&mut tx, &turn.id, end.status, end.commit_sha, end.error).await?;
     if end.charge_milli != 0 {
         record_credits_in(&mut tx, turn.user_id, -end.charge_milli, "turn", Some(&turn.id)).await?;

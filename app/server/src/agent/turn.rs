@@ -69,7 +69,9 @@ pub async fn start(state: &AppState, user_id: i64, project: &Project, thread: &T
     }
     if let Ask::Edit { message_id, .. } | Ask::Regenerate { message_id } = &ask {
         let m = store::message(&state.pool, &thread.id, message_id).await.map_err(store_error)?;
-        user_message(std::slice::from_ref(&m), message_id)?;
+        if m.role != "user" {
+            return Err(ApiError::invalid("only your own messages can be edited or answered again"));
+        }
     }
     if opts.open_files.len() > OPEN_FILES_MAX {
         return Err(ApiError::invalid(format!("open_files: at most {OPEN_FILES_MAX} paths")));
@@ -136,11 +138,11 @@ async fn begin(state: &AppState, user_id: i64, project: &Project, thread: &Threa
     let (parent, content, earlier) = match &ask {
         Ask::New(content) => (store::active_leaf(&all).map(str::to_string), Some(content.trim().to_string()), None),
         Ask::Edit { message_id, content } => {
-            let m = user_message(&all, message_id)?;
+            let m = find(&all, message_id)?;
             (m.parent_id.clone(), Some(content.trim().to_string()), Some(m))
         }
         Ask::Regenerate { message_id } => {
-            let m = user_message(&all, message_id)?;
+            let m = find(&all, message_id)?;
             (m.parent_id.clone(), None, Some(m))
         }
     };
@@ -158,19 +160,16 @@ async fn begin(state: &AppState, user_id: i64, project: &Project, thread: &Threa
         (Some(content), _) => store::add_message(&state.pool, &thread.id, NewMessage { role: "user", content, parent_id: parent, turn_id: Some(turn.id.clone()), ..Default::default() })
             .await
             .map_err(store_error)?,
-        (None, Ask::Regenerate { message_id }) => user_message(&all, message_id)?,
+        (None, Ask::Regenerate { message_id }) => find(&all, message_id)?,
         (None, _) => unreachable!("only a regeneration has no new content"),
     };
     store::set_request(&state.pool, &turn.id, &request.id).await.map_err(store_error)?;
     Ok(Prepared { turn, request, history, restore })
 }
 
-fn user_message(all: &[Message], id: &str) -> Result<Message, ApiError> {
-    let m = all.iter().find(|m| m.id == id).ok_or_else(|| ApiError::not_found("message"))?;
-    if m.role != "user" {
-        return Err(ApiError::invalid("only your own messages can be edited or answered again"));
-    }
-    Ok(m.clone())
+/// The message `id` among the thread's (start checked that it is the user's).
+fn find(all: &[Message], id: &str) -> Result<Message, ApiError> {
+    all.iter().find(|m| m.id == id).cloned().ok_or_else(|| ApiError::not_found("message"))
 }
 
 #[allow(clippy::too_many_arguments)]

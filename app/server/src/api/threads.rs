@@ -231,11 +231,8 @@ pub async fn answer_plan(
             }
             Approval::Approved(plan)
         }
-        (true, None) => {
-            let step = store::turns_with_steps(&state.pool, &thread.id).await.map_err(map_store_error)?;
-            let plan = step.into_iter().find(|(t, _)| t.id == turn.id).and_then(|(_, s)| s.into_iter().find(|s| s.role == "Architect")).map(|s| s.output);
-            Approval::Approved(plan.unwrap_or_default())
-        }
+        // No edit: the plan as the Architect wrote it (the waiting turn has it).
+        (true, None) => Approval::Approved(String::new()),
         (false, _) => Approval::Rejected(body.reason.trim().chars().take(500).collect()),
     };
     if state.agents.answer_plan(&turn.id, answer) {
