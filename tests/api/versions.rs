@@ -182,3 +182,70 @@ async fn history_diff_revert_and_branches() {
         .await;
     s.stop().await;
 }
+
+/// Previewing an earlier version: the working tree (what the sandbox
+/// serves) shows its files, the history stays, and the next change, a
+/// DELETE or a restart brings the latest back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_an_earlier_version() {
+    let s = TestServer::start().await;
+    let c = s.user("ada@example.com").await;
+    let id = c.new_project("Versions").await["id"].as_str().unwrap().to_string();
+    let base = format!("/api/v1/projects/{id}");
+    let save = |content: &str, sha: &str| {
+        c.request(reqwest::Method::PUT, &format!("{base}/file?path=index.html"))
+            .json(&json!({"content": content, "sha": sha}))
+    };
+    let sha_of = |r: &autocrea_e2e::Reply| r.body["sha"].as_str().unwrap().to_string();
+    let first = c.get(&format!("{base}/versions")).await.body["versions"][0]["sha"].as_str().unwrap().to_string();
+    let blob = sha_of(&c.get(&format!("{base}/file?path=index.html")).await);
+    let r = c.send(save("<h1>Two</h1>\n", &blob)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let index = s.data_dir().join("worktrees").join(&id).join("index.html");
+    let shown = || std::fs::read_to_string(&index).unwrap();
+    assert_eq!(shown(), "<h1>Two</h1>\n");
+    assert!(c.get(&format!("{base}/preview-version")).await.body["version"].is_null());
+
+    let pin = |sha: &str| c.request(reqwest::Method::PUT, &format!("{base}/preview-version")).json(&json!({"sha": sha}));
+    let r = c.send(pin(&first)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["version"]["sha"], first.as_str());
+    assert_ne!(shown(), "<h1>Two</h1>\n", "the working tree shows the first version");
+    assert_eq!(c.get(&format!("{base}/preview-version")).await.body["version"]["sha"], first.as_str());
+    assert_eq!(c.get(&format!("{base}/versions")).await.body["total"], 2, "the history is unchanged");
+    // The files API still reads the latest version.
+    assert_eq!(c.get(&format!("{base}/file?path=index.html")).await.body["content"], "<h1>Two</h1>\n");
+
+    // Bad input.
+    let r = c.send(pin("abc")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = c.send(pin(&"0".repeat(40))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+
+    // Back to the latest.
+    assert_eq!(c.send(pin(&first)).await.status, StatusCode::OK);
+    let r = c.delete(&format!("{base}/preview-version")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(shown(), "<h1>Two</h1>\n");
+    assert!(c.get(&format!("{base}/preview-version")).await.body["version"].is_null());
+
+    // A save while previewing: the latest comes back first, then the save lands on it.
+    assert_eq!(c.send(pin(&first)).await.status, StatusCode::OK);
+    let blob = sha_of(&c.get(&format!("{base}/file?path=index.html")).await);
+    let r = c.send(save("<h1>Three</h1>\n", &blob)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(shown(), "<h1>Three</h1>\n");
+    assert!(c.get(&format!("{base}/preview-version")).await.body["version"].is_null());
+    let status = std::process::Command::new("git")
+        .args(["--git-dir", s.data_dir().join("repos").join(format!("{id}.git")).to_str().unwrap()])
+        .args(["--work-tree", s.data_dir().join("worktrees").join(&id).to_str().unwrap(), "status", "--porcelain"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "", "the working tree matches the branch head");
+
+    // A restart while previewing puts the latest back.
+    assert_eq!(c.send(pin(&first)).await.status, StatusCode::OK);
+    assert_ne!(shown(), "<h1>Three</h1>\n");
+    let s = s.restart().await;
+    assert_eq!(std::fs::read_to_string(s.data_dir().join("worktrees").join(&id).join("index.html")).unwrap(), "<h1>Three</h1>\n");
+}

@@ -160,9 +160,20 @@ test('build, edit, save and revert in the workspace', async () => {
   await waitForFrame(page, 'Edited by hand');
   await screenshot(page, 'workspace-edited');
 
-  // Revert to the first version: the preview goes back.
+  // Preview the agent's version without changing the history, then back to the latest.
   const versions = page.getByTestId('timeline').locator('li');
   assert.equal(await versions.count(), 3);
+  await versions.nth(1).getByRole('button', { name: /^Preview/ }).click();
+  await page.getByTestId('previewing').waitFor({ timeout: 10000 });
+  assert.match(await page.getByTestId('previewing').textContent(), /Showing version \w{7}/);
+  await waitForFrame(page, 'Welcome to the shop');
+  await screenshot(page, 'workspace-previewing-version');
+  assert.equal(await versions.count(), 3, 'previewing adds no version');
+  await page.getByTestId('previewing').getByRole('button', { name: 'Back to latest' }).click();
+  await page.getByTestId('previewing').waitFor({ state: 'detached' });
+  await waitForFrame(page, 'Edited by hand');
+
+  // Revert to the first version: the preview goes back.
   await versions.last().getByRole('button', { name: /Revert to/ }).click();
   await page.getByTestId('timeline').getByText(/Revert to/).first().waitFor({ timeout: 10000 });
   await waitForFrame(page, 'Hello from AUTOCREA');

@@ -2,7 +2,7 @@
 //! with their OpenAPI description (utoipa-axum), so the published document
 //! and the router cannot disagree.
 
-use crate::api::{admin, auth, files, gateway, health, llm, me, projects, sandbox, templates, threads, versions};
+use crate::api::{admin, auth, files, gateway, health, llm, me, projects, sandbox, search, templates, threads, versions};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{assets, openapi, pages};
@@ -32,6 +32,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(versions::get))
         .routes(routes!(versions::diff))
         .routes(routes!(versions::revert))
+        .routes(routes!(versions::previewing, versions::preview_version, versions::preview_latest))
         .routes(routes!(versions::branches, versions::create_branch))
         .routes(routes!(versions::switch_branch))
         .routes(routes!(versions::delete_branch))
@@ -49,6 +50,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(files::tree))
         .routes(routes!(files::read, files::save, files::delete))
         .routes(routes!(files::rename))
+        .routes(routes!(search::search))
+        .routes(routes!(search::replace))
         .routes(routes!(threads::list, threads::create))
         .routes(routes!(threads::messages, threads::send))
         .routes(routes!(threads::stop))

@@ -52,6 +52,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         if !done.created.is_empty() || !done.removed.is_empty() {
             tracing::warn!(created = ?done.created, removed = ?done.removed, "git store reconciled with the database");
         }
+        let restored = git.restore_pinned_trees()?;
+        if !restored.is_empty() {
+            tracing::warn!(projects = ?restored, "working trees left on a previewed version went back to their branch heads");
+        }
         Ok::<_, autocrea_core::gitstore::GitError>(git)
     })
     .await??;

@@ -9,11 +9,14 @@
 
 mod files;
 mod history;
+mod pinned;
+mod search;
 mod templates;
 mod tree;
 
 pub use files::{resolve_ref, validate_path, Content, Entry, FileChange};
 pub use history::{Branch, ChangedFile, FileDiff, Person, Version};
+pub use search::{Replaced, SearchFile, SearchMatch, SearchQuery, SearchResult};
 
 use git2::{BranchType, Oid, Repository, RepositoryInitOptions, Signature};
 use std::collections::HashMap;
@@ -61,6 +64,7 @@ pub struct GitStore {
     repos: PathBuf,
     worktrees: PathBuf,
     locks: Mutex<HashMap<String, Arc<AsyncMutex<()>>>>,
+    pins: Mutex<HashMap<String, pinned::Pin>>,
 }
 
 impl GitStore {
@@ -80,6 +84,7 @@ impl GitStore {
             repos,
             worktrees,
             locks: Mutex::new(HashMap::new()),
+            pins: Mutex::new(HashMap::new()),
         })
     }
 
@@ -92,13 +97,16 @@ impl GitStore {
     }
 
     /// The project's writer lock; hold it across anything that moves a ref.
+    /// A previewed version (see `pin_version`) ends first.
     pub async fn lock(&self, project_id: &str) -> OwnedMutexGuard<()> {
+        self.unpin_for_writer(project_id);
         self.lock_of(project_id).lock_owned().await
     }
 
     /// The writer lock when nobody holds it (an agent turn holds it for its
     /// whole length), for work that has another way to go.
     pub fn try_lock(&self, project_id: &str) -> Option<OwnedMutexGuard<()>> {
+        self.unpin_for_writer(project_id);
         self.lock_of(project_id).try_lock_owned().ok()
     }
 
@@ -162,6 +170,7 @@ impl GitStore {
 
     /// Removes the repository and its working tree.
     pub fn delete(&self, project_id: &str) -> Result<(), GitError> {
+        self.forget_pin(project_id);
         // Rename first so a half-finished removal never looks like a repository.
         let path = self.repo_path(project_id);
         if path.exists() {

@@ -114,9 +114,9 @@ pub struct Saved {
 }
 
 /// The agent writes the working tree during a turn: edits wait for its end.
-fn writer_lock(state: &AppState, project_id: &str) -> ApiResult<tokio::sync::OwnedMutexGuard<()>> {
+pub(super) fn writer_lock(state: &AppState, project_id: &str) -> ApiResult<tokio::sync::OwnedMutexGuard<()>> {
     state.git.try_lock(project_id).ok_or_else(|| {
-        ApiError::new(StatusCode::CONFLICT, "agent_running", "the agent (or another save) is changing this project's files; save again when it is done")
+        ApiError::new(StatusCode::CONFLICT, "agent_running", "the agent (or another save) is changing this project's files; try again when it is done")
     })
 }
 

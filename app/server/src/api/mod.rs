@@ -8,6 +8,7 @@ pub mod health;
 pub mod llm;
 pub mod me;
 pub mod projects;
+pub mod search;
 pub mod sandbox;
 pub mod templates;
 pub mod threads;

@@ -254,3 +254,62 @@ pub async fn delete_branch(
     .await;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Previewing {
+    /// The version the preview shows instead of the latest; null when it shows the latest.
+    pub version: Option<Version>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewVersion {
+    /// The version (full 40-character commit sha) to show.
+    pub sha: String,
+}
+
+/// Which version the preview shows (null: the latest).
+#[utoipa::path(get, path = "/api/v1/projects/{id}/preview-version", tag = "versions",
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 200, body = Previewing), (status = 404, body = ErrorBody)))]
+pub async fn previewing(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Previewing>> {
+    let id = owned(&state, &auth, &id).await?;
+    let git = state.git.clone();
+    let version = blocking(move || git.pinned(&id).map(|sha| git.version(&id, &sha)).transpose()).await?;
+    Ok(Json(Previewing { version }))
+}
+
+/// Shows an earlier version in the preview without changing the history.
+/// The next change (a save, an agent turn, a push, a revert) brings the
+/// latest back first; so does DELETE.
+#[utoipa::path(put, path = "/api/v1/projects/{id}/preview-version", tag = "versions", request_body = PreviewVersion,
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 200, body = Previewing), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "an agent turn or a save is changing the files")))]
+pub async fn preview_version(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PreviewVersion>,
+) -> ApiResult<Json<Previewing>> {
+    let id = owned(&state, &auth, &id).await?;
+    let lock = super::files::writer_lock(&state, &id)?;
+    let git = state.git.clone();
+    let version = blocking(move || {
+        let sha = git.pin_version(&id, &body.sha, lock)?;
+        git.version(&id, &sha)
+    })
+    .await?;
+    Ok(Json(Previewing { version: Some(version) }))
+}
+
+/// Brings the latest version back into the preview.
+#[utoipa::path(delete, path = "/api/v1/projects/{id}/preview-version", tag = "versions",
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 200, body = Previewing), (status = 404, body = ErrorBody)))]
+pub async fn preview_latest(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Previewing>> {
+    let id = owned(&state, &auth, &id).await?;
+    let git = state.git.clone();
+    blocking(move || git.unpin(&id)).await?;
+    Ok(Json(Previewing { version: None }))
+}

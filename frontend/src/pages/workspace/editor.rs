@@ -160,9 +160,17 @@ pub fn Timeline() -> impl IntoView {
                                                 let (path, from, to) = (f.path.clone(), parent.clone(), v.sha.clone());
                                                 view! { <button type="button" class="btn btn-ghost btn-small" on:click=move |_| ws.diff.set(Some((path.clone(), from.clone(), to.clone())))>"Changes"</button> }
                                             })}
-                                            {(!is_latest).then(|| view! {
-                                                <button type="button" class="btn btn-ghost btn-small" on:click=move |_| revert(sha.clone())
-                                                    aria-label=format!("Revert to {}", v.short_sha)>"Revert to this"</button>
+                                            {(!is_latest).then(|| {
+                                                let shown = StoredValue::new(v.sha.clone());
+                                                let is_shown = move || ws.previewing.with(|p| p.as_ref().map(|p| p.sha == shown.get_value()) == Some(true));
+                                                let sha2 = v.sha.clone();
+                                                view! {
+                                                    <button type="button" class="btn btn-ghost btn-small" aria-pressed=move || is_shown().to_string()
+                                                        on:click=move |_| ws.preview_version(if is_shown() { None } else { Some(sha2.clone()) })
+                                                        aria-label=format!("Preview {}", v.short_sha)>"Preview"</button>
+                                                    <button type="button" class="btn btn-ghost btn-small" on:click=move |_| revert(sha.clone())
+                                                        aria-label=format!("Revert to {}", v.short_sha)>"Revert to this"</button>
+                                                }
                                             })}
                                         </li>
                                     }

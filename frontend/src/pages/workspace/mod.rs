@@ -9,7 +9,7 @@ mod chat;
 mod editor;
 mod preview;
 
-use crate::api::{self, Project};
+use crate::api::{self, Project, Version};
 use crate::icons::{Icon, IconKind};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -29,6 +29,15 @@ pub struct Ws {
     pub open_file: RwSignal<Option<String>>,
     /// A diff to show in the editor: (path, from version, to version).
     pub diff: RwSignal<Option<(String, String, String)>>,
+    /// The earlier version the preview shows instead of the latest.
+    pub previewing: RwSignal<Option<Version>>,
+    /// A message for the person (a refused action), shown in the preview bar.
+    pub notice: RwSignal<Option<String>>,
+}
+
+#[derive(Clone, Debug, serde::Deserialize, PartialEq)]
+struct Previewing {
+    version: Option<Version>,
 }
 
 impl Ws {
@@ -36,7 +45,29 @@ impl Ws {
         self.project_id.get_value()
     }
 
+    /// Shows version `sha` in the preview (None: the latest again).
+    pub fn preview_version(&self, sha: Option<String>) {
+        let ws = *self;
+        leptos::task::spawn_local(async move {
+            let url = format!("/api/v1/projects/{}/preview-version", ws.id());
+            let answer = match sha {
+                Some(sha) => api::send::<Previewing>("PUT", &url, Some(serde_json::json!({ "sha": sha }))).await,
+                None => api::send::<Previewing>("DELETE", &url, None).await,
+            };
+            match answer {
+                Ok(p) => {
+                    ws.previewing.set(p.version);
+                    ws.reload_preview.update(|c| *c += 1);
+                }
+                Err(e) => ws.notice.set(Some(e.message)),
+            }
+        });
+    }
+
     pub fn changed(&self) {
+        // Any change ends a previewed version on the server (it puts the
+        // latest back before writing).
+        self.previewing.set(None);
         self.changes.update(|c| *c += 1);
         self.reload_preview.update(|c| *c += 1);
     }
@@ -105,8 +136,16 @@ fn Workspace(project: Project) -> impl IntoView {
         ask: RwSignal::new(None),
         open_file: RwSignal::new(None),
         diff: RwSignal::new(None),
+        previewing: RwSignal::new(None),
+        notice: RwSignal::new(None),
     };
     provide_context(ws);
+    // A version previewed before this page opened (another tab, a reload).
+    leptos::task::spawn_local(async move {
+        if let Ok(p) = api::get::<Previewing>(&format!("/api/v1/projects/{}/preview-version", ws.id())).await {
+            ws.previewing.set(p.version);
+        }
+    });
     let widths = RwSignal::new(Widths { side: 190.0, chat: 330.0, preview: 420.0 });
     Effect::new(move |_| widths.set(stored_widths()));
     let show_side = RwSignal::new(true);

@@ -166,6 +166,14 @@ pub fn PreviewPanel() -> impl IntoView {
             <button type="button" class="btn btn-ghost btn-small" on:click=move |_| ws.reload_preview.update(|n| *n += 1) data-testid="preview-refresh">"Refresh"</button>
             <a class="btn btn-ghost btn-small" href=move || origin.get().unwrap_or_default() target="_blank" rel="noopener">"Open in a new tab"</a>
         </div>
+        {move || ws.previewing.get().map(|v| view! {
+            <div class="ws-note ws-pinned small" role="status" data-testid="previewing">
+                <span>{format!("Showing version {}: {}", v.short_sha, v.summary)}</span>
+                <button type="button" class="btn btn-ghost btn-small" on:click=move |_| ws.preview_version(None)>"Back to latest"</button>
+            </div>
+        })}
+        {move || ws.notice.get().map(|n| view! { <div class="ws-note small" role="alert">{n}
+            <button type="button" class="btn btn-ghost btn-small" on:click=move |_| ws.notice.set(None)>"Dismiss"</button></div> })}
         {move || note.get().map(|n| view! { <div class="ws-note small" role="status">{n}
             <button type="button" class="btn btn-ghost btn-small" on:click=move |_| { note.set(None); start(); }>"Retry"</button></div> })}
         <div class="ws-frame-wrap">
