@@ -111,7 +111,23 @@
     if (diffEditor) W.closeDiff();
     editor.setModel(f.model);
     editor.focus();
+    if (pendingReveal && pendingReveal.path === path) showPendingReveal();
   };
+
+  /// Selects a range of `path` once it is shown (a search result's match):
+  /// now when it is the open file, else when `open` shows it.
+  let pendingReveal = null;
+  W.revealAt = function (path, line, column, length) {
+    pendingReveal = { path, line, column, length };
+    if (editor && current === path) showPendingReveal();
+  };
+  function showPendingReveal() {
+    const r = pendingReveal;
+    pendingReveal = null;
+    const range = new monaco.Range(r.line, r.column, r.line, r.column + r.length);
+    editor.setSelection(range);
+    editor.revealRangeInCenter(range);
+  }
 
   W.close = function (path) {
     const f = files.get(path);

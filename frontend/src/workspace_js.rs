@@ -15,6 +15,8 @@ mod js {
         pub fn open(path: &str, text: &str);
         #[wasm_bindgen(js_namespace = AutocreaWorkspace)]
         pub fn close(path: &str);
+        #[wasm_bindgen(js_namespace = AutocreaWorkspace, js_name = revealAt)]
+        pub fn reveal_at(path: &str, line: u32, column: u32, length: u32);
         #[wasm_bindgen(js_namespace = AutocreaWorkspace, js_name = markSaved)]
         pub fn mark_saved(path: &str, text: &str);
         #[wasm_bindgen(js_namespace = AutocreaWorkspace)]
@@ -83,6 +85,10 @@ macro_rules! forward {
 forward!(
     /// Shows `path` in the editor (its model made from `text` the first time).
     open(path: &str, text: &str)
+);
+forward!(
+    /// Selects a range of `path` when it is shown (now, if it is the open file).
+    reveal_at(path: &str, line: u32, column: u32, length: u32)
 );
 forward!(
     /// Drops the editor's model of `path`.

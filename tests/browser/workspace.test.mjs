@@ -208,3 +208,65 @@ test('a model reply with HTML, script and javascript: links renders inert', asyn
   assert.equal(await page.evaluate(() => window.__xss), undefined, 'nothing ran');
   await screenshot(page, 'workspace-inert-reply');
 });
+
+test('search and replace across files from the keyboard', async () => {
+  const page = await newPage(browser, server.url);
+  let r = await page.request.post('/api/v1/auth/login', { data: { email: 'ada@example.com', password: PASSWORD } });
+  assert.equal(r.status(), 200);
+  const headers = { 'X-CSRF-Token': await csrf(page) };
+  r = await page.request.post('/api/v1/projects', { headers, data: { name: 'Finder', template: 'static' } });
+  const project = await r.json();
+  await page.goto(`/projects/${project.id}/workspace`);
+  await hydrated(page, '[data-testid=send-message]');
+  await page.getByTestId('file-tree').getByText('index.html').waitFor();
+  await page.locator('#ws-monaco').waitFor();
+  await page.waitForFunction(() => window.AutocreaWorkspace && window.AutocreaWorkspace.ready());
+  const focused = () => page.evaluate(() => {
+    const el = document.activeElement;
+    return { id: el.id, label: el.getAttribute('aria-label') || el.textContent.trim(), outline: getComputedStyle(el).outlineStyle };
+  });
+
+  // Ctrl+Shift+F focuses the search; typing searches every file.
+  await page.keyboard.press('Control+Shift+F');
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'ws-search-input');
+  await page.keyboard.type('hello');
+  await page.getByTestId('search-summary').waitFor({ timeout: 10000 });
+  assert.match(await page.getByTestId('search-summary').textContent(), /^[1-9]\d* result\(s\) in [1-9]\d* file\(s\)/);
+  const panel = page.getByTestId('search-panel');
+  assert.match(await panel.textContent(), /index\.html/);
+
+  // A result opens its file in the editor with the match selected.
+  await panel.getByTestId('search-hit').filter({ hasText: 'Hello from AUTOCREA' }).click();
+  await page.waitForFunction(() => window.AutocreaWorkspace.current() === 'index.html');
+  await page.waitForFunction(() => {
+    const ed = window.monaco.editor.getEditors()[0];
+    return ed.getModel() && ed.getModel().getValueInRange(ed.getSelection()) === 'Hello';
+  });
+
+  // Keyboard only: Tab past the toggles to "Replace with", type, Tab to "Replace all", Enter.
+  await page.locator('#ws-search-input').focus();
+  for (let i = 0; i < 3; i++) await page.keyboard.press('Tab');
+  let f = await focused();
+  assert.equal(f.label, 'Replace with');
+  await page.keyboard.type('Howdy');
+  await page.keyboard.press('Tab');
+  f = await focused();
+  assert.equal(f.label, 'Replace all');
+  assert.notEqual(f.outline, 'none', 'keyboard focus is visible');
+  page.once('dialog', (d) => d.accept());
+  await page.keyboard.press('Enter');
+  await panel.getByText(/Replaced \d+ match\(es\) in \d+ file\(s\)/).waitFor({ timeout: 10000 });
+  await page.getByTestId('timeline').getByText(/Replace "hello" with "Howdy"/).waitFor({ timeout: 10000 });
+  r = await page.request.get(`/api/v1/projects/${project.id}/file?path=index.html`);
+  assert.match((await r.json()).content, /Howdy from AUTOCREA/);
+  // The open file follows the new version (it had no unsaved edits).
+  await page.waitForFunction(() => (window.AutocreaWorkspace.value('index.html') || '').includes('Howdy from AUTOCREA'));
+  assert.match(await page.getByTestId('search-summary').textContent(), /^0 result/);
+  await screenshot(page, 'workspace-search-replace');
+
+  // A broken regular expression is explained, not sent as a replace.
+  await page.getByRole('button', { name: 'Regular expression' }).click();
+  await page.locator('#ws-search-input').fill('(');
+  await panel.getByRole('alert').filter({ hasText: 'regular expression' }).waitFor({ timeout: 10000 });
+  assert.equal(await page.getByTestId('replace-all').isDisabled(), true);
+});

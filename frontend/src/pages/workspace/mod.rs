@@ -8,6 +8,7 @@
 mod chat;
 mod editor;
 mod preview;
+mod search;
 
 use crate::api::{self, Project, Version};
 use crate::icons::{Icon, IconKind};
@@ -189,6 +190,26 @@ fn Workspace(project: Project) -> impl IntoView {
             store_widths(widths.get_untracked());
         }
     };
+    // Ctrl+Shift+F: the search, with its box focused.
+    let side_search = RwSignal::new(false);
+    let shortcut = window_event_listener(leptos::ev::keydown, move |ev| {
+        if (ev.ctrl_key() || ev.meta_key()) && ev.shift_key() && ev.key().eq_ignore_ascii_case("f") {
+            ev.prevent_default();
+            show_side.set(true);
+            side_search.set(true);
+            // After the panel is shown (the DOM updates on the next tick).
+            #[cfg(feature = "hydrate")]
+            request_animation_frame(|| {
+                if let Some(input) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(search::INPUT_ID)) {
+                    use wasm_bindgen::JsCast;
+                    if let Ok(input) = input.dyn_into::<web_sys::HtmlElement>() {
+                        let _ = input.focus();
+                    }
+                }
+            });
+        }
+    });
+    on_cleanup(move || shortcut.remove());
     // Unsaved edits: the browser asks before leaving the page.
     #[cfg(feature = "hydrate")]
     {
@@ -229,7 +250,15 @@ fn Workspace(project: Project) -> impl IntoView {
         <div class="workspace" style=columns data-testid="workspace"
             on:pointermove=on_move on:pointerup=end_drag on:pointerleave=end_drag class:dragging=move || drag.get().is_some()>
             <aside class="ws-side" class:hidden=move || !show_side.get() aria-label="Files and versions">
-                <editor::FileTree/>
+                <div class="ws-side-tabs" role="tablist" aria-label="Side bar">
+                    <button type="button" role="tab" class="btn btn-ghost btn-small" aria-selected=move || (!side_search.get()).to_string()
+                        on:click=move |_| side_search.set(false)>"Files"</button>
+                    <button type="button" role="tab" class="btn btn-ghost btn-small" aria-selected=move || side_search.get().to_string()
+                        title="Search in files (Ctrl+Shift+F)" on:click=move |_| side_search.set(true)>"Search"</button>
+                </div>
+                // Both stay mounted (a search keeps its results while the tree is shown).
+                <div class="ws-side-pane" class:hidden=move || side_search.get()><editor::FileTree/></div>
+                <div class="ws-side-pane" class:hidden=move || !side_search.get()><search::SearchPanel/></div>
                 <editor::Timeline/>
             </aside>
             <div class="ws-resizer" role="separator" aria-orientation="vertical" aria-label="Resize the file list"
