@@ -192,6 +192,7 @@ async fn providers_from_the_config_file_and_from_the_admin_at_run_time() {
             key_env: None,
             tools: autocrea_core::llm::policy::ToolFormat::Text,
             context: Some(16384),
+            images: false,
         })
     })
     .await;

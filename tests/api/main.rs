@@ -3,6 +3,7 @@
 mod accounts;
 mod agent;
 mod agent_pipeline;
+mod attachments;
 mod authz;
 mod bad_input;
 mod files;

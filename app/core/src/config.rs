@@ -82,6 +82,9 @@ pub struct ProviderConfig {
     #[serde(default)]
     pub tools: crate::llm::policy::ToolFormat,
     pub context: Option<u32>,
+    /// The models accept images (attached images go to them).
+    #[serde(default)]
+    pub images: bool,
 }
 
 fn openai() -> crate::llm::policy::ProviderKind {
@@ -99,6 +102,7 @@ impl ProviderConfig {
             models: self.models.clone(),
             tools: self.tools,
             context: self.context,
+            images: self.images,
         }
     }
 

@@ -2,7 +2,7 @@
 //! with their OpenAPI description (utoipa-axum), so the published document
 //! and the router cannot disagree.
 
-use crate::api::{admin, auth, files, gateway, health, llm, me, projects, sandbox, search, templates, threads, versions};
+use crate::api::{admin, attachments, auth, files, gateway, health, llm, me, projects, sandbox, search, templates, threads, versions};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{assets, openapi, pages};
@@ -11,7 +11,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 /// The API routes and their OpenAPI document.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
@@ -51,6 +52,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(files::read, files::save, files::delete))
         .routes(routes!(files::rename))
         .routes(routes!(search::search))
+        // Images are larger than the API's usual body limit.
+        .routes(routes!(attachments::upload).layer(DefaultBodyLimit::max(attachments::BODY_MAX)))
+        .routes(routes!(attachments::download))
         .routes(routes!(search::replace))
         .routes(routes!(threads::list, threads::create))
         .routes(routes!(threads::messages, threads::send))

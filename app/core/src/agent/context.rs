@@ -11,9 +11,14 @@ pub fn estimate(text: &str) -> usize {
     text.len().div_ceil(4)
 }
 
+/// What an image costs, about: vendors count 85 to 1600 tokens by size.
+pub const IMAGE_TOKENS: usize = 1000;
+
 pub fn message_tokens(m: &ChatMsg) -> usize {
     // A few tokens of framing per message, as chat templates add.
-    4 + estimate(&m.content) + m.tool_calls.iter().map(|c| estimate(&c.name) + estimate(&c.arguments)).sum::<usize>()
+    4 + estimate(&m.content)
+        + m.tool_calls.iter().map(|c| estimate(&c.name) + estimate(&c.arguments)).sum::<usize>()
+        + m.images.len() * IMAGE_TOKENS
 }
 
 pub fn total(msgs: &[ChatMsg]) -> usize {

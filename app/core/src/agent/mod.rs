@@ -7,6 +7,7 @@
 //! (`GitStore::commit_worktree`) or is discarded whole
 //! (`GitStore::discard_worktree_changes`).
 
+pub mod attachments;
 pub mod context;
 pub mod files;
 pub mod paths;

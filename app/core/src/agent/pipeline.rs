@@ -130,6 +130,9 @@ pub struct TurnInput {
     /// Earlier turns of the thread (questions and answers).
     pub history: Vec<ChatMsg>,
     pub request: String,
+    /// Images attached to the request, for a model that accepts them (the
+    /// Architect and the Developer see them).
+    pub images: Vec<runner::Image>,
     pub mode: Mode,
     pub settings: Settings,
     /// The model has no native tool calls: describe the text format.
@@ -229,7 +232,11 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
         if role.name == ARCHITECT.name || role.name == DEVELOPER.name {
             conversation.extend(input.history.iter().cloned());
         }
-        conversation.push(ChatMsg::new("user", user));
+        let mut request = ChatMsg::new("user", user);
+        if role.name == ARCHITECT.name || role.name == DEVELOPER.name {
+            request.images = input.images.clone();
+        }
+        conversation.push(request);
 
         let run = runner::run(model, sandbox, wt, conversation, role, &input.settings, stop, &mut emit).await;
         out.prompt_tokens += run.prompt_tokens;
@@ -452,7 +459,7 @@ mod tests {
     }
 
     fn input(mode: Mode) -> TurnInput {
-        TurnInput { project: "Project \"Shop\" (template static).".into(), history: Vec::new(), request: "Add a greeting".into(), mode, settings: Settings::default(), text_tools: false }
+        TurnInput { project: "Project \"Shop\" (template static).".into(), history: Vec::new(), request: "Add a greeting".into(), images: Vec::new(), mode, settings: Settings::default(), text_tools: false }
     }
 
     #[tokio::test]

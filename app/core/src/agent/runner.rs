@@ -22,6 +22,16 @@ pub struct ChatMsg {
     /// For assistant messages: what the call that wrote it counted.
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Images sent with a user message (to models that accept them).
+    pub images: Vec<Image>,
+}
+
+/// An image for the model: its media type and its bytes in base64 (shared,
+/// as every call of a role sends the conversation again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    pub media_type: String,
+    pub base64: std::sync::Arc<str>,
 }
 
 impl ChatMsg {
@@ -178,6 +188,7 @@ pub async fn run<M: Model, S: SandboxTools>(
             tool_call_id: None,
             prompt_tokens: reply.prompt_tokens,
             completion_tokens: reply.completion_tokens,
+            images: Vec::new(),
         });
         if reply.calls.is_empty() && !reply.format_errors.is_empty() {
             // A call written as text that could not be read: ask again.

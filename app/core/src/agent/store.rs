@@ -45,6 +45,9 @@ pub struct Message {
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
     pub created_at: i64,
+    /// Files the person attached (user messages).
+    #[sqlx(skip)]
+    pub attachments: Vec<super::attachments::Attachment>,
 }
 
 /// A message to store; ids and time are filled in.
@@ -60,6 +63,8 @@ pub struct NewMessage {
     pub model: Option<String>,
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
+    /// Attachment ids (checked by the caller), linked in the same transaction.
+    pub attachments: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -137,7 +142,9 @@ pub async fn thread(pool: &SqlitePool, project_id: &str, thread_id: &str) -> Res
 pub async fn add_message(pool: &SqlitePool, thread_id: &str, m: NewMessage) -> Result<Message, StoreError> {
     let now = clock::now();
     let mut tx = pool.begin().await?;
-    let msg = insert_message(&mut tx, thread_id, m, now).await?;
+    let attachments = m.attachments.clone();
+    let mut msg = insert_message(&mut tx, thread_id, m, now).await?;
+    msg.attachments = super::attachments::link(&mut tx, &msg.id, &attachments).await?;
     touch_thread(&mut tx, thread_id, now).await?;
     tx.commit().await?;
     Ok(msg)
@@ -173,10 +180,15 @@ async fn insert_message(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, thread_id:
 }
 
 pub async fn messages(pool: &SqlitePool, thread_id: &str) -> Result<Vec<Message>, StoreError> {
-    Ok(sqlx::query_as::<_, Message>("SELECT * FROM messages WHERE thread_id = ? ORDER BY created_at, rowid")
+    let mut messages = sqlx::query_as::<_, Message>("SELECT * FROM messages WHERE thread_id = ? ORDER BY created_at, rowid")
         .bind(thread_id)
         .fetch_all(pool)
-        .await?)
+        .await?;
+    let mut attached = super::attachments::of_thread(pool, thread_id).await?;
+    for m in &mut messages {
+        m.attachments = attached.remove(&m.id).unwrap_or_default();
+    }
+    Ok(messages)
 }
 
 /// One message of the thread.

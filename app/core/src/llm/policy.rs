@@ -44,6 +44,10 @@ pub struct ProviderPolicy {
     /// The models' context window in tokens (the agent's budget); 32768 when unset.
     #[serde(default)]
     pub context: Option<u32>,
+    /// The models accept images in messages: attached images go to them
+    /// (models that do not get a note that an image was left out).
+    #[serde(default)]
+    pub images: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -74,6 +78,8 @@ impl Default for LlmPolicy {
             models: models.iter().map(|m| m.to_string()).collect(),
             tools: ToolFormat::Native,
             context: None,
+            // Every model listed for these vendors reads images.
+            images: true,
         };
         Self {
             local: true,

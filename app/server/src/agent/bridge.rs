@@ -5,10 +5,10 @@ use crate::api::gateway::Target;
 use autocrea_core::agent::textcalls;
 use autocrea_core::llm::policy::ToolFormat;
 use std::sync::Arc;
-use crate::llm::wire::{ChatMessage, ChatRequest, Content, FunctionCall, Tool, ToolCall};
+use crate::llm::wire::{ChatMessage, ChatRequest, Content, ContentPart, FunctionCall, Tool, ToolCall};
 use crate::llm::ChatEvent;
 use crate::state::AppState;
-use autocrea_core::agent::runner::{Call, ChatMsg, Model, Reply, SandboxTools};
+use autocrea_core::agent::runner::{Call, ChatMsg, Image, Model, Reply, SandboxTools};
 use autocrea_core::llm::usage;
 use autocrea_core::sandbox::{Diagnostic, SandboxError};
 use futures_util::StreamExt;
@@ -130,11 +130,11 @@ fn to_wire(m: &ChatMsg, native: bool) -> ChatMessage {
             "tool" => ("user".to_string(), format!("Result of tool call {}:\n{}", m.tool_call_id.as_deref().unwrap_or(""), content)),
             r => (r.to_string(), content),
         };
-        return ChatMessage { role, content: Some(Content::Text(content)), tool_calls: None, tool_call_id: None, name: None };
+        return ChatMessage { role, content: Some(with_images(content, &m.images)), tool_calls: None, tool_call_id: None, name: None };
     }
     ChatMessage {
         role: m.role.to_string(),
-        content: Some(Content::Text(m.content.clone())),
+        content: Some(with_images(m.content.clone(), &m.images)),
         tool_calls: (!m.tool_calls.is_empty()).then(|| {
             m.tool_calls
                 .iter()
@@ -144,6 +144,21 @@ fn to_wire(m: &ChatMsg, native: bool) -> ChatMessage {
         tool_call_id: m.tool_call_id.clone(),
         name: None,
     }
+}
+
+/// Text alone, or text and images as OpenAI's content parts (data URLs;
+/// the Anthropic and Gemini adapters turn them into their own blocks).
+fn with_images(text: String, images: &[Image]) -> Content {
+    if images.is_empty() {
+        return Content::Text(text);
+    }
+    let mut parts = vec![ContentPart { kind: "text".into(), text: Some(text), image_url: None }];
+    parts.extend(images.iter().map(|i| ContentPart {
+        kind: "image_url".into(),
+        text: None,
+        image_url: Some(serde_json::json!({ "url": format!("data:{};base64,{}", i.media_type, i.base64) })),
+    }));
+    Content::Parts(parts)
 }
 
 /// The project's sandbox for `send_terminal_command` (under the exec

@@ -8,10 +8,10 @@ use super::bridge::{ProviderModel, SandboxBridge};
 use super::hooks::ServerHooks;
 use crate::error::ApiError;
 use crate::state::AppState;
-use autocrea_core::agent::context;
+use autocrea_core::agent::{attachments, context};
 use autocrea_core::agent::files::{Limits as FileLimits, Worktree};
 use autocrea_core::agent::pipeline::{self, Mode, TurnInput, TurnRun};
-use autocrea_core::agent::runner::{ChatMsg, Ending, Event, Limits, Model, Settings};
+use autocrea_core::agent::runner::{ChatMsg, Ending, Event, Image, Limits, Model, Settings};
 use autocrea_core::agent::store::{self, Message, NewMessage, Thread, Turn};
 use autocrea_core::gitstore::Author;
 use autocrea_core::projects::Project;
@@ -27,10 +27,11 @@ const OPEN_FILES_MAX: usize = 10;
 
 /// What the turn answers.
 pub enum Ask {
-    /// A new message at the end of the current branch.
-    New(String),
-    /// An earlier user message, edited: a new branch beside it.
-    Edit { message_id: String, content: String },
+    /// A new message at the end of the current branch, with attachment ids.
+    New { content: String, attachments: Vec<String> },
+    /// An earlier user message, edited: a new branch beside it. Its
+    /// attachments are the old message's when `attachments` is None.
+    Edit { message_id: String, content: String, attachments: Option<Vec<String>> },
     /// An earlier user message, answered again.
     Regenerate { message_id: String },
 }
@@ -61,7 +62,7 @@ struct Prepared {
 /// Starts a turn; the pipeline runs in the background and reports on the
 /// thread's event log.
 pub async fn start(state: &AppState, user_id: i64, project: &Project, thread: &Thread, ask: Ask, opts: Options) -> Result<Turn, ApiError> {
-    if let Ask::New(content) | Ask::Edit { content, .. } = &ask {
+    if let Ask::New { content, .. } | Ask::Edit { content, .. } = &ask {
         let content = content.trim();
         if content.is_empty() || content.chars().count() > MESSAGE_MAX {
             return Err(ApiError::invalid(format!("content: 1 to {MESSAGE_MAX} characters")));
@@ -72,6 +73,9 @@ pub async fn start(state: &AppState, user_id: i64, project: &Project, thread: &T
         if m.role != "user" {
             return Err(ApiError::invalid("only your own messages can be edited or answered again"));
         }
+    }
+    if let Ask::New { attachments: ids, .. } | Ask::Edit { attachments: Some(ids), .. } = &ask {
+        attachments::check_own(&state.pool, &project.id, user_id, ids).await.map_err(store_error)?;
     }
     if opts.open_files.len() > OPEN_FILES_MAX {
         return Err(ApiError::invalid(format!("open_files: at most {OPEN_FILES_MAX} paths")));
@@ -136,8 +140,8 @@ async fn begin(state: &AppState, user_id: i64, project: &Project, thread: &Threa
     let all = store::messages(&state.pool, &thread.id).await.map_err(store_error)?;
     // The message the new one follows, and the version to start from.
     let (parent, content, earlier) = match &ask {
-        Ask::New(content) => (store::active_leaf(&all).map(str::to_string), Some(content.trim().to_string()), None),
-        Ask::Edit { message_id, content } => {
+        Ask::New { content, .. } => (store::active_leaf(&all).map(str::to_string), Some(content.trim().to_string()), None),
+        Ask::Edit { message_id, content, .. } => {
             let m = find(&all, message_id)?;
             (m.parent_id.clone(), Some(content.trim().to_string()), Some(m))
         }
@@ -153,11 +157,20 @@ async fn begin(state: &AppState, user_id: i64, project: &Project, thread: &Threa
     let history = store::branch(&all, parent.as_deref())
         .into_iter()
         .filter(|m| m.role == "user" || (m.role == "assistant" && m.tool_calls.is_none() && !m.content.is_empty()))
-        .map(|m| (m.id.clone(), ChatMsg::new(if m.role == "user" { "user" } else { "assistant" }, m.content.clone())))
+        .map(|m| (m.id.clone(), ChatMsg::new(if m.role == "user" { "user" } else { "assistant" }, with_attachment_names(m))))
         .collect();
     let turn = store::begin_turn(&state.pool, thread, user_id, mode.as_str(), model, head.as_deref()).await.map_err(store_error)?;
+    let attachment_ids = match &ask {
+        Ask::New { attachments, .. } | Ask::Edit { attachments: Some(attachments), .. } => attachments.clone(),
+        Ask::Edit { message_id, attachments: None, .. } => attachments::ids_of_message(&state.pool, message_id).await.map_err(store_error)?,
+        Ask::Regenerate { .. } => Vec::new(),
+    };
     let request = match (content, &ask) {
-        (Some(content), _) => store::add_message(&state.pool, &thread.id, NewMessage { role: "user", content, parent_id: parent, turn_id: Some(turn.id.clone()), ..Default::default() })
+        (Some(content), _) => store::add_message(
+            &state.pool,
+            &thread.id,
+            NewMessage { role: "user", content, parent_id: parent, turn_id: Some(turn.id.clone()), attachments: attachment_ids, ..Default::default() },
+        )
             .await
             .map_err(store_error)?,
         (None, Ask::Regenerate { message_id }) => find(&all, message_id)?,
@@ -165,6 +178,45 @@ async fn begin(state: &AppState, user_id: i64, project: &Project, thread: &Threa
     };
     store::set_request(&state.pool, &turn.id, &request.id).await.map_err(store_error)?;
     Ok(Prepared { turn, request, history, restore })
+}
+
+/// The request as the model gets it: text files inlined after the
+/// message, images as images for a model that reads them and as a note for
+/// one that does not.
+fn request_with_attachments(content: &str, attached: Vec<(attachments::Attachment, Vec<u8>)>, images_ok: bool) -> (String, Vec<Image>) {
+    use base64::Engine;
+    let mut text = content.to_string();
+    let mut images = Vec::new();
+    for (a, data) in attached {
+        if a.kind == "image" {
+            if images_ok {
+                text.push_str(&format!("\n\n(Attached image `{}`, shown below.)", a.name));
+                images.push(Image { media_type: a.media_type, base64: base64::engine::general_purpose::STANDARD.encode(&data).into() });
+            } else {
+                text.push_str(&format!(
+                    "\n\n(The person attached the image `{}`, but the model in use cannot see images; ask them to describe it if it matters.)",
+                    a.name
+                ));
+            }
+        } else {
+            let body = String::from_utf8_lossy(&data);
+            // A fence longer than any run of backticks in the file.
+            let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+            let fence = "`".repeat(longest.max(2) + 1);
+            text.push_str(&format!("\n\nAttached file `{}`:\n{fence}\n{body}\n{fence}", a.name));
+        }
+    }
+    (text, images)
+}
+
+/// An earlier message in the history: its attachments by name only (the
+/// files themselves went with that turn).
+fn with_attachment_names(m: &Message) -> String {
+    if m.attachments.is_empty() {
+        return m.content.clone();
+    }
+    let names: Vec<&str> = m.attachments.iter().map(|a| a.name.as_str()).collect();
+    format!("{}\n\n(Attached: {})", m.content, names.join(", "))
 }
 
 /// The message `id` among the thread's (start checked that it is the user's).
@@ -191,15 +243,19 @@ async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mod
         }
         None => Ok(()),
     };
-    let result = match result {
-        Err(e) => TurnRun::ended(Ending::Failed(format!("could not load the earlier version: {e}"))),
-        Ok(()) => {
+    let attached = attachments::with_data(&state.pool, &p.request.id).await;
+    let result = match (result, attached) {
+        (Err(e), _) => TurnRun::ended(Ending::Failed(format!("could not load the earlier version: {e}"))),
+        (_, Err(e)) => TurnRun::ended(Ending::Failed(format!("could not read the attachments: {e}"))),
+        (Ok(()), Ok(attached)) => {
+            let (request, images) = request_with_attachments(&p.request.content, attached, model.target.images);
             let history = fit_history(&state, &thread, p.history, &mut model, settings.context_tokens).await;
             let mut wt = Worktree::new(state.git.worktree_path(&project.id), FileLimits::default());
             let input = TurnInput {
                 project: project_brief(&state, &project, &wt, &opts.open_files),
                 history,
-                request: p.request.content.clone(),
+                request,
+                images,
                 mode,
                 settings,
                 text_tools: model.text_tools(),
@@ -286,6 +342,7 @@ fn answer_chain(turn: &Turn, result: &TurnRun) -> Vec<NewMessage> {
             model: Some(turn.model.clone()),
             prompt_tokens: m.prompt_tokens as i64,
             completion_tokens: m.completion_tokens as i64,
+            attachments: Vec::new(),
         })
         .collect()
 }

@@ -38,6 +38,8 @@ pub(crate) struct Target {
     pub tools: policy::ToolFormat,
     /// The model's context window, in tokens.
     pub context_tokens: usize,
+    /// The model accepts images in messages.
+    pub images: bool,
 }
 
 /// The context of a provider's models when its policy does not say.
@@ -270,6 +272,8 @@ pub(crate) async fn resolve(state: &AppState, user_id: i64, model: Option<&str>)
             adapter: providers::adapter(policy::ProviderKind::Openai, "the local model worker", &base, None),
             tools: policy::ToolFormat::Native,
             context_tokens: state.llm.local_context.unwrap_or(8192) as usize,
+            // The worker runs text models (no multimodal projector is loaded).
+            images: false,
         });
     }
     let name = name.expect("not local, so named");
@@ -293,5 +297,6 @@ pub(crate) async fn resolve(state: &AppState, user_id: i64, model: Option<&str>)
         adapter: providers::adapter(provider.kind, provider_id, &provider.base_url, Some(key)),
         tools: provider.tools,
         context_tokens: provider.context.map(|c| c as usize).unwrap_or(DEFAULT_CONTEXT),
+        images: provider.images,
     })
 }

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, plus `/healthz` and `/readyz`.
 
 pub mod admin;
+pub mod attachments;
 pub mod auth;
 pub mod files;
 pub mod gateway;

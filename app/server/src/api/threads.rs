@@ -108,6 +108,9 @@ impl TurnOptions {
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct SendMessage {
     pub content: String,
+    /// Ids of files uploaded to /attachments (at most 5).
+    #[serde(default)]
+    pub attachments: Vec<String>,
     #[serde(flatten)]
     pub options: TurnOptions,
 }
@@ -126,13 +129,15 @@ pub async fn send(
     ApiJson(body): ApiJson<SendMessage>,
 ) -> ApiResult<(StatusCode, Json<Turn>)> {
     let (project, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
-    let turn = turn::start(&state, auth.user.id, &project, &thread, turn::Ask::New(body.content), body.options.into_options()?).await?;
+    let turn = turn::start(&state, auth.user.id, &project, &thread, turn::Ask::New { content: body.content, attachments: body.attachments }, body.options.into_options()?).await?;
     Ok((StatusCode::ACCEPTED, Json(turn)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct EditMessage {
     pub content: String,
+    /// The edited message's attachments; the old message's when left out.
+    pub attachments: Option<Vec<String>>,
     #[serde(flatten)]
     pub options: TurnOptions,
 }
@@ -150,7 +155,7 @@ pub async fn edit(
     ApiJson(body): ApiJson<EditMessage>,
 ) -> ApiResult<(StatusCode, Json<Turn>)> {
     let (project, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
-    let ask = turn::Ask::Edit { message_id, content: body.content };
+    let ask = turn::Ask::Edit { message_id, content: body.content, attachments: body.attachments };
     let turn = turn::start(&state, auth.user.id, &project, &thread, ask, body.options.into_options()?).await?;
     Ok((StatusCode::ACCEPTED, Json(turn)))
 }

@@ -115,6 +115,35 @@ impl ChatMessage {
     }
 }
 
+/// An image of a message, as vendors other than OpenAI take it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImageRef {
+    /// From a `data:<type>;base64,<data>` URL.
+    Inline { media_type: String, data: String },
+    /// Any other URL, for the vendor to fetch.
+    Url(String),
+}
+
+impl ChatMessage {
+    /// The message's images, in order (from `image_url` parts).
+    pub fn images(&self) -> Vec<ImageRef> {
+        let Some(Content::Parts(parts)) = &self.content else {
+            return Vec::new();
+        };
+        parts
+            .iter()
+            .filter_map(|p| {
+                let url = p.image_url.as_ref()?;
+                let url = url.get("url").and_then(Value::as_str).or_else(|| url.as_str())?;
+                Some(match url.strip_prefix("data:").and_then(|rest| rest.split_once(";base64,")) {
+                    Some((media_type, data)) => ImageRef::Inline { media_type: media_type.to_string(), data: data.to_string() },
+                    None => ImageRef::Url(url.to_string()),
+                })
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Content {
@@ -188,3 +217,46 @@ pub fn sse(value: &Value) -> bytes::Bytes {
 }
 
 pub const SSE_DONE: &[u8] = b"data: [DONE]\n\n";
+
+#[cfg(test)]
+mod image_tests {
+    use super::*;
+    use crate::llm::providers::{anthropic, gemini};
+
+    fn request() -> ChatRequest {
+        let message: ChatMessage = serde_json::from_value(serde_json::json!({
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Make it look like this"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0K"}},
+                {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}
+            ]
+        }))
+        .unwrap();
+        ChatRequest { messages: vec![message], ..Default::default() }
+    }
+
+    #[test]
+    fn image_parts_are_read_from_data_and_other_urls() {
+        assert_eq!(
+            request().messages[0].images(),
+            vec![
+                ImageRef::Inline { media_type: "image/png".into(), data: "iVBORw0K".into() },
+                ImageRef::Url("https://example.com/a.png".into())
+            ]
+        );
+        assert!(ChatMessage::text("user", "hi").images().is_empty());
+    }
+
+    #[test]
+    fn vendors_get_images_in_their_own_blocks() {
+        let body = anthropic::request_body("claude", &request());
+        let blocks = &body["messages"][0]["content"];
+        assert_eq!(blocks[0], serde_json::json!({"type": "text", "text": "Make it look like this"}));
+        assert_eq!(blocks[1], serde_json::json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0K"}}));
+        assert_eq!(blocks[2]["source"]["url"], "https://example.com/a.png");
+        let body = gemini::request_body(&request());
+        let parts = &body["contents"][0]["parts"];
+        assert_eq!(parts[1], serde_json::json!({"inlineData": {"mimeType": "image/png", "data": "iVBORw0K"}}));
+    }
+}

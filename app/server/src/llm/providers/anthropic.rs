@@ -3,7 +3,7 @@
 //! as `tool_use` blocks and their results as `tool_result` blocks.
 
 use super::{http_client, ready, transport_error, translate_sse, upstream_error, Provider, Step};
-use crate::llm::wire::{ChatRequest, FunctionCall, ToolCall, Usage};
+use crate::llm::wire::{ChatRequest, FunctionCall, ImageRef, ToolCall, Usage};
 use crate::llm::{ChatEvent, EventStream, LlmError};
 use serde_json::{json, Map, Value};
 
@@ -59,7 +59,19 @@ pub fn request_body(model: &str, request: &ChatRequest) -> Value {
                 "tool_use_id": m.tool_call_id.clone().unwrap_or_default(),
                 "content": m.text_content(),
             }] })),
-            _ => messages.push(json!({ "role": "user", "content": m.text_content() })),
+            _ => {
+                let images = m.images();
+                if images.is_empty() {
+                    messages.push(json!({ "role": "user", "content": m.text_content() }));
+                } else {
+                    let mut blocks = vec![json!({ "type": "text", "text": m.text_content() })];
+                    blocks.extend(images.into_iter().map(|i| match i {
+                        ImageRef::Inline { media_type, data } => json!({ "type": "image", "source": { "type": "base64", "media_type": media_type, "data": data } }),
+                        ImageRef::Url(url) => json!({ "type": "image", "source": { "type": "url", "url": url } }),
+                    }));
+                    messages.push(json!({ "role": "user", "content": blocks }));
+                }
+            }
         }
     }
     let o = &request.options;

@@ -4,7 +4,7 @@
 //! tool calls are `functionCall` parts and results `functionResponse` parts.
 
 use super::{http_client, ready, transport_error, translate_sse, upstream_error, Provider, Step};
-use crate::llm::wire::{ChatRequest, FunctionCall, ToolCall, Usage};
+use crate::llm::wire::{ChatRequest, FunctionCall, ImageRef, ToolCall, Usage};
 use crate::llm::{ChatEvent, EventStream, LlmError};
 use serde_json::{json, Map, Value};
 
@@ -58,7 +58,15 @@ pub fn request_body(request: &ChatRequest) -> Value {
                 contents.push(json!({ "role": "user", "parts": [{ "functionResponse": {
                     "name": name, "response": { "content": m.text_content() } } }] }));
             }
-            _ => contents.push(json!({ "role": "user", "parts": [{ "text": m.text_content() }] })),
+            _ => {
+                let mut parts = vec![json!({ "text": m.text_content() })];
+                parts.extend(m.images().into_iter().map(|i| match i {
+                    ImageRef::Inline { media_type, data } => json!({ "inlineData": { "mimeType": media_type, "data": data } }),
+                    // Gemini fetches only its own file URIs; the URL goes as text.
+                    ImageRef::Url(url) => json!({ "text": format!("(image: {url})") }),
+                }));
+                contents.push(json!({ "role": "user", "parts": parts }));
+            }
         }
     }
     let o = &request.options;
