@@ -15,6 +15,7 @@ let server;
 let browser;
 let model;
 let instance;
+const asked = []; // every request the scripted model got
 
 /// Answers like a model: the first call of a turn builds (or, for "xss", replies with
 /// HTML), the call after the tool results ends the turn.
@@ -25,6 +26,7 @@ function scriptedModel() {
       req.on('data', (d) => { body += d; });
       req.on('end', () => {
         const msgs = JSON.parse(body).messages;
+        asked.push(msgs);
         const request = msgs.find((m) => m.role === 'user').content;
         let message;
         if (request.includes('xss')) {
@@ -269,4 +271,44 @@ test('search and replace across files from the keyboard', async () => {
   await page.locator('#ws-search-input').fill('(');
   await panel.getByRole('alert').filter({ hasText: 'regular expression' }).waitFor({ timeout: 10000 });
   assert.equal(await page.getByTestId('replace-all').isDisabled(), true);
+});
+
+test('images and text files attach to a message', async () => {
+  const page = await newPage(browser, server.url);
+  let r = await page.request.post('/api/v1/auth/login', { data: { email: 'ada@example.com', password: PASSWORD } });
+  assert.equal(r.status(), 200);
+  const headers = { 'X-CSRF-Token': await csrf(page) };
+  r = await page.request.post('/api/v1/projects', { headers, data: { name: 'Attach', template: 'static' } });
+  const project = await r.json();
+  await page.request.put(`/api/v1/projects/${project.id}/agent`, { headers, data: { model: 'scripted/coder' } });
+  await page.goto(`/projects/${project.id}/workspace`);
+  await hydrated(page, '[data-testid=send-message]');
+  const pixel = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+  await page.getByTestId('attach-input').setInputFiles([
+    { name: 'mock.png', mimeType: 'image/png', buffer: pixel },
+    { name: 'brief.md', mimeType: 'text/markdown', buffer: Buffer.from('# Brief\nUse teal buttons.\n') },
+  ]);
+  const chips = page.getByTestId('attached');
+  await chips.getByText(/mock\.png/).waitFor({ timeout: 10000 });
+  await chips.getByText(/brief\.md/).waitFor();
+  // A refused file is explained and not attached.
+  await page.getByTestId('attach-input').setInputFiles([{ name: 'tool.exe', mimeType: 'application/octet-stream', buffer: Buffer.from([0x4d, 0x5a, 0, 1, 2]) }]);
+  await page.getByRole('alert').filter({ hasText: 'tool.exe' }).waitFor({ timeout: 10000 });
+  assert.equal(await chips.locator('li').count(), 2);
+  await screenshot(page, 'workspace-attachments-ready');
+
+  const before = asked.length;
+  await page.getByLabel('Message to the agent').fill('Style it like the mock-up');
+  await page.getByTestId('send-message').click();
+  await page.getByTestId('attached').waitFor({ state: 'detached', timeout: 10000 });
+  const sent = page.getByTestId('user-message').last();
+  await sent.locator('img.attach-thumb').waitFor({ timeout: 10000 });
+  await page.waitForFunction(() => { const img = document.querySelector('img.attach-thumb'); return img && img.complete && img.naturalWidth === 1; });
+  assert.match(await sent.textContent(), /brief\.md/);
+  await page.getByTestId('messages').getByText('Built the shop page.').last().waitFor({ timeout: 30000 });
+  const request = asked.slice(before).map((msgs) => msgs.filter((m) => m.role === 'user').pop().content).find((c) => String(c).includes('Style it like'));
+  assert.ok(request, 'the model got the message');
+  assert.match(request, /Attached file `brief\.md`:\n```\n# Brief\nUse teal buttons\.\n\n```/);
+  assert.match(request, /attached the image `mock\.png`, but the model in use cannot see images/);
+  await screenshot(page, 'workspace-attachments-sent');
 });

@@ -239,7 +239,7 @@ pub fn AdminModels() -> impl IntoView {
                 })}
             </Suspense>
             <h3>"Allowed providers and models"</h3>
-            <p class="muted small">"local: whether people may use the local model. Each provider: id (models are named id/model), kind (openai for any OpenAI-compatible endpoint, anthropic, gemini), base_url, enabled, models; for the agent, tools (native, or text for endpoints without tool calls) and context (the models' context window in tokens). People add their own keys in their profile, or you set a shared key below."</p>
+            <p class="muted small">"local: whether people may use the local model. Each provider: id (models are named id/model), kind (openai for any OpenAI-compatible endpoint, anthropic, gemini), base_url, enabled, models; for the agent, tools (native, or text for endpoints without tool calls), context (the models' context window in tokens) and images (true when the models read images: attached images go to them). People add their own keys in their profile, or you set a shared key below."</p>
             <form class="form" on:submit=save data-testid="policy-form">
                 <textarea class="code-input" rows="14" aria-label="Policy as JSON" spellcheck="false" bind:value=policy></textarea>
                 <FormError message=error/>

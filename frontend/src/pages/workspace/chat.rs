@@ -3,6 +3,7 @@
 //! approve, stop, edit and regenerate, and the running turn as it streams
 //! (server-sent events: tokens, tool calls, steps).
 
+use super::attach::{self, AttachButton, AttachedChips, AttachmentView};
 use super::Ws;
 use crate::api;
 use crate::markdown;
@@ -36,6 +37,8 @@ struct Message {
     tool_call_id: Option<String>,
     prompt_tokens: i64,
     completion_tokens: i64,
+    #[serde(default)]
+    attachments: Vec<AttachmentView>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -149,6 +152,8 @@ pub fn ChatPanel() -> impl IntoView {
     let live = RwSignal::new(Live::default());
     let choice = RwSignal::new(HashMap::<String, String>::new());
     let draft = RwSignal::new(String::new());
+    let attached = RwSignal::new(Vec::<AttachmentView>::new());
+    let uploading = RwSignal::new(0u32);
     let mode = RwSignal::new("quick".to_string());
     let error = RwSignal::new(None::<String>);
     let editing = RwSignal::new(None::<(String, String)>);
@@ -289,10 +294,12 @@ pub fn ChatPanel() -> impl IntoView {
                 Ok(t) => t,
                 Err(e) => return error.set(Some(e.message)),
             };
-            let body = json!({"content": text, "mode": mode.get_untracked()});
+            let ids: Vec<String> = attached.get_untracked().into_iter().map(|a| a.id).collect();
+            let body = json!({"content": text, "mode": mode.get_untracked(), "attachments": ids});
             match api::send::<serde_json::Value>("POST", &format!("/api/v1/projects/{id}/threads/{t}/messages"), Some(body)).await {
                 Ok(_) => {
                     draft.set(String::new());
+                    attached.set(Vec::new());
                     live.set(Live { running: true, ..Default::default() });
                     refresh.update(|r| *r += 1);
                 }
@@ -407,6 +414,7 @@ pub fn ChatPanel() -> impl IntoView {
                         view! {
                             <div class="msg user" data-testid="user-message">
                                 <div class="msg-body">{text.clone()}</div>
+                                {attach::sent_attachments(&ws.id(), &m.attachments)}
                                 <div class="msg-actions">
                                     {nav}
                                     <button type="button" class="btn btn-ghost btn-small" on:click=move |_| editing.set(Some((id1.clone(), text.clone())))>"Edit"</button>
@@ -509,10 +517,25 @@ pub fn ChatPanel() -> impl IntoView {
         </div>
         {move || error.get().map(|e| view! { <p class="form-error small" role="alert">{e}</p> })}
         <form class="ws-composer" on:submit=move |ev| { ev.prevent_default(); send_text(draft.get_untracked()); }>
+            <AttachedChips attached=attached/>
             <textarea rows="3" placeholder="Describe what to build or change… (Ctrl+Enter sends)" aria-label="Message to the agent"
                 prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))
+                on:paste=move |ev: leptos::ev::ClipboardEvent| {
+                    // Pasted images (a screenshot) and files are attached; pasted text stays text.
+                    #[cfg(feature = "hydrate")]
+                    {
+                        let files = attach::files_of(ev.clipboard_data().and_then(|d| d.files()));
+                        if !files.is_empty() {
+                            ev.prevent_default();
+                            attach::upload_files(ws.id(), files, attached, uploading, error);
+                        }
+                    }
+                    #[cfg(not(feature = "hydrate"))]
+                    let _ = ev;
+                }
                 on:keydown=move |ev| if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) { ev.prevent_default(); send_text(draft.get_untracked()); }></textarea>
             <div class="ws-composer-bar">
+                <AttachButton attached=attached busy=uploading error=error/>
                 <select aria-label="Mode" on:change=move |ev| mode.set(event_target_value(&ev))>
                     <option value="quick" prop:selected=move || mode.get() == "quick">"Quick"</option>
                     <option value="full" prop:selected=move || mode.get() == "full">"Full pipeline"</option>
@@ -520,7 +543,7 @@ pub fn ChatPanel() -> impl IntoView {
                 {move || if live.get().running {
                     view! { <button type="button" class="btn" on:click=stop data-testid="stop-turn">"Stop"</button> }.into_any()
                 } else {
-                    view! { <button type="submit" class="btn btn-primary" data-testid="send-message">"Send"</button> }.into_any()
+                    view! { <button type="submit" class="btn btn-primary" data-testid="send-message" disabled=move || { uploading.get() > 0 }>"Send"</button> }.into_any()
                 }}
             </div>
         </form>

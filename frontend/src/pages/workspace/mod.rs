@@ -5,6 +5,7 @@
 //! `Changes` counter that refreshes the tree, the timeline, open files and
 //! the preview.
 
+mod attach;
 mod chat;
 mod editor;
 mod preview;
