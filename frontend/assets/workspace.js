@@ -224,18 +224,28 @@
       document.head.appendChild(s);
     });
   }
+  /// A UMD bundle's exports. Once Monaco's AMD loader is on the page, UMD
+  /// bundles register with it instead of setting globals, so they are
+  /// loaded through it; without it, as plain scripts.
+  function loadUmd(path, global) {
+    if (window.define && window.define.amd && window.require) {
+      return new Promise((resolve, reject) => window.require([location.origin + path], resolve, reject));
+    }
+    return loadScript(path).then(() => (global === 'Terminal' ? { Terminal: window.Terminal } : window[global]));
+  }
+  let xterm = null;
   W.openTerminal = async function (el, url) {
-    if (!window.Terminal) {
+    if (!xterm) {
       const css = document.createElement('link');
       css.rel = 'stylesheet';
       css.href = '/assets/xterm/xterm.css';
       document.head.appendChild(css);
-      await loadScript('/assets/xterm/xterm.js');
-      await loadScript('/assets/xterm/addon-fit.js');
+      const [core, fit] = [await loadUmd('/assets/xterm/xterm.js', 'Terminal'), await loadUmd('/assets/xterm/addon-fit.js', 'FitAddon')];
+      xterm = { Terminal: core.Terminal, FitAddon: fit.FitAddon };
     }
     W.closeTerminal();
-    term = new window.Terminal({ fontSize: 13, convertEol: true, cursorBlink: true });
-    const fit = new window.FitAddon.FitAddon();
+    term = new xterm.Terminal({ fontSize: 13, convertEol: true, cursorBlink: true });
+    const fit = new xterm.FitAddon();
     term.loadAddon(fit);
     term.open(el);
     fit.fit();

@@ -312,3 +312,29 @@ test('images and text files attach to a message', async () => {
   assert.match(request, /attached the image `mock\.png`, but the model in use cannot see images/);
   await screenshot(page, 'workspace-attachments-sent');
 });
+
+test('the terminal runs commands in the project sandbox', async () => {
+  const page = await newPage(browser, server.url);
+  let r = await page.request.post('/api/v1/auth/login', { data: { email: 'ada@example.com', password: PASSWORD } });
+  assert.equal(r.status(), 200);
+  const headers = { 'X-CSRF-Token': await csrf(page) };
+  r = await page.request.post('/api/v1/projects', { headers, data: { name: 'Shell', template: 'static' } });
+  const project = await r.json();
+  await page.goto(`/projects/${project.id}/workspace`);
+  await hydrated(page, '[data-testid=send-message]');
+  await waitForFrame(page, 'Hello from AUTOCREA');
+  await page.getByRole('button', { name: 'Terminal' }).click();
+  const rows = page.locator('[data-testid=terminal] .xterm-rows');
+  await rows.waitFor({ timeout: 20000 });
+  await page.locator('[data-testid=terminal] .xterm-helper-textarea').focus();
+  // The shell answers: arithmetic proves it ran there, and the project's files are its working folder.
+  for (let attempt = 0; attempt < 20 && !/sum-42/.test(await rows.textContent()); attempt++) {
+    await page.keyboard.type('echo sum-$((40+2)); ls\n');
+    await page.waitForTimeout(500);
+  }
+  await page.waitForFunction(() => /sum-42/.test(document.querySelector('[data-testid=terminal] .xterm-rows').textContent), null, { timeout: 10000 });
+  assert.match(await rows.textContent(), /index\.html/);
+  await screenshot(page, 'workspace-terminal');
+  await page.getByRole('button', { name: 'Terminal' }).click();
+  await page.getByTestId('terminal').waitFor({ state: 'hidden' });
+});
