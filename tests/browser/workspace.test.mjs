@@ -90,7 +90,10 @@ async function waitForFrame(page, text, timeout = 60000) {
     }
     await page.waitForTimeout(250);
   }
-  assert.fail(`the preview never showed ${JSON.stringify(text)}; it shows ${JSON.stringify(await frameText(page))}`);
+  await screenshot(page, 'workspace-preview-failed');
+  const frame = page.frames().find((f) => f !== page.mainFrame());
+  const html = frame ? await frame.content().catch((e) => `(no content: ${e.message})`) : '(no frame)';
+  assert.fail(`the preview never showed ${JSON.stringify(text)}; it shows ${JSON.stringify(await frameText(page))}; frame ${frame?.url()}: ${html.slice(0, 600)}`);
 }
 
 test('build, edit, save and revert in the workspace', async () => {
@@ -128,6 +131,16 @@ test('build, edit, save and revert in the workspace', async () => {
   await screenshot(page, 'workspace-open');
 
   // A request: its steps stream in, the files appear, the preview shows the result.
+  // Layout shifts inside the chat are recorded while it streams (none may move what is already shown).
+  await page.evaluate(() => {
+    window.__chatShifts = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const inChat = e.sources.some((s) => s.node && s.node.closest && s.node.closest('[data-testid=messages]'));
+        if (inChat && !e.hadRecentInput) window.__chatShifts.push(e.value);
+      }
+    }).observe({ type: 'layout-shift', buffered: false });
+  });
   await page.getByLabel('Message to the agent').fill('Make a shop landing page');
   await page.getByTestId('send-message').click();
   await page.getByTestId('live-turn').waitFor({ timeout: 10000 });
@@ -139,6 +152,20 @@ test('build, edit, save and revert in the workspace', async () => {
   assert.match(await page.getByTestId('messages').textContent(), /full_file_rewrite index\.html/);
   await waitForFrame(page, 'Welcome to the shop');
   await screenshot(page, 'workspace-agent-built');
+  const shifts = await page.evaluate(() => window.__chatShifts);
+  const shifted = shifts.reduce((a, b) => a + b, 0);
+  console.log(`chat layout shift while the turn streamed: ${shifted.toFixed(4)} (${shifts.length} shifts)`);
+  assert.ok(shifted < 0.05, `the chat moved while streaming: ${JSON.stringify(shifts)}`);
+
+  // The panel bars move from the keyboard too.
+  const chatPanel = page.locator('section.ws-chat');
+  const chatWidth = (await chatPanel.boundingBox()).width;
+  await page.getByRole('separator', { name: 'Resize the chat' }).focus();
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction((w) => document.querySelector('section.ws-chat').getBoundingClientRect().width >= w + 47, chatWidth);
+  await page.keyboard.press('ArrowLeft');
+  await page.keyboard.press('ArrowLeft');
 
   // A changed file in the chat opens its diff (the turn's start -> its version).
   await page.getByTestId('messages').getByRole('button', { name: 'full_file_rewrite index.html' }).click();

@@ -194,10 +194,16 @@ pub fn ChatPanel() -> impl IntoView {
             }
         }
     });
+    // A turn's end: its live box stays until the stored messages that
+    // replace it have arrived, so the list never shrinks and grows back.
+    let ending = StoredValue::new(false);
     Effect::new(move |_| {
         if let Some(Ok(Some(m))) = messages.get() {
             if m.running {
                 live.update(|l| l.running = true);
+            } else if ending.get_value() {
+                ending.set_value(false);
+                live.set(Live::default());
             }
         }
     });
@@ -262,7 +268,7 @@ pub fn ChatPanel() -> impl IntoView {
                     if let Some(e) = d["error"].as_str() {
                         error.set(Some(format!("The turn ended {}: {e}", d["status"].as_str().unwrap_or(""))));
                     }
-                    live.set(Live::default());
+                    ending.set_value(true);
                     refresh.update(|r| *r += 1);
                     ws.changed();
                 }));
@@ -342,10 +348,33 @@ pub fn ChatPanel() -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
     };
+    // While the list is scrolled to its end it follows what streams in; a
+    // person who scrolled up to read stays where they are.
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    let at_end = StoredValue::new(true);
+    let on_scroll = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            if let Some(el) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+                at_end.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < 48);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
     Effect::new(move |_| {
         messages.track();
         live.track();
         js::colorize("ws-messages");
+        #[cfg(feature = "hydrate")]
+        if at_end.get_value() {
+            request_animation_frame(|| {
+                if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("ws-messages")) {
+                    el.set_scroll_top(el.scroll_height());
+                }
+            });
+        }
     });
 
     let view_messages = move || {
@@ -498,7 +527,7 @@ pub fn ChatPanel() -> impl IntoView {
                 });
             }>"New chat"</button>
         </div>
-        <div id="ws-messages" class="ws-messages" data-testid="messages" aria-live="polite" on:click=on_list_click>
+        <div id="ws-messages" class="ws-messages" data-testid="messages" aria-live="polite" on:click=on_list_click on:scroll=on_scroll>
             <Transition fallback=|| ()>{move || view_messages()}</Transition>
             {move || {
                 let l = live.get();

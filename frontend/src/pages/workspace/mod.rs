@@ -185,6 +185,22 @@ fn Workspace(project: Project) -> impl IntoView {
             _ => w.preview = (w0 - dx).clamp(260.0, 1400.0),
         });
     };
+    // The bars take the keyboard too: arrows move them 24 px (Shift: 96).
+    let nudge = move |which: &'static str, ev: leptos::ev::KeyboardEvent| {
+        let step = if ev.shift_key() { 96.0 } else { 24.0 };
+        let dx = match ev.key().as_str() {
+            "ArrowLeft" => -step,
+            "ArrowRight" => step,
+            _ => return,
+        };
+        ev.prevent_default();
+        widths.update(|w| match which {
+            "side" => w.side = (w.side + dx).clamp(140.0, 480.0),
+            "chat" => w.chat = (w.chat + dx).clamp(260.0, 900.0),
+            _ => w.preview = (w.preview - dx).clamp(260.0, 1400.0),
+        });
+        store_widths(widths.get_untracked());
+    };
     let end_drag = move |_| {
         if drag.get_untracked().is_some() {
             drag.set(None);
@@ -262,18 +278,21 @@ fn Workspace(project: Project) -> impl IntoView {
                 <div class="ws-side-pane" class:hidden=move || !side_search.get()><search::SearchPanel/></div>
                 <editor::Timeline/>
             </aside>
-            <div class="ws-resizer" role="separator" aria-orientation="vertical" aria-label="Resize the file list"
-                class:hidden=move || !show_side.get() on:pointerdown=move |ev| start_drag("side", ev)></div>
+            <div class="ws-resizer" role="separator" aria-orientation="vertical" aria-label="Resize the file list" tabindex="0"
+                aria-valuenow=move || widths.get().side.round() class:hidden=move || !show_side.get()
+                on:pointerdown=move |ev| start_drag("side", ev) on:keydown=move |ev| nudge("side", ev)></div>
             <section class="ws-chat" class:hidden=move || !show_chat.get() aria-label="Chat">
                 <chat::ChatPanel/>
             </section>
-            <div class="ws-resizer" role="separator" aria-orientation="vertical" aria-label="Resize the chat"
-                class:hidden=move || !show_chat.get() on:pointerdown=move |ev| start_drag("chat", ev)></div>
+            <div class="ws-resizer" role="separator" aria-orientation="vertical" aria-label="Resize the chat" tabindex="0"
+                aria-valuenow=move || widths.get().chat.round() class:hidden=move || !show_chat.get()
+                on:pointerdown=move |ev| start_drag("chat", ev) on:keydown=move |ev| nudge("chat", ev)></div>
             <section class="ws-editor" class:hidden=move || !show_editor.get() aria-label="Editor">
                 <editor::EditorPanel/>
             </section>
-            <div class="ws-resizer" role="separator" aria-orientation="vertical" aria-label="Resize the preview"
-                class:hidden=move || !show_editor.get() || !show_preview.get() on:pointerdown=move |ev| start_drag("preview", ev)></div>
+            <div class="ws-resizer" role="separator" aria-orientation="vertical" aria-label="Resize the preview" tabindex="0"
+                aria-valuenow=move || widths.get().preview.round() class:hidden=move || !show_editor.get() || !show_preview.get()
+                on:pointerdown=move |ev| start_drag("preview", ev) on:keydown=move |ev| nudge("preview", ev)></div>
             <section class="ws-preview" class:hidden=move || !show_preview.get() aria-label="Preview">
                 <preview::PreviewPanel/>
             </section>
