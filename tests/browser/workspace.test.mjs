@@ -365,3 +365,39 @@ test('the terminal runs commands in the project sandbox', async () => {
   await page.getByRole('button', { name: 'Terminal' }).click();
   await page.getByTestId('terminal').waitFor({ state: 'hidden' });
 });
+
+test('unsaved edits survive an agent change to the open file', async () => {
+  const page = await newPage(browser, server.url);
+  let r = await page.request.post('/api/v1/auth/login', { data: { email: 'ada@example.com', password: PASSWORD } });
+  assert.equal(r.status(), 200);
+  const headers = { 'X-CSRF-Token': await csrf(page) };
+  r = await page.request.post('/api/v1/projects', { headers, data: { name: 'Draft', template: 'static' } });
+  const project = await r.json();
+  await page.request.put(`/api/v1/projects/${project.id}/agent`, { headers, data: { model: 'scripted/coder' } });
+  await page.goto(`/projects/${project.id}/workspace`);
+  await hydrated(page, '[data-testid=send-message]');
+  await page.getByTestId('file-tree').locator('[data-path="index.html"]').click();
+  await page.waitForFunction(() => window.monaco && window.AutocreaWorkspace.current() === 'index.html');
+  await page.locator('#ws-monaco .view-lines').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type('\n<p>my draft</p>');
+  await page.locator('.ws-tab.active', { hasText: '•' }).waitFor();
+
+  // The agent rewrites index.html while the draft is unsaved.
+  await page.getByLabel('Message to the agent').fill('Make a shop landing page');
+  await page.getByTestId('send-message').click();
+  await page.getByTestId('messages').getByText('Built the shop page.').waitFor({ timeout: 30000 });
+  const conflict = page.getByTestId('conflict');
+  await conflict.waitFor({ timeout: 10000 });
+  assert.match(await conflict.textContent(), /index\.html changed/);
+  assert.match(await page.evaluate(() => window.AutocreaWorkspace.value('index.html')), /my draft/, 'the draft is still there');
+  await screenshot(page, 'workspace-conflict');
+
+  // Keeping the edits and saving makes them the newest version.
+  await conflict.getByRole('button', { name: 'Keep my edits' }).click();
+  await page.locator('#ws-monaco .view-lines').click();
+  await page.keyboard.press('Control+S');
+  await page.getByTestId('timeline').getByText('Update index.html').waitFor({ timeout: 10000 });
+  r = await page.request.get(`/api/v1/projects/${project.id}/file?path=index.html`);
+  assert.match((await r.json()).content, /my draft/);
+});
