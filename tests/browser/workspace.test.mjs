@@ -96,6 +96,23 @@ async function waitForFrame(page, text, timeout = 60000) {
   assert.fail(`the preview never showed ${JSON.stringify(text)}; it shows ${JSON.stringify(await frameText(page))}; frame ${frame?.url()}: ${html.slice(0, 600)}`);
 }
 
+/// Signs Ada in (the account the first test made) on a new page, makes a
+/// static project whose agent is the scripted model, and opens its workspace.
+async function openWorkspace(name) {
+  const page = await newPage(browser, server.url);
+  let r = await page.request.post('/api/v1/auth/login', { data: { email: 'ada@example.com', password: PASSWORD } });
+  assert.equal(r.status(), 200);
+  const headers = { 'X-CSRF-Token': await csrf(page) };
+  r = await page.request.post('/api/v1/projects', { headers, data: { name, template: 'static' } });
+  assert.equal(r.status(), 201, await r.text());
+  const project = await r.json();
+  r = await page.request.put(`/api/v1/projects/${project.id}/agent`, { headers, data: { model: 'scripted/coder' } });
+  assert.equal(r.status(), 200, await r.text());
+  await page.goto(`/projects/${project.id}/workspace`);
+  await hydrated(page, '[data-testid=send-message]');
+  return { page, project };
+}
+
 test('build, edit, save and revert in the workspace', async () => {
   const page = await newPage(browser, server.url);
   page.on('response', (r) => { if (r.status() >= 400) page.problems.push(`${r.status()} ${r.url()}`); });
@@ -213,15 +230,7 @@ test('build, edit, save and revert in the workspace', async () => {
 });
 
 test('a model reply with HTML, script and javascript: links renders inert', async () => {
-  const page = await newPage(browser, server.url);
-  let r = await page.request.post('/api/v1/auth/login', { data: { email: 'ada@example.com', password: PASSWORD } });
-  assert.equal(r.status(), 200);
-  const headers = { 'X-CSRF-Token': await csrf(page) };
-  r = await page.request.post('/api/v1/projects', { headers, data: { name: 'Inert', template: 'static' } });
-  const project = await r.json();
-  await page.request.put(`/api/v1/projects/${project.id}/agent`, { headers, data: { model: 'scripted/coder' } });
-  await page.goto(`/projects/${project.id}/workspace`);
-  await hydrated(page, '[data-testid=send-message]');
+  const { page, project } = await openWorkspace('Inert');
   await page.getByLabel('Message to the agent').fill('show me some xss');
   await page.getByTestId('send-message').click();
   await page.getByTestId('messages').locator('.markdown', { hasText: 'Here is' }).last().waitFor({ timeout: 30000 });
@@ -239,14 +248,7 @@ test('a model reply with HTML, script and javascript: links renders inert', asyn
 });
 
 test('search and replace across files from the keyboard', async () => {
-  const page = await newPage(browser, server.url);
-  let r = await page.request.post('/api/v1/auth/login', { data: { email: 'ada@example.com', password: PASSWORD } });
-  assert.equal(r.status(), 200);
-  const headers = { 'X-CSRF-Token': await csrf(page) };
-  r = await page.request.post('/api/v1/projects', { headers, data: { name: 'Finder', template: 'static' } });
-  const project = await r.json();
-  await page.goto(`/projects/${project.id}/workspace`);
-  await hydrated(page, '[data-testid=send-message]');
+  const { page, project } = await openWorkspace('Finder');
   await page.getByTestId('file-tree').getByText('index.html').waitFor();
   await page.locator('#ws-monaco').waitFor();
   await page.waitForFunction(() => window.AutocreaWorkspace && window.AutocreaWorkspace.ready());
@@ -286,7 +288,7 @@ test('search and replace across files from the keyboard', async () => {
   await page.keyboard.press('Enter');
   await panel.getByText(/Replaced \d+ match\(es\) in \d+ file\(s\)/).waitFor({ timeout: 10000 });
   await page.getByTestId('timeline').getByText(/Replace "hello" with "Howdy"/).waitFor({ timeout: 10000 });
-  r = await page.request.get(`/api/v1/projects/${project.id}/file?path=index.html`);
+  const r = await page.request.get(`/api/v1/projects/${project.id}/file?path=index.html`);
   assert.match((await r.json()).content, /Howdy from AUTOCREA/);
   // The open file follows the new version (it had no unsaved edits).
   await page.waitForFunction(() => (window.AutocreaWorkspace.value('index.html') || '').includes('Howdy from AUTOCREA'));
@@ -301,15 +303,7 @@ test('search and replace across files from the keyboard', async () => {
 });
 
 test('images and text files attach to a message', async () => {
-  const page = await newPage(browser, server.url);
-  let r = await page.request.post('/api/v1/auth/login', { data: { email: 'ada@example.com', password: PASSWORD } });
-  assert.equal(r.status(), 200);
-  const headers = { 'X-CSRF-Token': await csrf(page) };
-  r = await page.request.post('/api/v1/projects', { headers, data: { name: 'Attach', template: 'static' } });
-  const project = await r.json();
-  await page.request.put(`/api/v1/projects/${project.id}/agent`, { headers, data: { model: 'scripted/coder' } });
-  await page.goto(`/projects/${project.id}/workspace`);
-  await hydrated(page, '[data-testid=send-message]');
+  const { page, project } = await openWorkspace('Attach');
   const pixel = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
   await page.getByTestId('attach-input').setInputFiles([
     { name: 'mock.png', mimeType: 'image/png', buffer: pixel },
@@ -341,14 +335,7 @@ test('images and text files attach to a message', async () => {
 });
 
 test('the terminal runs commands in the project sandbox', async () => {
-  const page = await newPage(browser, server.url);
-  let r = await page.request.post('/api/v1/auth/login', { data: { email: 'ada@example.com', password: PASSWORD } });
-  assert.equal(r.status(), 200);
-  const headers = { 'X-CSRF-Token': await csrf(page) };
-  r = await page.request.post('/api/v1/projects', { headers, data: { name: 'Shell', template: 'static' } });
-  const project = await r.json();
-  await page.goto(`/projects/${project.id}/workspace`);
-  await hydrated(page, '[data-testid=send-message]');
+  const { page, project } = await openWorkspace('Shell');
   await waitForFrame(page, 'Hello from AUTOCREA');
   await page.getByRole('button', { name: 'Terminal' }).click();
   const rows = page.locator('[data-testid=terminal] .xterm-rows');
@@ -367,15 +354,7 @@ test('the terminal runs commands in the project sandbox', async () => {
 });
 
 test('unsaved edits survive an agent change to the open file', async () => {
-  const page = await newPage(browser, server.url);
-  let r = await page.request.post('/api/v1/auth/login', { data: { email: 'ada@example.com', password: PASSWORD } });
-  assert.equal(r.status(), 200);
-  const headers = { 'X-CSRF-Token': await csrf(page) };
-  r = await page.request.post('/api/v1/projects', { headers, data: { name: 'Draft', template: 'static' } });
-  const project = await r.json();
-  await page.request.put(`/api/v1/projects/${project.id}/agent`, { headers, data: { model: 'scripted/coder' } });
-  await page.goto(`/projects/${project.id}/workspace`);
-  await hydrated(page, '[data-testid=send-message]');
+  const { page, project } = await openWorkspace('Draft');
   await page.getByTestId('file-tree').locator('[data-path="index.html"]').click();
   await page.waitForFunction(() => window.monaco && window.AutocreaWorkspace.current() === 'index.html');
   await page.locator('#ws-monaco .view-lines').click();
@@ -398,6 +377,6 @@ test('unsaved edits survive an agent change to the open file', async () => {
   await page.locator('#ws-monaco .view-lines').click();
   await page.keyboard.press('Control+S');
   await page.getByTestId('timeline').getByText('Update index.html').waitFor({ timeout: 10000 });
-  r = await page.request.get(`/api/v1/projects/${project.id}/file?path=index.html`);
+  const r = await page.request.get(`/api/v1/projects/${project.id}/file?path=index.html`);
   assert.match((await r.json()).content, /my draft/);
 });
