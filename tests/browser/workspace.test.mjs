@@ -1,8 +1,11 @@
 // The workspace in headless Chromium, with a scripted OpenAI-compatible model
-// and real sandboxes: a request's steps stream into the chat, the files appear
-// in the tree, the preview shows the result; an edit saved from the editor
-// reaches the preview; reverting to the first version brings it back. A model
-// reply carrying HTML, script and javascript: links renders inert.
+// and real sandboxes: a request's steps stream into the chat (without moving
+// what is shown), the files appear in the tree, the preview shows the result;
+// an edit saved from the editor reaches the preview; an earlier version can be
+// previewed; reverting to the first version brings it back. Also: a model
+// reply carrying HTML, script and javascript: links renders inert; search and
+// replace from the keyboard; attachments; the terminal; unsaved edits under an
+// agent change; the error overlay, console and bug finder sending to chat.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -379,4 +382,33 @@ test('unsaved edits survive an agent change to the open file', async () => {
   await page.getByTestId('timeline').getByText('Update index.html').waitFor({ timeout: 10000 });
   const r = await page.request.get(`/api/v1/projects/${project.id}/file?path=index.html`);
   assert.match((await r.json()).content, /my draft/);
+});
+
+test('a broken page shows the error overlay, the console and the bug finder, each sending to chat', async () => {
+  const { page, project } = await openWorkspace('Broken');
+  const headers = { 'X-CSRF-Token': await csrf(page) };
+  const file = await (await page.request.get(`/api/v1/projects/${project.id}/file?path=app.js`)).json();
+  const r = await page.request.put(`/api/v1/projects/${project.id}/file?path=app.js`, { headers, data: { content: 'document.title = ;\n', sha: file.sha } });
+  assert.equal(r.status(), 200, await r.text());
+  // The page's script fails in the preview: the injected script reports it.
+  await page.getByTestId('preview-refresh').click();
+  const overlay = page.getByTestId('error-overlay');
+  await overlay.waitFor({ timeout: 30000 });
+  assert.match(await overlay.textContent(), /error\(s\) in the preview/);
+  await page.getByRole('button', { name: 'Console', exact: true }).click();
+  assert.match(await page.getByTestId('preview-console').textContent(), /SyntaxError|Unexpected token/);
+  await screenshot(page, 'workspace-error-overlay');
+
+  // "Send to chat" from the overlay asks the agent to fix it.
+  await overlay.getByRole('button', { name: 'Send to chat' }).click();
+  await page.getByTestId('user-message').filter({ hasText: /Fix this error: .*SyntaxError/ }).waitFor({ timeout: 10000 });
+  await page.getByTestId('messages').getByText('Built the shop page.').waitFor({ timeout: 30000 });
+
+  // The bug finder runs check_for_errors in the sandbox: node --check names the file and line.
+  await page.getByTestId('bug-finder').click();
+  const bugs = page.getByTestId('bug-list');
+  await bugs.getByText(/app\.js:1/).first().waitFor({ timeout: 30000 });
+  await screenshot(page, 'workspace-bug-finder');
+  await bugs.getByRole('button', { name: 'Fix this' }).first().click();
+  await page.getByTestId('user-message').filter({ hasText: /Fix this error: app\.js:1/ }).waitFor({ timeout: 10000 });
 });
