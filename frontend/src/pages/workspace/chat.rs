@@ -306,6 +306,8 @@ pub fn ChatPanel() -> impl IntoView {
                 Ok(_) => {
                     draft.set(String::new());
                     attached.set(Vec::new());
+                    // The turn took the writer lock, which ends a previewed version.
+                    ws.previewing.set(None);
                     live.set(Live { running: true, ..Default::default() });
                     refresh.update(|r| *r += 1);
                 }
