@@ -127,7 +127,8 @@ async fn nextjs_preview() {
     start_ready(&c, &id, 120).await;
     let preview = Preview::enter(&s, &c, &id).await;
     let (code, page) = preview.get("/").await;
-    assert_eq!(code, StatusCode::OK, "{page}");
+    let logs = || async { c.get(&format!("/api/v1/projects/{id}/sandbox/logs?follow=false")).await.text };
+    assert_eq!(code, StatusCode::OK, "{page}\ndev server output: {}", logs().await);
     assert!(page.contains("__autocrea/console.js") && page.contains("_next/static"), "{page}");
 
     // Next's HMR socket through the proxy: a change to the page is announced.
