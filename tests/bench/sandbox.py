@@ -124,6 +124,11 @@ def wrk(url, headers, seconds):
     for h in headers:
         args += ["-H", h]
     out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    # Errors answer fast: a run with any would flatter its side.
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    if bad or errors:
+        raise RuntimeError(f"wrk against {url} saw failures:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = re.search(r"Latency\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[lat.group(2)]
