@@ -121,6 +121,9 @@ pub struct ProviderView {
     pub has_key: bool,
     /// The admin set a key everyone may use.
     pub shared_key: bool,
+    /// Its models read images.
+    #[serde(default)]
+    pub images: bool,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

@@ -315,6 +315,8 @@ test('images and text files attach to a message', async () => {
   const chips = page.getByTestId('attached');
   await chips.getByText(/mock\.png/).waitFor({ timeout: 10000 });
   await chips.getByText(/brief\.md/).waitFor();
+  // The project's model is not marked as reading images: the composer says so before sending.
+  assert.match(await page.getByTestId('no-image-model').textContent({ timeout: 10000 }), /scripted\/coder cannot see images/);
   // A refused file is explained and not attached.
   await page.getByTestId('attach-input').setInputFiles([{ name: 'tool.exe', mimeType: 'application/octet-stream', buffer: Buffer.from([0x4d, 0x5a, 0, 1, 2]) }]);
   await page.getByRole('alert').filter({ hasText: 'tool.exe' }).waitFor({ timeout: 10000 });

@@ -25,6 +25,8 @@ pub struct ProviderView {
     pub has_key: bool,
     /// The admin set a key everyone may use.
     pub shared_key: bool,
+    /// Its models read images (attached images go to them).
+    pub images: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -52,6 +54,7 @@ pub async fn providers(State(state): State<AppState>, auth: Auth) -> ApiResult<J
             .map(|p| ProviderView {
                 has_key: mine.iter().any(|k| k.provider == p.id),
                 shared_key: shared.iter().any(|k| k.provider == p.id),
+                images: p.images,
                 id: p.id,
                 kind: p.kind,
                 models: p.models,

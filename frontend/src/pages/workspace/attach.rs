@@ -3,8 +3,9 @@
 //! attachments shown on a sent message (images as thumbnails).
 
 use super::Ws;
+use crate::api;
 #[cfg(feature = "hydrate")]
-use crate::{api, pages::encode};
+use crate::pages::encode;
 use leptos::prelude::*;
 use serde::Deserialize;
 
@@ -34,12 +35,24 @@ fn url_of(project_id: &str, id: &str) -> String {
 pub fn upload_files(project_id: String, files: Vec<web_sys::File>, attached: RwSignal<Vec<AttachmentView>>, busy: RwSignal<u32>, error: RwSignal<Option<String>>) {
     for file in files {
         let url = format!("/api/v1/projects/{project_id}/attachments?name={}", encode(&file.name()));
+        // A placeholder keeps the chips in the order the files were picked,
+        // whichever upload ends first.
+        let slot = format!("uploading-{}", js_sys::Math::random());
+        attached.update(|list| list.push(AttachmentView { id: slot.clone(), name: file.name(), kind: "uploading".into(), size: file.size() as i64 }));
         busy.update(|b| *b += 1);
         leptos::task::spawn_local(async move {
-            match api::upload::<AttachmentView>(&url, &file).await {
-                Ok(a) => attached.update(|list| list.push(a)),
-                Err(e) => error.set(Some(e.message)),
-            }
+            let answer = api::upload::<AttachmentView>(&url, &file).await;
+            attached.update(|list| match answer {
+                Ok(a) => {
+                    if let Some(entry) = list.iter_mut().find(|x| x.id == slot) {
+                        *entry = a;
+                    }
+                }
+                Err(e) => {
+                    list.retain(|x| x.id != slot);
+                    error.set(Some(e.message));
+                }
+            });
             busy.update(|b| *b -= 1);
         });
     }
@@ -76,17 +89,44 @@ pub fn AttachButton(attached: RwSignal<Vec<AttachmentView>>, busy: RwSignal<u32>
     }
 }
 
-/// What goes with the next message, each removable.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct AgentSettings {
+    model: Option<String>,
+}
+
+/// Whether the project's agent model reads images: the local model does
+/// not; a provider's models do when the admin says so.
+fn model_sees_images(model: Option<&str>, providers: &api::ProvidersView) -> bool {
+    let Some((provider, _)) = model.and_then(|m| m.split_once('/')) else { return false };
+    providers.providers.iter().any(|p| p.id == provider && p.images)
+}
+
+/// What goes with the next message, each removable; a note when images
+/// would reach a model that cannot see them.
 #[component]
 pub fn AttachedChips(attached: RwSignal<Vec<AttachmentView>>) -> impl IntoView {
+    let ws = expect_context::<Ws>();
+    let blind_model = LocalResource::new(move || {
+        let id = ws.id();
+        async move {
+            let settings = api::get::<AgentSettings>(&format!("/api/v1/projects/{id}/agent")).await.ok()?;
+            let providers = api::get::<api::ProvidersView>("/api/v1/llm/providers").await.ok()?;
+            let model = settings.model.clone();
+            (!model_sees_images(model.as_deref(), &providers)).then(|| model.unwrap_or_else(|| "the local model".into()))
+        }
+    });
     move || {
         let list = attached.get();
+        let has_image = list.iter().any(|a| a.kind == "image");
         (!list.is_empty()).then(|| view! {
+            {move || has_image.then(|| blind_model.get().flatten().map(|m| view! {
+                <p class="small muted" data-testid="no-image-model">{format!("{m} cannot see images: it is told an image was attached.")}</p>
+            })).flatten()}
             <ul class="attach-chips" data-testid="attached">
                 {list.into_iter().map(|a| {
                     let id = a.id.clone();
                     view! {
-                        <li class="chip">{format!("{} · {}", a.name, size_text(a.size))}
+                        <li class="chip" class:uploading=a.kind == "uploading">{format!("{} · {}", a.name, size_text(a.size))}
                             <button type="button" class="chip-remove" aria-label=format!("Remove {}", a.name)
                                 on:click=move |_| attached.update(|l| l.retain(|x| x.id != id))>"×"</button>
                         </li>
@@ -117,6 +157,20 @@ pub fn sent_attachments(project_id: &str, list: &[AttachmentView]) -> impl IntoV
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_providers_marked_for_images_see_them() {
+        let providers: crate::api::ProvidersView = serde_json::from_value(serde_json::json!({
+            "local": true, "local_model": "gemma", "providers": [
+                {"id": "claude", "kind": "anthropic", "models": ["sonnet"], "has_key": true, "shared_key": false, "images": true},
+                {"id": "team", "kind": "openai", "models": ["coder"], "has_key": true, "shared_key": false, "images": false}]
+        }))
+        .unwrap();
+        assert!(super::model_sees_images(Some("claude/sonnet"), &providers));
+        assert!(!super::model_sees_images(Some("team/coder"), &providers));
+        assert!(!super::model_sees_images(Some("gemma"), &providers));
+        assert!(!super::model_sees_images(None, &providers));
+    }
+
     #[test]
     fn sizes_read_naturally() {
         assert_eq!(super::size_text(900), "900 B");
