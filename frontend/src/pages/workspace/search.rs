@@ -123,7 +123,8 @@ pub fn SearchPanel() -> impl IntoView {
         let files: Vec<_> = f.files.iter().map(|f| json!({"path": f.path, "sha": f.sha})).collect();
         #[cfg(feature = "hydrate")]
         {
-            let ask = format!("Replace {} match(es) in {} file(s)? This saves a new version.", f.total, files.len());
+            let more = if f.truncated { " The search stopped early: files it did not list stay as they are." } else { "" };
+            let ask = format!("Replace the matches in {} file(s) ({} listed)? This saves a new version.{more}", files.len(), f.total);
             if !web_sys::window().and_then(|w| w.confirm_with_message(&ask).ok()).unwrap_or(false) {
                 return;
             }
