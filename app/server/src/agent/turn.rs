@@ -181,11 +181,13 @@ async fn begin(state: &AppState, user_id: i64, project: &Project, thread: &Threa
 }
 
 /// The request as the model gets it: text files inlined after the
-/// message, images as images for a model that reads them and as a note for
-/// one that does not.
-fn request_with_attachments(content: &str, attached: Vec<(attachments::Attachment, Vec<u8>)>, images_ok: bool) -> (String, Vec<Image>) {
+/// message (together at most `text_budget` bytes, so a small context is not
+/// overrun: a longer file is cut, and says so), images as images for a
+/// model that reads them and as a note for one that does not.
+fn request_with_attachments(content: &str, attached: Vec<(attachments::Attachment, Vec<u8>)>, images_ok: bool, text_budget: usize) -> (String, Vec<Image>) {
     use base64::Engine;
     let mut text = content.to_string();
+    let mut budget = text_budget;
     let mut images = Vec::new();
     for (a, data) in attached {
         if a.kind == "image" {
@@ -199,7 +201,16 @@ fn request_with_attachments(content: &str, attached: Vec<(attachments::Attachmen
                 ));
             }
         } else {
-            let body = String::from_utf8_lossy(&data);
+            let mut body = String::from_utf8_lossy(&data).into_owned();
+            if body.len() > budget {
+                let mut end = budget;
+                while !body.is_char_boundary(end) {
+                    end -= 1;
+                }
+                body.truncate(end);
+                body.push_str("\n[the rest of this file was cut: it does not fit the model's context]");
+            }
+            budget = budget.saturating_sub(body.len());
             // A fence longer than any run of backticks in the file.
             let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
             let fence = "`".repeat(longest.max(2) + 1);
@@ -248,7 +259,9 @@ async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mod
         (Err(e), _) => TurnRun::ended(Ending::Failed(format!("could not load the earlier version: {e}"))),
         (_, Err(e)) => TurnRun::ended(Ending::Failed(format!("could not read the attachments: {e}"))),
         (Ok(()), Ok(attached)) => {
-            let (request, images) = request_with_attachments(&p.request.content, attached, model.target.images);
+            // Attached text may take half the context (about 4 bytes a token).
+            let text_budget = settings.context_tokens * 4 / 2;
+            let (request, images) = request_with_attachments(&p.request.content, attached, model.target.images, text_budget);
             let history = fit_history(&state, &thread, p.history, &mut model, settings.context_tokens).await;
             let mut wt = Worktree::new(state.git.worktree_path(&project.id), FileLimits::default());
             let input = TurnInput {
@@ -459,5 +472,28 @@ pub fn store_error(e: store::StoreError) -> ApiError {
             tracing::error!(error = %e, "agent store");
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the database failed")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attachment(name: &str, kind: &str) -> attachments::Attachment {
+        attachments::Attachment { id: name.into(), name: name.into(), kind: kind.into(), media_type: "image/png".into(), size: 0 }
+    }
+
+    #[test]
+    fn text_is_inlined_within_its_budget_and_images_follow_the_model() {
+        let files = vec![(attachment("a.txt", "text"), b"x".repeat(100)), (attachment("b.txt", "text"), b"y".repeat(100)), (attachment("p.png", "image"), vec![1, 2, 3])];
+        let (text, images) = request_with_attachments("Do it", files.clone(), true, 150);
+        assert!(text.starts_with("Do it\n\nAttached file `a.txt`:\n```\n"), "{text}");
+        assert!(text.contains(&"x".repeat(100)) && !text.contains(&"x".repeat(101)));
+        assert!(text.contains(&"y".repeat(50)) && !text.contains(&"y".repeat(51)), "the second file gets what is left");
+        assert!(text.contains("[the rest of this file was cut"));
+        assert_eq!(images.len(), 1);
+        assert_eq!(&*images[0].base64, "AQID");
+        let (text, images) = request_with_attachments("Do it", files, false, 10_000);
+        assert!(images.is_empty() && text.contains("cannot see images"));
     }
 }
