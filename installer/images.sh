@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the sandbox images without any container registry:
-#   autocrea/debian:bookworm      debootstrap (minbase) imported into Docker
+#   autocrea/debian:trixie        debootstrap (minbase) imported into Docker
 #   autocrea/sandbox-runtime      + Node.js, tini, the dev-server supervisor
 #   autocrea/sandbox-<template>   static, vite-react, nextjs (dependencies installed)
 # Each image carries the label org.autocrea.recipe (a hash of its recipe and its
@@ -49,15 +49,17 @@ host_mirror() {
   echo "${m:-http://deb.debian.org/debian}"
 }
 
-base_image=autocrea/debian:bookworm
-base_recipe="debootstrap-minbase-bookworm-1"
+# trixie: its Node.js 20 is what Next 16 and Vite 7 need (bookworm has 18).
+suite=trixie
+base_image=autocrea/debian:$suite
+base_recipe="debootstrap-minbase-$suite-1"
 if [ "$(label_of $base_image)" != "$base_recipe" ]; then
   command -v debootstrap >/dev/null || { log "installing debootstrap"; as_root apt-get install -y -qq debootstrap >/dev/null; }
   mirror="${mirror:-$(host_mirror)}"
   root="$(mktemp -d)"
   trap 'as_root rm -rf "$root"' EXIT
-  log "debootstrap bookworm from $mirror (about 30 s)"
-  as_root debootstrap --variant=minbase bookworm "$root" "$mirror" >/tmp/autocrea-debootstrap.log 2>&1 \
+  log "debootstrap $suite from $mirror (about 45 s)"
+  as_root debootstrap --variant=minbase "$suite" "$root" "$mirror" >/tmp/autocrea-debootstrap.log 2>&1 \
     || { tail -20 /tmp/autocrea-debootstrap.log; die "debootstrap failed (log: /tmp/autocrea-debootstrap.log)"; }
   as_root rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
   log "importing $base_image"
@@ -90,14 +92,22 @@ build autocrea/sandbox-runtime "$runtime_hash" "$RECIPES/runtime" --build-arg "B
 
 for t in "${TEMPLATES[@]}"; do
   ctx="$(mktemp -d)"
-  if [ -f "$RECIPES/$t/Dockerfile" ]; then cp "$RECIPES/$t/Dockerfile" "$ctx/"; else cp "$RECIPES/npm.Dockerfile" "$ctx/Dockerfile"; fi
-  extra=()
-  if [ -f "$REPO_ROOT/app/core/templates/$t/package.json" ]; then
-    cp "$REPO_ROOT/app/core/templates/$t/package.json" "$REPO_ROOT/app/core/templates/$t/package-lock.json" "$ctx/"
-    extra=("$ctx/package.json" "$ctx/package-lock.json")
+  starter="$REPO_ROOT/app/core/templates/$t"
+  if [ -f "$RECIPES/$t/Dockerfile" ]; then
+    # A template's own recipe: its Dockerfile, the files beside it, and the
+    # template's starter files (in starter/) for images that warm a cache.
+    find "$RECIPES/$t" -maxdepth 1 -type f ! -name template.toml -exec cp {} "$ctx/" \;
+    cp -R "$starter" "$ctx/starter"
+  else
+    cp "$RECIPES/npm.Dockerfile" "$ctx/Dockerfile"
+  fi
+  if [ -f "$starter/package.json" ]; then
+    cp "$starter/package.json" "$starter/package-lock.json" "$ctx/"
     [ -r "$ca_bundle" ] || die "CA bundle $ca_bundle is not readable (give one with --ca-bundle)"
     cp "$ca_bundle" "$ctx/ca-bundle.crt"
   fi
+  # The recipe: every file of the context but the host's CA bundle.
+  mapfile -t extra < <(cd "$ctx" && find . -type f ! -name Dockerfile ! -name ca-bundle.crt | LC_ALL=C sort | sed "s|^\.|$ctx|")
   build "autocrea/sandbox-$t" "$(recipe_hash "$runtime_hash" "$ctx/Dockerfile" "${extra[@]}")" "$ctx" \
     --build-arg RUNTIME=autocrea/sandbox-runtime --build-arg "NPM_REGISTRY=$npm_registry"
   rm -rf "$ctx"

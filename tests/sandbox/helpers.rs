@@ -109,8 +109,11 @@ impl Preview {
         // Resolve the preview host to the server ourselves.
         let port: u16 = self.origin.rsplit(':').next().unwrap().parse().unwrap();
         let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        let (ws, resp) = tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+        // A path the dev server does not upgrade is never answered: fail instead of waiting forever.
+        let handshake = tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(tcp));
+        let (ws, resp) = tokio::time::timeout(Duration::from_secs(30), handshake)
             .await
+            .unwrap_or_else(|_| panic!("no websocket handshake on {path} within 30 s"))
             .expect("websocket through the preview proxy");
         assert_eq!(resp.status(), 101);
         ws

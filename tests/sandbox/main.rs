@@ -131,8 +131,8 @@ async fn nextjs_preview() {
     assert_eq!(code, StatusCode::OK, "{page}\ndev server output: {}", logs().await);
     assert!(page.contains("__autocrea/console.js") && page.contains("_next/static"), "{page}");
 
-    // Next's HMR socket through the proxy: a change to the page is announced.
-    let mut ws = preview.websocket("/_next/webpack-hmr", None).await;
+    // Next's HMR socket (Next 16: /_next/hmr) through the proxy: a change to the page is announced.
+    let mut ws = preview.websocket("/_next/hmr", None).await;
     write_file(&s, &id, "app/page.tsx", "export default function Home() {\n  return <h1>Changed by a test</h1>;\n}\n");
     ws_until(&mut ws, "serverComponentChanges", Duration::from_secs(60)).await;
     wait_for("the change served", Duration::from_secs(30), async || preview.get("/").await.1.contains("Changed by a test")).await;
