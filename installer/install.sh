@@ -13,8 +13,21 @@ cd "$REPO_ROOT"
 "$REPO_ROOT/models/fetch.sh"
 # Sandbox images (Docker engine started when none runs); skipped when unchanged.
 "$REPO_ROOT/installer/images.sh"
-log "building the release binary"
-cargo build --release -p autocrea
+# llama.cpp on NVIDIA GPUs when a CUDA toolkit is installed (AUTOCREA_CUDA=1
+# forces it, 0 skips it); docs/admin.md, "GPU hosts".
+features=()
+cuda="${AUTOCREA_CUDA:-auto}"
+if [ "$cuda" = auto ]; then
+  if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then cuda=1; else cuda=0; fi
+fi
+if [ "$cuda" = 1 ]; then
+  [ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
+  features=(--features cuda)
+  log "building the release binary with CUDA (llama.cpp's GPU kernels: several minutes)"
+else
+  log "building the release binary"
+fi
+cargo build --release -p autocrea "${features[@]}"
 bin="$CARGO_TARGET_DIR/release/autocrea"
 install -d "$REPO_ROOT/bin"
 install -m 0755 "$bin" "$REPO_ROOT/bin/autocrea"

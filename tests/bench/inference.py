@@ -12,8 +12,12 @@ first token, single-stream decode tokens/s, aggregate tokens/s with 8
 concurrent streams and how many of the 8 got tokens while all were running;
 for ours also the worker's memory against model + KV cache.
 
-Usage: tests/bench/inference.py [--threads 2] [--tokens 128]
-(needs a release build: cargo build --release -p autocrea)"""
+Usage: tests/bench/inference.py [--threads 2] [--tokens 128] [--skip-peers]
+                                [--binary PATH] [--models models.toml] [--check-invariance]
+(needs a release build: cargo build --release -p autocrea). --binary and
+--models run another build against another manifest (a CUDA build with
+gpu_layers set, on a GPU host); --check-invariance also compares the 8
+answers decoded side by side with the same requests decoded one at a time."""
 import argparse, json, os, re, shutil, statistics, subprocess, sys, threading, time, urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,8 +32,9 @@ PROMPTS = ["Write a story about a lighthouse keeper.", "Explain how rain forms."
            "Explain how a bicycle works.", "Write a poem about mountains."]
 
 
-def post_stream(url, prompt, tokens, marks):
-    """Streams one chat answer; appends the arrival time of each content chunk to marks."""
+def post_stream(url, prompt, tokens, marks, text=None):
+    """Streams one chat answer; appends the arrival time of each content chunk to marks
+    (and the content to text, when given)."""
     body = json.dumps({"messages": [{"role": "user", "content": prompt}], "max_tokens": tokens,
                        "temperature": 0, "logit_bias": BAN_EOG, "stream": True}).encode()
     req = urllib.request.Request(f"{url}/v1/chat/completions", body, {"content-type": "application/json"})
@@ -40,8 +45,11 @@ def post_stream(url, prompt, tokens, marks):
                 continue
             chunk = json.loads(line[6:])
             for c in chunk.get("choices", []):
-                if (c.get("delta") or {}).get("content"):
+                content = (c.get("delta") or {}).get("content")
+                if content:
                     marks.append(time.perf_counter())
+                    if text is not None:
+                        text.append(content)
 
 
 def single(url, tokens):
@@ -54,14 +62,14 @@ def single(url, tokens):
     return ttft, decode, len(marks)
 
 
-def parallel(url, tokens, n=8):
+def parallel(url, tokens, n=8, texts=None):
     """(aggregate tokens/s, streams that got tokens while all ran, streams finished)."""
     marks = [[] for _ in range(n)]
     errors = []
 
     def run(i):
         try:
-            post_stream(url, PROMPTS[i % len(PROMPTS)], tokens, marks[i])
+            post_stream(url, PROMPTS[i % len(PROMPTS)], tokens, marks[i], texts[i] if texts else None)
         except Exception as e:  # a refused or dropped stream counts as not served
             errors.append(repr(e))
 
@@ -104,8 +112,24 @@ def free_port():
     return port
 
 
-def measure(name, cmd, url, tokens, env=None, after=None):
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+def invariance(url, tokens, n=8):
+    """How many of n greedy answers decoded side by side equal the same request decoded alone."""
+    alone = []
+    for i in range(n):
+        text = []
+        post_stream(url, PROMPTS[i % len(PROMPTS)], tokens, [], text)
+        alone.append("".join(text))
+    together = [[] for _ in range(n)]
+    parallel(url, tokens, n, together)
+    same = sum(1 for a, t in zip(alone, together) if a == "".join(t))
+    for i, (a, t) in enumerate(zip(alone, together)):
+        if a != "".join(t):
+            print(f"stream {i} differs:\n  alone:    {a[:160]!r}\n  together: {''.join(t)[:160]!r}")
+    return same
+
+
+def measure(name, cmd, url, tokens, env=None, after=None, check_invariance=False, stderr=None):
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr or subprocess.DEVNULL, env=env)
     try:
         wait_up(url, proc, name)
         single(url, 8)  # warm up
@@ -114,6 +138,9 @@ def measure(name, cmd, url, tokens, env=None, after=None):
         decode = statistics.median(r[1] for r in runs)
         agg, served, finished, errors = parallel(url, tokens)
         extra = after(proc) if after else ""
+        if check_invariance:
+            same = invariance(url, tokens)
+            extra += f"\ngreedy answers decoded beside 7 others equal to decoded alone: {same}/8"
         return {"name": name, "ttft_ms": ttft * 1000, "decode": decode, "aggregate": agg, "served": served,
                 "finished": finished, "errors": errors[:2], "extra": extra}
     finally:
@@ -126,8 +153,12 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tokens", type=int, default=128)
     ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument("--binary", default=os.path.join(TARGET, "release", "autocrea"))
+    ap.add_argument("--models", default=os.path.join(ROOT, "models", "models.toml"))
+    ap.add_argument("--check-invariance", action="store_true")
+    ap.add_argument("--worker-log", help="file for the worker's stderr")
     args = ap.parse_args()
-    ours = os.path.join(TARGET, "release", "autocrea")
+    ours = args.binary
     if not os.path.exists(ours):
         raise SystemExit(f"build first: cargo build --release -p autocrea ({ours} missing)")
     bin_dir = os.path.join(PEERS, "llama.cpp-build", "bin")
@@ -136,9 +167,11 @@ def main():
     t = str(args.threads)
     results = []
 
-    out = subprocess.run([os.path.join(bin_dir, "llama-bench"), "-m", MODEL, "-t", t, "-p", "0", "-n", str(args.tokens),
-                          "-r", "3", "-o", "json"], capture_output=True, text=True)
-    bench_tg = json.loads(out.stdout)[0]["avg_ts"] if out.returncode == 0 else float("nan")
+    bench_tg = float("nan")
+    if not args.skip_peers:
+        out = subprocess.run([os.path.join(bin_dir, "llama-bench"), "-m", MODEL, "-t", t, "-p", "0", "-n",
+                              str(args.tokens), "-r", "3", "-o", "json"], capture_output=True, text=True)
+        bench_tg = json.loads(out.stdout)[0]["avg_ts"] if out.returncode == 0 else float("nan")
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -153,8 +186,9 @@ def main():
 
     results.append(measure("autocrea llm-worker", [ours, "llm-worker", "--listen", f"127.0.0.1:{port}", "--threads", t,
                                                     "--slots", "8", "--context", "1024",
-                                                    "--models", os.path.join(ROOT, "models", "models.toml")],
-                           url, args.tokens, after=worker_memory))
+                                                    "--models", args.models],
+                           url, args.tokens, after=worker_memory, check_invariance=args.check_invariance,
+                           stderr=open(args.worker_log, "w") if args.worker_log else None))
     if not args.skip_peers:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -169,14 +203,16 @@ def main():
                                                            "--n_ctx", "2048", "--chat_format", "gemma", "--host",
                                                            "127.0.0.1", "--port", str(port)], url, args.tokens))
 
-    print(f"\nllama-bench (same build as llama-server): decode {bench_tg:.1f} tokens/s, {t} threads")
+    if not args.skip_peers:
+        print(f"\nllama-bench (same build as llama-server): decode {bench_tg:.1f} tokens/s, {t} threads")
     print(f"{'server':28} {'TTFT ms':>8} {'1-stream tok/s':>15} {'8-stream tok/s':>15} {'served':>7} {'finished':>9}")
     for r in results:
         print(f"{r['name']:28} {r['ttft_ms']:8.1f} {r['decode']:15.1f} {r['aggregate']:15.1f} {r['served']:>5}/8 "
               f"{r['finished']:>7}/8")
     ours_r = results[0]
-    print(f"\nours: single stream {ours_r['decode'] / bench_tg:.2f} x llama-bench (target >= 0.95), "
-          f"first token {ours_r['ttft_ms']:.0f} ms (target < 70)")
+    if not args.skip_peers:
+        print(f"\nours: single stream {ours_r['decode'] / bench_tg:.2f} x llama-bench (target >= 0.95), "
+              f"first token {ours_r['ttft_ms']:.0f} ms (target < 70)")
     if len(results) > 1:
         print(f"ours: 8 streams {ours_r['aggregate'] / results[1]['aggregate']:.2f} x llama-server --parallel 8 "
               f"(target >= 1.2), {ours_r['served']}/8 served")
