@@ -113,6 +113,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let app = crate::router::build(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
+        use axum::serve::ListenerExt;
+        // Small answers (the preview proxy's, the API's) go out at once rather
+        // than waiting on Nagle's algorithm for the client's ACK.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
