@@ -1,9 +1,10 @@
 //! Loading a model, its chat template, tokens, sampling settings and
 //! grammars. Decoding itself is the scheduler's (`scheduler.rs`).
 
+use crate::head::OutputHead;
 use crate::manifest::{Manifest, ModelSpec};
-use crate::{files, ModelError};
 use crate::scheduler::{Job, Scheduler, SchedulerOptions};
+use crate::{files, ModelError};
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
@@ -44,6 +45,15 @@ pub struct Engine {
     pub path: PathBuf,
     model: LlamaModel,
     template: LlamaChatTemplate,
+    head: Mutex<HeadState>,
+}
+
+/// Whether the logits come from AUTOCREA's output head (head/mod.rs).
+enum HeadState {
+    /// Loaded, not yet compared with llama.cpp.
+    Unchecked(Arc<OutputHead>),
+    Checked(Arc<OutputHead>),
+    Off,
 }
 
 /// How to pick tokens. The default is greedy decoding.
@@ -110,11 +120,13 @@ impl Engine {
                 .chat_template(None)
                 .map_err(|_| ModelError::NoTemplate(spec.id.clone()))?,
         };
+        let head = Mutex::new(load_output_head(spec, &path, &model));
         let engine = Self {
             spec: spec.clone(),
             path,
             model,
             template,
+            head,
         };
         // An unknown template name fails here, at load, not on the first request.
         engine
@@ -214,12 +226,99 @@ impl Engine {
         m.n_layer() as u64 * m.n_head_kv() as u64 * (dim("key") + dim("value")) * 2
     }
 
+    /// Whether a scheduler should install the graph callback the output
+    /// head needs.
+    pub(crate) fn may_use_output_head(&self) -> bool {
+        !matches!(
+            *self.head.lock().unwrap_or_else(|e| e.into_inner()),
+            HeadState::Off
+        )
+    }
+
+    /// The output head, compared once with llama.cpp's logits by `check`
+    /// (on a context the caller owns) before its first use; None when this
+    /// model uses llama.cpp's own output product.
+    pub(crate) fn output_head(
+        &self,
+        check: impl FnOnce(&OutputHead) -> Result<(), String>,
+    ) -> Option<Arc<OutputHead>> {
+        let mut state = self.head.lock().unwrap_or_else(|e| e.into_inner());
+        match &*state {
+            HeadState::Off => None,
+            HeadState::Checked(h) => Some(h.clone()),
+            HeadState::Unchecked(h) => {
+                let h = h.clone();
+                match check(&h) {
+                    Ok(()) => {
+                        match h.release_llama_copy() {
+                            Ok(bytes) => tracing::info!(
+                                "output head on for {}: {} MB of llama.cpp's copy released",
+                                self.spec.id,
+                                bytes >> 20
+                            ),
+                            Err(e) => {
+                                tracing::warn!("output head: llama.cpp's copy stays mapped: {e}")
+                            }
+                        }
+                        *state = HeadState::Checked(h.clone());
+                        Some(h)
+                    }
+                    Err(why) => {
+                        tracing::warn!("output head off for {}: {why}", self.spec.id);
+                        *state = HeadState::Off;
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether logits come from the output head (after its check).
+    pub fn uses_output_head(&self) -> bool {
+        matches!(
+            *self.head.lock().unwrap_or_else(|e| e.into_inner()),
+            HeadState::Checked(_)
+        )
+    }
+
     pub(crate) fn model(&self) -> &LlamaModel {
         &self.model
     }
 
     pub fn id(&self) -> &str {
         &self.spec.id
+    }
+}
+
+/// The output head for a CPU-only model whose output weights it handles;
+/// `AUTOCREA_OUTPUT_HEAD=off` keeps llama.cpp's output product (to compare).
+fn load_output_head(spec: &ModelSpec, path: &std::path::Path, model: &LlamaModel) -> HeadState {
+    let off = |why: String| {
+        tracing::info!("output head off for {}: {why}", spec.id);
+        HeadState::Off
+    };
+    if std::env::var("AUTOCREA_OUTPUT_HEAD").is_ok_and(|v| v == "off" || v == "0") {
+        return off("AUTOCREA_OUTPUT_HEAD=off".into());
+    }
+    if spec.gpu_layers != 0 {
+        return off("layers are offloaded to a GPU".into());
+    }
+    let arch = model
+        .meta_val_str("general.architecture")
+        .unwrap_or_default();
+    let softcap = model
+        .meta_val_str(&format!("{arch}.final_logit_softcapping"))
+        .ok()
+        .and_then(|v| v.parse::<f32>().ok())
+        .filter(|c| *c > 0.0);
+    match OutputHead::load(
+        path,
+        model.n_embd() as usize,
+        model.n_vocab() as usize,
+        softcap,
+    ) {
+        Ok(h) => HeadState::Unchecked(Arc::new(h)),
+        Err(why) => off(why),
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod files;
+pub mod head;
 pub mod manifest;
 pub mod scheduler;
 pub mod structured;

@@ -22,6 +22,8 @@
 //! does not depend on what else was decoded beside it.
 
 use crate::engine::{backend, Engine, Generation, Sampling};
+use crate::head::tap::{self, HiddenTap};
+use crate::head::OutputHead;
 use crate::text_stream::{Pushed, TextStream};
 use crate::ModelError;
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -151,9 +153,7 @@ impl Scheduler {
         };
         std::thread::Builder::new()
             .name("llama-decode".into())
-            .spawn(move || {
-                decode_thread(thread_engine, thread_opts, rx, thread_counters, ready_tx)
-            })
+            .spawn(move || decode_thread(thread_engine, thread_opts, rx, thread_counters, ready_tx))
             .map_err(|e| ModelError::Engine(format!("cannot start the decode thread: {e}")))?;
         ready_rx
             .recv()
@@ -241,7 +241,9 @@ impl Scheduler {
             busy: self.counters.busy.load(Ordering::SeqCst),
             waiting: self.counters.waiting.load(Ordering::SeqCst),
             context: self.context,
-            kv_bytes: self.engine.kv_bytes_per_token() * self.context as u64 * self.opts.slots as u64,
+            kv_bytes: self.engine.kv_bytes_per_token()
+                * self.context as u64
+                * self.opts.slots as u64,
         }
     }
 }
@@ -263,8 +265,8 @@ struct Active {
     events: mpsc::UnboundedSender<Event>,
     /// The token sampled last step, to be decoded this step.
     next: Option<LlamaToken>,
-    /// Row of this slot's logits in the step's batch.
-    row: Option<i32>,
+    /// Row of this slot's logits among the step's outputs.
+    row: Option<usize>,
     order: u64,
 }
 
@@ -297,6 +299,19 @@ fn decode_thread(
         .with_swa_full(true)
         .with_n_threads(opts.threads)
         .with_n_threads_batch(opts.threads);
+    // The graph callback's target (head/tap.rs), only for a model that may
+    // use the output head. Declared before the context, so dropped after it.
+    let tap_owner = engine.may_use_output_head().then(|| {
+        TapOwner(Box::into_raw(Box::new(HiddenTap::new(
+            engine.model().n_embd() as usize,
+        ))))
+    });
+    let tap_ptr = tap_owner.as_ref().map_or(std::ptr::null_mut(), |t| t.0);
+    let params = if tap_ptr.is_null() {
+        params
+    } else {
+        tap::install(params, tap_ptr)
+    };
     let backend = match backend() {
         Ok(b) => b,
         Err(e) => {
@@ -314,6 +329,16 @@ fn decode_thread(
             return;
         }
     };
+    let mut head = if tap_ptr.is_null() {
+        None
+    } else {
+        engine.output_head(|h| check_output_head(&mut ctx, tap_ptr, h, &engine, opts.threads))
+    };
+    if head.is_some() {
+        // SAFETY: no decode call runs; the tap outlives the context.
+        unsafe { (*tap_ptr).stop = true };
+    }
+    let mut logits: Vec<f32> = Vec::new();
     let _ = ready.send(Ok(()));
     let mut slots: Vec<Slot> = (0..opts.slots)
         .map(|i| Slot {
@@ -353,28 +378,41 @@ fn decode_thread(
                 counters.busy.fetch_sub(1, Ordering::SeqCst);
             }
         }
-        admit(&mut ctx, &mut slots, &mut pending, &counters, &mut clock, n_vocab);
+        admit(
+            &mut ctx,
+            &mut slots,
+            &mut pending,
+            &counters,
+            &mut clock,
+            n_vocab,
+        );
         if slots.iter().all(|s| s.job.is_none()) {
             continue;
         }
 
-        // Build the step's batch: generating slots first, then prompt chunks
-        // in admission order.
-        batch.clear();
+        // Plan the step: one decode call with the next token of every
+        // generating slot (in slot order), then one call per prompt chunk
+        // in admission order. llama.cpp splits a call into micro-batches
+        // of consecutive sequences with as many tokens each; calls of this
+        // shape keep their output rows in batch order, which the output
+        // head's hidden states rely on (head/tap.rs).
+        let mut calls: Vec<Vec<(LlamaToken, i32, i32, bool)>> = Vec::new();
         let mut budget = opts.batch as usize;
-        let mut failed = None;
+        let mut outputs = 0usize;
+        let mut generating = Vec::new();
         for slot in slots.iter_mut() {
             let Some(a) = slot.job.as_mut() else { continue };
             a.row = None;
             if let Some(token) = a.next.take() {
-                let pos = slot.cached.len() as i32;
-                if let Err(e) = batch.add(token, pos, &[slot.seq], true) {
-                    failed = Some(e.to_string());
-                }
-                a.row = Some(batch.n_tokens() - 1);
+                generating.push((token, slot.cached.len() as i32, slot.seq, true));
+                a.row = Some(outputs);
+                outputs += 1;
                 slot.cached.push(token);
                 budget -= 1;
             }
+        }
+        if !generating.is_empty() {
+            calls.push(generating);
         }
         let mut prompting: Vec<usize> = slots
             .iter()
@@ -390,24 +428,32 @@ fn decode_thread(
             let slot = &mut slots[i];
             let a = slot.job.as_mut().expect("prompting slot has a job");
             let take = budget.min(a.prompt.len() - a.fed);
+            let mut chunk = Vec::with_capacity(take);
             for k in 0..take {
                 let index = a.fed + k;
                 let last = index + 1 == a.prompt.len();
-                if let Err(e) = batch.add(a.prompt[index], index as i32, &[slot.seq], last) {
-                    failed = Some(e.to_string());
-                }
+                chunk.push((a.prompt[index], index as i32, slot.seq, last));
                 if last {
-                    a.row = Some(batch.n_tokens() - 1);
+                    a.row = Some(outputs);
+                    outputs += 1;
                 }
             }
-            slot.cached.extend_from_slice(&a.prompt[a.fed..a.fed + take]);
+            calls.push(chunk);
+            slot.cached
+                .extend_from_slice(&a.prompt[a.fed..a.fed + take]);
             a.fed += take;
             budget -= take;
         }
-        let result = match failed {
-            Some(e) => Err(e),
-            None => ctx.decode(&mut batch).map_err(|e| e.to_string()),
-        };
+        let result = decode_calls(
+            &mut ctx,
+            &mut batch,
+            &calls,
+            &mut head,
+            tap_ptr,
+            &mut logits,
+            n_vocab as usize,
+            opts.threads,
+        );
         if let Err(e) = result {
             // The cache state of these sequences is unknown now: drop it and
             // fail their jobs with the reason.
@@ -428,7 +474,8 @@ fn decode_thread(
         for slot in slots.iter_mut() {
             let Some(a) = slot.job.as_mut() else { continue };
             let Some(row) = a.row else { continue };
-            let token = sample(&ctx, row, a, n_vocab);
+            let row_logits = &mut logits[row * n_vocab as usize..(row + 1) * n_vocab as usize];
+            let token = sample(row_logits, a);
             let vocab = engine.model().vocab();
             let finish = if vocab.is_eog(token) {
                 Some("stop")
@@ -496,7 +543,10 @@ fn admit(
             .filter(|i| slots[*i].job.is_none())
             .max_by_key(|i| {
                 let s = &slots[*i];
-                (common_prefix(&s.cached, &job.prompt), std::cmp::Reverse(s.last_used))
+                (
+                    common_prefix(&s.cached, &job.prompt),
+                    std::cmp::Reverse(s.last_used),
+                )
             })
         else {
             return;
@@ -547,34 +597,101 @@ fn admit(
     }
 }
 
+/// Owns the graph callback's target for the decode thread's lifetime.
+struct TapOwner(*mut HiddenTap);
+
+impl Drop for TapOwner {
+    fn drop(&mut self) {
+        // SAFETY: made by Box::into_raw; the context using it is gone.
+        drop(unsafe { Box::from_raw(self.0) });
+    }
+}
+
+/// Compares the output head with llama.cpp's own logits on a short prompt
+/// before the head is trusted: the same arg-max, and every logit within a
+/// small fraction of the largest (only the order of float additions and
+/// the activations' rounding differ).
+fn check_output_head(
+    ctx: &mut LlamaContext<'_>,
+    tap: *mut HiddenTap,
+    head: &OutputHead,
+    engine: &Engine,
+    threads: i32,
+) -> Result<(), String> {
+    let tokens = engine.tokenize("The lighthouse keeper climbed the stairs and");
+    let mut batch = LlamaBatch::new(tokens.len(), 1);
+    for (i, t) in tokens.iter().enumerate() {
+        batch
+            .add(*t, i as i32, &[0], i + 1 == tokens.len())
+            .map_err(|e| e.to_string())?;
+    }
+    // SAFETY: no decode call runs; the tap outlives the context.
+    unsafe {
+        (*tap).rows.clear();
+        (*tap).stop = false;
+        (*tap).fault = None;
+    }
+    let decoded = ctx.decode(&mut batch).map_err(|e| e.to_string());
+    let _ = ctx.clear_kv_cache_seq(Some(0), None, None);
+    decoded?;
+    // SAFETY: as above.
+    let tap = unsafe { &*tap };
+    if let Some(fault) = &tap.fault {
+        return Err(fault.clone());
+    }
+    if tap.taken() != 1 {
+        return Err(format!(
+            "the graph gave {} hidden states for one output (no result_norm node?)",
+            tap.taken()
+        ));
+    }
+    let reference = ctx.get_logits_ith(tokens.len() as i32 - 1);
+    let mut ours = vec![0f32; head.n_vocab()];
+    head.logits(&tap.rows, 1, &mut ours, threads.max(1) as usize);
+    let scale = reference.iter().fold(0f32, |m, v| m.max(v.abs())).max(1.0);
+    let worst = ours
+        .iter()
+        .zip(reference)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    if argmax(&ours) != argmax(reference) || !(worst <= 1e-3 * scale) {
+        return Err(format!(
+            "its logits differ from llama.cpp's by up to {worst} (largest logit {scale})"
+        ));
+    }
+    tracing::info!("output head checked against llama.cpp: largest difference {worst:.2e} for logits up to {scale:.1}");
+    Ok(())
+}
+
 fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
-/// Picks the slot's next token from its logits row. Greedy without a grammar
-/// is an arg-max over the biased logits; with a grammar the unconstrained
-/// choice is tried first and the grammar is applied to the whole vocabulary
-/// only when that choice breaks it (the vocabulary is large; most tokens of
-/// a well-prompted answer already fit).
-fn sample(ctx: &LlamaContext<'_>, row: i32, a: &mut Active, n_vocab: i32) -> LlamaToken {
-    let logits = ctx.get_logits_ith(row);
+/// Picks the slot's next token from its logits row (which it may change:
+/// the job's biases are added in place). Greedy without a grammar is an
+/// arg-max; with a grammar the unconstrained choice is tried first and the
+/// grammar is applied to the whole vocabulary only when that choice breaks
+/// it (the vocabulary is large; most tokens of a well-prompted answer
+/// already fit).
+fn sample(logits: &mut [f32], a: &mut Active) -> LlamaToken {
+    for (t, b) in &a.biases {
+        if let Some(l) = logits.get_mut(*t as usize) {
+            *l += *b;
+        }
+    }
     let choice = if a.greedy {
-        argmax_biased(logits, &a.biases)
+        argmax(logits)
     } else {
         pick_random(logits, a, None)
     };
     let Some(grammar) = a.grammar.as_mut() else {
         return choice;
     };
-    let mut one = LlamaTokenDataArray::new(
-        vec![LlamaTokenData::new(choice, 0.0, 0.0)],
-        false,
-    );
+    let mut one = LlamaTokenDataArray::new(vec![LlamaTokenData::new(choice, 0.0, 0.0)], false);
     one.apply_sampler(grammar);
     let token = if one.data[0].logit().is_finite() {
         choice
     } else {
-        let mut all = biased_array(logits, &a.biases, n_vocab);
+        let mut all = token_array(logits);
         all.apply_sampler(a.grammar.as_mut().expect("grammar present"));
         if a.greedy {
             all.data
@@ -593,49 +710,116 @@ fn sample(ctx: &LlamaContext<'_>, row: i32, a: &mut Active, n_vocab: i32) -> Lla
     token
 }
 
-fn argmax_biased(logits: &[f32], biases: &[(i32, f32)]) -> LlamaToken {
-    let mut best = (f32::NEG_INFINITY, 0usize);
-    let mut next_bias = biases.iter().peekable();
-    for (i, &l) in logits.iter().enumerate() {
-        let mut v = l;
-        while let Some((t, b)) = next_bias.peek() {
-            match (*t as usize).cmp(&i) {
-                std::cmp::Ordering::Less => {
-                    next_bias.next();
-                }
-                std::cmp::Ordering::Equal => {
-                    v += *b;
-                    break;
-                }
-                std::cmp::Ordering::Greater => break,
+/// The first index of the largest logit, in two passes the compiler
+/// vectorises (the maximum, then where it first is).
+fn argmax(logits: &[f32]) -> LlamaToken {
+    let mut lanes = [f32::NEG_INFINITY; 16];
+    let chunks = logits.chunks_exact(16);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (lane, v) in lanes.iter_mut().zip(chunk) {
+            if *v > *lane {
+                *lane = *v;
             }
         }
-        if v > best.0 {
-            best = (v, i);
-        }
     }
-    LlamaToken::new(best.1 as i32)
+    let best = lanes
+        .iter()
+        .chain(tail)
+        .fold(f32::NEG_INFINITY, |m, v| if *v > m { *v } else { m });
+    let index = logits.iter().position(|v| *v == best).unwrap_or(0);
+    LlamaToken::new(index as i32)
 }
 
-fn biased_array(logits: &[f32], biases: &[(i32, f32)], n_vocab: i32) -> LlamaTokenDataArray {
-    let mut data: Vec<LlamaTokenData> = (0..n_vocab as usize)
-        .map(|i| LlamaTokenData::new(LlamaToken::new(i as i32), logits[i], 0.0))
+fn token_array(logits: &[f32]) -> LlamaTokenDataArray {
+    let data: Vec<LlamaTokenData> = logits
+        .iter()
+        .enumerate()
+        .map(|(i, l)| LlamaTokenData::new(LlamaToken::new(i as i32), *l, 0.0))
         .collect();
-    for (t, b) in biases {
-        let d = &mut data[*t as usize];
-        d.set_logit(d.logit() + b);
-    }
     LlamaTokenDataArray::new(data, false)
 }
 
 /// Temperature / top-p sampling with the job's seeded chain.
-fn pick_random(logits: &[f32], a: &mut Active, prepared: Option<LlamaTokenDataArray>) -> LlamaToken {
-    let mut array = prepared.unwrap_or_else(|| biased_array(logits, &a.biases, logits.len() as i32));
+fn pick_random(
+    logits: &[f32],
+    a: &mut Active,
+    prepared: Option<LlamaTokenDataArray>,
+) -> LlamaToken {
+    let mut array = prepared.unwrap_or_else(|| token_array(logits));
     let chain = a.chain.as_mut().expect("random sampling has a chain");
     array.apply_sampler(chain);
-    array
-        .selected_token()
-        .unwrap_or_else(|| argmax_biased(logits, &a.biases))
+    array.selected_token().unwrap_or_else(|| argmax(logits))
+}
+
+/// Runs the step's decode calls and leaves one row of logits per output in
+/// `logits`, in output order: from the output head when there is one (the
+/// graph stops at the hidden state), else copied from llama.cpp after each
+/// call (its buffer is overwritten by the next).
+#[allow(clippy::too_many_arguments)]
+fn decode_calls(
+    ctx: &mut LlamaContext<'_>,
+    batch: &mut LlamaBatch,
+    calls: &[Vec<(LlamaToken, i32, i32, bool)>],
+    head: &mut Option<Arc<OutputHead>>,
+    tap: *mut HiddenTap,
+    logits: &mut Vec<f32>,
+    n_vocab: usize,
+    threads: i32,
+) -> Result<(), String> {
+    let outputs: usize = calls.iter().map(|c| c.iter().filter(|t| t.3).count()).sum();
+    if logits.len() < outputs * n_vocab {
+        logits.resize(outputs * n_vocab, 0.0);
+    }
+    if !tap.is_null() {
+        // SAFETY: the tap outlives the context; llama.cpp writes it only
+        // inside decode calls, and none runs now.
+        let tap = unsafe { &mut *tap };
+        tap.rows.clear();
+        tap.fault = None;
+    }
+    let mut row = 0;
+    for call in calls {
+        batch.clear();
+        for &(token, pos, seq, output) in call {
+            batch
+                .add(token, pos, &[seq], output)
+                .map_err(|e| e.to_string())?;
+        }
+        ctx.decode(batch).map_err(|e| e.to_string())?;
+        let wanted: Vec<i32> = (0..call.len() as i32)
+            .filter(|i| call[*i as usize].3)
+            .collect();
+        if head.is_some() {
+            // SAFETY: as above, between decode calls.
+            let tap = unsafe { &mut *tap };
+            if tap.fault.is_some() || tap.taken() != row + wanted.len() {
+                let why = tap.fault.clone().unwrap_or_else(|| {
+                    format!(
+                        "{} hidden states for {} outputs",
+                        tap.taken(),
+                        row + wanted.len()
+                    )
+                });
+                tap.stop = false;
+                *head = None;
+                tracing::error!("output head turned off: {why}");
+                return Err(format!("the output head lost track of the batch rows ({why}); llama.cpp's own output product is used from now on"));
+            }
+        } else {
+            for (k, index) in wanted.iter().enumerate() {
+                logits[(row + k) * n_vocab..][..n_vocab]
+                    .copy_from_slice(ctx.get_logits_ith(*index));
+            }
+        }
+        row += wanted.len();
+    }
+    if let Some(h) = head {
+        // SAFETY: as above.
+        let tap = unsafe { &*tap };
+        h.logits(&tap.rows, outputs, logits, threads.max(1) as usize);
+    }
+    Ok(())
 }
 
 impl Generation {

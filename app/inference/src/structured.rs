@@ -64,7 +64,10 @@ fn call_schema(tools: &[&ToolSpec]) -> Value {
 
 /// The grammar for a reply given tools and a choice; `None` when the reply
 /// is free text.
-pub fn tools_grammar(tools: &[ToolSpec], choice: &ToolChoice) -> Result<Option<String>, ModelError> {
+pub fn tools_grammar(
+    tools: &[ToolSpec],
+    choice: &ToolChoice,
+) -> Result<Option<String>, ModelError> {
     let selected: Vec<&ToolSpec> = match choice {
         ToolChoice::None => return Ok(None),
         ToolChoice::Named(name) => {
@@ -111,7 +114,9 @@ pub fn tools_prompt(tools: &[ToolSpec], choice: &ToolChoice) -> String {
             ToolChoice::Named(n) => &t.name == n,
             _ => true,
         })
-        .map(|t| json!({ "name": t.name, "description": t.description, "parameters": t.parameters }))
+        .map(
+            |t| json!({ "name": t.name, "description": t.description, "parameters": t.parameters }),
+        )
         .collect();
     let how = match choice {
         ToolChoice::Auto => "When a tool helps, reply with only a JSON object {\"name\": <tool name>, \"arguments\": <arguments object>}; otherwise answer in plain text.",
@@ -175,7 +180,10 @@ mod tests {
     fn calls_parse_only_when_whole_and_known() {
         let t = tools();
         assert_eq!(
-            parse_tool_call(r#" {"name":"create_file","arguments":{"path":"a.html"}} "#, &t),
+            parse_tool_call(
+                r#" {"name":"create_file","arguments":{"path":"a.html"}} "#,
+                &t
+            ),
             Some(("create_file".into(), json!({"path":"a.html"})))
         );
         assert_eq!(parse_tool_call(r#"{"name":"rm","arguments":{}}"#, &t), None);

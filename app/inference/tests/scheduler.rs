@@ -1,7 +1,9 @@
 //! The continuous-batching scheduler with the real small model.
 
 use autocrea_inference::structured::{self, ToolChoice, ToolSpec};
-use autocrea_inference::{Engine, Event, Job, Manifest, Sampling, Scheduler, SchedulerOptions, SubmitError};
+use autocrea_inference::{
+    Engine, Event, Job, Manifest, Sampling, Scheduler, SchedulerOptions, SubmitError,
+};
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
@@ -55,9 +57,20 @@ fn greedy_job(prompt: String, max_tokens: usize) -> Job {
 fn eight_parallel_requests_equal_their_sequential_greedy_outputs() {
     let engine = engine();
     let sched = scheduler(&engine, 8);
+    // On a CPU with AVX-512 VNNI the logits come from AUTOCREA's output
+    // head (checked against llama.cpp's when the scheduler started).
+    assert_eq!(
+        engine.uses_output_head(),
+        autocrea_inference::head::available()
+    );
     let sequential: Vec<String> = QUESTIONS
         .iter()
-        .map(|q| sched.run(greedy_job(chat(&engine, q), 24), |_| true).unwrap().text)
+        .map(|q| {
+            sched
+                .run(greedy_job(chat(&engine, q), 24), |_| true)
+                .unwrap()
+                .text
+        })
         .collect();
     // All eight at once: they are admitted together and decoded in one batch per step.
     let receivers: Vec<_> = QUESTIONS
@@ -89,7 +102,11 @@ fn a_dropped_receiver_frees_its_slot_at_once() {
     let engine = engine();
     let sched = scheduler(&engine, 1);
     let mut banned = Sampling::default();
-    banned.logit_bias = engine.end_of_generation_tokens().into_iter().map(|t| (t, -100.0)).collect();
+    banned.logit_bias = engine
+        .end_of_generation_tokens()
+        .into_iter()
+        .map(|t| (t, -100.0))
+        .collect();
     let long = Job {
         prompt: chat(&engine, "Tell me a very long story."),
         max_tokens: 900,
@@ -103,11 +120,17 @@ fn a_dropped_receiver_frees_its_slot_at_once() {
     }
     assert_eq!(sched.status().busy, 1);
     drop(rx); // the client went away
-    // The one slot serves the next request long before 900 tokens could be decoded.
+              // The one slot serves the next request long before 900 tokens could be decoded.
     let started = Instant::now();
-    let next = sched.run(greedy_job(chat(&engine, "Say hi."), 8), |_| true).unwrap();
+    let next = sched
+        .run(greedy_job(chat(&engine, "Say hi."), 8), |_| true)
+        .unwrap();
     assert!(next.completion_tokens > 0);
-    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(sched.status().busy, 0);
 }
 
@@ -116,16 +139,32 @@ fn the_next_turn_reuses_the_cached_prefix_and_the_queue_is_bounded() {
     let engine = engine();
     let sched = Scheduler::start(
         engine.clone(),
-        SchedulerOptions { slots: 2, threads: 2, queue: 1, context: 1024, batch: 512 },
+        SchedulerOptions {
+            slots: 2,
+            threads: 2,
+            queue: 1,
+            context: 1024,
+            batch: 512,
+        },
     )
     .unwrap();
     let first_turn = vec![("user".to_string(), "Name three colours.".to_string())];
-    let first = sched.run(greedy_job(engine.chat_prompt(&first_turn).unwrap(), 16), |_| true).unwrap();
+    let first = sched
+        .run(
+            greedy_job(engine.chat_prompt(&first_turn).unwrap(), 16),
+            |_| true,
+        )
+        .unwrap();
     assert_eq!(first.cached_tokens, 0);
     let mut second_turn = first_turn.clone();
     second_turn.push(("assistant".into(), first.text.clone()));
     second_turn.push(("user".into(), "And three more?".into()));
-    let second = sched.run(greedy_job(engine.chat_prompt(&second_turn).unwrap(), 16), |_| true).unwrap();
+    let second = sched
+        .run(
+            greedy_job(engine.chat_prompt(&second_turn).unwrap(), 16),
+            |_| true,
+        )
+        .unwrap();
     assert!(
         second.cached_tokens >= first.prompt_tokens - 1,
         "the first turn's prompt is reused: {} of {}",
@@ -135,8 +174,17 @@ fn the_next_turn_reuses_the_cached_prefix_and_the_queue_is_bounded() {
 
     // Two slots busy, one waiting: a fourth is refused.
     let mut banned = Sampling::default();
-    banned.logit_bias = engine.end_of_generation_tokens().into_iter().map(|t| (t, -100.0)).collect();
-    let long = || Job { prompt: chat(&engine, "Count."), max_tokens: 400, sampling: banned.clone(), grammar: None };
+    banned.logit_bias = engine
+        .end_of_generation_tokens()
+        .into_iter()
+        .map(|t| (t, -100.0))
+        .collect();
+    let long = || Job {
+        prompt: chat(&engine, "Count."),
+        max_tokens: 400,
+        sampling: banned.clone(),
+        grammar: None,
+    };
     // The queue holds one job not yet in a slot, so each waits to be admitted.
     let admitted = |n: usize| {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -156,7 +204,10 @@ fn the_next_turn_reuses_the_cached_prefix_and_the_queue_is_bounded() {
     }
     drop((a, b, c));
     // Too long for the context: refused at once with the numbers.
-    let err = sched.submit(greedy_job("word ".repeat(2000), 10)).err().unwrap();
+    let err = sched
+        .submit(greedy_job("word ".repeat(2000), 10))
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("does not fit"), "{err}");
 }
 
@@ -167,7 +218,13 @@ fn grammar_constrained_tool_calls_parse_greedy_and_sampled() {
     // whitespace is bounded), so 600 tokens always suffice.
     let sched = Scheduler::start(
         engine.clone(),
-        SchedulerOptions { slots: 8, threads: 2, queue: 32, context: 1024, batch: 512 },
+        SchedulerOptions {
+            slots: 8,
+            threads: 2,
+            queue: 32,
+            context: 1024,
+            batch: 512,
+        },
     )
     .unwrap();
     let tools = vec![
@@ -186,20 +243,39 @@ fn grammar_constrained_tool_calls_parse_greedy_and_sampled() {
                 "required": ["path"], "additionalProperties": false }),
         },
     ];
-    let grammar = structured::tools_grammar(&tools, &ToolChoice::Required).unwrap().unwrap();
+    let grammar = structured::tools_grammar(&tools, &ToolChoice::Required)
+        .unwrap()
+        .unwrap();
     let system = structured::tools_prompt(&tools, &ToolChoice::Required);
-    let asks = ["Create index.html with a heading.", "Delete old.css.", "Make a README.", "Remove the logo."];
+    let asks = [
+        "Create index.html with a heading.",
+        "Delete old.css.",
+        "Make a README.",
+        "Remove the logo.",
+    ];
     let mut receivers = Vec::new();
     for i in 0..16 {
         let prompt = engine
-            .chat_prompt(&[("system".into(), system.clone()), ("user".into(), asks[i % asks.len()].into())])
+            .chat_prompt(&[
+                ("system".into(), system.clone()),
+                ("user".into(), asks[i % asks.len()].into()),
+            ])
             .unwrap();
         let sampling = if i % 2 == 0 {
             Sampling::default()
         } else {
-            Sampling { temperature: Some(0.9), seed: Some(i as u32), ..Default::default() }
+            Sampling {
+                temperature: Some(0.9),
+                seed: Some(i as u32),
+                ..Default::default()
+            }
         };
-        let job = Job { prompt, max_tokens: 600, sampling, grammar: Some(grammar.clone()) };
+        let job = Job {
+            prompt,
+            max_tokens: 600,
+            sampling,
+            grammar: Some(grammar.clone()),
+        };
         // Keep the queue within its bound: wait for earlier ones as needed.
         loop {
             match sched.submit(job_clone(&job)) {
@@ -229,9 +305,13 @@ fn grammar_constrained_tool_calls_parse_greedy_and_sampled() {
 }
 
 fn job_clone(j: &Job) -> Job {
-    Job { prompt: j.prompt.clone(), max_tokens: j.max_tokens, sampling: j.sampling.clone(), grammar: j.grammar.clone() }
+    Job {
+        prompt: j.prompt.clone(),
+        max_tokens: j.max_tokens,
+        sampling: j.sampling.clone(),
+        grammar: j.grammar.clone(),
+    }
 }
-
 
 #[test]
 fn how_a_prompt_is_split_into_batches_does_not_change_the_text() {
@@ -240,10 +320,18 @@ fn how_a_prompt_is_split_into_batches_does_not_change_the_text() {
     for batch in [512u32, 13, 9, 5, 2] {
         let sched = Scheduler::start(
             engine.clone(),
-            SchedulerOptions { slots: 2, threads: 2, queue: 4, context: 1024, batch },
+            SchedulerOptions {
+                slots: 2,
+                threads: 2,
+                queue: 4,
+                context: 1024,
+                batch,
+            },
         )
         .unwrap();
-        let g = sched.run(greedy_job(chat(&engine, QUESTIONS[0]), 24), |_| true).unwrap();
+        let g = sched
+            .run(greedy_job(chat(&engine, QUESTIONS[0]), 24), |_| true)
+            .unwrap();
         texts.push((batch, g.text));
     }
     for (batch, text) in &texts[1..] {
@@ -256,13 +344,21 @@ fn waiting_requests_are_served_in_arrival_order() {
     let engine = engine();
     let sched = Scheduler::start(
         engine.clone(),
-        SchedulerOptions { slots: 1, threads: 2, queue: 8, context: 1024, batch: 512 },
+        SchedulerOptions {
+            slots: 1,
+            threads: 2,
+            queue: 8,
+            context: 1024,
+            batch: 512,
+        },
     )
     .unwrap();
     let order = Arc::new(std::sync::Mutex::new(Vec::new()));
     let waiters: Vec<_> = (0..4)
         .map(|i| {
-            let mut rx = sched.submit(greedy_job(chat(&engine, QUESTIONS[i]), 12)).unwrap();
+            let mut rx = sched
+                .submit(greedy_job(chat(&engine, QUESTIONS[i]), 12))
+                .unwrap();
             let order = order.clone();
             std::thread::spawn(move || {
                 while let Some(e) = rx.blocking_recv() {
