@@ -653,7 +653,9 @@ fn check_output_head(
         .iter()
         .zip(reference)
         .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-    if argmax(&ours) != argmax(reference) || !(worst <= 1e-3 * scale) {
+    // NaN anywhere makes `worst` NaN, which must fail too.
+    let close = worst <= 1e-3 * scale;
+    if argmax(&ours) != argmax(reference) || !close {
         return Err(format!(
             "its logits differ from llama.cpp's by up to {worst} (largest logit {scale})"
         ));

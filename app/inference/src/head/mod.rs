@@ -80,7 +80,7 @@ impl OutputHead {
         if !kernel::AVAILABLE {
             return Err("this CPU has no AVX-512 VNNI".into());
         }
-        if n_embd == 0 || n_embd % 32 != 0 || n_vocab == 0 {
+        if n_embd == 0 || !n_embd.is_multiple_of(32) || n_vocab == 0 {
             return Err(format!("unsupported shape {n_embd} x {n_vocab}"));
         }
         let (offset, len) = locate_output_tensor(path, n_embd, n_vocab)?;
@@ -110,7 +110,10 @@ impl OutputHead {
         if !kernel::AVAILABLE {
             return Err("this CPU has no AVX-512 VNNI".into());
         }
-        if n_embd == 0 || n_embd % 32 != 0 || data.len() != n_vocab * (n_embd / 32) * Q8_0_BLOCK {
+        if n_embd == 0
+            || !n_embd.is_multiple_of(32)
+            || data.len() != n_vocab * (n_embd / 32) * Q8_0_BLOCK
+        {
             return Err(format!(
                 "{} bytes are not {n_vocab} Q8_0 rows of {n_embd}",
                 data.len()

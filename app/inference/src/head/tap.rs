@@ -61,7 +61,7 @@ unsafe extern "C" fn on_node(t: *mut ggml_tensor, ask: bool, user: *mut c_void) 
     let rows = (t.ne[1] * t.ne[2] * t.ne[3]) as usize;
     let host =
         !t.buffer.is_null() && unsafe { llama_cpp_sys_2::ggml_backend_buffer_is_host(t.buffer) };
-    if t.type_ as u32 != GGML_TYPE_F32
+    if t.type_ != GGML_TYPE_F32
         || t.ne[0] as usize != tap.n_embd
         || t.nb[1] != tap.n_embd * 4
         || t.data.is_null()
@@ -69,7 +69,7 @@ unsafe extern "C" fn on_node(t: *mut ggml_tensor, ask: bool, user: *mut c_void) 
     {
         tap.fault = Some(format!(
             "result_norm is not a host f32 matrix of {} columns (type {}, {} columns)",
-            tap.n_embd, t.type_ as u32, t.ne[0]
+            tap.n_embd, t.type_, t.ne[0]
         ));
         return true;
     }
