@@ -182,7 +182,8 @@ def main():
         budget = (health["model_bytes"] + health["kv_bytes"]) / 2**20 + 200
         return (f"worker RSS {rss:.0f} MB after the 8-stream run; model {health['model_bytes'] / 2**20:.0f} MB + "
                 f"KV {health['kv_bytes'] / 2**20:.0f} MB ({health['slots']} slots x {health['context']} cells) + 200 MB = "
-                f"{budget:.0f} MB budget: {'within' if rss <= budget else 'OVER'}")
+                f"{budget:.0f} MB budget: {'within' if rss <= budget else 'OVER'}\n"
+                f"logits from {'the output head' if health.get('output_head') else 'llama.cpp'}")
 
     results.append(measure("autocrea llm-worker", [ours, "llm-worker", "--listen", f"127.0.0.1:{port}", "--threads", t,
                                                     "--slots", "8", "--context", "1024",

@@ -94,7 +94,8 @@ async fn health(State(w): State<Arc<Worker>>) -> Json<Value> {
     let s = w.scheduler.status();
     Json(json!({ "status": "ok", "model": w.engine().id(), "slots": s.slots, "busy": s.busy,
                  "waiting": s.waiting, "context": s.context, "kv_bytes": s.kv_bytes,
-                 "model_bytes": w.engine().model_bytes() }))
+                 "model_bytes": w.engine().model_bytes(),
+                 "output_head": w.engine().uses_output_head() }))
 }
 
 async fn models(State(w): State<Arc<Worker>>) -> Json<Value> {

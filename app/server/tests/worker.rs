@@ -352,6 +352,11 @@ async fn eight_concurrent_requests_equal_their_sequential_answers() {
         parallel.push(Value::String(text));
     }
     assert_eq!(parallel, sequential);
+    // Where the CPU allows it the logits came from AUTOCREA's output head.
+    assert_eq!(
+        health(&http, &w.url).await["output_head"],
+        autocrea_inference::head::available()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
