@@ -6,13 +6,7 @@
 //! multiply-add per block in block order. Rows of the batch never share an
 //! accumulator, so a row's logits are the same alone or beside seven others.
 
-#[cfg(all(
-    target_arch = "x86_64",
-    target_feature = "avx512f",
-    target_feature = "avx512bw",
-    target_feature = "avx512vnni",
-    target_feature = "f16c"
-))]
+#[cfg(output_head_kernel)]
 mod imp {
     use std::arch::x86_64::*;
 
@@ -166,21 +160,9 @@ mod imp {
     }
 }
 
-#[cfg(all(
-    target_arch = "x86_64",
-    target_feature = "avx512f",
-    target_feature = "avx512bw",
-    target_feature = "avx512vnni",
-    target_feature = "f16c"
-))]
+#[cfg(output_head_kernel)]
 pub use imp::*;
 
 /// Whether this build has the kernel (it is built for the CPU it runs on:
-/// `target-cpu=native`, see .cargo/config.toml).
-pub const AVAILABLE: bool = cfg!(all(
-    target_arch = "x86_64",
-    target_feature = "avx512f",
-    target_feature = "avx512bw",
-    target_feature = "avx512vnni",
-    target_feature = "f16c"
-));
+/// `target-cpu=native`, see .cargo/config.toml; build.rs sets the cfg).
+pub const AVAILABLE: bool = cfg!(output_head_kernel);

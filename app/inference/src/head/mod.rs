@@ -185,13 +185,7 @@ impl OutputHead {
         }
     }
 
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx512f",
-        target_feature = "avx512bw",
-        target_feature = "avx512vnni",
-        target_feature = "f16c"
-    ))]
+    #[cfg(output_head_kernel)]
     fn run(&self, hidden: &[f32], rows: usize, out: &mut [f32], threads: usize) {
         struct Task<'a> {
             head: &'a OutputHead,
@@ -241,13 +235,7 @@ impl OutputHead {
         };
     }
 
-    #[cfg(not(all(
-        target_arch = "x86_64",
-        target_feature = "avx512f",
-        target_feature = "avx512bw",
-        target_feature = "avx512vnni",
-        target_feature = "f16c"
-    )))]
+    #[cfg(not(output_head_kernel))]
     fn run(&self, _hidden: &[f32], _rows: usize, _out: &mut [f32], _threads: usize) {
         unreachable!("OutputHead::load refuses CPUs without the kernel")
     }
