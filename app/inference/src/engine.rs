@@ -273,6 +273,12 @@ impl Engine {
         }
     }
 
+    /// After a scheduler lost track of the head's rows (head/tap.rs): every
+    /// scheduler started from now on uses llama.cpp's output product.
+    pub(crate) fn turn_off_output_head(&self) {
+        *self.head.lock().unwrap_or_else(|e| e.into_inner()) = HeadState::Off;
+    }
+
     /// Whether logits come from the output head (after its check).
     pub fn uses_output_head(&self) -> bool {
         matches!(

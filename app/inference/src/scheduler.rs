@@ -1,9 +1,11 @@
 //! Continuous batching: one llama.cpp context, several sequence slots, one
 //! decode thread.
 //!
-//! Each step builds one batch holding the next token of every generating
-//! slot and as much waiting prompt as fits, decodes it once, and samples every
-//! slot from its own row of logits. A request that arrives while others
+//! Each step decodes the next token of every generating slot and as much
+//! waiting prompt as fits (one decode call for the generating slots, one per
+//! prompt chunk), and samples every slot from its own row of logits. On
+//! CPU-only hosts those logits come from AUTOCREA's output head (head/),
+//! not llama.cpp's last matrix product. A request that arrives while others
 //! generate joins the next step. Jobs are admitted in arrival order (fair
 //! order) when a slot is free.
 //!
@@ -16,7 +18,8 @@
 //! 0..n are its positions 0..n, whatever the others do), attention runs
 //! without the flash-attention kernels (which pick a differently ordered
 //! algorithm by the number of rows in the batch), ggml's tiled matrix kernel
-//! is off (engine.rs), and so is weight repacking (.cargo/config.toml).
+//! is off (engine.rs), and so are weight repacking and llamafile's kernels
+//! (.cargo/config.toml); the output head keeps one order per logit too.
 //! What is left computes each row
 //! of the batch on its own, in a fixed order, so greedy decoding of a request
 //! does not depend on what else was decoded beside it.
@@ -257,7 +260,7 @@ struct Active {
     max_tokens: usize,
     produced: usize,
     greedy: bool,
-    /// Sorted by token id, for one pass over the logits.
+    /// Added to the logits row before sampling.
     biases: Vec<(i32, f32)>,
     chain: Option<LlamaSampler>,
     grammar: Option<LlamaSampler>,
@@ -444,6 +447,7 @@ fn decode_thread(
             a.fed += take;
             budget -= take;
         }
+        let had_head = head.is_some();
         let result = decode_calls(
             &mut ctx,
             &mut batch,
@@ -454,6 +458,9 @@ fn decode_thread(
             n_vocab as usize,
             opts.threads,
         );
+        if had_head && head.is_none() {
+            engine.turn_off_output_head();
+        }
         if let Err(e) = result {
             // The cache state of these sequences is unknown now: drop it and
             // fail their jobs with the reason.
@@ -568,14 +575,13 @@ fn admit(
         }
         *clock += 1;
         slot.last_used = *clock;
-        let mut biases: Vec<(i32, f32)> = job
+        let biases: Vec<(i32, f32)> = job
             .sampling
             .logit_bias
             .iter()
             .filter(|(t, _)| (0..n_vocab).contains(t))
             .map(|(t, b)| (*t, if *b <= -100.0 { f32::NEG_INFINITY } else { *b }))
             .collect();
-        biases.sort_by_key(|(t, _)| *t);
         let greedy = job.sampling.temperature.is_none_or(|t| t <= 0.0);
         slot.job = Some(Active {
             fed: reuse,

@@ -99,44 +99,15 @@ mod imp {
                         let x = act.q.as_ptr().add(row * n_embd + b * 32) as *const i32;
                         // Two integer chains (even and odd steps) for latency;
                         // integer sums are exact, so their split is no order.
-                        let mut i0 = _mm512_set1_epi32(*act.corr.get_unchecked(row * nb + b));
-                        let mut i1 = _mm512_setzero_si512();
-                        i0 = _mm512_dpbusd_epi32(i0, w[0], _mm512_set1_epi32(x.read_unaligned()));
-                        i1 = _mm512_dpbusd_epi32(
-                            i1,
-                            w[1],
-                            _mm512_set1_epi32(x.add(1).read_unaligned()),
-                        );
-                        i0 = _mm512_dpbusd_epi32(
-                            i0,
-                            w[2],
-                            _mm512_set1_epi32(x.add(2).read_unaligned()),
-                        );
-                        i1 = _mm512_dpbusd_epi32(
-                            i1,
-                            w[3],
-                            _mm512_set1_epi32(x.add(3).read_unaligned()),
-                        );
-                        i0 = _mm512_dpbusd_epi32(
-                            i0,
-                            w[4],
-                            _mm512_set1_epi32(x.add(4).read_unaligned()),
-                        );
-                        i1 = _mm512_dpbusd_epi32(
-                            i1,
-                            w[5],
-                            _mm512_set1_epi32(x.add(5).read_unaligned()),
-                        );
-                        i0 = _mm512_dpbusd_epi32(
-                            i0,
-                            w[6],
-                            _mm512_set1_epi32(x.add(6).read_unaligned()),
-                        );
-                        i1 = _mm512_dpbusd_epi32(
-                            i1,
-                            w[7],
-                            _mm512_set1_epi32(x.add(7).read_unaligned()),
-                        );
+                        let mut chains = [
+                            _mm512_set1_epi32(*act.corr.get_unchecked(row * nb + b)),
+                            _mm512_setzero_si512(),
+                        ];
+                        for (s, w) in w.iter().enumerate() {
+                            let xs = _mm512_set1_epi32(x.add(s).read_unaligned());
+                            chains[s % 2] = _mm512_dpbusd_epi32(chains[s % 2], *w, xs);
+                        }
+                        let (i0, i1) = (chains[0], chains[1]);
                         let dot = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1)), dw);
                         *acc = _mm512_fmadd_ps(
                             dot,

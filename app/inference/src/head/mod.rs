@@ -63,6 +63,17 @@ extern "C" {
     );
 }
 
+/// Whether this CPU and shape can use the kernel.
+fn check_shape(n_embd: usize, n_vocab: usize) -> Result<(), String> {
+    if !kernel::AVAILABLE {
+        return Err("this CPU has no AVX-512 VNNI".into());
+    }
+    if n_embd == 0 || !n_embd.is_multiple_of(32) || n_vocab == 0 {
+        return Err(format!("unsupported shape {n_embd} x {n_vocab}"));
+    }
+    Ok(())
+}
+
 /// Whether this build has the output head's kernel.
 pub fn available() -> bool {
     kernel::AVAILABLE
@@ -77,12 +88,7 @@ impl OutputHead {
         n_vocab: usize,
         softcap: Option<f32>,
     ) -> Result<Self, String> {
-        if !kernel::AVAILABLE {
-            return Err("this CPU has no AVX-512 VNNI".into());
-        }
-        if n_embd == 0 || !n_embd.is_multiple_of(32) || n_vocab == 0 {
-            return Err(format!("unsupported shape {n_embd} x {n_vocab}"));
-        }
+        check_shape(n_embd, n_vocab)?;
         let (offset, len) = locate_output_tensor(path, n_embd, n_vocab)?;
         let mut head = Self::empty(n_embd, n_vocab, softcap, path, (offset, len));
         let mut file = std::fs::File::open(path)
@@ -107,13 +113,8 @@ impl OutputHead {
 
     /// A head over Q8_0 rows held in memory (`n_vocab` rows of `n_embd`).
     pub fn from_q8_0(data: &[u8], n_embd: usize, n_vocab: usize) -> Result<Self, String> {
-        if !kernel::AVAILABLE {
-            return Err("this CPU has no AVX-512 VNNI".into());
-        }
-        if n_embd == 0
-            || !n_embd.is_multiple_of(32)
-            || data.len() != n_vocab * (n_embd / 32) * Q8_0_BLOCK
-        {
+        check_shape(n_embd, n_vocab)?;
+        if data.len() != n_vocab * (n_embd / 32) * Q8_0_BLOCK {
             return Err(format!(
                 "{} bytes are not {n_vocab} Q8_0 rows of {n_embd}",
                 data.len()
