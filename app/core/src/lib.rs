@@ -8,6 +8,7 @@ pub mod agent;
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod confined;
 pub mod db;
 pub mod gitstore;
 pub mod llm;

@@ -294,12 +294,12 @@ fn run_git(
     after: Option<AfterPush>,
 ) -> Response {
     let mut cmd = Command::new("git");
-    cmd.args(&args)
-        .env_remove("GIT_DIR")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        // The host's and the service user's git settings must not change how we serve.
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .stdin(Stdio::piped())
+    // No system or user config, no hooks, no fsmonitor (see `GIT_ENV`).
+    cmd.args(&args).envs(autocrea_core::gitstore::GIT_ENV.iter().copied());
+    for var in autocrea_core::gitstore::GIT_ENV_REMOVED {
+        cmd.env_remove(var);
+    }
+    cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);

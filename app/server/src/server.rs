@@ -48,6 +48,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     // The sandboxes below need the same list (project -> template).
     let known: std::collections::HashMap<String, String> = projects.iter().cloned().collect();
     let git = tokio::task::spawn_blocking(move || {
+        // Before any git process runs on a project: nothing but our own settings in its config.
+        for (project, keys) in git.audit_configs()? {
+            tracing::warn!(project, ?keys, "a repository's git config carried settings the appliance did not write; they were removed");
+        }
         let done = git.reconcile(&projects, &system)?;
         if !done.created.is_empty() || !done.removed.is_empty() {
             tracing::warn!(created = ?done.created, removed = ?done.removed, "git store reconciled with the database");

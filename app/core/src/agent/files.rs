@@ -2,12 +2,17 @@
 //! writes files in place (so the sandbox sees them and checks can run); the
 //! turn then becomes one commit, or is rolled back as a whole
 //! (`GitStore::commit_worktree` / `discard_worktree_changes`).
+//!
+//! The tree's files are untrusted (anyone who can push can commit links),
+//! so every access goes through `crate::confined`, which never follows a
+//! symbolic link on the host.
 
 use super::paths::resolve;
 use super::AgentError;
+use crate::confined::{Confined, FsError, Kind};
 use regex::RegexBuilder;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Limits on what one turn may write.
 #[derive(Debug, Clone)]
@@ -43,7 +48,7 @@ const SKIPPED: &[&str] = &[".git", "node_modules", ".next", "dist", ".vite"];
 
 /// The working tree of one turn, with the bytes written so far.
 pub struct Worktree {
-    root: PathBuf,
+    fs: Confined,
     limits: Limits,
     written: usize,
     changed: Vec<String>,
@@ -53,12 +58,17 @@ pub struct Worktree {
 
 impl Worktree {
     pub fn new(root: PathBuf, limits: Limits) -> Self {
-        Self { root, limits, written: 0, changed: Vec::new(), touched: Vec::new() }
+        Self { fs: Confined::new(root), limits, written: 0, changed: Vec::new(), touched: Vec::new() }
     }
 
     /// Whether the project manages npm packages (the static template does not).
     pub fn has_package_json(&self) -> bool {
-        self.root.join("package.json").is_file()
+        matches!(self.fs.kind("package.json"), Ok(Some(Kind::File)))
+    }
+
+    /// What is at `rel`; None when nothing is.
+    fn kind(&self, rel: &str) -> Result<Option<Kind>, AgentError> {
+        self.fs.kind(rel).map_err(fs_error)
     }
 
     /// Paths this turn created, changed or deleted, in order, once each.
@@ -95,45 +105,43 @@ impl Worktree {
         Ok(())
     }
 
-    /// Writes through a temporary file and a rename: a reader (the dev
-    /// server) never sees half a file.
-    fn write(&mut self, rel: &str, full: &Path, content: &str) -> Result<(), AgentError> {
+    /// Writes through an exclusively created temporary file and a rename
+    /// (see `Confined::write`): a reader (the dev server) never sees half a
+    /// file, and no planted link is ever written through.
+    fn write(&mut self, rel: &str, content: &str, replace: bool) -> Result<(), AgentError> {
         self.budget(rel, content.len())?;
-        if let Some(parent) = full.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io(rel, e))?;
-        }
-        let tmp = full.with_file_name(format!(".{}.autocrea-tmp", full.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
-        std::fs::write(&tmp, content).map_err(|e| io(rel, e))?;
-        std::fs::rename(&tmp, full).map_err(|e| io(rel, e))?;
+        self.fs.write(rel, content.as_bytes(), replace).map_err(fs_error)?;
         self.note(rel);
         Ok(())
     }
 
     pub fn create_file(&mut self, path: &str, content: &str) -> Result<String, AgentError> {
-        let (rel, full) = resolve(&self.root, path)?;
-        if full.exists() {
+        let rel = resolve(path)?;
+        if self.kind(&rel)?.is_some() {
             return Err(AgentError::Conflict(format!(
                 "{rel} already exists; use update_file_sections or full_file_rewrite to change it"
             )));
         }
-        self.write(&rel, &full, content)?;
+        self.write(&rel, content, false)?;
         Ok(format!("created {rel} ({} bytes)", content.len()))
     }
 
     pub fn full_file_rewrite(&mut self, path: &str, content: &str) -> Result<String, AgentError> {
-        let (rel, full) = resolve(&self.root, path)?;
-        if full.is_dir() {
-            return Err(AgentError::Conflict(format!("{rel} is a folder")));
+        let rel = resolve(path)?;
+        match self.kind(&rel)? {
+            Some(Kind::Folder) => return Err(AgentError::Conflict(format!("{rel} is a folder"))),
+            Some(Kind::Link) => return Err(fs_error(FsError::Link(rel))),
+            _ => {}
         }
-        self.write(&rel, &full, content)?;
+        self.write(&rel, content, true)?;
         Ok(format!("wrote {rel} ({} bytes)", content.len()))
     }
 
     /// Each block's `search` must occur exactly once in the file as it is
     /// when that block is applied; nothing is written unless every block fits.
     pub fn update_file_sections(&mut self, path: &str, sections: &[Section]) -> Result<String, AgentError> {
-        let (rel, full) = resolve(&self.root, path)?;
-        let mut text = self.read_text(&rel, &full)?;
+        let rel = resolve(path)?;
+        let mut text = self.read_text(&rel)?;
         if sections.is_empty() {
             return Err(AgentError::Invalid("give at least one {search, replace} block".into()));
         }
@@ -157,71 +165,67 @@ impl Worktree {
                 }
             }
         }
-        self.write(&rel, &full, &text)?;
+        self.write(&rel, &text, true)?;
         Ok(format!("updated {rel} ({} block{})", sections.len(), if sections.len() == 1 { "" } else { "s" }))
     }
 
     pub fn delete_file(&mut self, path: &str) -> Result<String, AgentError> {
-        let (rel, full) = resolve(&self.root, path)?;
-        if !full.is_file() {
+        let rel = resolve(path)?;
+        // A link is removed as itself (never its target).
+        if !matches!(self.kind(&rel)?, Some(Kind::File | Kind::Link)) {
             return Err(AgentError::NotFound(format!("{rel} is not a file of the project")));
         }
-        std::fs::remove_file(&full).map_err(|e| io(&rel, e))?;
+        self.fs.remove_file(&rel).map_err(fs_error)?;
         self.note(&rel);
         Ok(format!("deleted {rel}"))
     }
 
     pub fn rename_file(&mut self, from: &str, to: &str) -> Result<String, AgentError> {
-        let (from_rel, from_full) = resolve(&self.root, from)?;
-        let (to_rel, to_full) = resolve(&self.root, to)?;
-        if !from_full.is_file() {
+        let from_rel = resolve(from)?;
+        let to_rel = resolve(to)?;
+        if self.kind(&from_rel)? != Some(Kind::File) {
             return Err(AgentError::NotFound(format!("{from_rel} is not a file of the project")));
         }
-        if to_full.exists() {
+        if self.kind(&to_rel)?.is_some() {
             return Err(AgentError::Conflict(format!("{to_rel} already exists")));
         }
-        if let Some(parent) = to_full.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io(&to_rel, e))?;
-        }
-        std::fs::rename(&from_full, &to_full).map_err(|e| io(&from_rel, e))?;
+        self.fs.rename(&from_rel, &to_rel).map_err(fs_error)?;
         self.note(&from_rel);
         self.note(&to_rel);
         Ok(format!("renamed {from_rel} to {to_rel}"))
     }
 
     pub fn read_file(&self, path: &str) -> Result<String, AgentError> {
-        let (rel, full) = resolve(&self.root, path)?;
-        self.read_text(&rel, &full)
+        let rel = resolve(path)?;
+        self.read_text(&rel)
     }
 
-    fn read_text(&self, rel: &str, full: &Path) -> Result<String, AgentError> {
-        let meta = std::fs::metadata(full).map_err(|_| AgentError::NotFound(format!("{rel} does not exist")))?;
-        if !meta.is_file() {
-            return Err(AgentError::NotFound(format!("{rel} is not a file")));
+    fn read_text(&self, rel: &str) -> Result<String, AgentError> {
+        match self.kind(rel)? {
+            None => return Err(AgentError::NotFound(format!("{rel} does not exist"))),
+            Some(Kind::Link) => return Err(fs_error(FsError::Link(rel.into()))),
+            Some(Kind::File) => {}
+            Some(_) => return Err(AgentError::NotFound(format!("{rel} is not a file"))),
         }
-        if meta.len() as usize > self.limits.read_bytes {
-            return Err(AgentError::TooLarge(format!("{rel} is {} bytes; files over {} bytes are not read whole", meta.len(), self.limits.read_bytes)));
-        }
-        let bytes = std::fs::read(full).map_err(|e| io(rel, e))?;
+        let bytes = self.fs.read(rel, self.limits.read_bytes as u64).map_err(|e| match e {
+            FsError::TooLarge { size, max, .. } => AgentError::TooLarge(format!("{rel} is {size} bytes; files over {max} bytes are not read whole")),
+            e => fs_error(e),
+        })?;
         String::from_utf8(bytes).map_err(|_| AgentError::Invalid(format!("{rel} is not UTF-8 text")))
     }
 
     /// Every project file under `path` (the root when empty), sorted.
     pub fn list_files(&self, path: &str) -> Result<Vec<String>, AgentError> {
-        let (rel, start) = if path.trim().trim_matches(['.', '/']).is_empty() {
-            (String::new(), self.root.clone())
-        } else {
-            resolve(&self.root, path)?
-        };
-        // A file lists as itself, like `ls file`.
-        if start.is_file() {
-            return Ok(vec![rel]);
-        }
-        if !start.is_dir() {
-            return Err(AgentError::NotFound(format!("{rel}: no such folder")));
+        let rel = if path.trim().trim_matches(['.', '/']).is_empty() { String::new() } else { resolve(path)? };
+        match self.kind(&rel)? {
+            // A file lists as itself, like `ls file`.
+            Some(Kind::File) => return Ok(vec![rel]),
+            Some(Kind::Folder) => {}
+            Some(Kind::Link) => return Err(fs_error(FsError::Link(rel))),
+            _ => return Err(AgentError::NotFound(format!("{rel}: no such folder"))),
         }
         let mut out = Vec::new();
-        walk(&self.root, &start, &mut out)?;
+        walk(&self.fs, &rel, &mut out)?;
         out.sort();
         Ok(out)
     }
@@ -235,7 +239,8 @@ impl Worktree {
             .map_err(|e| AgentError::Invalid(format!("not a valid regular expression: {e}")))?;
         let mut hits = Vec::new();
         for rel in self.list_files(path)? {
-            let Ok(text) = std::fs::read_to_string(self.root.join(&rel)) else { continue };
+            let Ok(bytes) = self.fs.read(&rel, self.limits.read_bytes as u64) else { continue };
+            let Ok(text) = String::from_utf8(bytes) else { continue };
             for (i, line) in text.lines().enumerate() {
                 if re.is_match(line) {
                     hits.push(SearchHit { path: rel.clone(), line: i + 1, text: line.chars().take(300).collect() });
@@ -257,8 +262,8 @@ impl Worktree {
         if !valid {
             return Err(AgentError::Invalid(format!("{name:?} is not an npm package name")));
         }
-        let (rel, full) = resolve(&self.root, "package.json")?;
-        let text = self.read_text(&rel, &full).map_err(|_| AgentError::Invalid("this project has no package.json (the static template has no dependencies)".into()))?;
+        let rel = resolve("package.json")?;
+        let text = self.read_text(&rel).map_err(|_| AgentError::Invalid("this project has no package.json (the static template has no dependencies)".into()))?;
         let mut json: serde_json::Value = serde_json::from_str(&text).map_err(|e| AgentError::Invalid(format!("package.json is not valid JSON: {e}")))?;
         let key = if dev { "devDependencies" } else { "dependencies" };
         let version = if version.trim().is_empty() { "latest" } else { version.trim() };
@@ -268,33 +273,34 @@ impl Worktree {
             .ok_or_else(|| AgentError::Invalid(format!("package.json {key} is not an object")))?
             .insert(name.to_string(), serde_json::Value::String(version.to_string()));
         let out = serde_json::to_string_pretty(&json).expect("JSON serialises") + "\n";
-        self.write(&rel, &full, &out)?;
+        self.write(&rel, &out, true)?;
         Ok(format!("added {name}@{version} to {key}"))
     }
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), AgentError> {
-    // Errors name the folder relative to the project: host paths never reach the model.
-    let shown = dir.strip_prefix(root).map(|p| p.display().to_string()).unwrap_or_default();
-    let entries = std::fs::read_dir(dir).map_err(|e| io(&shown, e))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().to_string();
-        let Ok(kind) = entry.file_type() else { continue };
-        if kind.is_dir() {
-            if !SKIPPED.contains(&name.as_str()) {
-                walk(root, &entry.path(), out)?;
-            }
-        } else if kind.is_file() && !name.ends_with(".autocrea-tmp") {
-            if let Ok(rel) = entry.path().strip_prefix(root) {
-                out.push(rel.to_string_lossy().to_string());
-            }
+/// Files under the folder `dir` (project-relative), links not followed
+/// (and not listed: they are not files the agent can read or write).
+fn walk(fs: &Confined, dir: &str, out: &mut Vec<String>) -> Result<(), AgentError> {
+    for entry in fs.list(dir).map_err(fs_error)? {
+        let rel = if dir.is_empty() { entry.name.clone() } else { format!("{dir}/{}", entry.name) };
+        match entry.kind {
+            Kind::Folder if !SKIPPED.contains(&entry.name.as_str()) => walk(fs, &rel, out)?,
+            Kind::File if !entry.name.ends_with(crate::confined::TEMP_SUFFIX) => out.push(rel),
+            _ => {}
         }
     }
     Ok(())
 }
 
-fn io(path: &str, e: std::io::Error) -> AgentError {
-    AgentError::Io(format!("{path}: {e}"))
+/// The file layer's refusals as the agent sees them (project paths only).
+fn fs_error(e: FsError) -> AgentError {
+    match e {
+        FsError::InvalidPath(_) | FsError::Link(_) => AgentError::Path(e.to_string()),
+        FsError::NotFound(_) => AgentError::NotFound(e.to_string()),
+        FsError::NotAFolder(_) | FsError::Exists(_) => AgentError::Conflict(e.to_string()),
+        FsError::TooLarge { .. } => AgentError::TooLarge(e.to_string()),
+        FsError::Io(..) => AgentError::Io(e.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -364,5 +370,38 @@ mod tests {
         let e = wt.list_files("nope").unwrap_err().to_string();
         assert_eq!(e, "nope: no such folder");
         assert!(!e.contains(&dir.path().display().to_string()));
+    }
+
+    /// Links a push planted: at the old temporary name, at a folder, at a
+    /// file. Every tool refuses to go through them; nothing outside changes.
+    #[test]
+    fn tools_never_go_through_links() {
+        let (dir, mut wt) = tree();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "host").unwrap();
+        let link = |target: &std::path::Path, name: &str| std::os::unix::fs::symlink(target, dir.path().join(name)).unwrap();
+        link(&outside.path().join("secret"), ".index.html.autocrea-tmp");
+        link(outside.path(), "src");
+        link(&outside.path().join("secret"), "notes.txt");
+        wt.full_file_rewrite("index.html", "<h1>New</h1>").unwrap();
+        for e in [
+            wt.create_file("src/app.js", "x").unwrap_err(),
+            wt.full_file_rewrite("notes.txt", "x").unwrap_err(),
+            wt.update_file_sections("notes.txt", &[Section { search: "host".into(), replace: "x".into() }]).unwrap_err(),
+            wt.read_file("notes.txt").unwrap_err(),
+            wt.read_file("src/secret").unwrap_err(),
+            wt.list_files("src").unwrap_err(),
+            wt.rename_file("index.html", "src/index.html").unwrap_err(),
+        ] {
+            assert!(matches!(e, AgentError::Path(_)) && e.to_string().contains("symbolic link"), "{e}");
+            assert!(!e.to_string().contains(&outside.path().display().to_string()), "{e}");
+        }
+        assert_eq!(std::fs::read_to_string(outside.path().join("secret")).unwrap(), "host");
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+        assert_eq!(wt.list_files("").unwrap(), ["index.html"], "links are not listed as files");
+        assert!(wt.search_files("host", "", false).unwrap().is_empty());
+        // Deleting a link removes the link only.
+        wt.delete_file("notes.txt").unwrap();
+        assert!(outside.path().join("secret").exists());
     }
 }

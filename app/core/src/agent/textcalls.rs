@@ -197,4 +197,69 @@ mod tests {
             assert!(text.contains(&format!("- {name}:")), "{name}");
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Text made of the parser's own markers and noise: hostile model output.
+        fn hostile() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                Just("<tool_call>".to_string()),
+                Just("</tool_call>".to_string()),
+                Just("<tool>".to_string()),
+                Just("</function_call>".to_string()),
+                Just("```".to_string()),
+                Just("```json\n".to_string()),
+                Just("{\"name\": \"x\", \"arguments\": ".to_string()),
+                Just("\"args\"".to_string()),
+                Just(",}".to_string()),
+                Just("\\\"".to_string()),
+                Just("\n".to_string()),
+                "\\PC{0,12}",
+            ];
+            prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+        }
+
+        fn arguments() -> impl Strategy<Value = serde_json::Map<String, Value>> {
+            prop::collection::btree_map("[a-z_]{1,8}", prop_oneof![any::<i64>().prop_map(Value::from), "\\PC{0,30}".prop_map(Value::from), any::<bool>().prop_map(Value::from)], 0..5)
+                .prop_map(|m| m.into_iter().collect())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+            /// Any text: no panic, and every call found has an id and a name.
+            #[test]
+            fn hostile_text_never_panics(reply in hostile()) {
+                let p = parse(&reply, "h");
+                for (i, c) in p.calls.iter().enumerate() {
+                    prop_assert_eq!(&c.id, &format!("h{}", i + 1));
+                }
+            }
+
+            /// A well-formed block between ordinary words is read back exactly,
+            /// whatever its arguments hold (markers inside strings included).
+            #[test]
+            fn a_written_call_is_read_back(name in "[a-z_]{1,20}", args in arguments(), before in "[A-Za-z .,]{0,40}", after in "[A-Za-z .,]{0,40}") {
+                let call = serde_json::json!({"name": name, "arguments": Value::Object(args.clone())});
+                let reply = format!("{before}\n<tool_call>\n{call}\n</tool_call>\n{after}");
+                let p = parse(&reply, "t");
+                prop_assert!(p.errors.is_empty(), "{:?}", p.errors);
+                prop_assert_eq!(p.calls.len(), 1);
+                prop_assert_eq!(&p.calls[0].name, &name);
+                let got: Value = serde_json::from_str(&p.calls[0].arguments).unwrap();
+                prop_assert_eq!(got, Value::Object(args));
+                prop_assert_eq!(p.text, format!("{}\n\n{}", before, after).trim().to_string());
+            }
+
+            /// Text with no markers at all is only text.
+            #[test]
+            fn plain_text_is_text(text in "[^<`]{0,200}") {
+                let p = parse(&text, "t");
+                prop_assert!(p.calls.is_empty() && p.errors.is_empty());
+                prop_assert_eq!(p.text, text.trim().to_string());
+            }
+        }
+    }
 }

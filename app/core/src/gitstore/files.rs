@@ -241,6 +241,9 @@ impl GitStore {
                 if path.is_empty() {
                     return Err(GitError::Invalid("a file path is required".into()));
                 }
+                if let Some(tree) = &base_tree {
+                    refuse_non_folder_parents(tree, &path)?;
+                }
                 let existing = base_tree.as_ref().and_then(|t| t.get_path(std::path::Path::new(&path)).ok());
                 match (&existing, change.data, change.expected) {
                     (Some(e), Some(_), None) if e.kind() == Some(ObjectType::Blob) => {
@@ -333,6 +336,26 @@ impl GitStore {
         }
         walk(&self.repo_path(project_id)) / 1024
     }
+}
+
+/// A file can only go under folders: a parent that is a file or a
+/// symbolic link in this version is a clear conflict (libgit2 would fail
+/// deep inside the tree update).
+fn refuse_non_folder_parents(tree: &git2::Tree, path: &str) -> Result<(), GitError> {
+    let mut prefix = String::new();
+    let parts: Vec<&str> = path.split('/').collect();
+    for part in &parts[..parts.len().saturating_sub(1)] {
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        prefix.push_str(part);
+        let Ok(entry) = tree.get_path(std::path::Path::new(&prefix)) else { return Ok(()) };
+        if entry.kind() != Some(ObjectType::Tree) {
+            let what = if entry.filemode() == 0o120000 { "a symbolic link" } else { "a file" };
+            return Err(GitError::Conflict(format!("{prefix} is {what} in this version, not a folder; {path} cannot be saved under it")));
+        }
+    }
+    Ok(())
 }
 
 /// No branch or tag at all. (libgit2's `is_empty` also wants HEAD to name the

@@ -26,6 +26,28 @@ use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 pub const DEFAULT_BRANCH: &str = "main";
 
+/// The environment of every git process the appliance starts on a project
+/// (working-tree commands here, `git_http`'s upload/receive-pack): no system
+/// or user config, and command-line settings (which outrank the
+/// repository's own config, and reach every git the first one starts) that
+/// turn hooks and `core.fsmonitor` off. A repository's config is written
+/// only by the appliance (`init_bare`, checked by `audit_configs`); these
+/// hold even if one were changed behind its back.
+pub const GIT_ENV: &[(&str, &str)] = &[
+    ("GIT_CONFIG_NOSYSTEM", "1"),
+    ("GIT_CONFIG_GLOBAL", "/dev/null"),
+    ("GIT_CONFIG_COUNT", "3"),
+    ("GIT_CONFIG_KEY_0", "core.hooksPath"),
+    ("GIT_CONFIG_VALUE_0", "/dev/null"),
+    ("GIT_CONFIG_KEY_1", "core.fsmonitor"),
+    ("GIT_CONFIG_VALUE_1", "false"),
+    ("GIT_CONFIG_KEY_2", "core.untrackedCache"),
+    ("GIT_CONFIG_VALUE_2", "false"),
+];
+
+/// Variables of the appliance's own environment that would redirect git.
+pub const GIT_ENV_REMOVED: &[&str] = &["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_SYSTEM", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_EXTERNAL_DIFF"];
+
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
     #[error("{0} not found")]
@@ -208,19 +230,17 @@ impl GitStore {
 
     /// Runs the git CLI on the project's repository and working tree.
     fn worktree_git(&self, project_id: &str, args: &[&str], doing: &str) -> Result<std::process::Output, GitError> {
-        let out = std::process::Command::new("git")
-            .arg("--git-dir")
+        let mut cmd = std::process::Command::new("git");
+        cmd.arg("--git-dir")
             .arg(self.repo_path(project_id))
             .arg("--work-tree")
             .arg(self.worktree_path(project_id))
             .args(args)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            // The host's and the service user's git settings must not change how we serve.
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .env_remove("GIT_INDEX_FILE")
-            .output()?;
+            .envs(GIT_ENV.iter().copied());
+        for var in GIT_ENV_REMOVED {
+            cmd.env_remove(var);
+        }
+        let out = cmd.output()?;
         if !out.status.success() {
             return Err(GitError::Io(std::io::Error::other(format!(
                 "could not {doing}: {}",
@@ -234,7 +254,7 @@ impl GitStore {
     /// an agent turn does) as one version on the current branch. `None` when
     /// nothing changed. The caller holds the project's writer lock.
     pub fn commit_worktree(&self, project_id: &str, message: &str, author: &Author) -> Result<Option<String>, GitError> {
-        self.worktree_git(project_id, &["add", "--all", "--", "."], "stage the changes")?;
+        self.worktree_git(project_id, &["add", "--all", "--", ".", TEMP_FILES_EXCLUDED], "stage the changes")?;
         let name = format!("user.name={}", author.name);
         let email = format!("user.email={}", author.email);
         let committed = self.worktree_git(
@@ -286,7 +306,7 @@ impl GitStore {
         if self.is_empty(project_id)? {
             return Ok(String::new());
         }
-        self.worktree_git(project_id, &["add", "--all", "--", "."], "stage the changes")?;
+        self.worktree_git(project_id, &["add", "--all", "--", ".", TEMP_FILES_EXCLUDED], "stage the changes")?;
         let out = self.worktree_git(project_id, &["diff", "--cached", "--no-color", "--no-ext-diff", "--no-renames"], "diff the changes")?;
         let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
         if text.len() > max_bytes {
@@ -442,30 +462,112 @@ impl GitStore {
     }
 }
 
+/// A half-written temporary file of `crate::confined` (a process that died
+/// mid-write) is never committed.
+const TEMP_FILES_EXCLUDED: &str = ":(exclude,glob)**/*.autocrea-tmp";
+
+/// What the appliance writes into a repository's config (`init_bare`);
+/// keys in git's lower-case form.
+const OWN_CONFIG: &[(&str, &str)] = &[
+    // Pushed objects are checked; refs and objects reach the disk before git reports success.
+    ("receive.fsckobjects", "true"),
+    ("core.fsync", "committed"),
+    ("core.fsyncmethod", "fsync"),
+    ("http.receivepack", "true"),
+    // Shallow clones and fetches of any advertised commit work.
+    ("uploadpack.allowfilter", "true"),
+    ("uploadpack.allowanysha1inwant", "true"),
+];
+
+/// Keys libgit2 itself writes when it creates a bare repository.
+const INIT_CONFIG: &[&str] = &["core.repositoryformatversion", "core.filemode", "core.bare", "core.symlinks", "core.ignorecase", "core.precomposeunicode", "core.logallrefupdates"];
+
 fn init_bare(path: &Path) -> Result<Repository, GitError> {
     let mut opts = RepositoryInitOptions::new();
     opts.bare(true).initial_head(DEFAULT_BRANCH).mkpath(true);
     let repo = Repository::init_opts(path, &opts)?;
-    let mut config = repo.config()?;
-    // Pushed objects are checked; refs and objects reach the disk before git reports success.
-    config.set_bool("receive.fsckObjects", true)?;
-    config.set_str("core.fsync", "committed")?;
-    config.set_str("core.fsyncMethod", "fsync")?;
-    config.set_bool("http.receivepack", true)?;
-    // Shallow clones and fetches of any advertised commit work.
-    config.set_bool("uploadpack.allowFilter", true)?;
-    config.set_bool("uploadpack.allowAnySHA1InWant", true)?;
+    let mut config = repo.config()?.open_level(git2::ConfigLevel::Local)?;
+    for (key, value) in OWN_CONFIG {
+        config.set_str(key, value)?;
+    }
     Ok(repo)
 }
 
+impl GitStore {
+    /// Checks every repository's config against what the appliance writes:
+    /// anything else (a `core.fsmonitor` command, hooks path, filter,
+    /// alias...) is removed, and our own settings are put back. Returns
+    /// `(project id, keys removed or restored)` for each repository that
+    /// needed it. Run at start, before any git process touches a project.
+    pub fn audit_configs(&self) -> Result<Vec<(String, Vec<String>)>, GitError> {
+        let mut repaired = Vec::new();
+        for entry in std::fs::read_dir(&self.repos)? {
+            let name = entry?.file_name().to_string_lossy().to_string();
+            let Some(id) = name.strip_suffix(".git") else { continue };
+            let fixed = self.audit_config(id)?;
+            if !fixed.is_empty() {
+                repaired.push((id.to_string(), fixed));
+            }
+        }
+        Ok(repaired)
+    }
+
+    fn audit_config(&self, project_id: &str) -> Result<Vec<String>, GitError> {
+        let path = self.repo_path(project_id).join("config");
+        // A link or anything but a plain file is not a config we wrote.
+        let plain = match std::fs::symlink_metadata(&path) {
+            Ok(meta) => meta.file_type().is_file(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(e) => return Err(e.into()),
+        };
+        if !plain {
+            std::fs::remove_file(&path)?;
+        }
+        let mut config = git2::Config::open(&path)?;
+        let mut unexpected = Vec::new();
+        {
+            let mut entries = config.entries(None)?;
+            while let Some(entry) = entries.next() {
+                let entry = entry?;
+                let Ok(key) = entry.name() else { continue };
+                let key = key.to_ascii_lowercase();
+                let ours = OWN_CONFIG.iter().any(|(k, v)| *k == key && entry.value().is_ok_and(|x| x.eq_ignore_ascii_case(v)));
+                if !ours && !INIT_CONFIG.contains(&key.as_str()) && !unexpected.contains(&key) {
+                    unexpected.push(key);
+                }
+            }
+        }
+        for key in &unexpected {
+            config.remove_multivar(key, ".*")?;
+        }
+        let mut fixed = unexpected;
+        for (key, value) in OWN_CONFIG {
+            if config.get_string(key).ok().as_deref() != Some(*value) {
+                config.set_str(key, value)?;
+                if !fixed.iter().any(|k| k == key) {
+                    fixed.push(key.to_string());
+                }
+            }
+        }
+        if !plain {
+            fixed.push("config (was not a plain file)".into());
+        }
+        Ok(fixed)
+    }
+}
+
+/// Copies a bare repository. It holds only what the appliance and git
+/// wrote, but a link found there is not followed (`fs::copy` would copy
+/// its target): it is left out.
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
             copy_dir(&entry.path(), &target)?;
-        } else {
+        } else if kind.is_file() {
             std::fs::copy(entry.path(), target)?;
         }
     }

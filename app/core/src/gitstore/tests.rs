@@ -156,3 +156,70 @@ fn every_template_has_starter_files() {
     }
     assert!(templates::files("nope").is_none());
 }
+
+/// A `core.fsmonitor` command in a repository's config (the attack wrote
+/// one through a link) runs at any plain `git add`, but never at the
+/// appliance's: its git processes run with fsmonitor and hooks off.
+#[test]
+fn git_never_runs_a_repository_configs_commands() {
+    let (dir, store) = store();
+    store.create("p1", "static", &ada()).unwrap();
+    let marker = dir.path().join("ran");
+    let config = store.repo_path("p1").join("config");
+    let clean = std::fs::read_to_string(&config).unwrap();
+    let hooks = dir.path().join("hooks");
+    std::fs::create_dir(&hooks).unwrap();
+    let hook = hooks.join("pre-commit");
+    std::fs::write(&hook, format!("#!/bin/sh\ntouch {}.hook\n", marker.display())).unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(&config, format!("{clean}[core]\n\tfsmonitor = \"touch {}\"\n\thooksPath = {}\n", marker.display(), hooks.display())).unwrap();
+    std::fs::write(store.worktree_path("p1").join("new.txt"), "x").unwrap();
+
+    // The test can fail: git on its own does run it.
+    let plain = std::process::Command::new("git")
+        .arg("--git-dir").arg(store.repo_path("p1"))
+        .arg("--work-tree").arg(store.worktree_path("p1"))
+        .args(["status", "--porcelain"])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(plain.status.success());
+    assert!(marker.exists(), "plain git runs core.fsmonitor");
+    std::fs::remove_file(&marker).unwrap();
+
+    store.commit_worktree("p1", "Add a file", &ada()).unwrap().expect("a commit");
+    store.worktree_diff("p1", 1000).unwrap();
+    store.discard_worktree_changes("p1").unwrap();
+    assert!(!marker.exists(), "the appliance's git ran core.fsmonitor");
+    assert!(!dir.path().join("ran.hook").exists(), "the appliance's git ran a hook");
+
+    // And the start-up audit takes the foreign settings out.
+    let fixed = store.audit_configs().unwrap();
+    assert_eq!(fixed, [("p1".to_string(), vec!["core.fsmonitor".to_string(), "core.hookspath".to_string()])]);
+    let after = std::fs::read_to_string(&config).unwrap();
+    assert!(!after.contains("fsmonitor") && !after.contains("hooksPath"), "{after}");
+    assert!(store.audit_configs().unwrap().is_empty(), "a clean config stays as it is");
+}
+
+/// Saving under a path whose parent is a committed link (or a file) is a
+/// conflict with a clear message, never a libgit2 error.
+#[test]
+fn a_file_cannot_be_saved_under_a_link_or_a_file() {
+    let (_dir, store) = store();
+    store.create("p1", "static", &ada()).unwrap();
+    let repo = store.open("p1").unwrap();
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    let link = repo.blob(b"/etc").unwrap();
+    let mut update = git2::build::TreeUpdateBuilder::new();
+    update.upsert("src", link, git2::FileMode::Link);
+    let tree = update.create_updated(&repo, &head.tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("Ada", "ada@example.com").unwrap();
+    repo.commit(Some("HEAD"), &sig, &sig, "link", &repo.find_tree(tree).unwrap(), &[&head]).unwrap();
+    drop(head);
+    drop(repo);
+    for (path, what) in [("src/app.js", "src is a symbolic link"), ("index.html/x.js", "index.html is a file")] {
+        let e = store.write_file("p1", None, None, path, Some(b"x"), None, "save", &ada()).unwrap_err();
+        assert!(matches!(&e, GitError::Conflict(m) if m.contains(what)), "{path}: {e}");
+    }
+}

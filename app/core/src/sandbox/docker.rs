@@ -28,6 +28,8 @@ pub const TEMPLATE_LABEL: &str = "org.autocrea.template";
 pub const SANDBOX_USER: &str = "10001:10001";
 /// Host-side name of the sandbox bridge, so the host firewall rule can name it.
 pub const BRIDGE_NAME: &str = "autocrea-sb0";
+/// The bridge driver's switch for traffic between containers of a network.
+const ICC_OPTION: &str = "com.docker.network.bridge.enable_icc";
 
 #[derive(Clone)]
 pub struct Engine {
@@ -74,12 +76,40 @@ impl Engine {
     }
 
     /// Creates the sandbox network when it is missing: a bridge marked
-    /// internal (no route out) unless `egress`.
+    /// internal (no route out) unless `egress`, and always with
+    /// inter-container traffic off, so one project's sandbox cannot reach
+    /// another's (the host, and so the preview proxy, still reaches each).
+    /// A network an older version made with that traffic on is replaced:
+    /// its sandboxes are removed first (they start again on demand).
     pub async fn ensure_network(&self, name: &str, egress: bool) -> Result<(), SandboxError> {
-        if self.docker.inspect_network(name, None).await.is_ok() {
-            return Ok(());
+        if let Ok(existing) = self.docker.inspect_network(name, None).await {
+            let icc_off = existing.options.as_ref().and_then(|o| o.get(ICC_OPTION)).map(String::as_str) == Some("false");
+            if icc_off {
+                return Ok(());
+            }
+            tracing::warn!(network = name, "the sandbox network lets containers reach each other; replacing it");
+            for id in existing.containers.unwrap_or_default().into_keys() {
+                let ours = self
+                    .docker
+                    .inspect_container(&id, None)
+                    .await
+                    .ok()
+                    .and_then(|c| c.config?.labels)
+                    .is_some_and(|l| l.contains_key(INSTANCE_LABEL));
+                if !ours {
+                    return Err(SandboxError::Engine(format!(
+                        "the sandbox network {name} lets containers reach each other and container {id}, not a sandbox, uses it; remove that container from it (docker network disconnect) and restart"
+                    )));
+                }
+                self.remove(&id).await?;
+            }
+            match self.docker.remove_network(name).await {
+                Ok(()) => {}
+                Err(e) if status_of(&e) == Some(404) => {}
+                Err(e) => return Err(engine(e)),
+            }
         }
-        let mut options = HashMap::new();
+        let mut options = HashMap::from([(ICC_OPTION.to_string(), "false".to_string())]);
         if !egress {
             options.insert(
                 "com.docker.network.bridge.name".to_string(),

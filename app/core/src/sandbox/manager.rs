@@ -390,7 +390,7 @@ impl Sandboxes {
                     return Err(SandboxError::ImageMissing(image));
                 }
                 for dir in &manifest.scratch {
-                    make_scratch_dir(&worktree.join(dir))?;
+                    make_scratch_dir(&worktree, dir)?;
                 }
                 let spec = ContainerSpec {
                     name: &name,
@@ -717,10 +717,10 @@ impl Sandboxes {
     async fn new_warm(&self, engine: &Engine, template: &str, image: &str, manifest: &manifest::TemplateManifest) -> Result<Warm, SandboxError> {
         let label = crate::secrets::random_label(10);
         let dir = self.scratch_root.join(format!("pool-{label}"));
-        for sub in &manifest.scratch {
-            make_scratch_dir(&dir.join(sub))?;
-        }
         std::fs::create_dir_all(&dir)?;
+        for sub in &manifest.scratch {
+            make_scratch_dir(&dir, sub)?;
+        }
         let name = format!("autocrea-{}-pool-{label}", self.instance);
         let spec = ContainerSpec {
             name: &name,
@@ -952,11 +952,16 @@ fn swap_in(pool_dir: &Path, worktree: &Path, scratch_root: &Path, project_id: &s
 }
 
 /// A tmpfs mounted over an existing folder takes that folder's mode, so the
-/// folder must be writable by the sandbox user.
-fn make_scratch_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir)?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o1777))
+/// folder must be writable by the sandbox user. The working tree is the
+/// project's (a push can put a link at `.next`), so the folder is made and
+/// its mode set without following any link (`crate::confined`).
+fn make_scratch_dir(tree: &Path, dir: &str) -> Result<(), SandboxError> {
+    crate::confined::Confined::new(tree).folder_with_mode(dir, 0o1777).map_err(|e| match e {
+        crate::confined::FsError::Link(_) | crate::confined::FsError::NotAFolder(_) => SandboxError::Invalid(format!(
+            "{e}; the build-output folder {dir} must be a plain folder (remove it from the repository)"
+        )),
+        e => SandboxError::Io(std::io::Error::other(e.to_string())),
+    })
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, SandboxError> + Send + 'static) -> Result<T, SandboxError> {

@@ -1,10 +1,17 @@
 //! Which commands the exec API (the agent's `send_terminal_command`) may run.
 //!
-//! The container is the security boundary; this policy keeps commands
-//! reviewable: a command is a list of simple commands joined by `&&`, `||`,
-//! `;` or `|`, each starting with a program from the allowed list. Shell
-//! tricks that would hide another program (`$(...)`, backticks, `eval`,
-//! `exec`, `sh -c`) and redirection outside `/tmp` are refused.
+//! This is a guard against mistakes, NOT a security boundary. It keeps the
+//! agent's commands reviewable and stops the obvious wrong turns: a command
+//! is a list of simple commands joined by `&&`, `||`, `;` or `|`, each
+//! starting with a program from the allowed list; `$(...)`, backticks,
+//! `eval`, `exec`, `sh -c` and redirection outside `/tmp` are refused. It is
+//! easy to get around on purpose (`env sh -c`, `find -exec`, `awk`'s
+//! `system()`, `sed`'s `e`, `node -e` all run arbitrary code), and the
+//! terminal gives the project's owner a full shell anyway. What holds is the
+//! container: non-root, read-only workspace mount, no capabilities, its own
+//! network with inter-container traffic off and no egress by default, no
+//! secrets in its environment (see docker.rs, firewall.rs). Nothing may
+//! rely on this policy for safety.
 
 use super::SandboxError;
 
