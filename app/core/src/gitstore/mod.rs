@@ -513,45 +513,59 @@ impl GitStore {
     }
 
     fn audit_config(&self, project_id: &str) -> Result<Vec<String>, GitError> {
-        let path = self.repo_path(project_id).join("config");
+        let repo = self.repo_path(project_id);
+        let path = repo.join("config");
         // A link or anything but a plain file is not a config we wrote.
         let plain = match std::fs::symlink_metadata(&path) {
             Ok(meta) => meta.file_type().is_file(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
             Err(e) => return Err(e.into()),
         };
-        if !plain {
-            std::fs::remove_file(&path)?;
-        }
-        let mut config = git2::Config::open(&path)?;
-        let mut unexpected = Vec::new();
-        {
+        let mut fixed = Vec::new();
+        let mut kept: Vec<(String, String)> = Vec::new();
+        if plain {
+            let config = git2::Config::open(&path)?;
             let mut entries = config.entries(None)?;
             while let Some(entry) = entries.next() {
                 let entry = entry?;
-                let Ok(key) = entry.name() else { continue };
+                let (Ok(key), Ok(value)) = (entry.name(), entry.value()) else { continue };
                 let key = key.to_ascii_lowercase();
-                let ours = OWN_CONFIG.iter().any(|(k, v)| *k == key && entry.value().is_ok_and(|x| x.eq_ignore_ascii_case(v)));
-                if !ours && !INIT_CONFIG.contains(&key.as_str()) && !unexpected.contains(&key) {
-                    unexpected.push(key);
+                if INIT_CONFIG.contains(&key.as_str()) {
+                    kept.retain(|(k, _)| *k != key);
+                    kept.push((key, value.to_string()));
+                } else if !OWN_CONFIG.iter().any(|(k, v)| *k == key && value.eq_ignore_ascii_case(v)) && !fixed.contains(&key) {
+                    fixed.push(key);
                 }
             }
-        }
-        for key in &unexpected {
-            config.remove_multivar(key, ".*")?;
-        }
-        let mut fixed = unexpected;
-        for (key, value) in OWN_CONFIG {
-            if config.get_string(key).ok().as_deref() != Some(*value) {
-                config.set_str(key, value)?;
-                if !fixed.iter().any(|k| k == key) {
+            for (key, value) in OWN_CONFIG {
+                if config.get_string(key).ok().as_deref() != Some(*value) && !fixed.iter().any(|k| k == key) {
                     fixed.push(key.to_string());
                 }
             }
+        } else {
+            fixed.push("config (missing or not a plain file)".into());
         }
-        if !plain {
-            fixed.push("config (was not a plain file)".into());
+        if fixed.is_empty() {
+            return Ok(fixed);
         }
+        // Written whole and renamed into place: never half a config, and no
+        // empty sections left where foreign keys were.
+        let fresh = repo.join("config.autocrea-new");
+        let _ = std::fs::remove_file(&fresh);
+        {
+            let mut config = git2::Config::open(&fresh)?;
+            if kept.is_empty() {
+                kept = vec![("core.repositoryformatversion".into(), "0".into()), ("core.bare".into(), "true".into())];
+            }
+            for (key, value) in &kept {
+                config.set_str(key, value)?;
+            }
+            for (key, value) in OWN_CONFIG {
+                config.set_str(key, value)?;
+            }
+        }
+        std::fs::File::open(&fresh)?.sync_all()?;
+        std::fs::rename(&fresh, &path)?;
         Ok(fixed)
     }
 }
