@@ -418,3 +418,66 @@ async fn an_agent_turn_builds_a_page_repairs_an_error_and_the_preview_shows_it()
     let (code, script_js) = preview.fetch("/app.js").await;
     assert_eq!((code, script_js.contains("'hi'")), (StatusCode::OK, true));
 }
+
+/// Issue 16, finding 2: one project's sandbox cannot reach another's dev
+/// server (inter-container traffic is off), while the host (the preview
+/// proxy) reaches both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandboxes_cannot_reach_each_other() {
+    let s = TestServer::start().await;
+    let ada = s.user("ada@example.com").await;
+    let bob = s.user("bob@example.com").await;
+    let mine = project(&ada, "static").await;
+    let theirs = project(&bob, "static").await;
+    start_ready(&ada, &mine, READY).await;
+    let status = start_ready(&bob, &theirs, READY).await;
+    let info = inspect(status["container"].as_str().unwrap());
+    let network = info["HostConfig"]["NetworkMode"].as_str().unwrap().to_string();
+    let ip = info["NetworkSettings"]["Networks"][&network]["IPAddress"].as_str().unwrap().to_string();
+    let net = std::process::Command::new("docker").args(["network", "inspect", &network]).output().unwrap();
+    let net: Value = serde_json::from_slice(&net.stdout).unwrap();
+    assert_eq!(net[0]["Options"]["com.docker.network.bridge.enable_icc"], "false", "{}", net[0]["Options"]);
+
+    // The host reaches bob's dev server: the address is right.
+    let direct = reqwest::get(format!("http://{ip}:8000/")).await.expect("the host reaches the sandbox");
+    assert_eq!(direct.status(), StatusCode::OK);
+    // Ada's sandbox does not.
+    let probe = format!(
+        "node -e \"fetch('http://{ip}:8000/',{{signal:AbortSignal.timeout(4000)}}).then(r=>r.text()).then(t=>console.log('REACHED',t.slice(0,80)),e=>console.log('refused:',e.cause?e.cause.code||e.cause.name:e.name))\""
+    );
+    let r = ada.post(&format!("/api/v1/projects/{mine}/sandbox/exec"), json!({"command": probe, "timeout_secs": 15})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let out = r.body["output"].as_str().unwrap();
+    assert!(out.contains("refused:") && !out.contains("REACHED"), "{out}");
+}
+
+/// Issue 16, finding 3: a pushed `.next` link (the nextjs template's
+/// build-output folder) never makes a cold start change a host folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_build_folder_link_never_changes_the_host() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = TestServer::start().await;
+    let c = s.user("ada@example.com").await;
+    let id = project(&c, "nextjs").await;
+    let host_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(host_dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    let git = autocrea_e2e::Git::new();
+    let work = tempfile::tempdir().unwrap();
+    let url = s.git_url("ada", &autocrea_e2e::PASSWORD.replace(' ', "%20"), "ada", "app-nextjs");
+    let cloned = git.run(work.path(), &["clone", "-q", &url, "app"]).await;
+    assert!(cloned.ok, "{}", cloned.stderr);
+    let app = work.path().join("app");
+    std::os::unix::fs::symlink(host_dir.path(), app.join(".next")).unwrap();
+    assert!(git.run(&app, &["add", "-f", ".next"]).await.ok);
+    assert!(git.run(&app, &["commit", "-qm", "Link the build folder"]).await.ok);
+    let pushed = git.run(&app, &["push", "-q", "origin", "main"]).await;
+    assert!(pushed.ok, "{}", pushed.stderr);
+
+    let r = c.post_empty(&format!("/api/v1/projects/{id}/sandbox/start?wait_secs=30")).await;
+    let state = c.get(&format!("/api/v1/projects/{id}/sandbox")).await;
+    let mode = std::fs::metadata(host_dir.path()).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o700, "the host folder's mode changed: {} / {}", r.text, state.text);
+    assert!(format!("{}{}", r.text, state.text).contains("symbolic link"), "the reason is given: {} / {}", r.text, state.text);
+    assert_eq!(std::fs::read_dir(host_dir.path()).unwrap().count(), 0, "nothing written into the host folder");
+}
