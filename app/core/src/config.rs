@@ -241,9 +241,12 @@ impl Default for LlmConfig {
     }
 }
 
-/// Login throttling: after `max_failures` failed sign-ins within `window_secs`
-/// for one account (or `max_failures_per_ip` for one address), further tries
-/// are refused for `lockout_secs`.
+/// Login throttling (see `accounts::throttle`): an address that fails
+/// `max_failures` times for one account within `window_secs` may not try
+/// that account for `lockout_secs`; one that fails `max_failures_per_ip`
+/// times in all may not try any. The account itself is never locked: past
+/// `account_delay_after` failures from anywhere, each try waits
+/// `account_delay_step_ms` more per failure, at most `account_delay_max_ms`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ThrottleConfig {
@@ -251,6 +254,10 @@ pub struct ThrottleConfig {
     pub max_failures_per_ip: u32,
     pub window_secs: u64,
     pub lockout_secs: u64,
+    /// 0 turns the account-wide delay off.
+    pub account_delay_after: u32,
+    pub account_delay_step_ms: u64,
+    pub account_delay_max_ms: u64,
 }
 
 impl Default for ThrottleConfig {
@@ -260,6 +267,9 @@ impl Default for ThrottleConfig {
             max_failures_per_ip: 20,
             window_secs: 900,
             lockout_secs: 900,
+            account_delay_after: 10,
+            account_delay_step_ms: 200,
+            account_delay_max_ms: 2000,
         }
     }
 }

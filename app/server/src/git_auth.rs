@@ -83,14 +83,12 @@ pub async fn caller_with_method(
             None => login.to_string(),
         }
     };
-    if let Some(wait) = state.throttle.check(&email, ip.as_deref()) {
-        return Err(failed(AccountError::Throttled {
-            retry_after_secs: wait,
-        }));
-    }
+    // The same throttle as the sign-in form: a git client guessing from one
+    // address is locked out there, never the account's owner elsewhere.
+    state.throttle.wait_turn(&email, ip.as_deref()).await.map_err(failed)?;
     match users::authenticate(&state.pool, &email, secret).await {
         Ok(user) => {
-            state.throttle.record_success(&email);
+            state.throttle.record_success(&email, ip.as_deref());
             Ok(Some((user, Method::Password)))
         }
         Err(AccountError::WrongCredentials) => {

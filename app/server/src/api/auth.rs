@@ -173,16 +173,15 @@ pub async fn login(
         label: Some(body.email.trim().to_lowercase()),
         ip: ip.clone(),
     };
-    if let Some(wait) = state.throttle.check(&body.email, ip.as_deref()) {
+    // A locked-out address is refused before the password is even checked;
+    // an account under attack from many addresses only waits a little longer.
+    if let Err(throttled) = state.throttle.wait_turn(&body.email, ip.as_deref()).await {
         audit::record(&state.pool, &actor, "user.login_throttled", None, None).await;
-        return Err(AccountError::Throttled {
-            retry_after_secs: wait,
-        }
-        .into());
+        return Err(throttled.into());
     }
     match users::authenticate(&state.pool, &body.email, &body.password).await {
         Ok(user) => {
-            state.throttle.record_success(&body.email);
+            state.throttle.record_success(&body.email, ip.as_deref());
             let actor = Actor {
                 user_id: Some(user.id),
                 ..actor
