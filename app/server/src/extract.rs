@@ -62,7 +62,8 @@ pub enum Credential {
     Session {
         id_hash: String,
     },
-    ApiToken,
+    /// A personal API token; read-only ones have no write scope.
+    ApiToken { can_write: bool },
 }
 
 /// An authenticated caller. Cookie-authenticated requests that change state
@@ -86,7 +87,16 @@ impl Auth {
     pub fn session_hash(&self) -> Option<&str> {
         match &self.credential {
             Credential::Session { id_hash } => Some(id_hash),
-            Credential::ApiToken => None,
+            Credential::ApiToken { .. } => None,
+        }
+    }
+
+    /// Whether this credential may change things. Sessions always may (the
+    /// CSRF check guards them); tokens only with a write scope.
+    pub fn can_write(&self) -> bool {
+        match self.credential {
+            Credential::Session { .. } => true,
+            Credential::ApiToken { can_write } => can_write,
         }
     }
 }
@@ -119,7 +129,9 @@ pub async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Auth>, Ap
         }
         return Ok(Some(Auth {
             user,
-            credential: Credential::ApiToken,
+            credential: Credential::ApiToken {
+                can_write: grant.can_write,
+            },
             ip,
         }));
     }
@@ -165,6 +177,57 @@ impl FromRequestParts<AppState> for Auth {
             .await?
             .ok_or_else(ApiError::unauthenticated)
     }
+}
+
+/// The authority (`host[:port]`, lowercased) of an origin or URL such as
+/// `https://Example.com:8443/x`; None when it has no `scheme://`.
+fn authority_of(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    (!authority.is_empty()).then(|| authority.to_ascii_lowercase())
+}
+
+/// Whether the request's `Origin` is the console itself: the host the
+/// browser addressed (`Host`), or the configured `public_url` (behind a
+/// reverse proxy that rewrites `Host`). A page on any other origin, a
+/// preview on a sibling subdomain included, does not match.
+pub fn origin_is_console(headers: &HeaderMap, state: &AppState) -> bool {
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .and_then(authority_of)
+    else {
+        return false;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let public = state.config.public_url.as_deref().and_then(authority_of);
+    host.as_deref() == Some(origin.as_str()) || public.as_deref() == Some(origin.as_str())
+}
+
+/// A WebSocket (or other upgrade) is a GET, so the usual checks for
+/// changes do not run on it; one that drives a shell changes things all
+/// the same. It needs a credential that may write, and when the browser's
+/// session cookie is that credential, an `Origin` of the console's own:
+/// browsers attach cookies to cross-site WebSocket handshakes (and a
+/// preview on a sibling subdomain is same-site), but never forge `Origin`.
+/// Token callers are scripts, which may send no `Origin` at all.
+pub fn authorize_upgrade(auth: &Auth, headers: &HeaderMap, state: &AppState) -> Result<(), ApiError> {
+    if !auth.can_write() {
+        return Err(ApiError::forbidden(
+            "this API token is read-only: its scopes grant no write access",
+        ));
+    }
+    if auth.session_hash().is_some() && !origin_is_console(headers, state) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "origin_refused",
+            "this WebSocket opens only from the console's own pages (the Origin header must be the console's)",
+        ));
+    }
+    Ok(())
 }
 
 /// An authenticated administrator.

@@ -192,6 +192,9 @@ pub async fn duplicate(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<ProjectView>)> {
+    // Authorise first: taking the lock ends the owner's previewed version
+    // (and waits behind their agent turn), which no one else may cause.
+    projects::get(&state.pool, auth.user.id, &id).await?;
     let _lock = state.git.lock(&id).await;
     let copy = projects::duplicate(&state.pool, auth.user.id, &id).await?;
     let (git, from, to) = (state.git.clone(), id.clone(), copy.id.clone());

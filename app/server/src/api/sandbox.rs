@@ -271,18 +271,24 @@ pub async fn preview_ticket(State(state): State<AppState>, auth: Auth, Path(id):
 
 /// An interactive shell in the sandbox over a WebSocket: binary or text
 /// frames are keystrokes, binary frames back are terminal output, and a text
-/// frame `{"resize":[cols,rows]}` resizes the terminal.
+/// frame `{"resize":[cols,rows]}` resizes the terminal. A shell changes
+/// things: it needs a token with a write scope, or the session cookie from
+/// a page of the console's own origin.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/sandbox/terminal", tag = "sandbox",
     params(("id" = String, Path, description = "project id")),
-    responses((status = 101, description = "WebSocket"), (status = 404, body = ErrorBody)))]
+    responses((status = 101, description = "WebSocket"), (status = 400, body = ErrorBody, description = "not a WebSocket handshake"),
+        (status = 403, body = ErrorBody, description = "a read-only token, or a cookie sent from another origin"), (status = 404, body = ErrorBody)))]
 pub async fn terminal(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let project = owned(&state, &auth, &id).await?;
     let ws = ws.map_err(|e| ApiError::invalid(format!("open this route as a WebSocket ({e})")))?;
+    // Before the shell starts: nothing runs for a caller who may not drive it.
+    crate::extract::authorize_upgrade(&auth, &headers, &state)?;
     let (term, running) = state.sandboxes.terminal(&id, &project.template).await?;
     let sandboxes = state.sandboxes.clone();
     Ok(ws.on_upgrade(move |socket| pump_terminal(socket, term, running, sandboxes)))
