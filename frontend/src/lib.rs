@@ -9,6 +9,7 @@ pub mod components;
 pub mod icons;
 pub mod markdown;
 pub mod pages;
+pub mod redirect;
 pub mod workspace_js;
 
 pub use app::{shell, App};

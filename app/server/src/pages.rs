@@ -25,8 +25,10 @@ pub fn leptos_options() -> LeptosOptions {
 const PUBLIC_ONLY: &[&str] = &["/login", "/signup"];
 
 fn next_param(path_and_query: &str) -> String {
-    // Only local paths come back from `next`, so it cannot redirect off-site.
-    let safe: String = path_and_query
+    // Only local paths go into `next` (and the sign-in page checks it again
+    // with the same function), so it cannot redirect off-site.
+    let local = autocrea_frontend::redirect::local_or_root(Some(path_and_query));
+    let safe: String = local
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "/-_.?=&".contains(c) {

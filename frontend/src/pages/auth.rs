@@ -11,10 +11,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde_json::json;
 
-/// Where to go after signing in: only a local path.
+/// Where to go after signing in: only a local path (see `redirect`).
 fn next_target(raw: Option<String>) -> String {
-    raw.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or_else(|| "/".into())
+    crate::redirect::local_or_root(raw.as_deref())
 }
 
 #[component]
