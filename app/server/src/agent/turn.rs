@@ -425,10 +425,11 @@ fn project_brief(state: &AppState, project: &Project, wt: &Worktree, open_files:
     }
     let errors = state.sandboxes.known_errors(&project.id);
     if !errors.is_empty() {
+        // The same wording as check_for_errors: what the page reported is fenced as untrusted.
+        let shown: Vec<_> = errors.into_iter().take(20).collect();
         s.push_str("\n\nErrors seen recently in the preview:\n");
-        for d in errors.iter().take(20) {
-            s.push_str(&format!("- {}{} {}\n", d.file.as_deref().unwrap_or("(project)"), d.line.map(|l| format!(":{l}")).unwrap_or_default(), d.message));
-        }
+        s.push_str(&autocrea_core::agent::runner::describe(&shown));
+        s.push('\n');
     }
     for path in open_files {
         // Open files are context, cut to keep the prompt small; unreadable ones are left out.
