@@ -81,6 +81,18 @@ pub struct CreatedToken {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct InstanceSettings {
     pub open_signup: bool,
+    /// What the admin should know about this setup (e.g. previews that
+    /// could set cookies for the console).
+    #[serde(default)]
+    pub warnings: Vec<SettingsWarning>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SettingsWarning {
+    pub code: String,
+    /// `warning` or `info`
+    pub severity: String,
+    pub message: String,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

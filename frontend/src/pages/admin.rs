@@ -1,6 +1,6 @@
 //! Instance administration: sign-up policy, people, the audit log.
 
-use crate::api::{self, AuditList, InstanceSettings, UserList};
+use crate::api::{self, AuditList, InstanceSettings, SettingsWarning, UserList};
 use crate::components::{short_time, FormError};
 use crate::icons::{Icon, IconKind};
 use leptos::prelude::*;
@@ -14,11 +14,13 @@ pub fn AdminPage() -> impl IntoView {
     let users = LocalResource::new(|| api::get::<UserList>("/api/v1/admin/users"));
     let audit = LocalResource::new(|| api::get::<AuditList>("/api/v1/admin/audit?limit=50"));
     let open_signup = RwSignal::new(None::<bool>);
+    let warnings = RwSignal::new(Vec::<SettingsWarning>::new());
     let error = RwSignal::new(None::<String>);
 
     Effect::new(move |_| {
         if let Some(Ok(s)) = settings.get() {
             open_signup.set(Some(s.open_signup));
+            warnings.set(s.warnings);
         }
     });
 
@@ -45,6 +47,16 @@ pub fn AdminPage() -> impl IntoView {
         <Title text="Admin"/>
         <div class="page-head"><div><h1><Icon kind=IconKind::Shield/> " Administration"</h1>
             <p class="muted">"Who may join, which models people may use, who is here, and what happened."</p></div></div>
+        <Show when=move || !warnings.get().is_empty()>
+            <section class="card section" data-testid="setup-warnings">
+                <h2>"Previews and the console"</h2>
+                {move || warnings.get().into_iter().map(|w| {
+                    // Information (the single-machine default) reads calmer than a warning.
+                    let class = if w.severity == "warning" { "form-error" } else { "muted small" };
+                    view! { <p class=class data-code=w.code>{w.message}</p> }
+                }).collect_view()}
+            </section>
+        </Show>
         <section class="card section">
             <h2>"Sign-up"</h2>
             <div class="setting">

@@ -2,22 +2,43 @@
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Admin, ApiJson};
+use crate::preview::Warning;
 use crate::state::AppState;
 use autocrea_core::accounts::users::{self, UserView};
 use autocrea_core::audit::{self, AuditEntry};
 use autocrea_core::settings::{self, InstanceSettings};
 use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+/// The instance settings, and what the admin should know about this setup.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SettingsView {
+    #[serde(flatten)]
+    pub settings: InstanceSettings,
+    /// E.g. `preview_cookie_tossing`: previews could set cookies the console reads.
+    pub warnings: Vec<Warning>,
+}
+
+fn settings_view(state: &AppState, headers: &HeaderMap, settings: InstanceSettings) -> SettingsView {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    SettingsView {
+        settings,
+        warnings: state.preview.cookie_warning(host).into_iter().collect(),
+    }
+}
+
 /// Instance settings.
 #[utoipa::path(get, path = "/api/v1/admin/settings", tag = "admin",
-    responses((status = 200, body = InstanceSettings), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = SettingsView), (status = 403, body = ErrorBody)))]
 pub async fn get_settings(
     State(state): State<AppState>,
     _admin: Admin,
-) -> ApiResult<Json<InstanceSettings>> {
-    Ok(Json(settings::load(&state.pool).await?))
+    headers: HeaderMap,
+) -> ApiResult<Json<SettingsView>> {
+    let settings = settings::load(&state.pool).await?;
+    Ok(Json(settings_view(&state, &headers, settings)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -27,12 +48,13 @@ pub struct UpdateSettings {
 
 /// Changes instance settings.
 #[utoipa::path(patch, path = "/api/v1/admin/settings", tag = "admin", request_body = UpdateSettings,
-    responses((status = 200, body = InstanceSettings), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = SettingsView), (status = 403, body = ErrorBody)))]
 pub async fn update_settings(
     State(state): State<AppState>,
     Admin(auth): Admin,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<UpdateSettings>,
-) -> ApiResult<Json<InstanceSettings>> {
+) -> ApiResult<Json<SettingsView>> {
     let mut s = settings::load(&state.pool).await?;
     if let Some(open) = body.open_signup {
         s.open_signup = open;
@@ -46,7 +68,7 @@ pub async fn update_settings(
         Some(&format!("open_signup={}", s.open_signup)),
     )
     .await;
-    Ok(Json(s))
+    Ok(Json(settings_view(&state, &headers, s)))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

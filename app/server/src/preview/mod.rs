@@ -43,6 +43,8 @@ pub struct Previews {
     https: bool,
     tickets: Mutex<HashMap<String, Ticket>>,
     sessions: Mutex<HashMap<String, Session>>,
+    /// Browser error reports, per project.
+    reports: RateLimit,
     pub(crate) client: proxy::Client,
 }
 
@@ -81,6 +83,7 @@ impl Previews {
             https: config.is_https(),
             tickets: Mutex::default(),
             sessions: Mutex::default(),
+            reports: RateLimit::new(REPORTS_PER_MINUTE, Duration::from_secs(60)),
             client: proxy::client(),
         }
     }
@@ -151,13 +154,106 @@ impl Previews {
     }
 }
 
+/// Something the admin should know about how previews are served.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema, PartialEq, Eq)]
+pub struct Warning {
+    /// `preview_cookie_tossing`
+    pub code: &'static str,
+    /// `warning`, or `info` for the single-machine `localhost` setup.
+    pub severity: &'static str,
+    pub message: String,
+}
+
+impl Previews {
+    /// The admin's warning when previews could plant cookies for the
+    /// console; `request_host` stands in for the console's host when no
+    /// `public_url` is set.
+    pub fn cookie_warning(&self, request_host: Option<&str>) -> Option<Warning> {
+        let console = match &self.console {
+            Some(url) => url.split_once("://").map_or(url.as_str(), |(_, rest)| rest).split('/').next().unwrap_or(""),
+            None => request_host?,
+        };
+        cookie_tossing_warning(&host_without_port(console), &self.domain, self.https)
+    }
+}
+
+/// `host[:port]` -> host, lowercased (`[::1]:8080` -> `[::1]`).
+fn host_without_port(authority: &str) -> String {
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) && !h.ends_with(':') => h,
+        _ => authority,
+    };
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// The site a host belongs to, roughly: its last two labels, or `localhost`
+/// for `localhost` and its subdomains. (Without the Public Suffix List this
+/// misses `co.uk`-style suffixes in the safe direction: it may warn where a
+/// browser would not.) IP addresses have no site beyond themselves.
+fn site_of(host: &str) -> String {
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return host.to_string();
+    }
+    if host == "localhost" || host.ends_with(".localhost") {
+        return "localhost".into();
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    labels[labels.len().saturating_sub(2)..].join(".")
+}
+
+/// Over plain HTTP the console's cookies have no `__Host-` prefix, so a page
+/// on a sibling subdomain (a preview, whose scripts the project's authors
+/// write) can set a cookie with `Domain=<site>` that the console then reads
+/// as its own ("cookie tossing"). Over HTTPS the prefix forbids that.
+pub fn cookie_tossing_warning(console_host: &str, preview_domain: &str, https: bool) -> Option<Warning> {
+    let preview_domain = preview_domain.trim_matches('.').to_ascii_lowercase();
+    if https || console_host.is_empty() || site_of(console_host) != site_of(&preview_domain) {
+        return None;
+    }
+    let site = site_of(console_host);
+    if site == "localhost" {
+        return Some(Warning {
+            code: "preview_cookie_tossing",
+            severity: "info",
+            message: format!(
+                "Single-machine setup: previews on *.{preview_domain} and the console on {console_host} share the site \
+                 \"localhost\" over plain HTTP, so a preview's script could set a cookie the console reads. That is fine \
+                 when everyone who builds apps here is trusted; for a shared server, serve the console over HTTPS \
+                 (an https:// public_url) or give previews a domain of their own."
+            ),
+        });
+    }
+    Some(Warning {
+        code: "preview_cookie_tossing",
+        severity: "warning",
+        message: format!(
+            "Previews (*.{preview_domain}) share the site \"{site}\" with the console ({console_host}), which is served \
+             over plain HTTP: a preview's script could set a cookie for {site} that the console reads as its own \
+             (cookie tossing), e.g. to sign someone into another account. Serve the console over HTTPS (an https:// \
+             public_url, whose cookies are __Host- prefixed), or put previews on a domain of their own, not under \
+             {site} (as GitHub moved Pages to github.io)."
+        ),
+    })
+}
+
 /// Middleware in front of every route: requests for a preview origin go to
 /// the preview, everything else to the console.
 pub async fn route(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match state.preview.project_of(req.headers()) {
-        Some(project_id) => serve(state, project_id, req).await,
+        Some(project_id) => without_referrer(serve(state, project_id, req).await),
         None => next.run(req).await,
     }
+}
+
+/// The preview's host names its project: links and requests from a preview
+/// page must not carry it to other sites in `Referer`. This middleware is
+/// outermost, so the console's `same-origin` never reaches these
+/// responses; the dev server's own policy is overridden too.
+fn without_referrer(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
 }
 
 async fn serve(state: AppState, project_id: String, req: Request) -> Response {
@@ -193,7 +289,8 @@ async fn serve(state: AppState, project_id: String, req: Request) -> Response {
             }
         }
     };
-    if req.uri().path() == "/__autocrea/report" && req.method() == Method::POST {
+    // The report endpoint is the appliance's, whatever the method: never the dev server's.
+    if req.uri().path() == "/__autocrea/report" {
         return report(&state, &project_id, req).await;
     }
     // Fast path: a running sandbox needs no lock; a stopped one is started.
@@ -323,9 +420,97 @@ struct Report {
     stack: String,
 }
 
+/// Largest report body accepted.
+const REPORT_MAX: usize = 16 * 1024;
+/// Reports one project's previews may send per minute; the rest are
+/// dropped (a page that logs in a loop must not flood the agent's context).
+const REPORTS_PER_MINUTE: u32 = 120;
+
+/// Why a report is not taken: the page that sent it is not the preview's
+/// own, or it sent too much. Answered with a bare status, as the script ignores it.
+fn refuse_report(state: &AppState, project_id: &str, req: &Request) -> Option<StatusCode> {
+    if req.method() != Method::POST {
+        return Some(StatusCode::METHOD_NOT_ALLOWED);
+    }
+    // Only the preview's own pages: a page on another origin (another
+    // project's preview on a sibling subdomain is same-site, so its
+    // requests carry this preview's cookie) could otherwise write into the
+    // agent's prompt. Browsers always send Origin on a POST.
+    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if !origin.is_some_and(|o| is_origin_of(o, req.headers())) {
+        return Some(StatusCode::FORBIDDEN);
+    }
+    // JSON only: a cross-origin page could send a "simple" text/plain or
+    // form body without a preflight; JSON it cannot.
+    if !is_json(req.headers()) {
+        return Some(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > REPORT_MAX) {
+        return Some(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    if !state.preview.reports.allow(project_id) {
+        return Some(StatusCode::TOO_MANY_REQUESTS);
+    }
+    None
+}
+
+/// Whether `origin` (`scheme://host[:port]`) names the host this request
+/// was sent to. The scheme is left out: behind a TLS proxy the appliance
+/// sees plain HTTP for an https page.
+fn is_origin_of(origin: &str, headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let authority = origin.split_once("://").map(|(_, a)| a);
+    matches!((authority, host), (Some(a), Some(h)) if !a.is_empty() && a.eq_ignore_ascii_case(h))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// A fixed-window count per key: at most `limit` hits per `window`.
+pub(crate) struct RateLimit {
+    limit: u32,
+    window: Duration,
+    hits: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl RateLimit {
+    fn new(limit: u32, window: Duration) -> Self {
+        Self { limit, window, hits: Mutex::default() }
+    }
+
+    /// Counts a hit for `key`; false when the window's limit is used up.
+    fn allow(&self, key: &str) -> bool {
+        let now = Instant::now();
+        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
+        if hits.len() > 10_000 {
+            hits.retain(|_, (start, _)| now - *start < self.window);
+        }
+        let (start, count) = hits.entry(key.to_string()).or_insert((now, 0));
+        if now - *start >= self.window {
+            *start = now;
+            *count = 0;
+        }
+        *count += 1;
+        *count <= self.limit
+    }
+}
+
 /// What the injected script saw in the browser.
 async fn report(state: &AppState, project_id: &str, req: Request) -> Response {
-    let Ok(bytes) = axum::body::to_bytes(req.into_body(), 32 * 1024).await else {
+    if let Some(refused) = refuse_report(state, project_id, &req) {
+        return refused.into_response();
+    }
+    let Ok(bytes) = axum::body::to_bytes(req.into_body(), REPORT_MAX).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
     let Ok(r) = serde_json::from_slice::<Report>(&bytes) else {
@@ -386,10 +571,10 @@ fn escape_html(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// A path on this origin to redirect to: `/x`, never `//host` or `/\\host`
-/// (browsers read a backslash as a slash there), nor a control character.
+/// A path on this origin to redirect to: the one check every redirect uses
+/// (`autocrea_frontend::redirect`, shared with the sign-in page).
 pub fn is_local_path(p: &str) -> bool {
-    p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.chars().any(char::is_control)
+    autocrea_frontend::redirect::is_local_path(p)
 }
 
 pub fn encode_component(s: &str) -> String {
@@ -451,12 +636,41 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_redirect_targets() {
-        for ok in ["/", "/a/b?c=d", "/%2F%2Fx"] {
+        for ok in ["/", "/a/b?c=d", "/a%20b"] {
             assert!(is_local_path(ok), "{ok}");
         }
-        for bad in ["//evil.com", "/\\evil.com", "https://evil.com", "evil.com", "/a\nb", ""] {
+        // Percent-encoded slashes could become `//host` for a consumer that decodes again.
+        for bad in ["//evil.com", "/\\evil.com", "https://evil.com", "evil.com", "/a\nb", "", "/%2F%2Fx", "/%09/evil.com", "/\t/evil.com"] {
             assert!(!is_local_path(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn previews_under_the_consoles_site_over_http_are_warned_about() {
+        let warn = |console: &str, previews: &str, https: bool| cookie_tossing_warning(console, previews, https).map(|w| w.severity);
+        assert_eq!(warn("autocrea.example.com", "preview.example.com", false), Some("warning"));
+        assert_eq!(warn("autocrea.example.com", "p.autocrea.example.com", false), Some("warning"));
+        assert_eq!(warn("example.com", "example.com", false), Some("warning"));
+        assert_eq!(warn("autocrea.example.com", "preview.example.com", true), None, "__Host- cookies over HTTPS");
+        assert_eq!(warn("autocrea.example.com", "autocrea-preview.net", false), None);
+        assert_eq!(warn("localhost", "localhost", false), Some("info"), "the single-machine default");
+        assert_eq!(warn("127.0.0.1", "localhost", false), None);
+        assert_eq!(warn("10.0.0.5", "0.5", false), None);
+    }
+
+    #[test]
+    fn the_consoles_host_comes_from_public_url_or_the_request() {
+        let mut config = Config::default();
+        let p = Previews::new(&config, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(p.cookie_warning(Some("localhost:8080")).map(|w| w.severity), Some("info"));
+        assert_eq!(p.cookie_warning(Some("127.0.0.1:8080")), None);
+        assert_eq!(p.cookie_warning(None), None);
+        config.public_url = Some("http://autocrea.example.com:8080/".into());
+        config.sandbox.preview_domain = "preview.example.com".into();
+        let p = Previews::new(&config, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(p.cookie_warning(Some("127.0.0.1:8080")).map(|w| w.severity), Some("warning"));
+        assert_eq!(host_without_port("[::1]:8080"), "[::1]");
+        assert_eq!(host_without_port("Example.COM."), "example.com");
     }
 
     #[test]

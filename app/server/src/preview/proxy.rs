@@ -81,10 +81,12 @@ pub async fn forward(client: &Client, running: &Running, mut req: Request, hidde
             let mut server_io = TokioIo::new(server_io);
             let _ = tokio::io::copy_bidirectional(&mut client_io, &mut server_io).await;
         });
-        let (parts, _) = resp.into_parts();
+        let (mut parts, _) = resp.into_parts();
+        strip_domain_cookies(&mut parts.headers);
         return Response::from_parts(parts, Body::empty());
     }
     let (mut parts, body) = resp.into_parts();
+    strip_domain_cookies(&mut parts.headers);
     let is_html = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -136,6 +138,35 @@ fn strip_hop_by_hop(headers: &mut axum::http::HeaderMap) {
     }
 }
 
+/// Drops the app's `Set-Cookie` headers that carry a `Domain` attribute. A
+/// cookie with one reaches the parent domain and its other subdomains (the
+/// console, other previews): "cookie tossing", e.g. a session cookie planted
+/// for the console. Host-only cookies stay on the preview's own origin.
+fn strip_domain_cookies(headers: &mut axum::http::HeaderMap) {
+    let kept: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter(|v| !sets_domain(v))
+        .cloned()
+        .collect();
+    headers.remove(header::SET_COOKIE);
+    for v in kept {
+        headers.append(header::SET_COOKIE, v);
+    }
+}
+
+/// Whether a `Set-Cookie` value names a `Domain`. Values that are not text
+/// are dropped as well: browsers may still read them, and we cannot tell.
+fn sets_domain(value: &HeaderValue) -> bool {
+    let Ok(text) = std::str::from_utf8(value.as_bytes()) else {
+        return true;
+    };
+    text.split(';').skip(1).any(|attribute| {
+        let name = attribute.split_once('=').map_or(attribute, |(n, _)| n);
+        name.trim().eq_ignore_ascii_case("domain")
+    })
+}
+
 /// Drops the appliance's own cookies: the app behind the proxy never sees them.
 fn strip_cookies(headers: &mut axum::http::HeaderMap, hidden: &[&str]) {
     let kept: Vec<String> = headers
@@ -170,6 +201,26 @@ mod tests {
             format!("<!doctype html><HTML><Head lang=x>{SCRIPT_TAG}<title>t</title></head></html>")
         );
         assert!(String::from_utf8(inject(b"<p>hi</p>")).unwrap().starts_with(SCRIPT_TAG));
+    }
+
+    #[test]
+    fn cookies_for_a_parent_domain_are_dropped_host_only_ones_kept() {
+        let mut h = axum::http::HeaderMap::new();
+        for v in [
+            "app=1; Path=/; HttpOnly",
+            "autocrea_session=planted; Domain=localhost; Path=/",
+            "b=2; path=/; DOMAIN = .example.com",
+            "c=3;domain=example.com",
+            "d=domain; Path=/domain",
+        ] {
+            h.append(header::SET_COOKIE, HeaderValue::from_static(v));
+        }
+        h.append(header::SET_COOKIE, HeaderValue::from_bytes(b"e=\xff; Domain=x").unwrap());
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        strip_domain_cookies(&mut h);
+        let left: Vec<_> = h.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap()).collect();
+        assert_eq!(left, ["app=1; Path=/; HttpOnly", "d=domain; Path=/domain"]);
+        assert_eq!(h.get(header::CONTENT_TYPE).unwrap(), "text/html");
     }
 
     #[test]
