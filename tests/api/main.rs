@@ -4,6 +4,7 @@ mod accounts;
 mod agent;
 mod agent_pipeline;
 mod attachments;
+mod attacks;
 mod authz;
 mod bad_input;
 mod files;
