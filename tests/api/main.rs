@@ -14,5 +14,6 @@ mod gitea;
 mod openapi;
 mod pages;
 mod projects;
+mod symlinks;
 mod tokens;
 mod versions;
