@@ -487,3 +487,36 @@ async fn gzip_request_bodies_are_accepted() {
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     f.s.stop().await;
 }
+
+/// A push whose refusals fill git's stderr pipe (many long, badly named
+/// refs) is answered, and the project's lock is free again afterwards: git
+/// blocked on a full stderr used to hold the lock for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_that_floods_stderr_does_not_hang_the_project() {
+    let f = Fixture::new().await;
+    let pkt = |line: &str| format!("{:04x}{line}", line.len() + 4);
+    let zero = "0".repeat(40);
+    let mut body = String::new();
+    for i in 0..60 {
+        let name = format!("refs/heads/bad..{i}{}", "x".repeat(3000));
+        let caps = if i == 0 { "\0report-status" } else { "" };
+        body.push_str(&pkt(&format!("{} {zero} {name}{caps}\n", "a".repeat(40))));
+    }
+    body.push_str("0000");
+    let url = format!("{}/git/ada/demo-app.git/git-receive-pack", f.s.url);
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build().unwrap();
+    let r = http
+        .post(&url)
+        .basic_auth("ada", Some(PASSWORD))
+        .header("content-type", "application/x-git-receive-pack-request")
+        .body(body)
+        .send()
+        .await
+        .expect("the push is answered");
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(60), r.bytes()).await.expect("the answer ends");
+    // The lock is free: a normal push goes through at once.
+    assert!(f.clone("after", &[]).await.ok);
+    f.commit_file("after", "ok.txt", "ok\n").await;
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), f.git.run(&f.path("after"), &["push"])).await.expect("the next push is not stuck behind the lock");
+    assert!(out.ok, "{}", out.stderr);
+}

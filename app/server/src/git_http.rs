@@ -180,6 +180,7 @@ async fn info_refs(
         path.to_string_lossy().into(),
     ];
     run_git(
+        &path,
         args,
         protocol,
         Body::empty(),
@@ -239,6 +240,7 @@ async fn rpc(
         None
     };
     run_git(
+        &path,
         args,
         git_protocol(&parts.headers, service),
         body,
@@ -284,8 +286,12 @@ impl AfterPush {
     }
 }
 
+/// The longest one clone, fetch or push may take.
+const GIT_EXCHANGE_LIMIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
 /// Runs git with the request body on stdin and streams `prefix` + stdout back.
 fn run_git(
+    repo: &std::path::Path,
     args: Vec<String>,
     protocol: Option<String>,
     body: Body,
@@ -299,6 +305,9 @@ fn run_git(
     for var in autocrea_core::gitstore::GIT_ENV_REMOVED {
         cmd.env_remove(var);
     }
+    // The repository is its own common dir: a `commondir` file cannot send
+    // git to config or refs elsewhere.
+    cmd.env("GIT_COMMON_DIR", repo);
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -320,6 +329,21 @@ fn run_git(
     let mut stdin = child.stdin.take().expect("piped stdin");
     let mut stdout = child.stdout.take().expect("piped stdout");
     let mut stderr = child.stderr.take().expect("piped stderr");
+    // Read at the same time as stdout: git blocks once the stderr pipe is
+    // full (a push of many refused refs fills it), and with it stdout and
+    // the project's lock. The first 16 KiB are kept for the log.
+    let stderr_task = tokio::spawn(async move {
+        let mut kept = Vec::new();
+        let mut buf = vec![0u8; 8 * 1024];
+        while let Ok(n) = stderr.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            let room = (16 * 1024usize).saturating_sub(kept.len());
+            kept.extend_from_slice(&buf[..n.min(room)]);
+        }
+        String::from_utf8_lossy(&kept).into_owned()
+    });
 
     tokio::spawn(async move {
         let mut chunks = body.into_data_stream();
@@ -348,26 +372,33 @@ fn run_git(
             client_gone = tx.send(Ok(prefix)).await.is_err();
         }
         let mut buf = vec![0u8; 64 * 1024];
-        while !client_gone {
-            match stdout.read(&mut buf).await {
-                Ok(0) => break,
-                Ok(n) => {
-                    client_gone = tx
-                        .send(Ok(Bytes::copy_from_slice(&buf[..n])))
-                        .await
-                        .is_err()
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    break;
+        let copy = async {
+            while !client_gone {
+                match stdout.read(&mut buf).await {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        client_gone = tx
+                            .send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                            .await
+                            .is_err()
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        break;
+                    }
                 }
             }
+        };
+        // However slow the client, one exchange cannot hold a project's
+        // lock (or a git process) for ever.
+        let timed_out = tokio::time::timeout(GIT_EXCHANGE_LIMIT, copy).await.is_err();
+        if timed_out {
+            tracing::warn!(limit = ?GIT_EXCHANGE_LIMIT, "a git exchange ran past its time limit; stopped");
         }
-        if client_gone {
+        if client_gone || timed_out {
             let _ = child.start_kill();
         }
-        let mut err = String::new();
-        let _ = (&mut stderr).take(16 * 1024).read_to_string(&mut err).await;
+        let err = stderr_task.await.unwrap_or_default();
         match child.wait().await {
             Ok(status) if !status.success() && !client_gone => {
                 tracing::warn!(?status, stderr = %err.trim(), "git exited with an error")

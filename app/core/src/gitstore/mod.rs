@@ -46,7 +46,23 @@ pub const GIT_ENV: &[(&str, &str)] = &[
 ];
 
 /// Variables of the appliance's own environment that would redirect git.
-pub const GIT_ENV_REMOVED: &[&str] = &["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_SYSTEM", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_EXTERNAL_DIFF"];
+/// (`GIT_COMMON_DIR` is then set to the repository itself, so a
+/// `commondir` file cannot point git at config or refs elsewhere.)
+pub const GIT_ENV_REMOVED: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_SYSTEM",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_ATTR_SOURCE",
+    "GIT_EXTERNAL_DIFF",
+    "GIT_SSH_COMMAND",
+    "GIT_ASKPASS",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -240,6 +256,7 @@ impl GitStore {
         for var in GIT_ENV_REMOVED {
             cmd.env_remove(var);
         }
+        cmd.env("GIT_COMMON_DIR", self.repo_path(project_id));
         let out = cmd.output()?;
         if !out.status.success() {
             return Err(GitError::Io(std::io::Error::other(format!(
@@ -269,7 +286,7 @@ impl GitStore {
             }
             // `git commit` refuses an empty commit; asking only then whether
             // anything was staged saves a process on every turn.
-            Err(e) => match self.worktree_git(project_id, &["diff", "--cached", "--quiet"], "list the changes") {
+            Err(e) => match self.worktree_git(project_id, &["diff", "--cached", "--quiet", "--no-ext-diff", "--no-textconv"], "list the changes") {
                 Ok(_) => Ok(None),
                 Err(_) => Err(e),
             },
@@ -479,18 +496,41 @@ const OWN_CONFIG: &[(&str, &str)] = &[
     ("uploadpack.allowanysha1inwant", "true"),
 ];
 
-/// Keys libgit2 itself writes when it creates a bare repository.
-const INIT_CONFIG: &[&str] = &["core.repositoryformatversion", "core.filemode", "core.bare", "core.symlinks", "core.ignorecase", "core.precomposeunicode", "core.logallrefupdates"];
+/// A bare repository's whole config as the appliance writes it: the keys
+/// `git init --bare` writes on Linux, then ours. Nothing else belongs there.
+fn canonical_config() -> impl Iterator<Item = (&'static str, &'static str)> {
+    [("core.repositoryformatversion", "0"), ("core.filemode", "true"), ("core.bare", "true")]
+        .into_iter()
+        .chain(OWN_CONFIG.iter().copied())
+}
+
+/// Files in a git directory that make git read config, refs or objects
+/// from somewhere else; the appliance never writes them.
+const REDIRECTING_FILES: &[&str] = &["commondir", "config.worktree", "worktrees", "objects/info/alternates", "objects/info/http-alternates", "info/grafts"];
+
+/// Renders the canonical config into `<repo>/config.autocrea-new` and
+/// returns that path and its bytes.
+fn render_config(repo: &Path) -> Result<(PathBuf, Vec<u8>), GitError> {
+    let fresh = repo.join("config.autocrea-new");
+    let _ = std::fs::remove_file(&fresh);
+    {
+        let mut config = git2::Config::open(&fresh)?;
+        for (key, value) in canonical_config() {
+            config.set_str(key, value)?;
+        }
+    }
+    let bytes = std::fs::read(&fresh)?;
+    Ok((fresh, bytes))
+}
 
 fn init_bare(path: &Path) -> Result<Repository, GitError> {
     let mut opts = RepositoryInitOptions::new();
     opts.bare(true).initial_head(DEFAULT_BRANCH).mkpath(true);
-    let repo = Repository::init_opts(path, &opts)?;
-    let mut config = repo.config()?.open_level(git2::ConfigLevel::Local)?;
-    for (key, value) in OWN_CONFIG {
-        config.set_str(key, value)?;
-    }
-    Ok(repo)
+    drop(Repository::init_opts(path, &opts)?);
+    let (fresh, _) = render_config(path)?;
+    std::fs::File::open(&fresh)?.sync_all()?;
+    std::fs::rename(&fresh, path.join("config"))?;
+    Ok(Repository::open_bare(path)?)
 }
 
 impl GitStore {
@@ -515,59 +555,61 @@ impl GitStore {
     fn audit_config(&self, project_id: &str) -> Result<Vec<String>, GitError> {
         let repo = self.repo_path(project_id);
         let path = repo.join("config");
-        // A link or anything but a plain file is not a config we wrote.
-        let plain = match std::fs::symlink_metadata(&path) {
-            Ok(meta) => meta.file_type().is_file(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => return Err(e.into()),
-        };
         let mut fixed = Vec::new();
-        let mut kept: Vec<(String, String)> = Vec::new();
-        if plain {
-            let config = git2::Config::open(&path)?;
-            let mut entries = config.entries(None)?;
-            while let Some(entry) = entries.next() {
-                let entry = entry?;
-                let (Ok(key), Ok(value)) = (entry.name(), entry.value()) else { continue };
-                let key = key.to_ascii_lowercase();
-                if INIT_CONFIG.contains(&key.as_str()) {
-                    kept.retain(|(k, _)| *k != key);
-                    kept.push((key, value.to_string()));
-                } else if !OWN_CONFIG.iter().any(|(k, v)| *k == key && value.eq_ignore_ascii_case(v)) && !fixed.contains(&key) {
-                    fixed.push(key);
-                }
+        for name in REDIRECTING_FILES {
+            let p = repo.join(name);
+            match std::fs::symlink_metadata(&p) {
+                Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&p)?,
+                Ok(_) => std::fs::remove_file(&p)?,
+                Err(_) => continue,
             }
-            for (key, value) in OWN_CONFIG {
-                if config.get_string(key).ok().as_deref() != Some(*value) && !fixed.iter().any(|k| k == key) {
-                    fixed.push(key.to_string());
-                }
-            }
-        } else {
-            fixed.push("config (missing or not a plain file)".into());
+            fixed.push((*name).to_string());
         }
-        if fixed.is_empty() {
+        // The config is compared as bytes with what the appliance writes, never
+        // parsed by libgit2 first (which follows `include.path`, and stops at a
+        // syntax error): anything else is replaced whole.
+        let (fresh, want) = render_config(&repo)?;
+        let current = match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_file() => std::fs::read(&path).ok(),
+            _ => None, // missing, a link, a FIFO: not a config we wrote
+        };
+        if current.as_deref() == Some(want.as_slice()) {
+            std::fs::remove_file(&fresh)?;
             return Ok(fixed);
         }
-        // Written whole and renamed into place: never half a config, and no
-        // empty sections left where foreign keys were.
-        let fresh = repo.join("config.autocrea-new");
-        let _ = std::fs::remove_file(&fresh);
-        {
-            let mut config = git2::Config::open(&fresh)?;
-            if kept.is_empty() {
-                kept = vec![("core.repositoryformatversion".into(), "0".into()), ("core.bare".into(), "true".into())];
-            }
-            for (key, value) in &kept {
-                config.set_str(key, value)?;
-            }
-            for (key, value) in OWN_CONFIG {
-                config.set_str(key, value)?;
-            }
-        }
+        fixed.extend(match &current {
+            Some(_) => foreign_keys(&path),
+            None => vec!["config (missing or not a plain file)".into()],
+        });
         std::fs::File::open(&fresh)?.sync_all()?;
         std::fs::rename(&fresh, &path)?;
         Ok(fixed)
     }
+}
+
+/// The keys of a config file that the canonical config does not hold with
+/// the same value, for the log (read by `git config --no-includes`).
+fn foreign_keys(path: &Path) -> Vec<String> {
+    let mut cmd = std::process::Command::new("git");
+    cmd.args(["config", "--no-includes", "--list", "-z", "--file"]).arg(path).envs(GIT_ENV.iter().copied());
+    let Ok(out) = cmd.output() else { return vec!["config (unreadable)".into()] };
+    if !out.status.success() {
+        return vec!["config (unreadable)".into()];
+    }
+    let mut keys = Vec::new();
+    for item in out.stdout.split(|b| *b == 0).filter(|i| !i.is_empty()) {
+        let item = String::from_utf8_lossy(item);
+        let (key, value) = item.split_once('\n').unwrap_or((&item, ""));
+        let key = key.to_ascii_lowercase();
+        let ours = canonical_config().any(|(k, v)| k == key && v.eq_ignore_ascii_case(value));
+        if !ours && !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    if keys.is_empty() {
+        keys.push("config (reformatted)".into());
+    }
+    keys
 }
 
 /// Copies a bare repository. It holds only what the appliance and git

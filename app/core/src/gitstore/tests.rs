@@ -223,3 +223,62 @@ fn a_file_cannot_be_saved_under_a_link_or_a_file() {
         assert!(matches!(&e, GitError::Conflict(m) if m.contains(what)), "{path}: {e}");
     }
 }
+
+/// A `commondir` file (written, say, through a link before the file layer
+/// existed) makes git take its config from a folder anyone can push: the
+/// appliance's git ignores it, and the start-up audit removes it.
+#[test]
+fn a_commondir_cannot_bring_in_pushed_config() {
+    let (dir, store) = store();
+    store.create("p1", "static", &ada()).unwrap();
+    let wt = store.worktree_path("p1");
+    let marker = dir.path().join("filter-ran");
+    let evil = wt.join("evil");
+    for sub in ["objects", "refs"] {
+        std::fs::create_dir_all(evil.join(sub)).unwrap();
+        std::fs::write(evil.join(sub).join(".keep"), "").unwrap();
+    }
+    std::fs::write(evil.join("config"), format!("[filter \"x\"]\n\tclean = \"touch {}; cat\"\n", marker.display())).unwrap();
+    std::fs::write(wt.join(".gitattributes"), "* filter=x\n").unwrap();
+    std::fs::write(store.repo_path("p1").join("commondir"), "../../worktrees/p1/evil\n").unwrap();
+
+    let plain = std::process::Command::new("git")
+        .arg("--git-dir").arg(store.repo_path("p1"))
+        .arg("--work-tree").arg(&wt)
+        .args(["add", "--all", "--", "."])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(marker.exists(), "plain git follows commondir: {}", String::from_utf8_lossy(&plain.stderr));
+    std::fs::remove_file(&marker).unwrap();
+    // (plain git wrote an index against the foreign common dir; start clean)
+    let _ = std::fs::remove_file(store.repo_path("p1").join("index"));
+
+    let _ = store.commit_worktree("p1", "Add", &ada());
+    let _ = store.worktree_diff("p1", 1000);
+    assert!(!marker.exists(), "the appliance's git followed commondir");
+
+    let fixed = store.audit_configs().unwrap();
+    assert_eq!(fixed.len(), 1, "{fixed:?}");
+    assert!(fixed[0].1.contains(&"commondir".to_string()), "{fixed:?}");
+    assert!(!store.repo_path("p1").join("commondir").exists());
+}
+
+/// A config git cannot parse, or one that includes another file, is
+/// replaced whole at start without being read through.
+#[test]
+fn an_unparsable_or_including_config_is_replaced() {
+    let (dir, store) = store();
+    store.create("p1", "static", &ada()).unwrap();
+    store.create("p2", "static", &ada()).unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    std::fs::write(store.repo_path("p1").join("config"), "[core\n\tbare = \n[[[").unwrap();
+    std::fs::write(store.repo_path("p2").join("config"), format!("[include]\n\tpath = {}\n", fifo.display())).unwrap();
+    let mut fixed = store.audit_configs().unwrap();
+    fixed.sort();
+    assert_eq!(fixed.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), ["p1", "p2"], "{fixed:?}");
+    assert!(store.audit_configs().unwrap().is_empty());
+    assert!(store.history("p1", None, 0, 10).is_ok() && store.history("p2", None, 0, 10).is_ok());
+}

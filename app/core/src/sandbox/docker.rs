@@ -80,27 +80,27 @@ impl Engine {
     /// inter-container traffic off, so one project's sandbox cannot reach
     /// another's (the host, and so the preview proxy, still reaches each).
     /// A network an older version made with that traffic on is replaced:
-    /// its sandboxes are removed first (they start again on demand).
-    pub async fn ensure_network(&self, name: &str, egress: bool) -> Result<(), SandboxError> {
+    /// this instance's sandboxes on it are removed first (they start again
+    /// on demand); anyone else's container on it stops the replacement.
+    pub async fn ensure_network(&self, name: &str, egress: bool, instance: &str) -> Result<(), SandboxError> {
         if let Ok(existing) = self.docker.inspect_network(name, None).await {
             let icc_off = existing.options.as_ref().and_then(|o| o.get(ICC_OPTION)).map(String::as_str) == Some("false");
             if icc_off {
                 return Ok(());
             }
             tracing::warn!(network = name, "the sandbox network lets containers reach each other; replacing it");
-            for id in existing.containers.unwrap_or_default().into_keys() {
-                let ours = self
-                    .docker
-                    .inspect_container(&id, None)
-                    .await
-                    .ok()
-                    .and_then(|c| c.config?.labels)
-                    .is_some_and(|l| l.contains_key(INSTANCE_LABEL));
-                if !ours {
+            let attached: Vec<String> = existing.containers.unwrap_or_default().into_keys().collect();
+            let mut ours = Vec::new();
+            for id in attached {
+                let owner = self.docker.inspect_container(&id, None).await.ok().and_then(|c| c.config?.labels?.remove(INSTANCE_LABEL));
+                if owner.as_deref() != Some(instance) {
                     return Err(SandboxError::Engine(format!(
-                        "the sandbox network {name} lets containers reach each other and container {id}, not a sandbox, uses it; remove that container from it (docker network disconnect) and restart"
+                        "the sandbox network {name} lets containers reach each other and container {id}, which is not one of this appliance's sandboxes, uses it; stop that container (or remove it from the network with docker network disconnect) and restart"
                     )));
                 }
+                ours.push(id);
+            }
+            for id in ours {
                 self.remove(&id).await?;
             }
             match self.docker.remove_network(name).await {

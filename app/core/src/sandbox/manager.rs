@@ -232,7 +232,7 @@ impl Sandboxes {
             return Ok(e.clone());
         }
         let engine = Engine::connect(&self.config.docker_socket).await?;
-        engine.ensure_network(&self.config.network, false).await?;
+        engine.ensure_network(&self.config.network, false, &self.instance).await?;
         let guarded = tokio::task::spawn_blocking(super::firewall::guard_host)
             .await
             .unwrap_or_else(|e| Err(e.to_string()));
@@ -241,7 +241,7 @@ impl Sandboxes {
         }
         *self.host_guard.lock().unwrap_or_else(|p| p.into_inner()) = Some(guarded);
         if !self.config.egress_templates.is_empty() {
-            engine.ensure_network(&self.egress_network(), true).await?;
+            engine.ensure_network(&self.egress_network(), true, &self.instance).await?;
         }
         *slot = Some(engine.clone());
         Ok(engine)
@@ -365,6 +365,9 @@ impl Sandboxes {
             let id = project_id.to_string();
             blocking(move || git.sync_worktree(&id).map_err(SandboxError::from)).await?;
         }
+        // Checked before either way in (a warm claim would otherwise drop a
+        // pushed `.next` link silently): build-output folders are plain folders.
+        check_scratch_dirs(&worktree, &manifest.scratch)?;
         let name = self.name_for(project_id);
         let network = self.network_for(template);
         let mut from_pool = false;
@@ -951,15 +954,31 @@ fn swap_in(pool_dir: &Path, worktree: &Path, scratch_root: &Path, project_id: &s
     Ok(())
 }
 
+/// Each build-output folder of the working tree is missing or a plain folder.
+fn check_scratch_dirs(tree: &Path, dirs: &[String]) -> Result<(), SandboxError> {
+    let fs = crate::confined::Confined::new(tree);
+    for dir in dirs {
+        match fs.kind(dir) {
+            Ok(None) | Ok(Some(crate::confined::Kind::Folder)) => {}
+            Ok(Some(crate::confined::Kind::Link)) => return Err(scratch_refused(dir, &crate::confined::FsError::Link(dir.clone()))),
+            Ok(Some(_)) => return Err(scratch_refused(dir, &crate::confined::FsError::NotAFolder(dir.clone()))),
+            Err(e) => return Err(scratch_refused(dir, &e)),
+        }
+    }
+    Ok(())
+}
+
+fn scratch_refused(dir: &str, e: &crate::confined::FsError) -> SandboxError {
+    SandboxError::Invalid(format!("{e}; the build-output folder {dir} must be a plain folder (remove it from the repository)"))
+}
+
 /// A tmpfs mounted over an existing folder takes that folder's mode, so the
 /// folder must be writable by the sandbox user. The working tree is the
 /// project's (a push can put a link at `.next`), so the folder is made and
 /// its mode set without following any link (`crate::confined`).
 fn make_scratch_dir(tree: &Path, dir: &str) -> Result<(), SandboxError> {
     crate::confined::Confined::new(tree).folder_with_mode(dir, 0o1777).map_err(|e| match e {
-        crate::confined::FsError::Link(_) | crate::confined::FsError::NotAFolder(_) => SandboxError::Invalid(format!(
-            "{e}; the build-output folder {dir} must be a plain folder (remove it from the repository)"
-        )),
+        crate::confined::FsError::Link(_) | crate::confined::FsError::NotAFolder(_) => scratch_refused(dir, &e),
         e => SandboxError::Io(std::io::Error::other(e.to_string())),
     })
 }
