@@ -350,7 +350,10 @@ impl Sandboxes {
                     tokio::spawn(async move { me.fill_pool().await });
                 }
             }
-            Err(e) => self.note_failure(project_id, e.to_string()),
+            Err(e) => {
+                tracing::warn!(project = project_id, error = %e, "sandbox start failed");
+                self.note_failure(project_id, e.public_message())
+            }
         }
         result
     }

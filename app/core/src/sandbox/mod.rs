@@ -43,3 +43,16 @@ pub enum SandboxError {
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
+
+impl SandboxError {
+    /// What a person may see: the engine's, git's and the file system's own
+    /// texts can name host paths (bind-mount sources, lock files), so those
+    /// stay in the server's log.
+    pub fn public_message(&self) -> String {
+        match self {
+            SandboxError::Engine(_) => "the Docker engine refused the sandbox operation; the server log has the details".into(),
+            SandboxError::Git(_) | SandboxError::Io(_) => "the sandbox could not prepare the project's files; the server log has the details".into(),
+            e => e.to_string(),
+        }
+    }
+}

@@ -34,7 +34,7 @@ impl From<SandboxError> for ApiError {
                 (StatusCode::BAD_GATEWAY, "sandbox_failed")
             }
         };
-        ApiError::new(status, code, e.to_string())
+        ApiError::new(status, code, e.public_message())
     }
 }
 
