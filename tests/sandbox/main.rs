@@ -53,7 +53,7 @@ async fn static_preview_reload_and_errors() {
 
     // What the injected script reports from the browser joins them.
     let report = json!({"kind": "error", "message": "Uncaught TypeError: x is undefined", "source": format!("{}/app.js?v=1", preview.origin), "line": 7, "column": 3});
-    let r = preview.http.post(format!("{}/__autocrea/report", preview.origin)).header("cookie", &preview.cookie).json(&report).send().await.unwrap();
+    let r = preview.http.post(format!("{}/__autocrea/report", preview.origin)).header("cookie", &preview.cookie).header("origin", &preview.origin).json(&report).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let known = c.get(&format!("/api/v1/projects/{id}/sandbox/errors")).await;
     let browser: Vec<&Value> = known.body["errors"].as_array().unwrap().iter().filter(|e| e["source"] == "browser").collect();
@@ -326,6 +326,8 @@ async fn exec_terminal_and_idle_stop() {
         use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
         let mut req = format!("{}/api/v1/projects/{id}/sandbox/terminal", s.url.replace("http://", "ws://")).into_client_request().unwrap();
         req.headers_mut().insert("cookie", format!("autocrea_session={}", c.session_cookie().unwrap()).parse().unwrap());
+        // A browser sends the console's own Origin; others are refused (tests/api/attacks.rs).
+        req.headers_mut().insert("origin", s.url.parse().unwrap());
         let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("terminal WebSocket");
         ws.send(Message::Text(r#"{"resize":[100,30]}"#.into())).await.unwrap();
         ws.send(Message::Text("echo $((6*7)); whoami\n".into())).await.unwrap();
