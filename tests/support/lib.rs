@@ -2,7 +2,10 @@
 //! folder, and HTTP clients that behave like a browser (cookies + CSRF) or
 //! like a script (API token).
 
+pub mod preview;
 pub mod scripted;
+
+pub use preview::Preview;
 
 use autocrea_core::Config;
 use reqwest::{Method, StatusCode};
