@@ -483,3 +483,34 @@ async fn a_pushed_build_folder_link_never_changes_the_host() {
     assert!(format!("{}{}", r.text, state.text).contains("symbolic link"), "the reason is given: {} / {}", r.text, state.text);
     assert_eq!(std::fs::read_dir(host_dir.path()).unwrap().count(), 0, "nothing written into the host folder");
 }
+
+/// A template allowed out (`egress_templates`) still cannot reach this
+/// host's services on its bridge's gateway address, nor other sandboxes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_egress_sandbox_reaches_neither_the_host_nor_other_sandboxes() {
+    let s = TestServer::start_with(|c| c.sandbox.egress_templates = vec!["static".into()]).await;
+    let c = s.user("ada@example.com").await;
+    let id = project(&c, "static").await;
+    let status = start_ready(&c, &id, READY).await;
+    let info = inspect(status["container"].as_str().unwrap());
+    let network = info["HostConfig"]["NetworkMode"].as_str().unwrap().to_string();
+    let net = std::process::Command::new("docker").args(["network", "inspect", &network]).output().unwrap();
+    let net: Value = serde_json::from_slice(&net.stdout).unwrap();
+    assert_eq!(net[0]["Internal"], false, "this is the egress network");
+    assert_eq!(net[0]["Options"]["com.docker.network.bridge.name"], "autocrea-sb1");
+    assert_eq!(net[0]["Options"]["com.docker.network.bridge.enable_icc"], "false");
+    assert_eq!(s.state().sandboxes.host_guard(), Some(Ok(())), "host firewall rules in place (tests run as root)");
+
+    let everywhere = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let port = everywhere.local_addr().unwrap().port();
+    let gateway = net[0]["IPAM"]["Config"][0]["Gateway"].as_str().unwrap().to_string();
+    // The listener answers on that address from the host: the probe can succeed.
+    assert!(tokio::net::TcpStream::connect((gateway.as_str(), port)).await.is_ok());
+    let probe = format!(
+        "node -e \"const s=require('net').connect({{host:'{gateway}',port:{port},timeout:3000}});s.on('connect',()=>{{console.log('REACHED');process.exit(3)}});s.on('error',e=>console.log('refused:',e.code));s.on('timeout',()=>{{console.log('refused: timeout');s.destroy()}})\""
+    );
+    let r = c.post(&format!("/api/v1/projects/{id}/sandbox/exec"), json!({"command": probe, "timeout_secs": 15})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let out = r.body["output"].as_str().unwrap();
+    assert!(out.contains("refused:") && !out.contains("REACHED"), "{out}");
+}

@@ -26,10 +26,14 @@ pub const INSTANCE_LABEL: &str = "org.autocrea.instance";
 pub const TEMPLATE_LABEL: &str = "org.autocrea.template";
 /// The sandbox user of the images (see compose/sandbox/runtime/Dockerfile).
 pub const SANDBOX_USER: &str = "10001:10001";
-/// Host-side name of the sandbox bridge, so the host firewall rule can name it.
+/// Host-side names of the sandbox bridges (internal, and the egress one for
+/// `egress_templates`), so the host firewall rules can name them.
 pub const BRIDGE_NAME: &str = "autocrea-sb0";
+pub const EGRESS_BRIDGE_NAME: &str = "autocrea-sb1";
 /// The bridge driver's switch for traffic between containers of a network.
 const ICC_OPTION: &str = "com.docker.network.bridge.enable_icc";
+/// The bridge driver's name for the host-side interface.
+const BRIDGE_OPTION: &str = "com.docker.network.bridge.name";
 
 #[derive(Clone)]
 pub struct Engine {
@@ -83,12 +87,13 @@ impl Engine {
     /// this instance's sandboxes on it are removed first (they start again
     /// on demand); anyone else's container on it stops the replacement.
     pub async fn ensure_network(&self, name: &str, egress: bool, instance: &str) -> Result<(), SandboxError> {
+        let bridge = if egress { EGRESS_BRIDGE_NAME } else { BRIDGE_NAME };
         if let Ok(existing) = self.docker.inspect_network(name, None).await {
-            let icc_off = existing.options.as_ref().and_then(|o| o.get(ICC_OPTION)).map(String::as_str) == Some("false");
-            if icc_off {
+            let option = |key: &str| existing.options.as_ref().and_then(|o| o.get(key)).cloned();
+            if option(ICC_OPTION).as_deref() == Some("false") && option(BRIDGE_OPTION).as_deref() == Some(bridge) {
                 return Ok(());
             }
-            tracing::warn!(network = name, "the sandbox network lets containers reach each other; replacing it");
+            tracing::warn!(network = name, "the sandbox network lets containers reach each other (or its bridge is not the one the firewall rules name); replacing it");
             let attached: Vec<String> = existing.containers.unwrap_or_default().into_keys().collect();
             let mut ours = Vec::new();
             for id in attached {
@@ -109,13 +114,7 @@ impl Engine {
                 Err(e) => return Err(engine(e)),
             }
         }
-        let mut options = HashMap::from([(ICC_OPTION.to_string(), "false".to_string())]);
-        if !egress {
-            options.insert(
-                "com.docker.network.bridge.name".to_string(),
-                BRIDGE_NAME.to_string(),
-            );
-        }
+        let options = HashMap::from([(ICC_OPTION.to_string(), "false".to_string()), (BRIDGE_OPTION.to_string(), bridge.to_string())]);
         let request = NetworkCreateRequest {
             name: name.to_string(),
             driver: Some("bridge".into()),

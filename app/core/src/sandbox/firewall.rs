@@ -2,17 +2,28 @@
 //! network has no route out, but the host itself still answers on the
 //! bridge's gateway address, so anything listening on 0.0.0.0 (the
 //! appliance, a database) would be reachable from a sandbox. Two INPUT
-//! rules on the sandbox bridge close that: replies to connections the host
-//! opened (the preview proxy) pass, everything else is dropped.
+//! rules on each sandbox bridge (the internal one and the egress one, whose
+//! sandboxes may reach the internet but not the host) close that: replies
+//! to connections the host opened (the preview proxy) pass, everything else
+//! is dropped.
 
-use super::docker::BRIDGE_NAME;
+use super::docker::{BRIDGE_NAME, EGRESS_BRIDGE_NAME};
 use std::process::Command;
 
-/// Installs the rules when missing. Needs root and `iptables`; says why not otherwise.
+/// Installs the rules when missing, for the internal sandbox bridge and the
+/// egress one (whose containers may reach the internet, never the host).
+/// Needs root and `iptables`; says why not otherwise.
 pub fn guard_host() -> Result<(), String> {
+    for bridge in [BRIDGE_NAME, EGRESS_BRIDGE_NAME] {
+        guard_bridge(bridge)?;
+    }
+    Ok(())
+}
+
+fn guard_bridge(bridge: &str) -> Result<(), String> {
     let rules: [&[&str]; 2] = [
-        &["-i", BRIDGE_NAME, "-j", "DROP"],
-        &["-i", BRIDGE_NAME, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
+        &["-i", bridge, "-j", "DROP"],
+        &["-i", bridge, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
     ];
     let mut all_present = true;
     for rule in rules {
