@@ -32,11 +32,25 @@ pub fn start(data: &Path, port: u16) -> Server {
         .unwrap();
     let url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    // The port is bound before start-up work (repository checks, recovery of
+    // interrupted turns) is done; only an HTTP answer means it is serving.
+    while !answers_http(port) {
         assert!(started.elapsed() < Duration::from_secs(20), "server did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
     Server { child, url }
+}
+
+/// Whether `GET /healthz` on the port gets an HTTP 200.
+fn answers_http(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut tcp) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(2)));
+    if tcp.write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    tcp.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
 }
 
 pub fn free_port() -> u16 {
