@@ -153,7 +153,7 @@ async fn preview_error_reports_come_only_from_the_previews_own_pages_as_json() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn preview_responses_send_no_referrer() {
+async fn preview_responses_send_no_referrer_to_other_sites() {
     let s = TestServer::start_with(|c| c.sandbox.enabled = false).await;
     let c = s.user("ada@example.com").await;
     let id = project(&c, "Private name").await;
@@ -162,14 +162,14 @@ async fn preview_responses_send_no_referrer() {
 
     // Signed in (the page itself: the sandbox is off here), signed out (to the console), the script, a report.
     let page = p.http.get(format!("{}/", p.origin)).header("cookie", &p.cookie).header("accept", "text/html").send().await.unwrap();
-    assert_eq!(policy(&page).as_deref(), Some("no-referrer"), "page: {}", page.status());
+    assert_eq!(policy(&page).as_deref(), Some("same-origin"), "page: {}", page.status());
     let signed_out = p.http.get(format!("{}/", p.origin)).header("accept", "text/html").send().await.unwrap();
     assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
-    assert_eq!(policy(&signed_out).as_deref(), Some("no-referrer"));
+    assert_eq!(policy(&signed_out).as_deref(), Some("same-origin"));
     let script = p.http.get(format!("{}/__autocrea/console.js", p.origin)).send().await.unwrap();
-    assert_eq!(policy(&script).as_deref(), Some("no-referrer"));
+    assert_eq!(policy(&script).as_deref(), Some("same-origin"));
     let report = report(&p).header("origin", &p.origin).json(&page_error()).send().await.unwrap();
-    assert_eq!(policy(&report).as_deref(), Some("no-referrer"));
+    assert_eq!(policy(&report).as_deref(), Some("same-origin"));
     // The console keeps its own policy.
     let console = c.http.get(format!("{}/login", s.url)).send().await.unwrap();
     assert_eq!(policy(&console).as_deref(), Some("same-origin"));

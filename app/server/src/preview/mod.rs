@@ -246,13 +246,16 @@ pub async fn route(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 /// The preview's host names its project: links and requests from a preview
-/// page must not carry it to other sites in `Referer`. This middleware is
-/// outermost, so the console's `same-origin` never reaches these
-/// responses; the dev server's own policy is overridden too.
+/// page must not carry it to other sites in `Referer`. `same-origin`, not
+/// `no-referrer`: under `no-referrer` browsers send `Origin: null` on the
+/// page's own POSTs (Fetch, "append a request Origin header"), and the
+/// report endpoint takes only the preview's own Origin. This middleware is
+/// outermost, so the console's header never reaches these responses; the
+/// dev server's own policy is overridden too.
 fn without_referrer(mut response: Response) -> Response {
     response
         .headers_mut()
-        .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        .insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
 }
 
