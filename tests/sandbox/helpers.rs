@@ -86,3 +86,17 @@ pub fn inspect(container: &str) -> Value {
 pub fn docker_exec(container: &str, cmd: &[&str]) -> std::process::Output {
     std::process::Command::new("docker").arg("exec").arg(container).args(cmd).output().unwrap()
 }
+
+/// `docker network inspect` of a network, as JSON (an array of one).
+pub fn inspect_network(name: &str) -> Value {
+    let out = std::process::Command::new("docker").args(["network", "inspect", name]).output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Runs `command` in the project's sandbox through the exec API; its output.
+pub async fn exec_output(c: &Client, id: &str, command: &str, timeout_secs: u64) -> String {
+    let r = c.post(&format!("/api/v1/projects/{id}/sandbox/exec"), json!({"command": command, "timeout_secs": timeout_secs})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body["output"].as_str().unwrap_or_default().to_string()
+}
+

@@ -436,8 +436,7 @@ async fn sandboxes_cannot_reach_each_other() {
     let info = inspect(status["container"].as_str().unwrap());
     let network = info["HostConfig"]["NetworkMode"].as_str().unwrap().to_string();
     let ip = info["NetworkSettings"]["Networks"][&network]["IPAddress"].as_str().unwrap().to_string();
-    let net = std::process::Command::new("docker").args(["network", "inspect", &network]).output().unwrap();
-    let net: Value = serde_json::from_slice(&net.stdout).unwrap();
+    let net = inspect_network(&network);
     assert_eq!(net[0]["Options"]["com.docker.network.bridge.enable_icc"], "false", "{}", net[0]["Options"]);
 
     // The host reaches bob's dev server: the address is right.
@@ -447,9 +446,7 @@ async fn sandboxes_cannot_reach_each_other() {
     let probe = format!(
         "node -e \"fetch('http://{ip}:8000/',{{signal:AbortSignal.timeout(4000)}}).then(r=>r.text()).then(t=>console.log('REACHED',t.slice(0,80)),e=>console.log('refused:',e.cause?e.cause.code||e.cause.name:e.name))\""
     );
-    let r = ada.post(&format!("/api/v1/projects/{mine}/sandbox/exec"), json!({"command": probe, "timeout_secs": 15})).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let out = r.body["output"].as_str().unwrap();
+    let out = exec_output(&ada, &mine, &probe, 15).await;
     assert!(out.contains("refused:") && !out.contains("REACHED"), "{out}");
 }
 
@@ -494,8 +491,7 @@ async fn an_egress_sandbox_reaches_neither_the_host_nor_other_sandboxes() {
     let status = start_ready(&c, &id, READY).await;
     let info = inspect(status["container"].as_str().unwrap());
     let network = info["HostConfig"]["NetworkMode"].as_str().unwrap().to_string();
-    let net = std::process::Command::new("docker").args(["network", "inspect", &network]).output().unwrap();
-    let net: Value = serde_json::from_slice(&net.stdout).unwrap();
+    let net = inspect_network(&network);
     assert_eq!(net[0]["Internal"], false, "this is the egress network");
     assert_eq!(net[0]["Options"]["com.docker.network.bridge.name"], "autocrea-sb1");
     assert_eq!(net[0]["Options"]["com.docker.network.bridge.enable_icc"], "false");
@@ -509,8 +505,6 @@ async fn an_egress_sandbox_reaches_neither_the_host_nor_other_sandboxes() {
     let probe = format!(
         "node -e \"const s=require('net').connect({{host:'{gateway}',port:{port},timeout:3000}});s.on('connect',()=>{{console.log('REACHED');process.exit(3)}});s.on('error',e=>console.log('refused:',e.code));s.on('timeout',()=>{{console.log('refused: timeout');s.destroy()}})\""
     );
-    let r = c.post(&format!("/api/v1/projects/{id}/sandbox/exec"), json!({"command": probe, "timeout_secs": 15})).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let out = r.body["output"].as_str().unwrap();
+    let out = exec_output(&c, &id, &probe, 15).await;
     assert!(out.contains("refused:") && !out.contains("REACHED"), "{out}");
 }
