@@ -13,7 +13,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 ca_bundle=/etc/ssl/certs/ca-certificates.crt
-npm_registry="$(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)"
+# The npm registry and Debian mirror come from this host's own package-manager
+# configuration (or the flags below); none is written into the recipes.
+npm_registry="$(npm config get registry 2>/dev/null || true)"
 mirror=""
 save="" load=""
 while [ $# -gt 0 ]; do
@@ -46,7 +48,8 @@ host_mirror() {
   local m
   m="$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -1)"
   [ -n "$m" ] || m="$(grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}' | grep -v security | head -1)"
-  echo "${m:-http://deb.debian.org/debian}"
+  [ -n "$m" ] || die "no Debian mirror in this host's apt sources; give one with --mirror URL"
+  echo "$m"
 }
 
 # trixie: its Node.js 20 is what Next 16 and Vite 7 need (bookworm has 18).
@@ -104,6 +107,7 @@ for t in "${TEMPLATES[@]}"; do
   if [ -f "$starter/package.json" ]; then
     cp "$starter/package.json" "$starter/package-lock.json" "$ctx/"
     [ -r "$ca_bundle" ] || die "CA bundle $ca_bundle is not readable (give one with --ca-bundle)"
+    [ -n "$npm_registry" ] || die "no npm registry in this host's npm configuration; give one with --npm-registry URL"
     cp "$ca_bundle" "$ctx/ca-bundle.crt"
   fi
   # The recipe: every file of the context but the host's CA bundle.

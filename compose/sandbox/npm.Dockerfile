@@ -7,7 +7,8 @@ FROM ${RUNTIME} AS deps
 USER root
 # The CA bundle lets npm reach the registry through a TLS-inspecting proxy
 # (installer/images.sh --ca-bundle); the registry comes from --build-arg.
-ARG NPM_REGISTRY=https://registry.npmjs.org/
+# Passed by installer/images.sh from the host's npm configuration.
+ARG NPM_REGISTRY
 COPY ca-bundle.crt /etc/ssl/certs/autocrea-build-ca.crt
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm \

@@ -16,12 +16,8 @@ if [ ! -f "$sdist" ]; then
   echo "peers: downloading $sdist from PyPI"
   python3 -m pip download --quiet --no-deps --no-binary :all: --no-build-isolation \
     "llama-cpp-python==$VERSION" -d . 2>/dev/null || true
-  if [ ! -f "$sdist" ]; then
-    url=$(curl -fsS -H 'Accept: application/vnd.pypi.simple.v1+json' \
-      https://pypi.org/simple/llama-cpp-python/ |
-      python3 -c "import json,sys; print(next(f['url'] for f in json.load(sys.stdin)['files'] if f['filename']=='$sdist'))")
-    curl -fsSL -o "$sdist.part" "$url" && mv "$sdist.part" "$sdist"
-  fi
+  # pip reads the index from this machine's own configuration.
+  [ -f "$sdist" ] || { echo "peers: pip could not download $sdist from the configured index" >&2; exit 1; }
 fi
 src="llama_cpp_python-$VERSION"
 [ -d "$src" ] || tar xzf "$sdist"
