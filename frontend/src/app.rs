@@ -59,6 +59,25 @@ fn session_from_request() -> Option<SessionInfo> {
     }
 }
 
+/// Put in the request's extensions by the server when no account exists
+/// yet: the sign-up page then says that this first account is the admin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FirstRun(pub bool);
+
+/// Whether the server rendered this page for a fresh install (no account yet).
+pub fn first_run_from_request() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<FirstRun>().copied())
+            .is_some_and(|f| f.0)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        false
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -82,12 +101,31 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Framed><DashboardPage/></Framed> }/>
                 <Route path=path!("/projects/:id") view=|| view! { <Framed><ProjectPage/></Framed> }/>
                 <Route path=path!("/projects/:id/versions") view=|| view! { <Framed><VersionsPage/></Framed> }/>
-                <Route path=path!("/projects/:id/workspace") view=|| view! { <div class="app app-wide"><TopBar/><main class="content-wide" id="main"><WorkspacePage/></main></div> }/>
+                <Route path=path!("/projects/:id/workspace") view=|| view! { <div class="app app-wide"><TopBar/><FirstTurnError/><main class="content-wide" id="main"><WorkspacePage/></main></div> }/>
                 <Route path=path!("/projects/:id/settings") view=|| view! { <Framed><ProjectSettingsPage/></Framed> }/>
                 <Route path=path!("/profile") view=|| view! { <Framed><ProfilePage/></Framed> }/>
                 <Route path=path!("/admin") view=|| view! { <Framed><AdminPage/></Framed> }/>
             </Routes>
         </Router>
+    }
+}
+
+/// Why a new project's first turn did not start (`?turn_error=`, set by the
+/// dashboard after `POST /api/v1/projects` answered with a `turn_error`),
+/// above the workspace until dismissed. The prompt is in the project's
+/// description, to send again once a model is available.
+#[component]
+fn FirstTurnError() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let dismissed = RwSignal::new(false);
+    let message = move || query.get().get("turn_error").filter(|m| !m.trim().is_empty() && !dismissed.get());
+    view! {
+        {move || message().map(|m| view! {
+            <div class="first-turn-error" role="alert" data-testid="first-turn-error">
+                <p><strong>"The project was created, but its first turn did not start: "</strong>{crate::components::sentence(&m)}</p>
+                <button class="btn btn-ghost btn-small" type="button" on:click=move |_| dismissed.set(true)>"Dismiss"</button>
+            </div>
+        })}
     }
 }
 

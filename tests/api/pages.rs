@@ -7,7 +7,17 @@ use reqwest::StatusCode;
 #[tokio::test]
 async fn private_pages_send_visitors_to_sign_in() {
     let s = TestServer::start().await;
+    // A fresh install leads everyone to sign-up: the first account is the admin.
     let c = s.browser();
+    for path in ["/", "/login", "/admin", "/projects/abc"] {
+        let r = c.get(path).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(r.headers["location"].to_str().unwrap(), "/signup", "{path}");
+    }
+    let r = c.get("/signup").await;
+    assert!(r.text.contains("first-run-signup") && !r.text.contains("Welcome back"), "{}", r.text);
+    // Once an account exists, sign-in it is.
+    s.user("ada@example.com").await;
     for path in [
         "/",
         "/profile",
@@ -43,7 +53,10 @@ async fn private_pages_send_visitors_to_sign_in() {
         "inline scripts carry this response's nonce"
     );
     assert_eq!(r.headers["x-frame-options"], "DENY");
-    assert_eq!(c.get("/signup").await.status, StatusCode::OK);
+    assert!(r.text.contains("Welcome back"));
+    let r = c.get("/signup").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.text.contains("first-run-signup"), "only a fresh install says so");
     s.stop().await;
 }
 

@@ -4,6 +4,8 @@
 
 use crate::extract::resolve;
 use crate::state::AppState;
+use autocrea_core::accounts::users;
+use autocrea_frontend::app::FirstRun;
 use autocrea_frontend::{App, SessionInfo};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
@@ -52,6 +54,15 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     // A bad or expired credential on a page simply means "signed out".
     let auth = resolve(&parts, &state).await.ok().flatten();
     let public_only = PUBLIC_ONLY.contains(&path.as_str());
+    // A fresh install: the first visitor makes the first account (the admin),
+    // so sign-in ("Welcome back") and private pages lead to sign-up.
+    let first_run = auth.is_none() && matches!(users::count(&state.pool).await, Ok(0));
+    if first_run {
+        if path != "/signup" {
+            return Redirect::to("/signup").into_response();
+        }
+        parts.extensions.insert(FirstRun(true));
+    }
     match &auth {
         Some(_) if public_only => return Redirect::to("/").into_response(),
         None if !public_only => {

@@ -88,6 +88,8 @@ pub fn SignupPage() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let ready = hydrated();
+    // Resolved on the server (no account exists yet), carried into hydration.
+    let first_run = Resource::new(|| (), |_| async move { crate::app::first_run_from_request() });
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -120,7 +122,18 @@ pub fn SignupPage() -> impl IntoView {
     view! {
         <Title text="Create account"/>
         <AuthFrame>
-            <h1>"Create your account"</h1>
+            <Suspense fallback=|| view! { <h1>"Create your account"</h1> }>
+                {move || if first_run.get().unwrap_or(false) {
+                    view! {
+                        <h1>"Welcome to AUTOCREA"</h1>
+                        <p class="notice" data-testid="first-run-signup">
+                            "No one has an account here yet. Create the first one: it becomes the administrator of this installation."
+                        </p>
+                    }.into_any()
+                } else {
+                    view! { <h1>"Create your account"</h1> }.into_any()
+                }}
+            </Suspense>
             <p class="muted">"Describe an app in plain words and watch it being built."</p>
             <form method="post" on:submit=submit class="form" data-testid="signup-form">
                 <label class="field">
