@@ -143,12 +143,64 @@ pub struct ProvidersView {
     pub local: bool,
     pub local_model: Option<String>,
     pub providers: Vec<ProviderView>,
+    /// What the local model can do (absent on servers that do not say).
+    #[serde(default)]
+    pub local_status: Option<LocalStatus>,
+}
+
+impl ProvidersView {
+    /// The `<provider>/<model>` names the caller can use now (a key is set).
+    pub fn usable_models(&self) -> Vec<String> {
+        self.providers
+            .iter()
+            .filter(|p| p.has_key || p.shared_key)
+            .flat_map(|p| p.models.iter().map(move |m| format!("{}/{m}", p.id)))
+            .collect()
+    }
+}
+
+/// Whether the local model can serve an agent turn, and if not, why and
+/// what to do.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct LocalStatus {
+    pub model: Option<String>,
+    pub context: Option<u64>,
+    #[serde(default)]
+    pub test_model: bool,
+    #[serde(default)]
+    pub agent_ready: bool,
+    /// `test_model`, `ready`, `context_too_small` or `unavailable`.
+    pub state: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// A new project and the first turn it started (with a prompt).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct CreatedProject {
+    #[serde(flatten)]
+    pub project: Project,
+    pub thread_id: Option<String>,
+    pub turn_id: Option<String>,
+    pub turn_error: Option<TurnError>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct TurnError {
+    pub code: String,
+    pub message: String,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct UsageTotal {
     pub username: String,
+    /// The person's display name.
+    #[serde(default)]
+    pub user_name: String,
     pub project_id: Option<String>,
+    /// The project's name; None for calls outside a project or a deleted one.
+    #[serde(default)]
+    pub project_name: Option<String>,
     pub provider: String,
     pub model: String,
     pub requests: i64,
@@ -172,6 +224,8 @@ pub struct AdminLlm {
     pub worker: WorkerStatus,
     pub policy: serde_json::Value,
     pub shared_keys: Vec<SharedKey>,
+    #[serde(default)]
+    pub local_status: Option<LocalStatus>,
 }
 
 /// A key the admin set for everyone: never the key, only its last four characters.

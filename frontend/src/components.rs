@@ -116,18 +116,91 @@ pub fn Notice(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
     }
 }
 
-/// A modal dialog; Escape or the close button call `on_close`.
+/// A modal dialog: it takes focus when it opens (its first field, else its
+/// first control), keeps Tab and Shift+Tab inside, closes on Escape, the
+/// close button or a click outside, and gives focus back to what had it
+/// before (the button that opened it).
 #[component]
 pub fn Modal(
     #[prop(into)] title: String,
     on_close: Callback<()>,
     children: Children,
 ) -> impl IntoView {
+    let dialog = NodeRef::<leptos::html::Div>::new();
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let opener = StoredValue::new_local(
+            web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.active_element())
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()),
+        );
+        Effect::new(move |_| {
+            if let Some(el) = dialog.get() {
+                let first = el
+                    .query_selector("input:not([type=hidden]):not([disabled]):not(.sr-only), textarea:not([disabled]), select:not([disabled])")
+                    .ok()
+                    .flatten()
+                    .or_else(|| focusables(&el).into_iter().next().map(Into::into));
+                match first.and_then(|f| f.dyn_into::<web_sys::HtmlElement>().ok()) {
+                    Some(f) => {
+                        let _ = f.focus();
+                    }
+                    None => {
+                        let _ = el.focus();
+                    }
+                }
+            }
+        });
+        // Escape wherever focus is (also on the backdrop or the body).
+        let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+            if ev.key() == "Escape" {
+                ev.prevent_default();
+                on_close.run(());
+            }
+        });
+        on_cleanup(move || {
+            escape.remove();
+            if let Some(Some(o)) = opener.try_get_value() {
+                if o.is_connected() {
+                    let _ = o.focus();
+                }
+            }
+        });
+    }
+    let trap = move |ev: leptos::ev::KeyboardEvent| {
+        #[cfg(feature = "hydrate")]
+        if ev.key() == "Tab" {
+            let Some(el) = dialog.get_untracked() else { return };
+            let items = focusables(&el);
+            let (Some(first), Some(last)) = (items.first(), items.last()) else {
+                ev.prevent_default();
+                return;
+            };
+            let active = web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element());
+            let at = |x: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| {
+                let a: &wasm_bindgen::JsValue = a.as_ref();
+                let x: &wasm_bindgen::JsValue = x.as_ref();
+                a == x
+            });
+            let inside = active.as_ref().is_some_and(|a| el.contains(Some(a)));
+            if ev.shift_key() && (at(first) || !inside) {
+                ev.prevent_default();
+                let _ = last.focus();
+            } else if !ev.shift_key() && (at(last) || !inside) {
+                ev.prevent_default();
+                let _ = first.focus();
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
     view! {
         <div class="modal-backdrop" on:click=move |_| on_close.run(())>
-            <div class="modal card" role="dialog" aria-modal="true" aria-label=title.clone()
+            <div class="modal card" role="dialog" aria-modal="true" aria-label=title.clone() tabindex="-1" node_ref=dialog
                 on:click=|ev| ev.stop_propagation()
-                on:keydown=move |ev| if ev.key() == "Escape" { on_close.run(()) }>
+                on:keydown=trap>
                 <div class="modal-head">
                     <h2>{title.clone()}</h2>
                     <button class="btn btn-ghost btn-icon" type="button" aria-label="Close" on:click=move |_| on_close.run(())>
@@ -138,6 +211,60 @@ pub fn Modal(
             </div>
         </div>
     }
+}
+
+/// The controls inside `root` that Tab reaches, in order (visible ones; a
+/// radio input hidden with `sr-only` still counts, as browsers focus it).
+#[cfg(feature = "hydrate")]
+fn focusables(root: &web_sys::HtmlDivElement) -> Vec<web_sys::HtmlElement> {
+    use wasm_bindgen::JsCast;
+    let Ok(list) = root.query_selector_all(
+        "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])",
+    ) else {
+        return Vec::new();
+    };
+    (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+        .filter(|e| {
+            let radio_hidden = e.get_attribute("type").as_deref() == Some("radio") && e.class_list().contains("sr-only");
+            (radio_hidden || e.offset_parent().is_some()) && e.tab_index() >= 0
+        })
+        .collect()
+}
+
+/// What the local model can do, where a person picks or uses it: nothing
+/// when it can serve the agent; otherwise what is wrong and the two ways
+/// forward (the server's message names them). `first_run` gives it the
+/// dashboard's wording.
+#[component]
+pub fn LocalModelBanner(status: Option<api::LocalStatus>, #[prop(optional)] first_run: bool) -> impl IntoView {
+    let session = use_context::<SessionResource>();
+    let status = status.filter(|s| !s.agent_ready)?;
+    let title = match status.state.as_str() {
+        "test_model" if first_run => "Before your first app: the built-in model is a test model",
+        "test_model" => "The local model is a test model: it cannot build apps",
+        "context_too_small" => "The local model's context is too small for the agent",
+        _ => "No model can run the agent yet",
+    };
+    let model = status.model.clone().map(|m| match status.context {
+        Some(c) => format!("Local model: {m}, {c} tokens of context."),
+        None => format!("Local model: {m}."),
+    });
+    Some(view! {
+        <div class="model-banner" role="status" data-testid="local-model-banner" data-state=status.state.clone()>
+            <strong>{title}</strong>
+            <p>{status.message.clone()}</p>
+            {model.map(|m| view! { <p class="muted small">{m}</p> })}
+            <Suspense fallback=|| ()>
+                {move || session.map(|s| Suspend::new(async move {
+                    s.await.filter(|s| s.is_admin).map(|_| view! {
+                        <a class="btn btn-small" href="/admin?section=models" data-testid="banner-admin-models">"Open Admin → Models"</a>
+                    })
+                }))}
+            </Suspense>
+        </div>
+    })
 }
 
 /// Skeleton cards while a list loads.

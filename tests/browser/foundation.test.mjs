@@ -23,13 +23,9 @@ test('sign up, create, search, delete, theme, token, sign out', async () => {
   const page = await newPage(browser, server.url);
 
   await page.goto('/');
-  assert.match(page.url(), /\/login\?next=/, 'signed-out visitors land on sign-in');
+  assert.match(page.url(), /\/signup$/, 'a fresh install leads the first visitor to sign-up');
   await hydrated(page);
-  await screenshot(page, 'sign-in');
-
-  await page.getByRole('link', { name: 'Create an account' }).click();
-  await page.waitForURL('**/signup');
-  await hydrated(page);
+  await screenshot(page, 'sign-up-first-run');
   await page.locator('input[name=name]').fill('Ada Lovelace');
   await page.locator('input[name=email]').fill('ada@example.com');
   await page.locator('input[name=password]').fill('password123');
@@ -41,6 +37,7 @@ test('sign up, create, search, delete, theme, token, sign out', async () => {
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL(server.url + '/');
   await page.getByTestId('empty-state').waitFor();
+  await page.getByRole('heading', { name: 'What do you want to build?' }).waitFor();
   assert.equal(await page.getByTestId('user-chip').innerText().then((t) => t.includes('Ada Lovelace')), true);
   await screenshot(page, 'dashboard-empty');
 
@@ -49,6 +46,9 @@ test('sign up, create, search, delete, theme, token, sign out', async () => {
   const dialog = await createProject(page, 'Lunch planner', 'React (Vite)');
   await screenshot(page, 'new-project-dialog');
   await dialog.getByTestId('create-project').click();
+  // Creating from the dialog lands in the new project's workspace.
+  await page.waitForURL(/\/projects\/[a-z0-9]+\/workspace$/);
+  await page.goto(page.url().replace(/\/workspace$/, ''));
   await page.getByTestId('project-title').waitFor();
   assert.equal(await page.getByTestId('project-title').innerText(), 'Lunch planner');
   assert.ok(await page.getByText('vite-react').isVisible());
@@ -57,7 +57,7 @@ test('sign up, create, search, delete, theme, token, sign out', async () => {
   await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
   await page.getByTestId('project-list').waitFor();
   await (await createProject(page, 'Budget tracker')).getByTestId('create-project').click();
-  await page.getByTestId('project-title').waitFor();
+  await page.waitForURL(/\/projects\/[a-z0-9]+\/workspace$/);
   await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
   await page.getByTestId('project-card').nth(1).waitFor();
   assert.equal(await page.getByTestId('project-card').count(), 2);
@@ -156,9 +156,11 @@ test('admin turns open sign-up off', async () => {
   await page.waitForURL(server.url + '/');
   await page.getByRole('link', { name: 'Admin' }).click();
   await page.waitForURL('**/admin');
+  await page.getByTestId('admin-nav').getByRole('link', { name: 'People' }).click();
+  await page.getByTestId('user-list').waitFor();
+  await page.getByTestId('admin-nav').getByRole('link', { name: 'Sign-up' }).click();
   const toggle = page.getByTestId('open-signup');
   await page.waitForFunction(() => document.querySelector('[data-testid=open-signup]')?.getAttribute('aria-checked') === 'true');
-  await page.getByTestId('user-list').waitFor();
   await toggle.click();
   await page.waitForFunction(() => document.querySelector('[data-testid=open-signup]')?.getAttribute('aria-checked') === 'false');
   await screenshot(page, 'admin-signup-closed');

@@ -36,7 +36,7 @@ test('admin sees the worker and allows a provider; a person stores and deletes a
   });
   assert.equal(r.status(), 200, await r.text());
 
-  await page.goto('/admin');
+  await page.goto('/admin?section=models');
   await page.getByTestId('worker-status').waitFor();
   // The worker fails to load its manifest and is restarted with backoff; its stderr is shown.
   for (let i = 0; i < 100; i++) {
@@ -49,7 +49,9 @@ test('admin sees the worker and allows a provider; a person stores and deletes a
   assert.equal(await page.locator('[data-testid=worker-status] .badge').textContent(), 'restarting');
   await page.locator('details summary').click();
   assert.match(await page.getByTestId('worker-log').textContent(), /models\.toml/);
-  assert.match(await page.getByTestId('policy-form').locator('textarea').inputValue(), /"gpt-4.1"/);
+  // The policy is a form now: the provider's fields, not JSON.
+  assert.equal(await page.getByTestId('policy-form').locator('input[name=provider-id]').inputValue(), 'openai');
+  assert.equal(await page.getByTestId('policy-form').locator('input[name=provider-models]').inputValue(), 'gpt-4.1');
   await screenshot(page, 'admin-models');
 
   await page.goto('/profile');
@@ -77,7 +79,7 @@ test('admin adds a provider at run time with a shared key; a project picks its m
   });
   assert.equal(r.status(), 200, await r.text());
 
-  await page.goto('/admin');
+  await page.goto('/admin?section=models');
   await hydrated(page, '[data-testid=shared-key-form] button[type=submit]');
   await page.getByTestId('no-shared-keys').waitFor();
   await page.getByLabel('Provider id').fill('team');

@@ -1,6 +1,8 @@
-//! Instance administration: sign-up policy, people, the audit log.
+//! Instance administration in sections (a side nav; `?section=` in the
+//! address): sign-up, people, models and providers, usage, the audit log.
 
 use crate::api::{self, AuditList, InstanceSettings, SettingsWarning, UserList};
+use leptos_router::hooks::use_query_map;
 use crate::components::{short_time, FormError};
 use crate::icons::{Icon, IconKind};
 use leptos::prelude::*;
@@ -10,6 +12,12 @@ use serde_json::json;
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
+    let query = use_query_map();
+    let section = Memo::new(move |_| {
+        let s = query.get().get("section").unwrap_or_default();
+        SECTIONS.iter().find(|(id, _)| *id == s).map(|(id, _)| *id).unwrap_or("signup")
+    });
+    let shown = move |id: &'static str| move || section.get() == id;
     let settings = LocalResource::new(|| api::get::<InstanceSettings>("/api/v1/admin/settings"));
     let users = LocalResource::new(|| api::get::<UserList>("/api/v1/admin/users"));
     let audit = LocalResource::new(|| api::get::<AuditList>("/api/v1/admin/audit?limit=50"));
@@ -47,7 +55,19 @@ pub fn AdminPage() -> impl IntoView {
         <Title text="Admin"/>
         <div class="page-head"><div><h1><Icon kind=IconKind::Shield/> " Administration"</h1>
             <p class="muted">"Who may join, which models people may use, who is here, and what happened."</p></div></div>
-        <Show when=move || !warnings.get().is_empty()>
+        <div class="admin-layout">
+            <nav class="admin-nav" aria-label="Administration sections" data-testid="admin-nav">
+                {SECTIONS.iter().map(|(id, label)| {
+                    let id = *id;
+                    view! {
+                        <a href=format!("/admin?section={id}") class="admin-nav-link"
+                            aria-current=move || (section.get() == id).then_some("page")
+                            data-section=id>{*label}</a>
+                    }
+                }).collect_view()}
+            </nav>
+            <div class="admin-main">
+        <Show when=move || !warnings.get().is_empty() && section.get() == "signup">
             <section class="card section" data-testid="setup-warnings">
                 <h2>"Previews and the console"</h2>
                 {move || warnings.get().into_iter().map(|w| {
@@ -57,7 +77,8 @@ pub fn AdminPage() -> impl IntoView {
                 }).collect_view()}
             </section>
         </Show>
-        <section class="card section">
+        <Show when=shown("signup")>
+        <section class="card section" data-testid="admin-signup">
             <h2>"Sign-up"</h2>
             <div class="setting">
                 <div>
@@ -74,13 +95,21 @@ pub fn AdminPage() -> impl IntoView {
             </div>
             <FormError message=error/>
         </section>
-        <super::models::AdminModels/>
-        <section class="card section">
+        </Show>
+        <Show when=shown("models")>
+            <super::models::AdminModels/>
+        </Show>
+        <Show when=shown("usage")>
+            <super::models::AdminUsage/>
+        </Show>
+        <Show when=shown("people")>
+        <section class="card section" data-testid="admin-people">
             <h2>"People"</h2>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || users.get().map(|r| match r {
                     Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
                     Ok(list) => view! {
+                        <div class="table-scroll">
                         <table class="table" data-testid="user-list">
                             <thead><tr><th>"Name"</th><th>"Email"</th><th>"Username"</th><th>"Role"</th><th>"Joined"</th></tr></thead>
                             <tbody>{list.users.into_iter().map(|u| view! {
@@ -88,16 +117,20 @@ pub fn AdminPage() -> impl IntoView {
                                 <td>{if u.is_admin { "Admin" } else { "Member" }}</td><td>{short_time(&u.created_at)}</td></tr>
                             }).collect_view()}</tbody>
                         </table>
+                        </div>
                     }.into_any(),
                 })}
             </Suspense>
         </section>
-        <section class="card section">
+        </Show>
+        <Show when=shown("audit")>
+        <section class="card section" data-testid="admin-audit">
             <h2>"Audit log"</h2>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || audit.get().map(|r| match r {
                     Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
                     Ok(list) => view! {
+                        <div class="table-scroll">
                         <table class="table small" data-testid="audit-list">
                             <thead><tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Target"</th><th>"From"</th></tr></thead>
                             <tbody>{list.entries.into_iter().map(|e| view! {
@@ -105,9 +138,22 @@ pub fn AdminPage() -> impl IntoView {
                                 <td>{e.target.unwrap_or_default()} " " <span class="muted">{e.detail.unwrap_or_default()}</span></td><td>{e.ip.unwrap_or_default()}</td></tr>
                             }).collect_view()}</tbody>
                         </table>
+                        </div>
                     }.into_any(),
                 })}
             </Suspense>
         </section>
+        </Show>
+            </div>
+        </div>
     }
 }
+
+/// The sections, in the side nav's order: id (for `?section=`) and label.
+const SECTIONS: &[(&str, &str)] = &[
+    ("signup", "Sign-up"),
+    ("people", "People"),
+    ("models", "Models & providers"),
+    ("usage", "Usage"),
+    ("audit", "Audit log"),
+];

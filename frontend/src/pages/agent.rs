@@ -23,7 +23,12 @@ fn choices(p: &ProvidersView) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if p.local {
         let name = p.local_model.clone().unwrap_or_else(|| "local".into());
-        out.push((String::new(), format!("Local model ({name})")));
+        let note = match &p.local_status {
+            Some(s) if s.test_model => " — test model, cannot build apps",
+            Some(s) if !s.agent_ready => " — not ready for the agent",
+            _ => "",
+        };
+        out.push((String::new(), format!("Local model ({name}){note}")));
     }
     for provider in p.providers.iter().filter(|p| p.has_key || p.shared_key) {
         for m in &provider.models {
@@ -87,6 +92,10 @@ pub fn AgentSettings(project_id: String) -> impl IntoView {
                                         view! { <option value=value prop:selected=move || model.get() == sel>{label}</option> }
                                     }).collect_view()}
                                 </select>
+                                // Said where the model is picked: the local one cannot serve the agent.
+                                {move || model.get().is_empty().then(|| view! {
+                                    <crate::components::LocalModelBanner status=p.local_status.clone()/>
+                                })}
                             }.into_any(),
                         })}
                     </Suspense>

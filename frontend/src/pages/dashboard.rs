@@ -1,8 +1,11 @@
-//! The project list with search, sort and the new-project dialog.
+//! The dashboard: a prompt box first ("What do you want to build?"), then the
+//! project list with search, sort and the new-project dialog. A prompt (or a
+//! dialog's description) creates the project and starts its first turn on the
+//! server; the browser then opens the workspace, where the turn runs.
 
 use super::{encode, hydrated};
-use crate::api::{self, field_of, Project, ProjectList, TemplateList};
-use crate::components::{short_time, FormError, LoadingCards, Modal};
+use crate::api::{self, field_of, CreatedProject, ProjectList, ProvidersView, TemplateList};
+use crate::components::{short_time, FormError, LoadingCards, LocalModelBanner, Modal};
 use crate::icons::{Icon, IconKind};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -11,12 +14,43 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 use serde_json::json;
 
+/// Where a new project opens: its workspace, with why its first turn did
+/// not start (the workspace shows it) when it did not.
+fn workspace_of(created: &CreatedProject) -> String {
+    let base = format!("/projects/{}/workspace", created.project.id);
+    match &created.turn_error {
+        Some(e) => format!("{base}?turn_error={}", encode(&e.message)),
+        None => base,
+    }
+}
+
+/// The model a new project's first turn uses: a usable provider's model when
+/// the local model cannot serve the agent, else the default (None).
+fn preferred_model(p: &ProvidersView) -> Option<String> {
+    let local_ready = p.local && p.local_status.as_ref().is_none_or(|s| s.agent_ready);
+    if local_ready {
+        None
+    } else {
+        p.usable_models().into_iter().next()
+    }
+}
+
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let search = RwSignal::new(String::new());
     let sort = RwSignal::new("updated".to_string());
     let creating = RwSignal::new(false);
     let ready = hydrated();
+    let providers = LocalResource::new(|| api::get::<ProvidersView>("/api/v1/llm/providers"));
+    let templates = LocalResource::new(|| api::get::<TemplateList>("/api/v1/templates"));
+    let model = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = providers.get() {
+            if model.get_untracked().is_none() {
+                model.set(preferred_model(&p));
+            }
+        }
+    });
 
     let projects = LocalResource::new(move || {
         let (q, sort) = (search.get(), sort.get());
@@ -32,12 +66,18 @@ pub fn DashboardPage() -> impl IntoView {
 
     view! {
         <Title text="Projects"/>
+        <Suspense fallback=|| ()>
+            {move || providers.get().and_then(|r| r.ok()).filter(|p| p.usable_models().is_empty()).map(|p| view! {
+                <LocalModelBanner status=p.local_status.clone() first_run=true/>
+            })}
+        </Suspense>
+        <PromptBox providers=providers templates=templates model=model/>
         <div class="page-head">
             <div>
-                <h1>"Projects"</h1>
+                <h2>"Your projects"</h2>
                 <p class="muted">"Everything you are building, newest first."</p>
             </div>
-            <button class="btn btn-primary" type="button" data-testid="new-project" disabled=move || !ready.get()
+            <button class="btn" type="button" data-testid="new-project" disabled=move || !ready.get()
                 on:click=move |_| creating.set(true)>
                 <Icon kind=IconKind::Plus/> "New project"
             </button>
@@ -69,9 +109,9 @@ pub fn DashboardPage() -> impl IntoView {
                 Ok(list) if list.projects.is_empty() => view! {
                     <div class="empty" data-testid="empty-state">
                         <div class="empty-icon"><Icon kind=IconKind::Sparkles size=28/></div>
-                        <h2>"Start your first project"</h2>
-                        <p class="muted">"Pick a template, describe what you want, and the agent builds it."</p>
-                        <button class="btn btn-primary" type="button" on:click=move |_| creating.set(true)>
+                        <h2>"No projects yet"</h2>
+                        <p class="muted">"Describe what you want above, or start from a template with a name of your own."</p>
+                        <button class="btn" type="button" on:click=move |_| creating.set(true)>
                             <Icon kind=IconKind::Plus/> "New project"
                         </button>
                     </div>
@@ -84,13 +124,135 @@ pub fn DashboardPage() -> impl IntoView {
             })}
         </Suspense>
         <Show when=move || creating.get()>
-            <NewProjectDialog on_close=Callback::new(move |_| creating.set(false))/>
+            <NewProjectDialog on_close=Callback::new(move |_| creating.set(false)) model=model/>
         </Show>
     }
 }
 
+/// "What do you want to build?": a prompt, a template and (when there is a
+/// choice) a model; submitting creates the project and its first turn.
 #[component]
-fn ProjectCard(project: Project) -> impl IntoView {
+fn PromptBox(
+    providers: LocalResource<Result<ProvidersView, api::ApiFailure>>,
+    templates: LocalResource<Result<TemplateList, api::ApiFailure>>,
+    model: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let prompt = RwSignal::new(String::new());
+    let template = RwSignal::new("static".to_string());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let ready = hydrated();
+    let navigate = use_navigate();
+
+    let submit = move || {
+        error.set(None);
+        let text = prompt.get_untracked();
+        if text.trim().is_empty() {
+            error.set(Some("Describe what you want to build.".into()));
+            return;
+        }
+        busy.set(true);
+        let mut body = json!({ "prompt": text, "template": template.get_untracked() });
+        if let Some(m) = model.get_untracked() {
+            body["model"] = json!(m);
+        }
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match api::send::<CreatedProject>("POST", "/api/v1/projects", Some(body)).await {
+                Ok(created) => navigate(&workspace_of(&created), Default::default()),
+                Err(e) => {
+                    busy.set(false);
+                    error.set(Some(e.message));
+                }
+            }
+        });
+    };
+    let on_submit = {
+        let submit = submit.clone();
+        move |ev: SubmitEvent| {
+            ev.prevent_default();
+            submit();
+        }
+    };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        // Ctrl+Enter or Cmd+Enter sends, as in the chat.
+        if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+            ev.prevent_default();
+            submit();
+        }
+    };
+
+    view! {
+        <section class="prompt-hero" aria-labelledby="prompt-title">
+            <h1 id="prompt-title">"What do you want to build?"</h1>
+            <form class="prompt-form" on:submit=on_submit data-testid="prompt-form">
+                <label class="sr-only" for="prompt-input">"What do you want to build?"</label>
+                <textarea id="prompt-input" name="prompt" rows="3" maxlength="32000" data-testid="prompt-input"
+                    placeholder="e.g. A todo list app where I can add and delete items"
+                    bind:value=prompt on:keydown=on_key></textarea>
+                <div class="prompt-row">
+                    <label class="prompt-pick">
+                        <span>"Template"</span>
+                        <select name="template" data-testid="prompt-template" on:change=move |ev| template.set(event_target_value(&ev))>
+                            {move || match templates.get() {
+                                Some(Ok(list)) => list.templates.into_iter().map(|t| {
+                                    let id = t.id.clone();
+                                    view! { <option value=t.id.clone() prop:selected=move || template.get_untracked() == id>{t.name.clone()}</option> }
+                                }).collect_view().into_any(),
+                                _ => view! { <option value="static">"Static site"</option> }.into_any(),
+                            }}
+                        </select>
+                    </label>
+                    <Suspense fallback=|| ()>
+                        {move || providers.get().and_then(|r| r.ok()).map(|p| view! { <ModelPick providers=p model=model/> })}
+                    </Suspense>
+                    <button class="btn btn-primary" type="submit" data-testid="prompt-submit" disabled=move || !ready.get() || busy.get()>
+                        <Icon kind=IconKind::Sparkles/> {move || if busy.get() { "Creating…" } else { "Build it" }}
+                    </button>
+                </div>
+                <FormError message=error/>
+            </form>
+        </section>
+    }
+}
+
+/// The model of a new project: the local one (said plainly when it is a test
+/// model) and every provider model the person has a key for.
+#[component]
+fn ModelPick(providers: ProvidersView, model: RwSignal<Option<String>>) -> impl IntoView {
+    let status = providers.local_status.clone();
+    let local_label = match (&status, &providers.local_model) {
+        (Some(s), _) if s.test_model => format!("Local: {} (test model, cannot build apps)", s.model.clone().unwrap_or_else(|| "local".into())),
+        (Some(s), _) if !s.agent_ready => format!("Local: {} (not ready)", s.model.clone().unwrap_or_else(|| "local".into())),
+        (_, Some(m)) => format!("Local: {m}"),
+        _ => "Local model".to_string(),
+    };
+    let usable = providers.usable_models();
+    let local = providers.local;
+    if usable.is_empty() && !local {
+        return ().into_any();
+    }
+    view! {
+        <label class="prompt-pick">
+            <span>"Model"</span>
+            <select name="model" data-testid="prompt-model"
+                on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    model.set(if v.is_empty() { None } else { Some(v) });
+                }>
+                {local.then(|| view! { <option value="" prop:selected=move || model.get_untracked().is_none()>{local_label.clone()}</option> })}
+                {usable.into_iter().map(|m| {
+                    let (m2, m3) = (m.clone(), m.clone());
+                    view! { <option value=m2 prop:selected=move || model.get_untracked().as_deref() == Some(m3.as_str())>{m.clone()}</option> }
+                }).collect_view()}
+            </select>
+        </label>
+    }
+    .into_any()
+}
+
+#[component]
+fn ProjectCard(project: api::Project) -> impl IntoView {
     let href = format!("/projects/{}", project.id);
     view! {
         <a class="card project-card" href=href data-testid="project-card">
@@ -108,7 +270,7 @@ fn ProjectCard(project: Project) -> impl IntoView {
 }
 
 #[component]
-fn NewProjectDialog(on_close: Callback<()>) -> impl IntoView {
+fn NewProjectDialog(on_close: Callback<()>, model: RwSignal<Option<String>>) -> impl IntoView {
     let templates = LocalResource::new(|| api::get::<TemplateList>("/api/v1/templates"));
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
@@ -127,11 +289,19 @@ fn NewProjectDialog(on_close: Callback<()>) -> impl IntoView {
             return;
         }
         busy.set(true);
-        let body = json!({ "name": name.get_untracked(), "description": description.get_untracked(), "template": template.get_untracked() });
+        let desc = description.get_untracked();
+        let mut body = json!({ "name": name.get_untracked(), "description": desc, "template": template.get_untracked() });
+        // A description is what to build: the first turn starts with it.
+        if !desc.trim().is_empty() {
+            body["prompt"] = json!(desc);
+            if let Some(m) = model.get_untracked() {
+                body["model"] = json!(m);
+            }
+        }
         let navigate = navigate.clone();
         spawn_local(async move {
-            match api::send::<Project>("POST", "/api/v1/projects", Some(body)).await {
-                Ok(p) => navigate(&format!("/projects/{}", p.id), Default::default()),
+            match api::send::<CreatedProject>("POST", "/api/v1/projects", Some(body)).await {
+                Ok(created) => navigate(&workspace_of(&created), Default::default()),
                 Err(e) => {
                     busy.set(false);
                     match field_of(&e.message) {
@@ -148,12 +318,13 @@ fn NewProjectDialog(on_close: Callback<()>) -> impl IntoView {
             <form class="form" on:submit=submit data-testid="new-project-form">
                 <label class="field">
                     <span>"Name"</span>
-                    <input type="text" name="name" required maxlength="100" placeholder="e.g. Team lunch planner" autofocus bind:value=name/>
+                    <input type="text" name="name" required maxlength="100" placeholder="e.g. Team lunch planner" bind:value=name/>
                     <FormError message=name_error/>
                 </label>
                 <label class="field">
                     <span>"Description " <small class="muted">"(optional)"</small></span>
                     <textarea name="description" rows="2" maxlength="2000" placeholder="What should it do?" bind:value=description></textarea>
+                    <small class="hint">"With a description, the agent starts building it right away."</small>
                 </label>
                 <fieldset class="field">
                     <legend>"Template"</legend>

@@ -3,7 +3,7 @@
 
 use super::hydrated;
 use crate::api::{self, AdminLlm, ProviderKey, ProvidersView, SharedKey, UsageTotal};
-use crate::components::{short_time, FormError, Notice};
+use crate::components::{short_time, FormError, LocalModelBanner, Notice};
 use crate::icons::{Icon, IconKind};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -71,6 +71,7 @@ pub fn ProviderKeys() -> impl IntoView {
                 {move || providers.get().map(|r| match r {
                     Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
                     Ok(p) if p.providers.is_empty() => view! {
+                        <LocalModelBanner status=p.local_status.clone()/>
                         <p class="muted" data-testid="no-providers">{match p.local_model {
                             Some(m) if p.local => format!("Only the local model ({m}) is enabled; no keys are needed."),
                             _ => "No providers are enabled on this appliance.".to_string(),
@@ -125,19 +126,249 @@ pub fn ProviderKeys() -> impl IntoView {
 #[component]
 fn UsageTable(rows: Vec<UsageTotal>, with_user: bool) -> impl IntoView {
     view! {
+        <div class="table-scroll">
         <table class="table small" data-testid="usage-list">
-            <thead><tr>{with_user.then(|| view! { <th>"User"</th> })}<th>"Project"</th><th>"Model"</th><th>"Requests"</th><th>"Prompt tokens"</th><th>"Completion tokens"</th></tr></thead>
-            <tbody>{rows.into_iter().map(|u| view! {
-                <tr>{with_user.then(|| view! { <td>{u.username.clone()}</td> })}
-                    <td>{u.project_id.clone().unwrap_or_else(|| "—".into())}</td><td><code>{u.model.clone()}</code></td>
-                    <td>{u.requests}</td><td>{u.prompt_tokens}</td><td>{u.completion_tokens}</td></tr>
+            <thead><tr>{with_user.then(|| view! { <th>"Person"</th> })}<th>"Project"</th><th>"Model"</th><th>"Requests"</th><th>"Prompt tokens"</th><th>"Completion tokens"</th></tr></thead>
+            <tbody>{rows.into_iter().map(|u| {
+                let person = if u.user_name.is_empty() { u.username.clone() } else { u.user_name.clone() };
+                let project = match (&u.project_name, &u.project_id) {
+                    (Some(name), _) => view! { <span>{name.clone()}</span> }.into_any(),
+                    (None, Some(_)) => view! { <span class="muted">"(deleted project)"</span> }.into_any(),
+                    (None, None) => view! { <span class="muted">"API (no project)"</span> }.into_any(),
+                };
+                view! {
+                    <tr>{with_user.then(|| view! { <td title=u.username.clone()>{person}</td> })}
+                        <td title=u.project_id.clone().unwrap_or_default()>{project}</td><td><code>{u.model.clone()}</code></td>
+                        <td>{u.requests}</td><td>{u.prompt_tokens}</td><td>{u.completion_tokens}</td></tr>
+                }
             }).collect_view()}</tbody>
         </table>
+        </div>
     }
 }
 
-/// Admins: the local worker's state with its last stderr lines, the policy
-/// (edited as JSON, checked by the server), and everyone's usage.
+/// Everyone's model calls, by person, project and model (admins).
+#[component]
+pub fn AdminUsage() -> impl IntoView {
+    let usage = LocalResource::new(|| api::get::<Vec<UsageTotal>>("/api/v1/admin/usage"));
+    view! {
+        <section class="card section" data-testid="admin-usage">
+            <h2>"Usage"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || usage.get().map(|r| match r {
+                    Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="muted">"No model calls yet."</p> }.into_any(),
+                    Ok(list) => view! { <UsageTable rows=list with_user=true/> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// One provider of the policy as the form edits it.
+#[derive(Clone, Debug, PartialEq)]
+struct ProviderRow {
+    key: u32,
+    id: RwSignal<String>,
+    kind: RwSignal<String>,
+    base_url: RwSignal<String>,
+    models: RwSignal<String>,
+    tools: RwSignal<String>,
+    context: RwSignal<String>,
+    images: RwSignal<bool>,
+    enabled: RwSignal<bool>,
+}
+
+impl ProviderRow {
+    fn from_json(key: u32, v: &serde_json::Value) -> Self {
+        let text = |k: &str, d: &str| v[k].as_str().unwrap_or(d).to_string();
+        ProviderRow {
+            key,
+            id: RwSignal::new(text("id", "")),
+            kind: RwSignal::new(text("kind", "openai")),
+            base_url: RwSignal::new(text("base_url", "")),
+            models: RwSignal::new(
+                v["models"].as_array().map(|m| m.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+            ),
+            tools: RwSignal::new(text("tools", "native")),
+            context: RwSignal::new(v["context"].as_u64().map(|c| c.to_string()).unwrap_or_default()),
+            images: RwSignal::new(v["images"].as_bool().unwrap_or(false)),
+            enabled: RwSignal::new(v["enabled"].as_bool().unwrap_or(true)),
+        }
+    }
+
+    /// As the policy API takes it; a context that is not a number is the
+    /// form's error (the server checks the rest).
+    fn to_json(&self) -> Result<serde_json::Value, String> {
+        let id = self.id.get_untracked().trim().to_string();
+        let context = self.context.get_untracked();
+        let context = match context.trim() {
+            "" => serde_json::Value::Null,
+            c => json!(c.parse::<u32>().map_err(|_| format!("{}: the context is a number of tokens, e.g. 32768", if id.is_empty() { "a provider" } else { id.as_str() }))?),
+        };
+        let models: Vec<String> = self
+            .models
+            .get_untracked()
+            .split([',', '\n'])
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect();
+        Ok(json!({
+            "id": id,
+            "kind": self.kind.get_untracked(),
+            "base_url": self.base_url.get_untracked().trim(),
+            "enabled": self.enabled.get_untracked(),
+            "models": models,
+            "tools": self.tools.get_untracked(),
+            "context": context,
+            "images": self.images.get_untracked(),
+        }))
+    }
+}
+
+/// The provider policy as a form: the local model on or off, and each
+/// provider with its fields; saved through `PUT /api/v1/admin/llm/policy`.
+#[component]
+fn PolicyEditor(policy: serde_json::Value, on_saved: Callback<()>) -> impl IntoView {
+    let ready = hydrated();
+    let next_key = StoredValue::new(0u32);
+    let fresh_key = move || {
+        let k = next_key.get_value();
+        next_key.set_value(k + 1);
+        k
+    };
+    let local = RwSignal::new(policy["local"].as_bool().unwrap_or(true));
+    let rows = RwSignal::new(
+        policy["providers"].as_array().cloned().unwrap_or_default().iter().map(|p| ProviderRow::from_json(fresh_key(), p)).collect::<Vec<_>>(),
+    );
+    let error = RwSignal::new(None::<String>);
+    let saved = RwSignal::new(None::<String>);
+    let add = move |_| {
+        let row = ProviderRow::from_json(fresh_key(), &json!({"kind": "openai", "enabled": true}));
+        rows.update(|r| r.push(row));
+    };
+    let save = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        saved.set(None);
+        let providers: Result<Vec<_>, String> = rows.get_untracked().iter().map(ProviderRow::to_json).collect();
+        let providers = match providers {
+            Ok(p) => p,
+            Err(e) => {
+                error.set(Some(e));
+                return;
+            }
+        };
+        let body = json!({ "local": local.get_untracked(), "providers": providers });
+        spawn_local(async move {
+            match api::send::<serde_json::Value>("PUT", "/api/v1/admin/llm/policy", Some(body)).await {
+                Ok(_) => {
+                    saved.set(Some("Saved the policy.".into()));
+                    on_saved.run(());
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <form class="form policy-form" on:submit=save data-testid="policy-form">
+            <label class="check">
+                <input type="checkbox" name="local" prop:checked=move || local.get() on:change=move |ev| local.set(event_target_checked(&ev))/>
+                <span>"People may use the local model"</span>
+            </label>
+            <For each=move || rows.get() key=|r| r.key let:row>
+                <ProviderFields row=row on_remove=Callback::new(move |key: u32| rows.update(|r| r.retain(|x| x.key != key)))/>
+            </For>
+            <Show when=move || rows.get().is_empty()>
+                <p class="muted small" data-testid="no-policy-providers">"No providers: people use the local model only."</p>
+            </Show>
+            <FormError message=error/>
+            <Notice message=saved/>
+            <div class="form-actions">
+                <button class="btn" type="button" on:click=add data-testid="add-provider"><Icon kind=IconKind::Plus/> "Add provider"</button>
+                <button class="btn btn-primary" type="submit" disabled=move || !ready.get()>"Save policy"</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn ProviderFields(row: ProviderRow, on_remove: Callback<u32>) -> impl IntoView {
+    let key = row.key;
+    let title = move || {
+        let id = row.id.get();
+        if id.trim().is_empty() { "New provider".to_string() } else { id }
+    };
+    let check = |label: &'static str, name: &'static str, sig: RwSignal<bool>| view! {
+        <label class="check">
+            <input type="checkbox" name=name prop:checked=move || sig.get() on:change=move |ev| sig.set(event_target_checked(&ev))/>
+            <span>{label}</span>
+        </label>
+    };
+    view! {
+        <fieldset class="provider-fields" data-testid="policy-provider">
+            <legend>{title}</legend>
+            <div class="provider-grid">
+                <label class="field"><span>"Id"</span>
+                    <input name="provider-id" required maxlength="32" placeholder="e.g. team" bind:value=row.id/>
+                    <small class="hint">"Models are named id/model."</small></label>
+                <label class="field"><span>"Kind"</span>
+                    <select name="provider-kind" on:change=move |ev| row.kind.set(event_target_value(&ev))>
+                        {[("openai", "OpenAI-compatible"), ("anthropic", "Anthropic"), ("gemini", "Gemini")].into_iter().map(|(v, l)| view! {
+                            <option value=v prop:selected=move || row.kind.get() == v>{l}</option>
+                        }).collect_view()}
+                    </select></label>
+                <label class="field wide"><span>"Base URL"</span>
+                    <input name="provider-base-url" type="url" required placeholder="http://gpu-box:8000/v1" bind:value=row.base_url/></label>
+                <label class="field wide"><span>"Models"</span>
+                    <input name="provider-models" placeholder="coder-32b, coder-7b" bind:value=row.models/>
+                    <small class="hint">"Separated by commas."</small></label>
+                <label class="field"><span>"Tool format"</span>
+                    <select name="provider-tools" on:change=move |ev| row.tools.set(event_target_value(&ev))>
+                        <option value="native" prop:selected=move || row.tools.get() == "native">"Native tool calls"</option>
+                        <option value="text" prop:selected=move || row.tools.get() == "text">"Text (no tool calls)"</option>
+                    </select></label>
+                <label class="field"><span>"Context (tokens)"</span>
+                    <input name="provider-context" inputmode="numeric" placeholder="default" bind:value=row.context/></label>
+            </div>
+            <div class="provider-checks">
+                {check("Reads images", "provider-images", row.images)}
+                {check("Enabled", "provider-enabled", row.enabled)}
+                <button class="btn btn-ghost btn-danger-text" type="button" data-testid="remove-provider" on:click=move |_| on_remove.run(key)>
+                    <Icon kind=IconKind::Trash/> "Remove"
+                </button>
+            </div>
+        </fieldset>
+    }
+}
+
+/// The local model's state as the admin sees it: "ready" only when it can
+/// serve an agent turn.
+#[component]
+fn LocalModelStatus(status: Option<api::LocalStatus>) -> impl IntoView {
+    status.map(|s| {
+        let label = match s.state.as_str() {
+            "ready" if s.agent_ready => "ready",
+            "ready" => "not ready",
+            "test_model" => "test model",
+            "context_too_small" => "context too small",
+            _ => "unavailable",
+        };
+        let class = if s.agent_ready { "badge state-ready" } else { "badge state-warn" };
+        view! {
+            <div class="local-status" data-testid="local-model-status" data-state=s.state.clone()>
+                <p><strong>"Agent on the local model: "</strong><span class=class data-testid="local-model-state">{label}</span>
+                    {s.model.clone().map(|m| view! { " " <code>{m}</code> })}
+                    {s.context.map(|c| format!(" · {c} tokens of context"))}</p>
+                {(!s.agent_ready && !s.message.is_empty()).then(|| view! { <p class="muted">{s.message.clone()}</p> })}
+            </div>
+        }
+    })
+}
+
+/// Admins: the local worker's state with its last stderr lines, whether the
+/// local model can serve the agent, the provider policy (a form) and the
+/// shared keys.
 #[component]
 pub fn AdminModels() -> impl IntoView {
     let ready = hydrated();
@@ -146,38 +377,13 @@ pub fn AdminModels() -> impl IntoView {
         version.get();
         api::get::<AdminLlm>("/api/v1/admin/llm")
     });
-    let usage = LocalResource::new(|| api::get::<Vec<UsageTotal>>("/api/v1/admin/usage"));
-    let policy = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let saved = RwSignal::new(None::<String>);
-    Effect::new(move |_| {
-        if let Some(Ok(l)) = llm.get() {
-            if policy.get_untracked().is_empty() {
-                policy.set(serde_json::to_string_pretty(&l.policy).unwrap_or_default());
-            }
-        }
+    // The status again after the policy changed (the form keeps its own state).
+    let refresh_status = RwSignal::new(0u32);
+    let status = LocalResource::new(move || {
+        version.get();
+        refresh_status.get();
+        api::get::<AdminLlm>("/api/v1/admin/llm")
     });
-    let save = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        error.set(None);
-        saved.set(None);
-        let body: serde_json::Value = match serde_json::from_str(&policy.get_untracked()) {
-            Ok(v) => v,
-            Err(e) => {
-                error.set(Some(format!("Not valid JSON: {e}")));
-                return;
-            }
-        };
-        spawn_local(async move {
-            match api::send::<serde_json::Value>("PUT", "/api/v1/admin/llm/policy", Some(body)).await {
-                Ok(p) => {
-                    policy.set(serde_json::to_string_pretty(&p).unwrap_or_default());
-                    saved.set(Some("Saved.".into()));
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
-    };
     let shared_provider = RwSignal::new(String::new());
     let shared_key = RwSignal::new(String::new());
     let shared_error = RwSignal::new(None::<String>);
@@ -213,7 +419,10 @@ pub fn AdminModels() -> impl IntoView {
     };
     view! {
         <section class="card section" data-testid="admin-models">
-            <h2>"Models"</h2>
+            <h2>"Models & providers"</h2>
+            <Suspense fallback=|| ()>
+                {move || status.get().and_then(|r| r.ok()).map(|l| view! { <LocalModelStatus status=l.local_status/> })}
+            </Suspense>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || llm.get().map(|r| match r {
                     Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
@@ -239,13 +448,13 @@ pub fn AdminModels() -> impl IntoView {
                 })}
             </Suspense>
             <h3>"Allowed providers and models"</h3>
-            <p class="muted small">"local: whether people may use the local model. Each provider: id (models are named id/model), kind (openai for any OpenAI-compatible endpoint, anthropic, gemini), base_url, enabled, models; for the agent, tools (native, or text for endpoints without tool calls), context (the models' context window in tokens) and images (true when the models read images: attached images go to them). People add their own keys in their profile, or you set a shared key below."</p>
-            <form class="form" on:submit=save data-testid="policy-form">
-                <textarea class="code-input" rows="14" aria-label="Policy as JSON" spellcheck="false" bind:value=policy></textarea>
-                <FormError message=error/>
-                <Notice message=saved/>
-                <div class="form-actions"><button class="btn btn-primary" type="submit" disabled=move || !ready.get()>"Save policy"</button></div>
-            </form>
+            <p class="muted small">"Kind: OpenAI-compatible for any endpoint that speaks the OpenAI API (vLLM, llama.cpp's server, a gateway), Anthropic or Gemini. Tool format: text for endpoints without tool calls. Context: the models' context window in tokens. Reads images: attached images go to these models. People add their own keys in their profile, or you set a shared key below."</p>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || llm.get().map(|r| match r {
+                    Err(_) => ().into_any(),
+                    Ok(l) => view! { <PolicyEditor policy=l.policy on_saved=Callback::new(move |_| refresh_status.update(|v| *v += 1))/> }.into_any(),
+                })}
+            </Suspense>
             <h3>"Shared provider keys"</h3>
             <p class="muted small">"A key everyone uses for a provider of the policy (a person's own key wins), so a provider added above is usable at once. Encrypted on the server; only the last four characters are shown."</p>
             <form class="form inline" on:submit=save_shared data-testid="shared-key-form">
@@ -269,14 +478,6 @@ pub fn AdminModels() -> impl IntoView {
                             }).collect_view()}</tbody>
                         </table>
                     }.into_any(),
-                })}
-            </Suspense>
-            <h3>"Usage"</h3>
-            <Suspense fallback=|| ()>
-                {move || usage.get().map(|r| match r {
-                    Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <p class="muted">"No model calls yet."</p> }.into_any(),
-                    Ok(list) => view! { <UsageTable rows=list with_user=true/> }.into_any(),
                 })}
             </Suspense>
         </section>

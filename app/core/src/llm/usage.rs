@@ -45,7 +45,12 @@ pub async fn record(pool: &SqlitePool, r: &UsageRecord) -> Result<(), LlmStoreEr
 pub struct UsageTotal {
     pub user_id: i64,
     pub username: String,
+    /// The person's display name.
+    pub user_name: String,
     pub project_id: Option<String>,
+    /// The project's name; None for calls outside a project (the OpenAI
+    /// API) and for a project deleted since.
+    pub project_name: Option<String>,
     pub provider: String,
     pub model: String,
     pub requests: i64,
@@ -57,13 +62,15 @@ pub struct UsageTotal {
 /// Totals of one user (`Some`) or everyone (`None`).
 pub async fn totals(pool: &SqlitePool, user_id: Option<i64>) -> Result<Vec<UsageTotal>, LlmStoreError> {
     Ok(sqlx::query_as::<_, UsageTotal>(
-        "SELECT u.user_id, users.username, u.project_id, u.provider, u.model, COUNT(*) AS requests,
+        "SELECT u.user_id, users.username, users.name AS user_name, u.project_id, p.name AS project_name,
+                u.provider, u.model, COUNT(*) AS requests,
                 SUM(u.prompt_tokens) AS prompt_tokens, SUM(u.completion_tokens) AS completion_tokens,
                 SUM(u.duration_ms) AS duration_ms
          FROM llm_usage u JOIN users ON users.id = u.user_id
+         LEFT JOIN projects p ON p.id = u.project_id
          WHERE ?1 IS NULL OR u.user_id = ?1
          GROUP BY u.user_id, u.project_id, u.provider, u.model
-         ORDER BY users.username, u.project_id, u.provider, u.model",
+         ORDER BY users.username, p.name, u.project_id, u.provider, u.model",
     )
     .bind(user_id)
     .fetch_all(pool)

@@ -1,9 +1,11 @@
 //! Projects of the caller. Another user's project answers 404 on every route,
 //! exactly like one that does not exist.
 
-use crate::error::{blocking, ApiResult, ErrorBody};
+use crate::agent::turn;
+use crate::error::{blocking, ApiError, ApiResult, ErrorBody, ErrorDetail};
 use crate::extract::{ApiJson, Auth};
 use crate::state::AppState;
+use autocrea_core::agent::store;
 use autocrea_core::audit;
 use autocrea_core::projects::{self, ListQuery, ProjectView, SortKey, SortOrder};
 use autocrea_core::templates::DEFAULT_TEMPLATE;
@@ -30,11 +32,90 @@ pub struct ProjectList {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateProject {
+    /// Derived from `prompt` when left out or empty (and a prompt is given).
+    #[serde(default)]
     pub name: String,
+    /// The project's description; the prompt when left out and a prompt is given.
     #[serde(default)]
     pub description: String,
     /// A template id from `GET /api/v1/templates`; `static` when left out.
     pub template: Option<String>,
+    /// The first message to the agent: the server makes a thread and starts
+    /// the first turn with it (see `CreatedProject`). 1 to 32000 characters.
+    pub prompt: Option<String>,
+    /// The agent's model for this project (as in `PUT /projects/{id}/agent`):
+    /// `local` or `<provider>/<model>`; the default model when left out.
+    pub model: Option<String>,
+}
+
+/// A new project and, when a prompt was given, the first turn it started.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedProject {
+    #[serde(flatten)]
+    pub project: ProjectView,
+    /// The thread the first turn runs on (with a prompt).
+    pub thread_id: Option<String>,
+    /// The first turn (with a prompt, when it started).
+    pub turn_id: Option<String>,
+    /// Why the first turn did not start (e.g. `model_unavailable`); the
+    /// project exists all the same, and the prompt can be sent again.
+    pub turn_error: Option<ErrorDetail>,
+}
+
+/// Longest first message (the chat's limit).
+const PROMPT_MAX: usize = 32_000;
+/// Longest name derived from a prompt, in characters.
+const DERIVED_NAME_MAX: usize = 40;
+
+/// A short, readable project name from a prompt: "Build a todo list app with
+/// add and delete" gives "Todo list app". Leading requests ("build me a",
+/// "create an", "I want") and what follows "with", "that", "which" or a
+/// punctuation mark are left out; at most six words and 40 characters.
+pub fn name_from_prompt(prompt: &str) -> String {
+    const LEAD: &[&str] = &[
+        "please", "build", "create", "make", "write", "generate", "design", "develop", "code",
+        "i", "want", "would", "like", "need", "to", "me", "us", "a", "an", "the", "simple", "small",
+        "new", "can", "you", "let's", "lets",
+    ];
+    const STOP: &[&str] = &["with", "that", "which", "where", "using"];
+    let first = prompt
+        .split(|c: char| matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | '\n' | '(' | '['))
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+        .unwrap_or("");
+    let words: Vec<&str> = first
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '-' && c != '\''))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let start = words
+        .iter()
+        .position(|w| !LEAD.contains(&w.to_lowercase().as_str()))
+        .unwrap_or(words.len());
+    let mut name = String::new();
+    for (i, w) in words[start..].iter().enumerate() {
+        if i >= 6 || (i > 0 && STOP.contains(&w.to_lowercase().as_str())) {
+            break;
+        }
+        if name.chars().count() + 1 + w.chars().count() > DERIVED_NAME_MAX {
+            break;
+        }
+        if !name.is_empty() {
+            name.push(' ');
+        }
+        name.push_str(w);
+    }
+    if name.is_empty() {
+        // Nothing but filler words (or none at all): the prompt's start.
+        name = prompt.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(DERIVED_NAME_MAX).collect();
+        name = name.trim().to_string();
+    }
+    if name.is_empty() {
+        return "New project".into();
+    }
+    let mut chars = name.chars();
+    let head = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    head + chars.as_str()
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -70,23 +151,48 @@ pub fn view(state: &AppState, project: &projects::Project) -> ProjectView {
     v
 }
 
-/// Creates a project from a template.
+/// Creates a project from a template. With a `prompt`, also a thread, and
+/// the first turn starts with the prompt; a turn that cannot start (no model,
+/// no credits) leaves the project in place and says why in `turn_error`.
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = CreateProject,
-    responses((status = 201, body = ProjectView), (status = 400, body = ErrorBody)))]
+    responses((status = 201, body = CreatedProject), (status = 400, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(body): ApiJson<CreateProject>,
-) -> ApiResult<(StatusCode, Json<ProjectView>)> {
+) -> ApiResult<(StatusCode, Json<CreatedProject>)> {
     let template = body.template.as_deref().unwrap_or(DEFAULT_TEMPLATE);
-    let project = projects::create(
-        &state.pool,
-        auth.user.id,
-        &body.name,
-        &body.description,
-        template,
-    )
-    .await?;
+    // Everything about the request is checked before anything is made.
+    let prompt = match body.prompt.as_deref() {
+        None => None,
+        Some(p) => {
+            let p = p.trim();
+            if p.is_empty() || p.chars().count() > PROMPT_MAX {
+                return Err(ApiError::invalid(format!("prompt: 1 to {PROMPT_MAX} characters")));
+            }
+            if p.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
+                return Err(ApiError::invalid("prompt: must not contain control characters"));
+            }
+            Some(p.to_string())
+        }
+    };
+    let model = body.model.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::to_string);
+    if let Some(m) = &model {
+        // As for the agent settings: the local model may be down now and still be chosen.
+        match crate::api::gateway::resolve(&state, auth.user.id, Some(m)).await {
+            Ok(_) | Err(crate::llm::LlmError::Unavailable(_)) => {}
+            Err(e) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "model_unavailable", format!("model: {e}"))),
+        }
+    }
+    let name = match (&prompt, body.name.trim().is_empty()) {
+        (Some(p), true) => name_from_prompt(p),
+        _ => body.name.clone(),
+    };
+    let description = match (&prompt, body.description.trim().is_empty()) {
+        (Some(p), true) => p.chars().take(projects::DESCRIPTION_MAX).collect(),
+        _ => body.description.clone(),
+    };
+    let mut project = projects::create(&state.pool, auth.user.id, &name, &description, template).await?;
     let (git, id, template, author) = (
         state.git.clone(),
         project.id.clone(),
@@ -106,7 +212,49 @@ pub async fn create(
         Some(&project.name),
     )
     .await;
-    Ok((StatusCode::CREATED, Json(view(&state, &project))))
+    if model.is_some() {
+        project = projects::set_agent(&state.pool, auth.user.id, &project.id, model.as_deref(), None).await?;
+    }
+    let mut created = CreatedProject {
+        project: view(&state, &project),
+        thread_id: None,
+        turn_id: None,
+        turn_error: None,
+    };
+    if let Some(prompt) = prompt {
+        match first_turn(&state, auth.user.id, &project, prompt).await {
+            Ok((thread, turn)) => {
+                created.thread_id = Some(thread);
+                created.turn_id = Some(turn);
+            }
+            Err((thread, e)) => {
+                created.thread_id = thread;
+                created.turn_error = Some(ErrorDetail { code: e.code.to_string(), message: e.message });
+            }
+        }
+    }
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// A thread named like the project and the first turn on it; on failure the
+/// thread (if made) and why.
+async fn first_turn(
+    state: &AppState,
+    user_id: i64,
+    project: &projects::Project,
+    prompt: String,
+) -> Result<(String, String), (Option<String>, ApiError)> {
+    let thread = store::create_thread(&state.pool, &project.id, user_id, &project.name)
+        .await
+        .map_err(|e| (None, turn::store_error(e)))?;
+    let ask = turn::Ask::New { content: prompt, attachments: vec![] };
+    match turn::start(state, user_id, project, &thread, ask, turn::Options::default()).await {
+        Ok(t) => Ok((thread.id, t.id)),
+        Err(e) => {
+            tracing::info!(project = %project.id, code = e.code, "the first turn of a new project did not start");
+            Err((Some(thread.id), e))
+        }
+    }
 }
 
 /// One project.
@@ -218,5 +366,29 @@ pub fn person(auth: &Auth) -> autocrea_core::gitstore::Author {
     autocrea_core::gitstore::Author {
         name: auth.user.name.clone(),
         email: auth.user.email.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_from_prompt;
+
+    #[test]
+    fn names_from_prompts() {
+        for (prompt, name) in [
+            ("Build a todo list app with add and delete", "Todo list app"),
+            ("build me a recipe book, with photos", "Recipe book"),
+            ("I want a landing page for my bakery", "Landing page for my bakery"),
+            ("Create an invoice tracker that emails reminders", "Invoice tracker"),
+            ("kanban board", "Kanban board"),
+            ("Make a", "Make a"),
+            ("   ", "New project"),
+            ("A very long name for a project that goes on and on and on forever", "Very long name for a project"),
+        ] {
+            assert_eq!(name_from_prompt(prompt), name, "for {prompt:?}");
+        }
+        for prompt in ["x".repeat(500), "é".repeat(300)] {
+            assert!(name_from_prompt(&prompt).chars().count() <= 40);
+        }
     }
 }
