@@ -216,11 +216,14 @@ pub struct LlmConfig {
     pub model: Option<String>,
     /// CPU threads for decoding; all cores when unset.
     pub threads: Option<i32>,
-    /// Requests decoded together.
+    /// Requests decoded together. Each has the whole `context`, so the KV
+    /// cache takes slots x context cells: a few large slots, because one
+    /// agent request needs many thousand tokens.
     pub slots: usize,
     /// Requests that may wait for a slot before 429.
     pub queue: usize,
-    /// KV cache cells shared by the slots; 0 = the model's context size.
+    /// Context of each request, in tokens; 0 = the model's context size
+    /// (models.toml), never more.
     pub context: u32,
     /// The program to run as the worker; this executable when unset.
     pub worker_binary: Option<PathBuf>,
@@ -233,7 +236,7 @@ impl Default for LlmConfig {
             models: PathBuf::from("models/models.toml"),
             model: None,
             threads: None,
-            slots: 8,
+            slots: 4,
             queue: 16,
             context: 0,
             worker_binary: None,

@@ -17,6 +17,19 @@ pub struct ModelSpec {
     pub gpu_layers: u32,
     #[serde(default)]
     pub default: bool,
+    /// What the model is for: `agent` (it can build apps) or `test` (a small
+    /// model for the appliance's own tests, such as the development model the
+    /// installer fetches; the UI says it cannot build apps).
+    #[serde(default)]
+    pub purpose: Purpose,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Purpose {
+    #[default]
+    Agent,
+    Test,
 }
 
 fn default_context() -> u32 {

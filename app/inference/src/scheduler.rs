@@ -53,7 +53,7 @@ pub struct SchedulerOptions {
     /// Jobs that may wait for a slot; beyond it `submit` refuses.
     pub queue: usize,
     /// KV cache cells of each slot: the longest prompt plus answer
-    /// (0: the model's context size, at most 4096).
+    /// (0: the model's context size; see `slot_context`).
     pub context: u32,
     /// Tokens decoded in one step at most (prompt chunks share it).
     pub batch: u32,
@@ -133,14 +133,25 @@ struct Admitted {
     events: mpsc::UnboundedSender<Event>,
 }
 
+/// The context each request gets: the configured size (0: the model's
+/// whole context), never more than the model has. Every slot gets all of it
+/// rather than an even share of a fixed pool, so one agent request (a long
+/// system prompt with tool schemas, then a whole file as the answer) fits
+/// on any slot; memory grows with slots x context instead, which is why the
+/// appliance's default is a few slots. The server computes the agent's
+/// budget with this same function, so both sides agree.
+pub fn slot_context(configured: u32, model_context: u32) -> u32 {
+    match configured {
+        0 => model_context,
+        n => n.min(model_context),
+    }
+}
+
 impl Scheduler {
     /// Creates the context (on the decode thread) and starts the thread.
     pub fn start(engine: Arc<Engine>, opts: SchedulerOptions) -> Result<Self, ModelError> {
         let slots = opts.slots.clamp(1, 64);
-        let context = match opts.context {
-            0 => engine.spec.context.min(4096),
-            n => n.min(engine.spec.context),
-        };
+        let context = slot_context(opts.context, engine.spec.context);
         let counters = Arc::new(Counters {
             waiting: AtomicUsize::new(0),
             busy: AtomicUsize::new(0),
@@ -179,14 +190,18 @@ impl Scheduler {
     pub fn submit(&self, job: Job) -> Result<mpsc::UnboundedReceiver<Event>, SubmitError> {
         let prompt = self.engine.tokenize(&job.prompt);
         let limit = self.context as usize;
-        let max_tokens = job.max_tokens.max(1);
-        if prompt.is_empty() || prompt.len() + max_tokens > limit {
+        // The answer gets what the context leaves after the prompt, up to
+        // the request's max_tokens (as llama.cpp's server does): a client
+        // that counts the prompt a little wrong gets a shorter answer that
+        // ends with "length", not an error.
+        if prompt.is_empty() || prompt.len() >= limit {
             return Err(ModelError::PromptTooLong {
-                tokens: prompt.len() + max_tokens,
+                tokens: prompt.len(),
                 context: limit as u32,
             }
             .into());
         }
+        let max_tokens = job.max_tokens.clamp(1, limit - prompt.len());
         let grammar = match &job.grammar {
             Some(g) => Some(self.engine.grammar_sampler(g)?),
             None => None,

@@ -37,9 +37,13 @@ pub fn schema_grammar(schema: &Value) -> Result<String, ModelError> {
         .map_err(|e| ModelError::BadSchema(e.to_string()))
 }
 
-/// The schema of one call to any of `tools`.
-fn call_schema(tools: &[&ToolSpec]) -> Value {
-    let calls: Vec<Value> = tools
+/// The schema of one call to any of `tools`, as JSON text: written by hand
+/// so that `name` comes before `arguments` (llama.cpp's converter keeps the
+/// properties' order, and serde_json's maps sort keys). The model picks
+/// the tool first, as chat models are trained to, and the call can be
+/// streamed: its name is known before its arguments are written.
+fn call_schema(tools: &[&ToolSpec]) -> String {
+    let calls: Vec<String> = tools
         .iter()
         .map(|t| {
             let parameters = if t.parameters.is_object() {
@@ -47,18 +51,17 @@ fn call_schema(tools: &[&ToolSpec]) -> Value {
             } else {
                 json!({ "type": "object" })
             };
-            json!({
-                "type": "object",
-                "properties": { "name": { "const": t.name }, "arguments": parameters },
-                "required": ["name", "arguments"],
-                "additionalProperties": false,
-            })
+            format!(
+                r#"{{"type":"object","properties":{{"name":{},"arguments":{}}},"required":["name","arguments"],"additionalProperties":false}}"#,
+                json!({ "const": t.name }),
+                parameters
+            )
         })
         .collect();
     if calls.len() == 1 {
         calls.into_iter().next().expect("one call")
     } else {
-        json!({ "oneOf": calls })
+        format!(r#"{{"oneOf":[{}]}}"#, calls.join(","))
     }
 }
 
@@ -84,7 +87,8 @@ pub fn tools_grammar(
     if selected.is_empty() {
         return Ok(None);
     }
-    let grammar = schema_grammar(&call_schema(&selected))?;
+    let grammar = llama_cpp_2::json_schema_to_grammar(&call_schema(&selected))
+        .map_err(|e| ModelError::BadSchema(e.to_string()))?;
     if *choice != ToolChoice::Auto {
         return Ok(Some(grammar));
     }
@@ -124,7 +128,8 @@ pub fn tools_prompt(tools: &[ToolSpec], choice: &ToolChoice) -> String {
     };
     format!(
         "You can call these tools:\n{}\n{how}",
-        serde_json::to_string_pretty(&listed).unwrap_or_default()
+        // One line per tool: indentation would cost prompt tokens for nothing.
+        listed.iter().map(Value::to_string).collect::<Vec<_>>().join("\n")
     )
 }
 

@@ -209,6 +209,10 @@ fn the_next_turn_reuses_the_cached_prefix_and_the_queue_is_bounded() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("does not fit"), "{err}");
+    // A prompt that fits with an answer budget beyond the context is
+    // admitted: the answer gets what the context leaves.
+    let rx = sched.submit(greedy_job("Hello".into(), 1_000_000));
+    assert!(rx.is_ok(), "{:?}", rx.err());
 }
 
 #[test]

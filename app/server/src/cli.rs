@@ -54,9 +54,9 @@ enum Command {
         #[arg(long, default_value_t = 16)]
         queue: usize,
         /// Requests decoded together (sequence slots of the one context).
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = 4)]
         slots: usize,
-        /// KV cache cells shared by the slots (default: the model's context size).
+        /// Context of each request in tokens (default: the model's context size).
         #[arg(long, default_value_t = 0)]
         context: u32,
         /// Exit when standard input closes (the supervising server died).

@@ -70,20 +70,22 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     // The manifest names the local model; a broken manifest is the worker's
     // error to report (it keeps restarting with the reason), not a reason
     // for the console to stay down.
-    let (local_model, local_context) = match autocrea_inference::Manifest::load(&config.llm.models) {
+    let (local_model, local_context, local_test_model) = match autocrea_inference::Manifest::load(&config.llm.models) {
         Ok(m) => {
             let id = match &config.llm.model {
                 Some(id) => id.clone(),
                 None => m.default_model().id.clone(),
             };
-            let context = m.get(&id).map(|spec| spec.context);
-            (Some(id), context)
+            // What each request gets on the worker, computed as the worker does.
+            let context = m.get(&id).map(|spec| autocrea_inference::slot_context(config.llm.context, spec.context));
+            let test_model = m.get(&id).is_some_and(|spec| spec.purpose == autocrea_inference::Purpose::Test);
+            (Some(id), context, test_model)
         }
         Err(e) => {
             if config.llm.worker {
                 tracing::warn!(error = %e, "the model manifest cannot be read");
             }
-            (None, None)
+            (None, None, false)
         }
     };
     let llm = LlmRuntime {
@@ -91,6 +93,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         master_key,
         local_model,
         local_context,
+        local_test_model,
     };
     autocrea_core::llm::policy::apply_config(&pool, &llm.master_key, &config.providers)
         .await

@@ -32,8 +32,11 @@ pub struct LlmRuntime {
     pub master_key: MasterKey,
     /// The id the local model answers to (from the manifest), when known.
     pub local_model: Option<String>,
-    /// Its context window in tokens (the manifest's `context`).
+    /// The context each request gets on the worker, in tokens (the
+    /// manifest's `context`, or `[llm] context` when smaller).
     pub local_context: Option<u32>,
+    /// The manifest marks it `purpose = "test"`: it cannot build apps.
+    pub local_test_model: bool,
 }
 
 impl AppState {

@@ -9,6 +9,7 @@
 //! `tools` / `tool_choice` and `response_format` constrain decoding with a
 //! grammar built from their JSON schemas.
 
+use crate::llm::call_stream::{CallStream, Piece};
 use crate::llm::encode::{self, Meta, Shape};
 use crate::llm::wire::{ChatRequest, CompletionRequest, FunctionCall, Options, ToolCall, Usage};
 use crate::llm::{ChatEvent, EventStream, LlmError};
@@ -319,65 +320,83 @@ fn submit(w: &Worker, job: Job, tools: Option<Vec<ToolSpec>>) -> Result<EventStr
     Ok(events(rx, tools))
 }
 
-/// The scheduler's events as chat events. With tools the text is held until
-/// the end, when it is known whether it is a call.
+/// The scheduler's events as chat events. With tools, a call is streamed
+/// in pieces while it is written (`call_stream`), so a client sees progress
+/// on a long call; whether the reply is a call or text is decided on the
+/// whole text at the end, as the grammar allows either under `auto`.
 fn events(rx: mpsc::UnboundedReceiver<Event>, tools: Option<Vec<ToolSpec>>) -> EventStream {
-    let state = (rx, tools, VecDeque::<Result<ChatEvent, LlmError>>::new(), false);
-    Box::pin(futures_util::stream::unfold(
-        state,
-        |(mut rx, tools, mut queue, mut done)| async move {
-            loop {
-                if let Some(e) = queue.pop_front() {
-                    return Some((e, (rx, tools, queue, done)));
-                }
-                if done {
-                    return None;
-                }
-                match rx.recv().await {
-                    Some(Event::Text(t)) if tools.is_none() => queue.push_back(Ok(ChatEvent::Text(t))),
-                    Some(Event::Text(_)) => {}
-                    Some(Event::Done(g)) => {
-                        done = true;
-                        let usage = Usage {
-                            prompt_tokens: g.prompt_tokens as u64,
-                            completion_tokens: g.completion_tokens as u64,
-                        };
-                        let call = tools
-                            .as_ref()
-                            .and_then(|t| structured::parse_tool_call(&g.text, t));
-                        let reason = match call {
-                            Some((name, arguments)) => {
-                                queue.push_back(Ok(ChatEvent::ToolCall(ToolCall {
-                                    id: format!("call_{}", autocrea_core::secrets::random_token(24)),
-                                    kind: "function".into(),
-                                    function: FunctionCall {
-                                        name,
-                                        arguments: arguments.to_string(),
-                                    },
-                                })));
-                                "tool_calls".to_string()
-                            }
-                            None => {
-                                if tools.is_some() && !g.text.is_empty() {
-                                    queue.push_back(Ok(ChatEvent::Text(g.text.clone())));
-                                }
-                                g.finish_reason.to_string()
-                            }
-                        };
-                        queue.push_back(Ok(ChatEvent::Finish { reason, usage }));
-                    }
-                    Some(Event::Failed(e)) => {
-                        done = true;
-                        queue.push_back(Err(model_error(e)));
-                    }
-                    None => {
-                        done = true;
-                        queue.push_back(Err(LlmError::Internal(
-                            "the decode thread stopped".into(),
-                        )));
-                    }
+    let state = Pending { rx, tools, queue: VecDeque::new(), done: false, calls: CallStream::default(), call_id: None };
+    Box::pin(futures_util::stream::unfold(state, |mut s| async move {
+        loop {
+            if let Some(e) = s.queue.pop_front() {
+                return Some((e, s));
+            }
+            if s.done {
+                return None;
+            }
+            let event = s.rx.recv().await;
+            s.take(event);
+        }
+    }))
+}
+
+struct Pending {
+    rx: mpsc::UnboundedReceiver<Event>,
+    tools: Option<Vec<ToolSpec>>,
+    queue: VecDeque<Result<ChatEvent, LlmError>>,
+    done: bool,
+    calls: CallStream,
+    /// The id of the call being streamed, once its name is known.
+    call_id: Option<String>,
+}
+
+impl Pending {
+    fn take(&mut self, event: Option<Event>) {
+        match event {
+            Some(Event::Text(t)) if self.tools.is_none() => self.queue.push_back(Ok(ChatEvent::Text(t))),
+            Some(Event::Text(t)) => {
+                for piece in self.calls.push(&t) {
+                    let delta = match piece {
+                        Piece::Name(name) => {
+                            let id = format!("call_{}", autocrea_core::secrets::random_token(24));
+                            self.call_id = Some(id.clone());
+                            ChatEvent::ToolCallDelta { index: 0, id: Some(id), name: Some(name), arguments: String::new() }
+                        }
+                        Piece::Arguments(a) => ChatEvent::ToolCallDelta { index: 0, id: None, name: None, arguments: a },
+                    };
+                    self.queue.push_back(Ok(delta));
                 }
             }
-        },
-    ))
+            Some(Event::Done(g)) => {
+                self.done = true;
+                let usage = Usage { prompt_tokens: g.prompt_tokens as u64, completion_tokens: g.completion_tokens as u64 };
+                let call = self.tools.as_ref().and_then(|t| structured::parse_tool_call(&g.text, t));
+                let reason = match call {
+                    Some((name, arguments)) => {
+                        let id = self.call_id.take().unwrap_or_else(|| format!("call_{}", autocrea_core::secrets::random_token(24)));
+                        let function = FunctionCall { name, arguments: arguments.to_string() };
+                        self.queue.push_back(Ok(ChatEvent::ToolCall(ToolCall { id, kind: "function".into(), function })));
+                        "tool_calls".to_string()
+                    }
+                    None => {
+                        // Not a whole call (text, or a call cut off by max_tokens:
+                        // the pieces streamed so far were progress only).
+                        if self.tools.is_some() && !g.text.is_empty() {
+                            self.queue.push_back(Ok(ChatEvent::Text(g.text.clone())));
+                        }
+                        g.finish_reason.to_string()
+                    }
+                };
+                self.queue.push_back(Ok(ChatEvent::Finish { reason, usage }));
+            }
+            Some(Event::Failed(e)) => {
+                self.done = true;
+                self.queue.push_back(Err(model_error(e)));
+            }
+            None => {
+                self.done = true;
+                self.queue.push_back(Err(LlmError::Internal("the decode thread stopped".into())));
+            }
+        }
+    }
 }

@@ -1,14 +1,12 @@
-//! What fits in a model's context window. Sizes are estimated (a token is
-//! about four bytes of English or code), which is close enough to leave
-//! room for the answer without a tokenizer per provider.
+//! What fits in a model's context window. Sizes are estimated without a
+//! tokenizer per provider: a token is about four bytes of English but
+//! nearer three of code and JSON, so three bytes a token errs on the safe
+//! side (how much the answer gets is `budget`'s part).
 
 use super::runner::ChatMsg;
 
-/// Tokens kept free for the model's answer.
-pub const ANSWER_RESERVE: usize = 2048;
-
 pub fn estimate(text: &str) -> usize {
-    text.len().div_ceil(4)
+    text.len().div_ceil(3)
 }
 
 /// What an image costs, about: vendors count 85 to 1600 tokens by size.
@@ -73,7 +71,33 @@ pub fn fit(msgs: &[ChatMsg], budget: usize) -> Vec<ChatMsg> {
         cut.extend_from_slice(&out[first_kept..]);
         out = cut;
     }
+    shorten_largest(&mut out, budget);
     out
+}
+
+const SHORTENED: &str = "[cut here to fit the model's context; ask for a smaller part if you need the rest]";
+
+/// Last resort when what must stay (the prompts, the newest exchange) is
+/// still too big, as one large file read into a small context: the largest
+/// messages after the system prompt are cut, largest first.
+fn shorten_largest(msgs: &mut [ChatMsg], budget: usize) {
+    for _ in 0..msgs.len() {
+        let size = total(msgs);
+        if size <= budget {
+            return;
+        }
+        let Some(i) = (1..msgs.len()).max_by_key(|&i| msgs[i].content.len()) else { return };
+        // About three bytes a token, plus room for the note.
+        let excess_bytes = (size - budget) * 3 + SHORTENED.len() + 8;
+        let keep = msgs[i].content.len().saturating_sub(excess_bytes);
+        let mut end = keep;
+        while !msgs[i].content.is_char_boundary(end) {
+            end -= 1;
+        }
+        msgs[i].content.truncate(end);
+        msgs[i].content.push('\n');
+        msgs[i].content.push_str(SHORTENED);
+    }
 }
 
 /// Splits a thread's history so the recent part takes at most `budget`
@@ -120,16 +144,16 @@ mod tests {
             msgs.push(assistant_calls(&i.to_string()));
             msgs.push(tool(&i.to_string(), 4000));
         }
-        // Six outputs of ~1000 tokens: eliding four of them is enough for 2,500.
-        let fitted = fit(&msgs, 2500);
+        // Six outputs of ~1330 tokens: eliding four of them is enough for 3,300.
+        let fitted = fit(&msgs, 3300);
         assert_eq!(fitted.len(), msgs.len());
         assert!(fitted[3].content.starts_with("first line\n[output left out"));
         assert_eq!(fitted[13].content, msgs[13].content, "the newest output stays");
-        assert!(total(&fitted) <= 2500);
+        assert!(total(&fitted) <= 3300);
 
         // Too small even then: the oldest exchanges go, the request and the newest stay, calls with their results.
-        let fitted = fit(&msgs, 1200);
-        assert!(total(&fitted) <= 1200, "{}", total(&fitted));
+        let fitted = fit(&msgs, 1600);
+        assert!(total(&fitted) <= 1600, "{}", total(&fitted));
         assert_eq!((fitted[0].role, fitted[1].content.as_str()), ("system", "build it"));
         assert!(fitted[2].content.contains("left out to fit"));
         assert_eq!(fitted.last().unwrap().content, msgs.last().unwrap().content);
@@ -141,6 +165,14 @@ mod tests {
     }
 
     #[test]
+    fn a_newest_output_bigger_than_the_budget_is_cut() {
+        let msgs = vec![ChatMsg::new("system", "s"), ChatMsg::new("user", "read it"), assistant_calls("1"), tool("1", 30_000)];
+        let fitted = fit(&msgs, 2000);
+        assert!(total(&fitted) <= 2000, "{}", total(&fitted));
+        assert!(fitted[3].content.starts_with("first line\nxxx") && fitted[3].content.ends_with("ask for a smaller part if you need the rest]"));
+    }
+
+    #[test]
     fn history_splits_before_a_question() {
         let h = vec![
             ChatMsg::new("user", &"a".repeat(400)),
@@ -148,7 +180,7 @@ mod tests {
             ChatMsg::new("user", &"c".repeat(40)),
             ChatMsg::new("assistant", &"d".repeat(40)),
         ];
-        let (old, recent) = split_history(&h, 50);
+        let (old, recent) = split_history(&h, 60);
         assert_eq!((old.len(), recent.len()), (2, 2));
         let (old, recent) = split_history(&h, 10_000);
         assert_eq!((old.len(), recent.len()), (0, 4));

@@ -6,6 +6,8 @@
 //! before it did. The caller's `Hooks` approve plans, keep step reports and
 //! give the turn's diff; the whole turn still ends as one commit or none.
 
+use super::budget;
+use super::context;
 use super::files::Worktree;
 use super::runner::{self, ChatMsg, Ending, Event, Model, RoleSpec, SandboxTools, Settings};
 use super::security::{self, Finding};
@@ -225,10 +227,12 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
         if role.name == AUDITOR.name {
             let diff = hooks.turn_diff().await.unwrap_or_else(|e| format!("(the diff could not be made: {e})"));
             findings_before = security::scan_diff(&diff);
-            let shown: String = if diff.len() > DIFF_MAX { format!("{}\n[diff cut at {DIFF_MAX} bytes]", cut(&diff, DIFF_MAX)) } else { diff };
+            // At most half the prompt's room (about three bytes a token).
+            let max = DIFF_MAX.min(input.settings.budget().prompt_limit() / 2 * 3);
+            let shown: String = if diff.len() > max { format!("{}\n[diff cut at {max} bytes]", cut(&diff, max)) } else { diff };
             user.push_str(&format!("\n\nThe turn's diff:\n{shown}\n\nThe scanner found:\n{}", security::describe(&findings_before)));
         }
-        let mut conversation = vec![ChatMsg::new("system", system_prompt(role, &input, wt))];
+        let mut conversation = vec![ChatMsg::new("system", system_prompt(role, &input.project, input.text_tools, &input.settings, wt))];
         if role.name == ARCHITECT.name || role.name == DEVELOPER.name {
             conversation.extend(input.history.iter().cloned());
         }
@@ -336,23 +340,71 @@ fn skip_rest(steps: &mut [StepReport], i: usize) {
     }
 }
 
-fn system_prompt(role: &RoleSpec, input: &TurnInput, wt: &Worktree) -> String {
+/// Paths listed in the system prompt at most (compact prompt, full prompt);
+/// the rest is one line that says `list_files` shows them.
+const LISTED_FILES: (usize, usize) = (40, 400);
+
+/// The role's system prompt. For a small context (`Budget::compact`) it is
+/// the compact one: a one-line brief of how to act, the file tree cut
+/// shorter, the project's brief cut to a share of the prompt's room, fewer
+/// tools (the runner offers the same `offered` set).
+fn system_prompt(role: &RoleSpec, project: &str, text_tools: bool, settings: &Settings, wt: &Worktree) -> String {
+    let budget = settings.budget();
+    let compact = budget.compact();
     let files = wt.list_files("").unwrap_or_default();
-    let mut s = format!(
-        "You are the {} in AUTOCREA, an app builder. {}\n\n\
-         You act only by calling tools. Paths are relative to the project root. Read a file before \
+    let shown = if compact { LISTED_FILES.0 } else { LISTED_FILES.1 };
+    let mut tree = files.iter().take(shown).cloned().collect::<Vec<_>>().join("\n");
+    if files.len() > shown {
+        tree.push_str(&format!("\n[and {} more files: list_files shows them]", files.len() - shown));
+    }
+    let how = if compact {
+        "Act only by calling tools; paths are relative to the project root. Call finish with a short summary when done."
+    } else {
+        "You act only by calling tools. Paths are relative to the project root. Read a file before \
          changing parts of it. When your work is done, call finish with a short summary (or answer \
-         without calling a tool).\n\n{}\n\nThe project's files:\n{}",
-        role.name,
-        role.brief,
-        input.project.trim(),
-        files.join("\n")
-    );
-    if input.text_tools {
+         without calling a tool)."
+    };
+    // The brief (open files, recent errors) may take a quarter of the prompt's room.
+    let project = cut_marked(project.trim(), budget.prompt_limit() / 4 * 3);
+    let mut s = format!("You are the {} in AUTOCREA, an app builder. {}\n\n{how}\n\n{project}\n\nThe project's files:\n{tree}", role.name, role.brief);
+    if text_tools {
         s.push_str("\n\n");
-        s.push_str(&textcalls::instructions(&definitions_of(&offered(role.tools, wt))));
+        s.push_str(&textcalls::instructions(&definitions_of(&offered(role.tools, wt, compact))));
     }
     s
+}
+
+/// The smallest prompt any role of `mode` starts with on this project, in
+/// estimated tokens: its compact system prompt and tool definitions (the
+/// request comes on top). A context that cannot hold it plus a minimal
+/// answer is refused before the turn starts (`Budget::check`).
+pub fn smallest_prompt(mode: Mode, text_tools: bool, wt: &Worktree) -> usize {
+    // A context small enough to be compact, so the compact prompt is measured.
+    let settings = Settings { context_tokens: 2048, ..Default::default() };
+    mode.roles()
+        .iter()
+        .map(|role| {
+            let system = context::estimate(&system_prompt(role, "", text_tools, &settings, wt));
+            let tools = if text_tools { 0 } else { budget::tools_tokens(&definitions_of(&offered(role.tools, wt, true))) };
+            system + tools
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// `smallest_prompt` of the full pipeline on a project without files: what
+/// a model's context is measured against before any project exists.
+pub fn smallest_prompt_anywhere(text_tools: bool) -> usize {
+    let nowhere = Worktree::new(std::path::PathBuf::from("/nonexistent/autocrea-empty-project"), super::files::Limits::default());
+    smallest_prompt(Mode::Full, text_tools, &nowhere)
+}
+
+/// `text` cut to at most `max` bytes (at a character boundary), saying so.
+fn cut_marked(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    format!("{}\n[cut here to fit the model's context]", cut(text, max))
 }
 
 fn audit_report(before: &[Finding], after: &[Finding], summary: &str) -> String {
@@ -398,7 +450,7 @@ mod tests {
     }
 
     impl Model for ByRole {
-        async fn reply(&mut self, messages: &[ChatMsg], _tools: &[serde_json::Value]) -> Result<Reply, String> {
+        async fn reply(&mut self, messages: &[ChatMsg], _tools: &[serde_json::Value], _max_tokens: usize) -> Result<Reply, String> {
             let system = &messages[0].content;
             let (role, script) = self
                 .scripts

@@ -4,6 +4,7 @@
 //! The model and the sandbox are traits, so the loop is tested with a
 //! scripted model; the server plugs in its providers and `Sandboxes`.
 
+use super::budget::{self, Budget};
 use super::files::Worktree;
 use super::tools::{definitions_of, offered, Outcome as ToolOutcome, ToolCall, NAMES};
 use super::{context, textcalls};
@@ -60,7 +61,17 @@ pub struct Reply {
 }
 
 pub trait Model {
-    fn reply(&mut self, messages: &[ChatMsg], tools: &[serde_json::Value]) -> impl Future<Output = Result<Reply, String>> + Send;
+    /// One answer to `messages`, at most `max_tokens` long. Dropping the
+    /// future cancels the request (Stop does).
+    fn reply(&mut self, messages: &[ChatMsg], tools: &[serde_json::Value], max_tokens: usize) -> impl Future<Output = Result<Reply, String>> + Send;
+}
+
+/// Resolves once `stop` is set: raced against a model call, so Stop ends a
+/// long generation at once (the dropped request frees the worker's slot).
+pub async fn stopped(stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 pub trait SandboxTools {
@@ -106,11 +117,19 @@ pub struct Settings {
     pub limits: Limits,
     /// The model's context window, in tokens.
     pub context_tokens: usize,
+    /// The longest answer asked for (`[agent] max_tokens`).
+    pub max_answer: usize,
+}
+
+impl Settings {
+    pub fn budget(&self) -> Budget {
+        Budget::new(self.context_tokens, self.max_answer)
+    }
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { limits: Limits::default(), context_tokens: 32_768 }
+        Self { limits: Limits::default(), context_tokens: 32_768, max_answer: 4096 }
     }
 }
 
@@ -148,11 +167,14 @@ pub async fn run<M: Model, S: SandboxTools>(
     stop: &AtomicBool,
     mut emit: impl FnMut(Event),
 ) -> Run {
+    let budget = settings.budget();
     // A tool the project cannot use is not offered (add_dependency without a package.json).
-    let offered = offered(role.tools, wt);
+    let offered = offered(role.tools, wt, budget.compact());
     let tools = definitions_of(&offered);
     let limits = settings.limits;
-    let budget = settings.context_tokens.saturating_sub(context::ANSWER_RESERVE).max(1024);
+    // The tool definitions go with every call; the conversation gets the rest of the prompt's room.
+    let tools_cost = budget::tools_tokens(&tools);
+    let room = budget.prompt_limit().saturating_sub(tools_cost);
     let start = conversation.len();
     let mut msgs = conversation;
     let (mut prompt_tokens, mut completion_tokens, mut repairs) = (0, 0, 0);
@@ -169,7 +191,13 @@ pub async fn run<M: Model, S: SandboxTools>(
         if stop.load(Ordering::SeqCst) {
             return finish(Ending::Stopped, msgs, prompt_tokens, completion_tokens, repairs, None);
         }
-        let reply = match model.reply(&context::fit(&msgs, budget), &tools).await {
+        let sent = context::fit(&msgs, room);
+        let max_tokens = budget.answer(context::total(&sent) + tools_cost);
+        let reply = tokio::select! {
+            r = model.reply(&sent, &tools, max_tokens) => r,
+            _ = stopped(stop) => return finish(Ending::Stopped, msgs, prompt_tokens, completion_tokens, repairs, None),
+        };
+        let reply = match reply {
             Ok(r) => r,
             Err(e) => return finish(Ending::Failed(e), msgs, prompt_tokens, completion_tokens, repairs, None),
         };
@@ -328,7 +356,7 @@ mod tests {
     }
 
     impl Model for Scripted {
-        async fn reply(&mut self, messages: &[ChatMsg], _tools: &[serde_json::Value]) -> Result<Reply, String> {
+        async fn reply(&mut self, messages: &[ChatMsg], _tools: &[serde_json::Value], _max_tokens: usize) -> Result<Reply, String> {
             self.seen.push(messages.to_vec());
             self.replies.pop_front().ok_or_else(|| "the script ran out".to_string())
         }
@@ -482,6 +510,79 @@ mod tests {
         let stopped = super::run(&mut model, &sandbox, &mut wt, vec![], &DEVELOPER, &Settings::default(), &AtomicBool::new(true), |_| {}).await;
         assert_eq!(stopped.ending, Ending::Stopped);
         assert!(model.seen.is_empty(), "a stopped turn asks nothing more");
+    }
+
+    /// Never answers, as a long local generation: only Stop ends the call.
+    struct Endless {
+        dropped: std::sync::Arc<AtomicBool>,
+    }
+
+    struct SetOnDrop(std::sync::Arc<AtomicBool>);
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    impl Model for Endless {
+        async fn reply(&mut self, _m: &[ChatMsg], _t: &[serde_json::Value], _max: usize) -> Result<Reply, String> {
+            let _guard = SetOnDrop(self.dropped.clone());
+            std::future::pending::<()>().await;
+            unreachable!()
+        }
+    }
+
+    #[tokio::test]
+    async fn stop_cancels_a_model_call_in_flight() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wt = Worktree::new(dir.path().to_path_buf(), FileLimits::default());
+        let dropped = std::sync::Arc::new(AtomicBool::new(false));
+        let mut model = Endless { dropped: dropped.clone() };
+        let sandbox = FakeSandbox { checks: Mutex::default(), commands: Mutex::default() };
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let setter = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            setter.store(true, Ordering::SeqCst);
+        });
+        let convo = vec![ChatMsg::new("user", "Build it")];
+        let run = super::run(&mut model, &sandbox, &mut wt, convo, &DEVELOPER, &Settings::default(), &stop, |_| {}).await;
+        assert_eq!(run.ending, Ending::Stopped);
+        assert!(dropped.load(Ordering::SeqCst), "the request was dropped, which cancels it");
+    }
+
+    /// Keeps the max_tokens of each call and what its prompt was estimated at.
+    struct Measured {
+        asked: Vec<(usize, usize)>,
+        replies: VecDeque<Reply>,
+    }
+
+    impl Model for Measured {
+        async fn reply(&mut self, m: &[ChatMsg], t: &[serde_json::Value], max_tokens: usize) -> Result<Reply, String> {
+            self.asked.push((context::total(m) + budget::tools_tokens(t), max_tokens));
+            self.replies.pop_front().ok_or_else(|| "the script ran out".to_string())
+        }
+    }
+
+    #[tokio::test]
+    async fn every_call_fits_prompt_and_answer_in_the_context() {
+        for context_tokens in [2048, 4096, 8192, 32_768] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut wt = Worktree::new(dir.path().to_path_buf(), FileLimits::default());
+            // Big files read back: the conversation outgrows small contexts.
+            std::fs::write(dir.path().join("big.js"), "x".repeat(20_000)).unwrap();
+            let replies = (0..4).map(|i| calls(vec![call(&i.to_string(), "read_file", r#"{"path": "big.js"}"#)])).chain([done("read")]).collect();
+            let mut model = Measured { asked: Vec::new(), replies };
+            let sandbox = FakeSandbox { checks: Mutex::default(), commands: Mutex::default() };
+            let settings = Settings { context_tokens, max_answer: 4096, ..Default::default() };
+            let convo = vec![ChatMsg::new("system", "You are the Developer."), ChatMsg::new("user", "Read big.js")];
+            let run = super::run(&mut model, &sandbox, &mut wt, convo, &DEVELOPER, &settings, &AtomicBool::new(false), |_| {}).await;
+            assert_eq!(run.ending, Ending::Done { remaining_errors: 0 }, "{context_tokens}");
+            for (prompt, answer) in &model.asked {
+                assert!(prompt + answer <= context_tokens, "{context_tokens}: {prompt} + {answer}");
+                assert!(*answer >= settings.budget().reserve().min(4096), "{context_tokens}: answer {answer}");
+            }
+        }
     }
 
     #[tokio::test]

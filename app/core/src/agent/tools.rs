@@ -238,10 +238,22 @@ pub fn definitions() -> Vec<Value> {
     ]
 }
 
+/// Left out of the compact prompt for small contexts: each costs prompt
+/// tokens on every call, and a role can do its work without them
+/// (rename = create + delete, list_files and read_file find things, the
+/// editor tools only show files).
+pub const NOT_IN_COMPACT: &[&str] = &["rename_file", "search_files", "send_terminal_command", "open_files_in_editor", "close_files_in_editor"];
+
 /// Of `names`, the tools the project can use: add_dependency only where
-/// there is a package.json (the static template has none).
-pub fn offered(names: &[&'static str], wt: &Worktree) -> Vec<&'static str> {
-    names.iter().copied().filter(|t| *t != "add_dependency" || wt.has_package_json()).collect()
+/// there is a package.json (the static template has none); fewer when
+/// `compact` (see `NOT_IN_COMPACT`).
+pub fn offered(names: &[&'static str], wt: &Worktree, compact: bool) -> Vec<&'static str> {
+    names
+        .iter()
+        .copied()
+        .filter(|t| *t != "add_dependency" || wt.has_package_json())
+        .filter(|t| !compact || !NOT_IN_COMPACT.contains(t))
+        .collect()
 }
 
 /// The definitions of the tools named in `names`, in `NAMES` order.

@@ -3,6 +3,7 @@
 //! providers and models users may pick) and the usage of every call.
 
 pub mod keys;
+pub mod local_status;
 pub mod master_key;
 pub mod policy;
 pub mod shared_keys;

@@ -41,7 +41,7 @@ impl ProviderModel {
 }
 
 impl Model for ProviderModel {
-    async fn reply(&mut self, messages: &[ChatMsg], tools: &[serde_json::Value]) -> Result<Reply, String> {
+    async fn reply(&mut self, messages: &[ChatMsg], tools: &[serde_json::Value], max_tokens: usize) -> Result<Reply, String> {
         self.calls += 1;
         let native = !self.text_tools() && !tools.is_empty();
         // The local worker constrains its output to a tool call with
@@ -51,14 +51,16 @@ impl Model for ProviderModel {
         let request = ChatRequest {
             model: None,
             messages: messages.iter().map(|m| to_wire(m, native)).collect(),
-            options: crate::llm::wire::Options { max_tokens: Some(self.state.config.agent.max_tokens), ..Default::default() },
+            // What the context leaves after this prompt (`budget::Budget::answer`).
+            options: crate::llm::wire::Options { max_tokens: Some(max_tokens as u32), ..Default::default() },
             tools: if native { tools.iter().filter_map(|t| serde_json::from_value::<Tool>(t.clone()).ok()).collect() } else { Vec::new() },
             tool_choice: native.then(|| serde_json::json!(choice)),
             response_format: None,
         };
         let started = Instant::now();
         let (log, turn) = (self.log.clone(), self.turn_id.clone());
-        let on_text = move |t: &str| log.push("token", serde_json::json!({"turn": turn, "text": t}));
+        // Text and the pieces of a call being written both stream to the turn's card.
+        let on_text = move |t: &str, tool: Option<&str>| log.push("token", serde_json::json!({"turn": turn, "text": t, "tool": tool}));
         let mut result = collect(self.target.adapter.chat(&self.target.model, request).await, on_text).await;
         self.model_ms += started.elapsed().as_millis() as u64;
         if let (Ok(reply), false) = (&mut result, native) {
@@ -91,15 +93,25 @@ impl Model for ProviderModel {
     }
 }
 
-async fn collect(events: Result<crate::llm::EventStream, crate::llm::LlmError>, on_text: impl Fn(&str)) -> Result<Reply, String> {
+async fn collect(events: Result<crate::llm::EventStream, crate::llm::LlmError>, on_text: impl Fn(&str, Option<&str>)) -> Result<Reply, String> {
     let mut events = events.map_err(|e| e.to_string())?;
     let mut reply = Reply::default();
     let mut cut = false;
+    // The name of the call being streamed, for its pieces.
+    let mut writing: Option<String> = None;
     while let Some(event) = events.next().await {
         match event.map_err(|e| e.to_string())? {
             ChatEvent::Text(t) => {
-                on_text(&t);
+                on_text(&t, None);
                 reply.text.push_str(&t);
+            }
+            ChatEvent::ToolCallDelta { name, arguments, .. } => {
+                if name.is_some() {
+                    writing = name;
+                }
+                if !arguments.is_empty() {
+                    on_text(&arguments, writing.as_deref());
+                }
             }
             ChatEvent::ToolCall(c) => reply.calls.push(Call { id: c.id, name: c.function.name, arguments: c.function.arguments }),
             ChatEvent::Finish { usage, reason } => {
@@ -108,6 +120,11 @@ async fn collect(events: Result<crate::llm::EventStream, crate::llm::LlmError>, 
                 cut = reason == "length";
             }
         }
+    }
+    if cut {
+        // A call cut off by max_tokens (streamed in pieces, so it arrived
+        // half-written) is no call.
+        reply.calls.retain(|c| serde_json::from_str::<serde_json::Value>(&c.arguments).is_ok());
     }
     if cut && reply.calls.is_empty() {
         // The answer ran into max_tokens: a call cut off there (a

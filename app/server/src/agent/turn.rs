@@ -8,10 +8,11 @@ use super::bridge::{ProviderModel, SandboxBridge};
 use super::hooks::ServerHooks;
 use crate::error::ApiError;
 use crate::state::AppState;
-use autocrea_core::agent::{attachments, context};
+use autocrea_core::agent::budget::{self, Budget};
+use autocrea_core::agent::{attachments, context, history};
 use autocrea_core::agent::files::{Limits as FileLimits, Worktree};
 use autocrea_core::agent::pipeline::{self, Mode, TurnInput, TurnRun};
-use autocrea_core::agent::runner::{ChatMsg, Ending, Event, Image, Limits, Model, Settings};
+use autocrea_core::agent::runner::{ChatMsg, Ending, Event, Image, Limits, Settings};
 use autocrea_core::agent::store::{self, Message, NewMessage, Thread, Turn};
 use autocrea_core::gitstore::Author;
 use autocrea_core::projects::Project;
@@ -103,6 +104,15 @@ pub async fn start(state: &AppState, user_id: i64, project: &Project, thread: &T
     let target = crate::api::gateway::resolve(state, user_id, model_name.as_deref())
         .await
         .map_err(|e| ApiError::new(e.status(), "model_unavailable", e.to_string()))?;
+    // Refused before anything is stored when the model's context cannot
+    // hold the agent's smallest prompt and answer: no turn could ever fit.
+    let budget = Budget::new(target.context_tokens, state.config.agent.max_tokens as usize);
+    let wt = Worktree::new(state.git.worktree_path(&project.id), FileLimits::default());
+    let text_tools = target.tools == autocrea_core::llm::policy::ToolFormat::Text;
+    let smallest = pipeline::smallest_prompt(mode, text_tools, &wt) + request_tokens(&ask);
+    if let Err(e) = budget.check(smallest) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "context_too_small", e.to_string()));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     {
         let mut running = state.agents.running.lock().unwrap_or_else(|p| p.into_inner());
@@ -130,6 +140,15 @@ pub async fn start(state: &AppState, user_id: i64, project: &Project, thread: &T
         state.agents.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&thread.id);
     });
     Ok(turn_out)
+}
+
+/// What the request's own text costs beyond `budget::REQUEST_ALLOWANCE`
+/// (a regeneration's is already stored and was checked when it was sent).
+fn request_tokens(ask: &Ask) -> usize {
+    match ask {
+        Ask::New { content, .. } | Ask::Edit { content, .. } => context::estimate(content).saturating_sub(budget::REQUEST_ALLOWANCE),
+        Ask::Regenerate { .. } => 0,
+    }
 }
 
 /// Stores the user's message (unless regenerating) and the running turn.
@@ -246,6 +265,7 @@ async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mod
     let settings = Settings {
         limits: Limits { max_iterations: state.config.agent.max_iterations, repair_rounds: state.config.agent.repair_rounds },
         context_tokens: model.target.context_tokens,
+        max_answer: state.config.agent.max_tokens as usize,
     };
     let result = match &p.restore {
         Some(sha) => {
@@ -259,10 +279,10 @@ async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mod
         (Err(e), _) => TurnRun::ended(Ending::Failed(format!("could not load the earlier version: {e}"))),
         (_, Err(e)) => TurnRun::ended(Ending::Failed(format!("could not read the attachments: {e}"))),
         (Ok(()), Ok(attached)) => {
-            // Attached text may take half the context (about 4 bytes a token).
-            let text_budget = settings.context_tokens * 4 / 2;
+            // Attached text may take half the prompt's room (about 3 bytes a token).
+            let text_budget = settings.budget().prompt_limit() / 2 * 3;
             let (request, images) = request_with_attachments(&p.request.content, attached, model.target.images, text_budget);
-            let history = fit_history(&state, &thread, p.history, &mut model, settings.context_tokens).await;
+            let history = fit_history(&state, &thread, p.history, &mut model, settings.budget(), &stop).await;
             let mut wt = Worktree::new(state.git.worktree_path(&project.id), FileLimits::default());
             let input = TurnInput {
                 project: project_brief(&state, &project, &wt, &opts.open_files),
@@ -360,60 +380,25 @@ fn answer_chain(turn: &Turn, result: &TurnRun) -> Vec<NewMessage> {
         .collect()
 }
 
-/// The thread's earlier messages within a quarter of the context: older
-/// ones are summarised by the model once and the summary is kept on the
-/// thread (and reused while it still covers them).
-async fn fit_history(state: &AppState, thread: &Thread, history: Vec<(String, ChatMsg)>, model: &mut ProviderModel, context_tokens: usize) -> Vec<ChatMsg> {
-    let budget = context_tokens / 4;
-    // A kept summary stands for the messages up to its mark.
-    let (mut summary, mut rest) = (None, history.clone());
-    if let (Some(s), Some(upto)) = (&thread.summary, &thread.summary_upto) {
-        if let Some(i) = history.iter().position(|(id, _)| id == upto) {
-            summary = Some(s.clone());
-            rest = history[i + 1..].to_vec();
+/// The thread's earlier messages for the prompt (`history::fit`): a summary
+/// the model makes of older ones is kept on the thread. Stop ends the
+/// summary call too.
+async fn fit_history(state: &AppState, thread: &Thread, history: Vec<(String, ChatMsg)>, model: &mut ProviderModel, budget: Budget, stop: &AtomicBool) -> Vec<ChatMsg> {
+    let kept = match (&thread.summary, &thread.summary_upto) {
+        (Some(text), Some(upto)) => Some(history::Summary { text: text.clone(), upto: upto.clone() }),
+        _ => None,
+    };
+    let recent_only = history.iter().rev().take(2).rev().map(|(_, m)| m.clone()).collect();
+    let fitted = tokio::select! {
+        f = history::fit(model, history, kept, budget) => f,
+        _ = autocrea_core::agent::runner::stopped(stop) => history::Fitted { messages: recent_only, new_summary: None },
+    };
+    if let Some(s) = &fitted.new_summary {
+        if let Err(e) = store::set_summary(&state.pool, &thread.id, &s.text, &s.upto).await {
+            tracing::error!(thread = %thread.id, error = %e, "could not keep a thread summary");
         }
     }
-    let msgs: Vec<ChatMsg> = rest.iter().map(|(_, m)| m.clone()).collect();
-    let summary_size = summary.as_deref().map(context::estimate).unwrap_or(0);
-    if context::total(&msgs) + summary_size <= budget {
-        return with_summary(summary, msgs);
-    }
-    let (old, recent) = context::split_history(&msgs, budget / 2);
-    if old.is_empty() {
-        return with_summary(summary, recent);
-    }
-    let upto = rest[old.len() - 1].0.clone();
-    let mut prompt = vec![ChatMsg::new(
-        "system",
-        "Summarise this conversation between a user and an app-building agent in at most 200 words: what the user \
-         asked for, what was built, and what is still open. Write plain text.",
-    )];
-    if let Some(s) = &summary {
-        prompt.push(ChatMsg::new("user", format!("Summary of what came before:\n{s}")));
-    }
-    let transcript = old.iter().map(|m| format!("{}: {}", m.role, m.content)).collect::<Vec<_>>().join("\n\n");
-    prompt.push(ChatMsg::new("user", transcript));
-    let prompt = context::fit(&prompt, context_tokens.saturating_sub(context::ANSWER_RESERVE));
-    match model.reply(&prompt, &[]).await {
-        Ok(reply) if !reply.text.trim().is_empty() => {
-            let text = reply.text.trim().to_string();
-            if let Err(e) = store::set_summary(&state.pool, &thread.id, &text, &upto).await {
-                tracing::error!(thread = %thread.id, error = %e, "could not keep a thread summary");
-            }
-            with_summary(Some(text), recent)
-        }
-        // No summary: the recent part alone still fits.
-        _ => with_summary(summary, recent),
-    }
-}
-
-fn with_summary(summary: Option<String>, msgs: Vec<ChatMsg>) -> Vec<ChatMsg> {
-    let mut out = Vec::with_capacity(msgs.len() + 1);
-    if let Some(s) = summary {
-        out.push(ChatMsg::new("user", format!("(A summary of the earlier conversation: {s})")));
-    }
-    out.extend(msgs);
-    out
+    fitted.messages
 }
 
 /// About the project for the system prompt: name, template, description,

@@ -7,6 +7,7 @@ use crate::llm::supervisor::WorkerStatus;
 use crate::state::AppState;
 use autocrea_core::audit;
 use autocrea_core::llm::keys::{self, ProviderKeyInfo};
+use autocrea_core::llm::local_status::{self, LocalStatus};
 use autocrea_core::llm::policy::{self, LlmPolicy, ProviderKind};
 use autocrea_core::llm::shared_keys::{self, SharedKeyInfo};
 use autocrea_core::llm::usage::{self, UsageTotal};
@@ -34,6 +35,8 @@ pub struct ProvidersView {
     /// The local model may be used.
     pub local: bool,
     pub local_model: Option<String>,
+    /// Whether the local model can serve agent turns, and what to do if not.
+    pub local_status: LocalStatus,
     pub providers: Vec<ProviderView>,
 }
 
@@ -47,6 +50,7 @@ pub async fn providers(State(state): State<AppState>, auth: Auth) -> ApiResult<J
     Ok(Json(ProvidersView {
         local: policy.local,
         local_model: state.llm.local_model.clone(),
+        local_status: local_status(&state),
         providers: policy
             .providers
             .into_iter()
@@ -119,6 +123,8 @@ pub async fn my_usage(State(state): State<AppState>, auth: Auth) -> ApiResult<Js
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AdminLlmView {
     pub worker: WorkerStatus,
+    /// "ready" only when the local model can serve an agent turn.
+    pub local_status: LocalStatus,
     pub policy: LlmPolicy,
     /// Keys the admin set for everyone (last four characters only).
     pub shared_keys: Vec<SharedKeyInfo>,
@@ -130,6 +136,7 @@ pub struct AdminLlmView {
 pub async fn admin_view(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<AdminLlmView>> {
     Ok(Json(AdminLlmView {
         worker: state.llm.worker.status(),
+        local_status: local_status(&state),
         policy: policy::load(&state.pool).await?,
         shared_keys: shared_keys::list(&state.pool).await?,
     }))
@@ -183,4 +190,18 @@ pub async fn update_policy(
     responses((status = 200, body = [UsageTotal]), (status = 403, body = ErrorBody)))]
 pub async fn all_usage(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<Vec<UsageTotal>>> {
     Ok(Json(usage::totals(&state.pool, None).await?))
+}
+
+/// The one verdict on the local model that every page shows.
+pub(crate) fn local_status(state: &AppState) -> LocalStatus {
+    let worker = &state.llm.worker;
+    local_status::status(local_status::Facts {
+        model: state.llm.local_model.as_deref(),
+        context: state.llm.local_context,
+        test_model: state.llm.local_test_model,
+        worker: if worker.base_url().is_some() { Ok(()) } else { Err(worker.unavailable_reason()) },
+        // The worker takes native tool calls (a grammar), so the text format's instructions are not in its prompt.
+        smallest_prompt: autocrea_core::agent::pipeline::smallest_prompt_anywhere(false),
+        max_answer: state.config.agent.max_tokens as usize,
+    })
 }

@@ -69,6 +69,7 @@ pub async fn whole(meta: &Meta, mut events: EventStream) -> Result<(Value, Usage
     while let Some(event) = events.next().await {
         match event? {
             ChatEvent::Text(t) => text.push_str(&t),
+            ChatEvent::ToolCallDelta { .. } => {}
             ChatEvent::ToolCall(c) => calls.push(c),
             ChatEvent::Finish { reason, usage } => {
                 let choice = match meta.shape {
@@ -128,9 +129,11 @@ pub fn streamed(
             json!({ "index": 0, "delta": { "role": "assistant", "content": "" }, "logprobs": null, "finish_reason": null }),
         )));
     }
-    let state = (events, guard, meta, 0usize, false);
+    // `calls`: whole calls seen; `begun`: calls already streamed in pieces
+    // (their whole form that follows is not sent again).
+    let state = (events, guard, meta, (0usize, 0usize), false);
     let body = futures_util::stream::iter(opening.into_iter().map(Ok::<_, std::io::Error>)).chain(
-        futures_util::stream::unfold(state, |(mut events, mut guard, meta, mut calls, done)| async move {
+        futures_util::stream::unfold(state, |(mut events, mut guard, meta, (mut calls, mut begun), done)| async move {
             if done {
                 return None;
             }
@@ -145,6 +148,23 @@ pub fn streamed(
                         }
                     };
                     (sse(&meta.chunk(choice)), false)
+                }
+                Some(Ok(ChatEvent::ToolCallDelta { index, id, name, arguments })) => {
+                    let mut piece = json!({ "index": index, "function": { "arguments": arguments } });
+                    if let Some(id) = id {
+                        piece["id"] = json!(id);
+                        piece["type"] = json!("function");
+                    }
+                    if let Some(name) = name {
+                        piece["function"]["name"] = json!(name);
+                    }
+                    begun = begun.max(index + 1);
+                    let chunk = json!({ "index": 0, "delta": { "tool_calls": [piece] }, "logprobs": null, "finish_reason": null });
+                    (sse(&meta.chunk(chunk)), false)
+                }
+                Some(Ok(ChatEvent::ToolCall(_))) if calls < begun => {
+                    calls += 1;
+                    (bytes::Bytes::new(), false)
                 }
                 Some(Ok(ChatEvent::ToolCall(c))) => {
                     let delta = json!({ "tool_calls": [{ "index": calls, "id": c.id, "type": "function",
@@ -185,7 +205,7 @@ pub fn streamed(
                     (sse(&e.body()), true)
                 }
             };
-            Some((Ok(bytes), (events, guard, meta, calls, done)))
+            Some((Ok(bytes), (events, guard, meta, (calls, begun), done)))
         }),
     );
     let mut response = Response::new(Body::from_stream(body));

@@ -2,6 +2,7 @@
 //! the supervised local worker, and turning a provider's events back into
 //! OpenAI responses (whole or streamed).
 
+pub mod call_stream;
 pub mod encode;
 pub mod providers;
 pub mod supervisor;
@@ -15,6 +16,15 @@ use std::pin::Pin;
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChatEvent {
     Text(String),
+    /// A piece of a tool call while it is written (progress: the first
+    /// piece of a call has its id and name). The whole call still follows
+    /// as `ToolCall`, so a consumer that wants only whole calls skips these.
+    ToolCallDelta {
+        index: usize,
+        id: Option<String>,
+        name: Option<String>,
+        arguments: String,
+    },
     ToolCall(wire::ToolCall),
     /// The last event: why it ended (`stop`, `length`, `tool_calls`) and the
     /// token counts.

@@ -191,15 +191,23 @@ impl Answer {
                 });
             }
             let call = &mut self.calls[index];
-            if let Some(id) = piece.get("id").and_then(Value::as_str) {
+            let id = piece.get("id").and_then(Value::as_str);
+            if let Some(id) = id {
                 call.id = id.to_string();
             }
-            if let Some(name) = piece.pointer("/function/name").and_then(Value::as_str) {
+            let name = piece.pointer("/function/name").and_then(Value::as_str);
+            if let Some(name) = name {
                 call.function.name.push_str(name);
             }
-            if let Some(args) = piece.pointer("/function/arguments").and_then(Value::as_str) {
-                call.function.arguments.push_str(args);
-            }
+            let args = piece.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("");
+            call.function.arguments.push_str(args);
+            // The piece as progress; the whole call goes out at the end.
+            events.push(ChatEvent::ToolCallDelta {
+                index,
+                id: id.map(str::to_string),
+                name: name.map(str::to_string),
+                arguments: args.to_string(),
+            });
         }
         if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
             self.reason = Some(reason.to_string());
