@@ -129,7 +129,8 @@ test('the dashboard prompt creates the project, opens its workspace and runs the
   assert.equal(project.name, 'Todo list app');
   assert.equal(project.template, 'static');
   await screenshot(page, 'dashboard-prompt-workspace');
-  assert.deepEqual(page.problems, []);
+  // Sandboxes are off in this server: the workspace's preview answers 503.
+  assert.deepEqual(page.problems.filter((p) => !p.includes('status of 503')), []);
 });
 
 test('the dialog builds from the description, lands in the workspace, and says why a turn did not start', async () => {
