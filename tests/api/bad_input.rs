@@ -45,11 +45,9 @@ async fn oversized_malformed_and_wrongly_typed_bodies() {
         .post("/api/v1/projects", json!({"description": "no name"}))
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(
-        r.message().contains("missing field `name`"),
-        "{}",
-        r.message()
-    );
+    // The name may be left out when a prompt is given; without one it is
+    // named as the field at fault.
+    assert!(r.message().starts_with("name: "), "{}", r.message());
 
     let rb = c
         .request(reqwest::Method::POST, "/api/v1/projects")
