@@ -24,12 +24,12 @@ TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/autocre
 
 
 class Appliance:
-    def __init__(self, warm_pool, cpus, extra=""):
+    def __init__(self, warm_pool, cpus, extra="", llm="worker = false"):
         self.dir = tempfile.TemporaryDirectory()
         config = os.path.join(self.dir.name, "autocrea.toml")
         with open(config, "w") as f:
             f.write(f'listen = "127.0.0.1:0"\ndata_dir = "{self.dir.name}/data"\n'
-                    f"[llm]\nworker = false\n[sandbox]\nwarm_pool = {warm_pool}\ncpus = {cpus}\n{extra}")
+                    f"[llm]\n{llm}\n[sandbox]\nwarm_pool = {warm_pool}\ncpus = {cpus}\n{extra}")
         binary = os.path.join(TARGET, "release", "autocrea")
         self.proc = subprocess.Popen([binary, "--config", config, "serve"], stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)

@@ -52,7 +52,8 @@ impl Model for ProviderModel {
             model: None,
             messages: messages.iter().map(|m| to_wire(m, native)).collect(),
             // What the context leaves after this prompt (`budget::Budget::answer`).
-            options: crate::llm::wire::Options { max_tokens: Some(max_tokens as u32), ..Default::default() },
+            // Streamed, so text and calls reach the turn's card while they are written.
+            options: crate::llm::wire::Options { max_tokens: Some(max_tokens as u32), stream: true, ..Default::default() },
             tools: if native { tools.iter().filter_map(|t| serde_json::from_value::<Tool>(t.clone()).ok()).collect() } else { Vec::new() },
             tool_choice: native.then(|| serde_json::json!(choice)),
             response_format: None,

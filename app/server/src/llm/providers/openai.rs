@@ -44,7 +44,14 @@ impl OpenAiCompatible {
             body["stream_options"] = json!({ "include_usage": true });
         }
         let response = self.post(path, &body).await?;
-        if stream {
+        // Some OpenAI-compatible servers (and proxies in front of them)
+        // answer a streamed request with one JSON body: read it whole.
+        let json_body = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/json"));
+        if stream && !json_body {
             let mut answer = Answer::default();
             let name = self.name.clone();
             return Ok(translate_sse(&self.name, response, move |event| {
