@@ -14,6 +14,9 @@ use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
 
+/// The message box's id: the workspace's "Skip to chat" link moves the focus there.
+pub const INPUT_ID: &str = "ws-chat-input";
+
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 struct Thread {
     id: String,
@@ -101,6 +104,10 @@ struct Live {
     /// Finished answers of this turn, then the one being written.
     texts: Vec<String>,
     tokens: String,
+    /// Pieces streamed in this turn (about one token each), for progress.
+    streamed: usize,
+    /// The tool whose call is being written, while one is.
+    writing: Option<String>,
     /// (call id, tool, ok when ended, first line of the result)
     tools: Vec<(String, String, Option<bool>, String)>,
     steps: Vec<(String, String)>,
@@ -237,7 +244,11 @@ pub fn ChatPanel() -> impl IntoView {
                     cb.forget();
                 };
                 on("turn:start", Box::new(move |_| live.set(Live { running: true, ..Default::default() })));
-                on("token", Box::new(move |d| live.update(|l| l.tokens.push_str(d["text"].as_str().unwrap_or("")))));
+                on("token", Box::new(move |d| live.update(|l| {
+                    l.tokens.push_str(d["text"].as_str().unwrap_or(""));
+                    l.streamed += 1;
+                    l.writing = d["tool"].as_str().map(str::to_string);
+                })));
                 on("message", Box::new(move |d| live.update(|l| {
                     l.tokens.clear();
                     l.texts.push(d["text"].as_str().unwrap_or("").to_string());
@@ -457,12 +468,16 @@ pub fn ChatPanel() -> impl IntoView {
                             </div>
                         }.into_any()
                     });
-                    // The turn that answered it on this branch: its steps, its plan.
-                    let next_turn = shown.get(i + 1).and_then(|n| n.turn_id.clone());
-                    let turn = turns.iter().filter(|t| t.request_id.as_deref() == Some(m.id.as_str()))
-                        .find(|t| next_turn.as_deref() == Some(t.id.as_str()))
-                        .or_else(|| (i + 1 == shown.len()).then(|| turns.iter().rev().find(|t| t.request_id.as_deref() == Some(m.id.as_str()))).flatten())
-                        .cloned();
+                    // The turn that answered it on this branch: its steps, its plan. With no
+                    // answer after it (the turn failed or was stopped, and a new message may
+                    // follow), its latest turn, so a failed turn stays visible.
+                    let answered_by = shown.get(i + 1).filter(|n| n.role != "user").and_then(|n| n.turn_id.clone());
+                    let of_this = |t: &&TurnView| t.request_id.as_deref() == Some(m.id.as_str());
+                    let turn = match answered_by {
+                        Some(id) => turns.iter().filter(of_this).find(|t| t.id == id),
+                        None => turns.iter().rev().find(of_this),
+                    }
+                    .cloned();
                     if let Some(t) = turn {
                         out.push(turn_card(t, plan_edit, post).into_any());
                     }
@@ -540,8 +555,12 @@ pub fn ChatPanel() -> impl IntoView {
                         <ul class="tool-calls">{l.tools.iter().map(|(_, name, ok, summary)| view! {
                             <li class=match ok { Some(true) => "ok", Some(false) => "failed", None => "running" }>{format!("{name} {summary}")}</li>
                         }).collect_view()}</ul>
-                        {(!l.tokens.is_empty()).then(|| view! { <div class="msg-body streaming">{l.tokens.clone()}</div> })}
-                        <div class="muted small">"Working…"</div>
+                        {(!l.tokens.is_empty()).then(|| view! { <div class="msg-body streaming" data-testid="streaming">{tail(&l.tokens, 1200)}</div> })}
+                        <div class="muted small" data-testid="live-progress">{match (&l.writing, l.streamed) {
+                            (_, 0) => "Working… waiting for the model".to_string(),
+                            (Some(tool), n) => format!("Writing a {tool} call… {n} tokens"),
+                            (None, n) => format!("Writing… {n} tokens"),
+                        }}</div>
                     </div>
                 })
             }}
@@ -549,7 +568,7 @@ pub fn ChatPanel() -> impl IntoView {
         {move || error.get().map(|e| view! { <p class="form-error small" role="alert">{e}</p> })}
         <form class="ws-composer" on:submit=move |ev| { ev.prevent_default(); send_text(draft.get_untracked()); }>
             <AttachedChips attached=attached/>
-            <textarea rows="3" placeholder="Describe what to build or change… (Ctrl+Enter sends)" aria-label="Message to the agent"
+            <textarea id=INPUT_ID rows="3" placeholder="Describe what to build or change… (Ctrl+Enter sends)" aria-label="Message to the agent"
                 prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))
                 on:paste=move |ev: leptos::ev::ClipboardEvent| {
                     // Pasted images (a screenshot) and files are attached; pasted text stays text.
@@ -579,6 +598,15 @@ pub fn ChatPanel() -> impl IntoView {
             </div>
         </form>
     }
+}
+
+/// The end of `text`, at most `max` bytes: a long streamed call shows its newest part.
+fn tail(text: &str, max: usize) -> String {
+    let mut start = text.len().saturating_sub(max);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    text[start..].to_string()
 }
 
 /// A turn's steps (role, status, time, tokens) and, while it waits, its plan to approve or edit.

@@ -156,17 +156,11 @@ fn Workspace(project: Project) -> impl IntoView {
     let show_preview = RwSignal::new(true);
     // Dragging a bar: which column, where the drag started, and its width then.
     let drag = RwSignal::new(None::<(&'static str, f64, f64)>);
-    let columns = move || {
-        let w = widths.get();
-        let col = |shown: bool, px: f64| if shown { format!("{px}px 6px") } else { "0 0".to_string() };
-        format!(
-            "grid-template-columns: {} {} {} {}",
-            col(show_side.get(), w.side),
-            col(show_chat.get(), w.chat),
-            if show_editor.get() { "minmax(200px, 1fr) 6px" } else { "0 0" },
-            if show_preview.get() { format!("{}px", w.preview) } else if show_editor.get() { "0".into() } else { "1fr".into() },
-        )
-    };
+    // Phones show one panel at a time (CSS picks it from `data-tab`; the
+    // toggles above are for wide screens).
+    let phone_tab = RwSignal::new(Panel::Chat);
+    let shown = move || Shown { side: show_side.get(), chat: show_chat.get(), editor: show_editor.get(), preview: show_preview.get() };
+    let columns = move || format!("grid-template-columns: {}", shown().columns(widths.get()));
     let start_drag = move |which: &'static str, ev: leptos::ev::PointerEvent| {
         let w = widths.get_untracked();
         let width = match which {
@@ -249,14 +243,26 @@ fn Workspace(project: Project) -> impl IntoView {
             }
         });
     }
-    let toggle = |label: &'static str, signal: RwSignal<bool>| {
+    // The last panel shown stays: an empty workspace helps no one.
+    let toggle = move |label: &'static str, signal: RwSignal<bool>| {
         view! {
             <button type="button" class="btn btn-ghost ws-toggle" aria-pressed=move || signal.get().to_string()
+                disabled=move || signal.get() && shown().count() == 1
                 on:click=move |_| signal.update(|s| *s = !*s)>{label}</button>
+        }
+    };
+    let phone_tab_button = move |panel: Panel| {
+        view! {
+            <button type="button" role="tab" class="btn btn-ghost btn-small" aria-selected=move || (phone_tab.get() == panel).to_string()
+                aria-controls=panel.id() on:click=move |_| phone_tab.set(panel)>{panel.label()}</button>
         }
     };
     view! {
         <Title text=format!("{} · workspace", project.name)/>
+        // The first stop in the workspace for keyboard users: the chat box is
+        // otherwise dozens of Tab presses away. On phones it shows the chat tab first.
+        <a class="ws-skip" href=format!("#{}", chat::INPUT_ID) data-testid="skip-to-chat"
+            on:click=move |ev| { ev.prevent_default(); show_chat.set(true); phone_tab.set(Panel::Chat); focus_chat_input(); }>"Skip to chat"</a>
         <div class="ws-bar">
             <a class="back" href=format!("/projects/{}", project.id)><Icon kind=IconKind::ArrowLeft size=16/> {project.name.clone()}</a>
             <span class="badge">{project.template.clone()}</span>
@@ -264,9 +270,12 @@ fn Workspace(project: Project) -> impl IntoView {
                 {toggle("Files", show_side)} {toggle("Chat", show_chat)} {toggle("Editor", show_editor)} {toggle("Preview", show_preview)}
             </div>
         </div>
-        <div class="workspace" style=columns data-testid="workspace"
+        <div class="ws-phone-tabs" role="tablist" aria-label="Panel">
+            {phone_tab_button(Panel::Chat)}{phone_tab_button(Panel::Editor)}{phone_tab_button(Panel::Preview)}{phone_tab_button(Panel::Side)}
+        </div>
+        <div class="workspace" style=columns data-testid="workspace" data-tab=move || phone_tab.get().key()
             on:pointermove=on_move on:pointerup=end_drag on:pointerleave=end_drag class:dragging=move || drag.get().is_some()>
-            <aside class="ws-side" class:hidden=move || !show_side.get() aria-label="Files and versions">
+            <aside class="ws-side" id=Panel::Side.id() class:hidden=move || !show_side.get() aria-label="Files and versions">
                 <div class="ws-side-tabs" role="tablist" aria-label="Side bar">
                     <button type="button" role="tab" class="btn btn-ghost btn-small" aria-selected=move || (!side_search.get()).to_string()
                         on:click=move |_| side_search.set(false)>"Files"</button>
@@ -279,23 +288,176 @@ fn Workspace(project: Project) -> impl IntoView {
                 <editor::Timeline/>
             </aside>
             <div class="ws-resizer" role="separator" aria-orientation="vertical" aria-label="Resize the file list" tabindex="0"
-                aria-valuenow=move || widths.get().side.round() class:hidden=move || !show_side.get()
+                aria-valuenow=move || widths.get().side.round() class:hidden=move || !shown().resizer(Panel::Side)
                 on:pointerdown=move |ev| start_drag("side", ev) on:keydown=move |ev| nudge("side", ev)></div>
-            <section class="ws-chat" class:hidden=move || !show_chat.get() aria-label="Chat">
+            <section class="ws-chat" id=Panel::Chat.id() class:hidden=move || !show_chat.get() aria-label="Chat">
                 <chat::ChatPanel/>
             </section>
             <div class="ws-resizer" role="separator" aria-orientation="vertical" aria-label="Resize the chat" tabindex="0"
-                aria-valuenow=move || widths.get().chat.round() class:hidden=move || !show_chat.get()
+                aria-valuenow=move || widths.get().chat.round() class:hidden=move || !shown().resizer(Panel::Chat)
                 on:pointerdown=move |ev| start_drag("chat", ev) on:keydown=move |ev| nudge("chat", ev)></div>
-            <section class="ws-editor" class:hidden=move || !show_editor.get() aria-label="Editor">
+            <section class="ws-editor" id=Panel::Editor.id() class:hidden=move || !show_editor.get() aria-label="Editor">
                 <editor::EditorPanel/>
             </section>
             <div class="ws-resizer" role="separator" aria-orientation="vertical" aria-label="Resize the preview" tabindex="0"
-                aria-valuenow=move || widths.get().preview.round() class:hidden=move || !show_editor.get() || !show_preview.get()
+                aria-valuenow=move || widths.get().preview.round() class:hidden=move || !shown().resizer(Panel::Preview)
                 on:pointerdown=move |ev| start_drag("preview", ev) on:keydown=move |ev| nudge("preview", ev)></div>
-            <section class="ws-preview" class:hidden=move || !show_preview.get() aria-label="Preview">
+            <section class="ws-preview" id=Panel::Preview.id() class:hidden=move || !show_preview.get() aria-label="Preview">
                 <preview::PreviewPanel/>
             </section>
         </div>
+    }
+}
+
+/// The workspace's panels, left to right.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Panel {
+    Side,
+    Chat,
+    Editor,
+    Preview,
+}
+
+impl Panel {
+    fn key(self) -> &'static str {
+        match self {
+            Panel::Side => "side",
+            Panel::Chat => "chat",
+            Panel::Editor => "editor",
+            Panel::Preview => "preview",
+        }
+    }
+
+    fn id(self) -> &'static str {
+        match self {
+            Panel::Side => "ws-panel-side",
+            Panel::Chat => "ws-panel-chat",
+            Panel::Editor => "ws-panel-editor",
+            Panel::Preview => "ws-panel-preview",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Panel::Side => "Files",
+            Panel::Chat => "Chat",
+            Panel::Editor => "Editor",
+            Panel::Preview => "Preview",
+        }
+    }
+}
+
+/// Which panels the toggles show. Hidden panels (and their bars) leave the
+/// grid (`display: none`), so the columns list only what is shown, in order:
+/// one panel fills the rest (the editor, else the preview, else the chat,
+/// else the files), the others keep their widths, and a bar sits between
+/// each fixed-width panel and its neighbour towards the filling one.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Shown {
+    side: bool,
+    chat: bool,
+    editor: bool,
+    preview: bool,
+}
+
+impl Shown {
+    fn is(self, p: Panel) -> bool {
+        match p {
+            Panel::Side => self.side,
+            Panel::Chat => self.chat,
+            Panel::Editor => self.editor,
+            Panel::Preview => self.preview,
+        }
+    }
+
+    fn count(self) -> usize {
+        [self.side, self.chat, self.editor, self.preview].iter().filter(|s| **s).count()
+    }
+
+    /// The panel that takes the free width.
+    fn fill(self) -> Option<Panel> {
+        [Panel::Editor, Panel::Preview, Panel::Chat, Panel::Side].into_iter().find(|p| self.is(*p))
+    }
+
+    /// Whether the resize bar of `p` (side and chat: right of it; preview:
+    /// left of it) is shown: `p` is shown with a fixed width. A fixed side
+    /// or chat panel always has the filling panel to its right, a fixed
+    /// preview the editor to its left.
+    fn resizer(self, p: Panel) -> bool {
+        self.is(p) && self.fill() != Some(p)
+    }
+
+    /// `grid-template-columns` for the shown panels and bars.
+    fn columns(self, w: Widths) -> String {
+        let fill = self.fill();
+        let width = |p: Panel, px: f64| if fill == Some(p) { "minmax(0, 1fr)".to_string() } else { format!("{px}px") };
+        let mut cols = Vec::new();
+        if self.side {
+            cols.push(width(Panel::Side, w.side));
+        }
+        if self.resizer(Panel::Side) {
+            cols.push("6px".into());
+        }
+        if self.chat {
+            cols.push(width(Panel::Chat, w.chat));
+        }
+        if self.resizer(Panel::Chat) {
+            cols.push("6px".into());
+        }
+        if self.editor {
+            cols.push("minmax(200px, 1fr)".into());
+        }
+        if self.resizer(Panel::Preview) {
+            cols.push("6px".into());
+        }
+        if self.preview {
+            cols.push(width(Panel::Preview, w.preview));
+        }
+        if cols.is_empty() {
+            cols.push("1fr".into());
+        }
+        cols.join(" ")
+    }
+}
+
+/// Moves the keyboard focus to the chat's message box.
+fn focus_chat_input() {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(|| {
+        use wasm_bindgen::JsCast;
+        let input = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(chat::INPUT_ID));
+        if let Some(input) = input.and_then(|i| i.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = input.focus();
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W: Widths = Widths { side: 190.0, chat: 330.0, preview: 420.0 };
+
+    fn shown(bits: u8) -> Shown {
+        Shown { side: bits & 1 != 0, chat: bits & 2 != 0, editor: bits & 4 != 0, preview: bits & 8 != 0 }
+    }
+
+    #[test]
+    fn every_combination_has_one_column_per_shown_panel_and_bar_and_one_that_fills() {
+        for bits in 1..16u8 {
+            let s = shown(bits);
+            let cols: Vec<String> = s.columns(W).split(' ').map(String::from).collect();
+            let bars = [Panel::Side, Panel::Chat, Panel::Preview].into_iter().filter(|p| s.resizer(*p)).count();
+            assert_eq!(cols.len(), s.count() + bars, "{s:?}: {cols:?}");
+            assert_eq!(cols.iter().filter(|c| c.contains("1fr")).count(), 1, "{s:?}: {cols:?}");
+            assert_eq!(bars, s.count() - 1, "{s:?}: a bar between each pair of neighbours");
+        }
+    }
+
+    #[test]
+    fn without_the_editor_the_preview_fills() {
+        let s = Shown { side: false, chat: true, editor: false, preview: true };
+        assert_eq!(s.columns(W), "330px 6px minmax(0, 1fr)");
+        assert_eq!(s.fill(), Some(Panel::Preview));
     }
 }
