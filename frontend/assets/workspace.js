@@ -36,6 +36,7 @@
         window.require.config({ paths: { vs: location.origin + '/assets/monaco/vs' } });
         window.require(['vs/editor/editor.main'], () => {
           monaco = window.monaco;
+          configureTypeScript(monaco);
           resolve(monaco);
         }, reject);
       };
@@ -44,6 +45,44 @@
     });
     return loading;
   };
+
+  // What the editor knows of a project's types: not its node_modules (they
+  // live in the sandbox), so the TypeScript service is told how the
+  // templates compile (JSX as React 17+ does, bundler resolution) and given
+  // loose declarations of what they import; an import it still cannot
+  // resolve is no error here (the sandbox's tsc and build check those).
+  const AMBIENT = `
+declare module 'react';
+declare module 'react/jsx-runtime';
+declare module 'react/jsx-dev-runtime';
+declare module 'react-dom';
+declare module 'react-dom/client';
+declare module 'vite';
+declare module '*.css';
+declare module '*.scss';
+declare module '*.svg' { const url: string; export default url; }
+declare module '*.png' { const url: string; export default url; }
+declare module '*.jpg' { const url: string; export default url; }
+declare namespace JSX { interface IntrinsicElements { [name: string]: any } interface Element {} interface ElementChildrenAttribute { children: {} } }
+interface ImportMeta { readonly env: Record<string, string>; readonly hot?: any }
+`;
+  // Cannot find module (2307, 2792), no declaration file (7016), no JSX runtime module (2875).
+  const UNRESOLVABLE = [2307, 2792, 7016, 2875];
+  function configureTypeScript(m) {
+    const ts = m.languages.typescript;
+    if (!ts) return;
+    const options = {
+      target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeJs, jsx: ts.JsxEmit.ReactJSX,
+      allowJs: true, allowNonTsExtensions: true, esModuleInterop: true, allowSyntheticDefaultImports: true,
+      skipLibCheck: true,
+    };
+    for (const defaults of [ts.typescriptDefaults, ts.javascriptDefaults]) {
+      defaults.setCompilerOptions(options);
+      defaults.setDiagnosticsOptions({ noSemanticValidation: false, noSyntaxValidation: false, diagnosticCodesToIgnore: UNRESOLVABLE });
+      defaults.addExtraLib(AMBIENT, 'file:///node_modules/@types/autocrea-ambient/index.d.ts');
+    }
+  }
 
   function isDirty(path) {
     const f = files.get(path);
@@ -206,6 +245,30 @@
         }, () => {});
       } catch (e) { /* an unknown language stays plain */ }
     });
+  };
+
+  /// Scales a device-width frame into `wrap` (id): the frame keeps its
+  /// width (wrap's data-device-width, 0 for the panel's own) and is shrunk
+  /// to fit, as browsers' device toolbars do. Follows the panel's size and
+  /// the chosen device.
+  const fitted = new WeakSet();
+  W.fitFrame = async function (id) {
+    let wrap = null;
+    for (let i = 0; i < 100 && !(wrap = document.getElementById(id)); i++) {
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+    if (!wrap) return;
+    const fit = () => {
+      const device = Number(wrap.dataset.deviceWidth) || 0;
+      const scale = device > 0 ? Math.min(1, wrap.clientWidth / device) : 1;
+      wrap.style.setProperty('--device-width', device > 0 ? device + 'px' : '100%');
+      wrap.style.setProperty('--frame-scale', String(scale));
+    };
+    fit();
+    if (fitted.has(wrap)) return;
+    fitted.add(wrap);
+    new ResizeObserver(fit).observe(wrap);
+    new MutationObserver(fit).observe(wrap, { attributes: true, attributeFilter: ['data-device-width'] });
   };
 
   W.copy = function (text) {

@@ -37,6 +37,8 @@ mod js {
         pub fn open_terminal(el: &web_sys::Element, url: &str) -> js_sys::Promise;
         #[wasm_bindgen(js_namespace = AutocreaWorkspace, js_name = closeTerminal)]
         pub fn close_terminal();
+        #[wasm_bindgen(js_namespace = AutocreaWorkspace, js_name = fitFrame)]
+        pub fn fit_frame(id: &str);
     }
 }
 
@@ -111,6 +113,10 @@ forward!(
     any_dirty() -> bool = false
 );
 forward!(close_terminal());
+forward!(
+    /// Scales the device-width preview frame inside element `id` to fit it (and keeps doing so).
+    fit_frame(id: &str)
+);
 forward!(
     /// Takes the diff view away.
     close_diff()

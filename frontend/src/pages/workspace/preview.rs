@@ -11,6 +11,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Deserialize;
 
+/// The frame's box, which workspace.js scales device widths into.
+const FRAME_WRAP_ID: &str = "ws-frame-wrap";
+
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 struct Ticket {
     url: String,
@@ -115,6 +118,20 @@ pub fn PreviewPanel() -> impl IntoView {
         let poll = move || {
             let id = ws.id();
             spawn_local(async move {
+                // The badge follows the sandbox (a dev server that exits or
+                // restarts after the start is no longer "ready"); once it is
+                // ready again, the frame loads the app in place of the waiting page.
+                if origin.get_untracked().is_some() {
+                    if let Ok(v) = api::get::<SandboxView>(&format!("/api/v1/projects/{id}/sandbox")).await {
+                        let was = state.get_untracked();
+                        if was != v.state {
+                            state.set(v.state.clone());
+                            if v.state == "ready" {
+                                load_frame(id.clone(), src, note).await;
+                            }
+                        }
+                    }
+                }
                 if let Ok(list) = api::get::<ErrorList>(&format!("/api/v1/projects/{id}/sandbox/errors")).await {
                     if errors.get_untracked() != list.errors {
                         errors.set(list.errors);
@@ -147,13 +164,17 @@ pub fn PreviewPanel() -> impl IntoView {
         });
     };
     let fix = move |d: Diagnostic| ws.ask.set(Some(format!("Fix this error: {}", describe(&d))));
-    let frame_width = move || match width.get() {
-        "phone" => "375px",
-        "tablet" => "768px",
-        _ => "100%",
+    // Phone and tablet keep their device width (the page inside sees 375 or
+    // 768 px) and are scaled down to fit the panel, as browsers' device
+    // toolbars do (workspace.js sets the scale); desktop is the panel's width.
+    let device_width = move || match width.get() {
+        "phone" => 375,
+        "tablet" => 768,
+        _ => 0,
     };
+    Effect::new(move |_| crate::workspace_js::fit_frame(FRAME_WRAP_ID));
     let device = move |label: &'static str, key: &'static str| {
-        view! { <button type="button" class="btn btn-ghost btn-small" aria-pressed=move || (width.get() == key).to_string() on:click=move |_| width.set(key)>{label}</button> }
+        view! { <button type="button" class="btn btn-ghost btn-small" aria-pressed=move || (width.get() == key).to_string() on:click=move |_| width.set(key)><span>{label}</span></button> }
     };
     let panel_tab = move |label: &'static str, key: &'static str| {
         view! { <button type="button" class="btn btn-ghost btn-small" aria-pressed=move || (tab.get() == key).to_string()
@@ -163,8 +184,8 @@ pub fn PreviewPanel() -> impl IntoView {
         <div class="ws-head ws-preview-bar">
             <span class=move || format!("badge state-{}", state.get()) data-testid="preview-state">{move || state.get()}</span>
             <div role="group" aria-label="Width">{device("Phone", "phone")}{device("Tablet", "tablet")}{device("Desktop", "desktop")}</div>
-            <button type="button" class="btn btn-ghost btn-small" on:click=move |_| ws.reload_preview.update(|n| *n += 1) data-testid="preview-refresh">"Refresh"</button>
-            <a class="btn btn-ghost btn-small" href=move || origin.get().unwrap_or_default() target="_blank" rel="noopener">"Open in a new tab"</a>
+            <button type="button" class="btn btn-ghost btn-small" on:click=move |_| ws.reload_preview.update(|n| *n += 1) data-testid="preview-refresh"><span>"Refresh"</span></button>
+            <a class="btn btn-ghost btn-small" href=move || origin.get().unwrap_or_default() target="_blank" rel="noopener" title="Open in a new tab"><span>"Open in a new tab"</span></a>
         </div>
         {move || ws.previewing.get().map(|v| view! {
             <div class="ws-note ws-pinned small" role="status" data-testid="previewing">
@@ -176,9 +197,9 @@ pub fn PreviewPanel() -> impl IntoView {
             <button type="button" class="btn btn-ghost btn-small" on:click=move |_| ws.notice.set(None)>"Dismiss"</button></div> })}
         {move || note.get().map(|n| view! { <div class="ws-note small" role="status">{n}
             <button type="button" class="btn btn-ghost btn-small" on:click=move |_| { note.set(None); start(); }>"Retry"</button></div> })}
-        <div class="ws-frame-wrap">
+        <div class=move || { if device_width() > 0 { "ws-frame-wrap device" } else { "ws-frame-wrap" } } id=FRAME_WRAP_ID data-device-width=move || device_width().to_string()>
             {move || src.get().map(|s| view! {
-                <iframe class="ws-frame" title="Preview" src=s style=move || format!("width: {}", frame_width()) data-testid="preview-frame"></iframe>
+                <iframe class="ws-frame" title="Preview" src=s data-testid="preview-frame"></iframe>
             })}
             {move || {
                 let errs: Vec<Diagnostic> = errors.get().into_iter().filter(|e| e.severity == "error").collect();
