@@ -92,6 +92,9 @@ fn parse_node(output: &str, source: &str) -> Vec<Diagnostic> {
 
 /// Any `file.ext:line[:column]` reference on a line that is, or follows, an
 /// error line: esbuild, Rollup/Vite, Next.js and most linters print them so.
+/// A stack trace (`    at f (file:line:col)` lines) belongs to the error
+/// above it: one diagnostic, placed at the error's own reference or else at
+/// the trace's first frame in the project's code (not node_modules).
 fn parse_generic(output: &str, source: &str) -> Vec<Diagnostic> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
@@ -102,7 +105,25 @@ fn parse_generic(output: &str, source: &str) -> Vec<Diagnostic> {
     });
     let lines: Vec<&str> = output.lines().collect();
     let mut out: Vec<Diagnostic> = Vec::new();
+    // The error line whose stack trace is being read, and whether it has its diagnostic yet.
+    let mut trace: Option<(&str, bool)> = None;
     for (i, l) in lines.iter().enumerate() {
+        if is_stack_frame(l) {
+            if let Some((error_line, placed)) = trace.as_mut() {
+                if !*placed {
+                    let frame = re.captures(l).filter(|c| !c[1].contains("node_modules/"));
+                    if let Some(c) = frame {
+                        push_new(&mut out, located(&c, error_line.trim(), error_line, source));
+                        *placed = true;
+                    }
+                }
+                continue;
+            }
+        } else if is_error_line(l) {
+            trace = Some((l, false));
+        } else if !l.trim().is_empty() {
+            trace = None;
+        }
         let Some(c) = re.captures(l) else { continue };
         let window = &lines[i.saturating_sub(3)..=i];
         let Some(error_line) = window.iter().rev().find(|w| is_error_line(w)) else {
@@ -114,19 +135,37 @@ fn parse_generic(output: &str, source: &str) -> Vec<Diagnostic> {
             .trim_start_matches("error:")
             .trim();
         let message = if after.len() > 3 { after } else { error_line.trim() };
-        let d = Diagnostic {
-            file: Some(project_path(&c[1])),
-            line: c[2].parse().ok(),
-            column: c.get(3).and_then(|m| m.as_str().parse().ok()),
-            severity: if is_warning(error_line) { "warning" } else { "error" }.into(),
-            message: strip_ansi(message),
-            source: source.to_string(),
-        };
-        if !out.iter().any(|o| o.file == d.file && o.line == d.line) {
-            out.push(d);
+        push_new(&mut out, located(&c, message, error_line, source));
+        if let Some((_, placed)) = trace.as_mut() {
+            *placed = true;
         }
     }
     out
+}
+
+/// A diagnostic at the reference `c` matched.
+fn located(c: &regex::Captures, message: &str, error_line: &str, source: &str) -> Diagnostic {
+    Diagnostic {
+        file: Some(project_path(&c[1])),
+        line: c[2].parse().ok(),
+        column: c.get(3).and_then(|m| m.as_str().parse().ok()),
+        severity: if is_warning(error_line) { "warning" } else { "error" }.into(),
+        message: strip_ansi(message),
+        source: source.to_string(),
+    }
+}
+
+/// Adds `d` unless a diagnostic at the same place is there already.
+fn push_new(out: &mut Vec<Diagnostic>, d: Diagnostic) {
+    if !out.iter().any(|o| o.file == d.file && o.line == d.line) {
+        out.push(d);
+    }
+}
+
+/// A line of a JavaScript stack trace: `    at f (file:1:2)` or `    at file:1:2`.
+fn is_stack_frame(l: &str) -> bool {
+    let t = l.trim_start();
+    t.len() < l.len() && t.starts_with("at ")
 }
 
 fn is_error_line(l: &str) -> bool {
@@ -178,6 +217,24 @@ mod tests {
         assert_eq!(d[0].file.as_deref(), Some("src/App.tsx"));
         assert_eq!((d[0].line, d[0].column), (Some(3), Some(9)));
         assert_eq!(d[0].message, "Expected \";\" but found \"x\"");
+    }
+
+    #[test]
+    fn a_stack_trace_is_one_error_at_its_first_project_frame() {
+        let out = "TypeError: Cannot read properties of undefined (reading 'map')\n    at renderList (file:///workspace/node_modules/lib/index.js:10:5)\n    at App (/workspace/src/App.jsx:7:19)\n    at renderWithHooks (/workspace/node_modules/react-dom/cjs/react-dom.development.js:15486:18)\n    at mountIndeterminateComponent (/workspace/node_modules/react-dom/cjs/react-dom.development.js:20103:13)\n    at /workspace/src/main.jsx:4:1\nserver listening\n";
+        let d = parse(Parser::Generic, out, "dev-server");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].file.as_deref(), Some("src/App.jsx"));
+        assert_eq!((d[0].line, d[0].column), (Some(7), Some(19)));
+        assert_eq!(d[0].message, "TypeError: Cannot read properties of undefined (reading 'map')");
+    }
+
+    #[test]
+    fn an_error_that_names_its_place_keeps_it_and_its_trace_adds_nothing() {
+        let out = "/workspace/server.js:3\nError: boom in server.js:3:9\n    at Object.<anonymous> (/workspace/server.js:3:9)\n    at helper (/workspace/lib/util.js:12:3)\n\nerror: second failure at /workspace/lib/db.js:8:1\n";
+        let d = parse(Parser::Generic, out, "dev-server");
+        let places: Vec<_> = d.iter().map(|d| (d.file.as_deref().unwrap_or(""), d.line)).collect();
+        assert_eq!(places, [("server.js", Some(3)), ("lib/db.js", Some(8))]);
     }
 
     #[test]

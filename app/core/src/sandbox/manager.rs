@@ -3,6 +3,7 @@
 
 use super::devserver::{self, DevState, LogBuffer, Marker};
 use super::diagnostics::{self, Diagnostic};
+use super::errors::{BrowserErrors, CheckRun};
 use super::docker::{ContainerSpec, Engine, InputSink, OutputStream};
 use super::{manifest, policy, SandboxError};
 use crate::config::SandboxConfig;
@@ -10,7 +11,7 @@ use crate::gitstore::GitStore;
 use bollard::container::LogOutput;
 use futures_util::StreamExt;
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
@@ -20,8 +21,6 @@ use tokio::task::AbortHandle;
 
 /// The file a warm-pool container waits for before starting its dev server.
 const GO_FILE: &str = "/tmp/.autocrea-go";
-/// Browser errors kept per sandbox.
-const BROWSER_ERRORS: usize = 50;
 
 pub struct Sandboxes {
     config: SandboxConfig,
@@ -38,7 +37,7 @@ pub struct Sandboxes {
     refill_wanted: std::sync::atomic::AtomicBool,
     /// Why the last start of a project failed, until it starts.
     failures: Mutex<HashMap<String, String>>,
-    last_checks: Mutex<HashMap<String, Vec<Diagnostic>>>,
+    last_checks: Mutex<HashMap<String, CheckRun>>,
     /// Whether the host firewall rules are in place (None: not tried yet).
     host_guard: Mutex<Option<Result<(), String>>>,
 }
@@ -62,7 +61,7 @@ pub struct Running {
     started_at: i64,
     status: watch::Sender<Status>,
     last_activity: Mutex<Instant>,
-    browser_errors: Mutex<VecDeque<Diagnostic>>,
+    browser_errors: Mutex<BrowserErrors>,
     tasks: Mutex<Vec<AbortHandle>>,
 }
 
@@ -111,22 +110,32 @@ impl Running {
             .unwrap_or(false)
     }
 
-    /// An error the injected preview script saw in the browser.
-    pub fn report_browser_error(&self, d: Diagnostic) {
-        let mut errors = self.browser_errors.lock().unwrap_or_else(|p| p.into_inner());
-        if errors.len() == BROWSER_ERRORS {
-            errors.pop_front();
-        }
-        errors.push_back(d);
+    /// An error the injected preview script saw in the browser, on the
+    /// page with id `page` (what its script made up at load; may be empty).
+    pub fn report_browser_error(&self, page: &str, d: Diagnostic) {
+        let seq = self.log_seq();
+        self.browser_errors.lock().unwrap_or_else(|p| p.into_inner()).report(page, seq, d);
     }
 
-    /// A page (re)loaded: what the browser reported before is history.
-    pub fn clear_browser_errors(&self) {
-        self.browser_errors.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    /// Page `page` (re)loaded: what the browser reported before is history.
+    pub fn page_loaded(&self, page: &str) {
+        self.browser_errors.lock().unwrap_or_else(|p| p.into_inner()).page_loaded(page);
     }
 
-    fn browser_errors(&self) -> Vec<Diagnostic> {
-        self.browser_errors.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+    /// What the browser reported since the code last changed.
+    fn browser_errors(&self, fresh: u64) -> Vec<Diagnostic> {
+        self.browser_errors.lock().unwrap_or_else(|p| p.into_inner()).since(fresh)
+    }
+
+    /// The `seq` of the dev server's last output line (0: none yet).
+    fn log_seq(&self) -> u64 {
+        self.logs.tail(1).first().map_or(0, |l| l.seq)
+    }
+
+    /// The `seq` of the last line that says the dev server (re)started or
+    /// rebuilt, that is, the code changed (0: none kept).
+    fn fresh_start_seq(&self) -> u64 {
+        self.logs.tail(devserver::LOG_LINES).iter().rev().find(|l| is_fresh_start(&l.text)).map_or(0, |l| l.seq)
     }
 
     fn set(&self, f: impl FnOnce(&mut Status)) {
@@ -567,6 +576,9 @@ impl Sandboxes {
     pub async fn check_for_errors(self: &Arc<Self>, project_id: &str, template: &str) -> Result<Vec<Diagnostic>, SandboxError> {
         let manifest = manifest::for_template(template).ok_or_else(|| SandboxError::NoSandbox(template.into()))?;
         let running = self.start(project_id, template).await?;
+        // Where the dev server's output stands as the checks begin: a
+        // rebuild after this means the code changed under them.
+        let seq = running.log_seq();
         let mut found = Vec::new();
         for check in &manifest.checks {
             let result = self.run_captured(&running, &check.command, check.timeout_secs).await?;
@@ -590,25 +602,29 @@ impl Sandboxes {
             }
             found.extend(parsed);
         }
-        self.last_checks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(project_id.to_string(), found.clone());
+        self.last_checks.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            project_id.to_string(),
+            CheckRun { container: running.container.clone(), seq, found: found.clone() },
+        );
         found.extend(self.runtime_errors(&running));
         Ok(found)
     }
 
-    /// Errors known without running checks: the last check run, the dev
-    /// server's output since it last started, the browser console.
+    /// Errors known without running checks: the last check run unless the
+    /// code changed since (the dev server rebuilt or restarted), the dev
+    /// server's output since it last started, the browser console since the
+    /// page last loaded and the code last changed.
     pub fn known_errors(&self, project_id: &str) -> Vec<Diagnostic> {
-        let mut found = self
-            .last_checks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(project_id)
-            .cloned()
-            .unwrap_or_default();
-        if let Some(r) = self.running(project_id) {
+        let running = self.running(project_id);
+        let now = running.as_ref().map(|r| (r.container.as_str(), r.fresh_start_seq()));
+        let mut checks = self.last_checks.lock().unwrap_or_else(|p| p.into_inner());
+        // A stale run is dropped, not just hidden: it never becomes current again.
+        if checks.get(project_id).is_some_and(|run| !run.is_current(now)) {
+            checks.remove(project_id);
+        }
+        let mut found = checks.get(project_id).map(|run| run.found.clone()).unwrap_or_default();
+        drop(checks);
+        if let Some(r) = running {
             found.extend(self.runtime_errors(&r));
         }
         found
@@ -625,7 +641,8 @@ impl Sandboxes {
             .unwrap_or(0);
         let text: Vec<&str> = lines[start..].iter().map(|l| l.text.as_str()).collect();
         let mut found = diagnostics::parse(manifest::Parser::Generic, &text.join("\n"), "dev-server");
-        found.extend(running.browser_errors());
+        let fresh = start.checked_sub(1).map_or(0, |i| lines[i].seq);
+        found.extend(running.browser_errors(fresh));
         found
     }
 

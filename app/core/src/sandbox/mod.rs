@@ -10,6 +10,7 @@
 
 pub mod devserver;
 pub mod diagnostics;
+mod errors;
 pub mod docker;
 mod firewall;
 mod manager;

@@ -5,8 +5,12 @@
   if (window.__autocreaConsole) return;
   window.__autocreaConsole = true;
   var endpoint = "/__autocrea/report";
+  // This page load's id: the appliance keeps the errors of the page loaded
+  // last, so a late report of the page before a reload is not taken.
+  var page = Math.random().toString(36).slice(2) + Date.now().toString(36);
   function send(kind, data) {
     data.kind = kind;
+    data.page = page;
     try {
       var body = JSON.stringify(data);
       if (navigator.sendBeacon) {

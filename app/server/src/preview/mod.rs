@@ -421,6 +421,9 @@ struct Report {
     column: u32,
     #[serde(default)]
     stack: String,
+    /// The id the script made up when its page loaded: errors belong to the page loaded last.
+    #[serde(default)]
+    page: String,
 }
 
 /// Largest report body accepted.
@@ -523,7 +526,7 @@ async fn report(state: &AppState, project_id: &str, req: Request) -> Response {
         return StatusCode::NO_CONTENT.into_response();
     };
     if r.kind == "load" {
-        running.clear_browser_errors();
+        running.page_loaded(&r.page);
     } else {
         // Script URLs are the preview's own: keep the path, as the project names it.
         let file = r.source.split("://").nth(1).and_then(|rest| rest.split_once('/')).map(|(_, path)| {
@@ -536,7 +539,7 @@ async fn report(state: &AppState, project_id: &str, req: Request) -> Response {
         if !r.stack.is_empty() && r.kind == "error" && r.source.is_empty() {
             message = format!("{message}\n{}", r.stack.chars().take(2000).collect::<String>());
         }
-        running.report_browser_error(Diagnostic {
+        running.report_browser_error(&r.page, Diagnostic {
             file: file.filter(|f| !f.is_empty()),
             line: (r.line > 0).then_some(r.line),
             column: (r.column > 0).then_some(r.column),
@@ -553,7 +556,7 @@ fn not_found() -> Response {
 }
 
 /// A small self-contained page (no console assets on a preview origin).
-fn page(status: StatusCode, title: &str, detail: &str, refresh: bool) -> Response {
+pub(super) fn page(status: StatusCode, title: &str, detail: &str, refresh: bool) -> Response {
     let refresh = if refresh { r#"<meta http-equiv="refresh" content="3">"# } else { "" };
     let body = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\">{refresh}<title>{t}</title>\

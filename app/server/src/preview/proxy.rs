@@ -34,6 +34,7 @@ const HOP_BY_HOP: &[&str] = &[
 pub async fn forward(client: &Client, running: &Running, mut req: Request, hidden_cookies: &[&str], scheme: &str) -> Response {
     let upgrade = req.headers().get(header::UPGRADE).cloned();
     let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
+    let wants_page = is_navigation(req.headers());
     let (mut parts, body) = req.into_parts();
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
     let Ok(uri) = format!("http://{}{path}", running.addr).parse::<Uri>() else {
@@ -60,13 +61,7 @@ pub async fn forward(client: &Client, running: &Running, mut req: Request, hidde
     let upstream = Request::from_parts(parts, body);
     let mut resp = match client.request(upstream).await {
         Ok(r) => r,
-        Err(e) => {
-            return (
-                StatusCode::BAD_GATEWAY,
-                format!("the project's dev server did not answer: {e}"),
-            )
-                .into_response()
-        }
+        Err(e) => return not_answering(wants_page, &e.to_string()),
     };
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
         let Some(client_upgrade) = client_upgrade else {
@@ -105,6 +100,31 @@ pub async fn forward(client: &Client, running: &Running, mut req: Request, hidde
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(html.len()));
     Response::from_parts(parts, Body::from(html))
+}
+
+/// The dev server did not take the request (it is restarting, or it just
+/// exited and the appliance has not seen it yet). A page load gets a page
+/// that says so and tries again by itself, not the connection error as
+/// text; the app's own requests (scripts, fetches) get a bare 502.
+fn not_answering(wants_page: bool, why: &str) -> Response {
+    if !wants_page {
+        return StatusCode::BAD_GATEWAY.into_response();
+    }
+    super::page(
+        StatusCode::BAD_GATEWAY,
+        "The app is not answering yet",
+        &format!("The project's dev server is not answering yet ({why}). This page tries again every few seconds."),
+        true,
+    )
+}
+
+/// Whether the browser is loading a page (a frame or tab), not a resource.
+fn is_navigation(headers: &axum::http::HeaderMap) -> bool {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    match value("sec-fetch-mode") {
+        "" => value("accept").contains("text/html"),
+        mode => mode == "navigate",
+    }
 }
 
 /// The page with the error-reporting script first in `<head>` (or first of all).
@@ -221,6 +241,26 @@ mod tests {
         let left: Vec<_> = h.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap()).collect();
         assert_eq!(left, ["app=1; Path=/; HttpOnly", "d=domain; Path=/domain"]);
         assert_eq!(h.get(header::CONTENT_TYPE).unwrap(), "text/html");
+    }
+
+    #[test]
+    fn a_dev_server_that_does_not_answer_gives_page_loads_a_page_that_retries() {
+        let mut nav = axum::http::HeaderMap::new();
+        nav.insert("sec-fetch-mode", HeaderValue::from_static("navigate"));
+        nav.insert(header::ACCEPT, HeaderValue::from_static("text/html,*/*"));
+        let mut script = axum::http::HeaderMap::new();
+        script.insert("sec-fetch-mode", HeaderValue::from_static("no-cors"));
+        script.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        let mut old_browser = axum::http::HeaderMap::new();
+        old_browser.insert(header::ACCEPT, HeaderValue::from_static("text/html"));
+        assert!(is_navigation(&nav) && is_navigation(&old_browser) && !is_navigation(&script));
+
+        let page = not_answering(true, "connection refused");
+        assert_eq!(page.status(), StatusCode::BAD_GATEWAY);
+        assert!(page.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        let resource = not_answering(false, "connection refused");
+        assert_eq!(resource.status(), StatusCode::BAD_GATEWAY);
+        assert!(resource.headers().get(header::CONTENT_TYPE).is_none());
     }
 
     #[test]
