@@ -229,6 +229,8 @@ fn ModelPick(providers: ProvidersView, model: RwSignal<Option<String>>) -> impl 
     };
     let usable = providers.usable_models();
     let local = providers.local;
+    // The options follow `model` (not read once): the preferred model is set
+    // when the providers load, which can be after the picker is drawn.
     if usable.is_empty() && !local {
         return ().into_any();
     }
@@ -240,10 +242,10 @@ fn ModelPick(providers: ProvidersView, model: RwSignal<Option<String>>) -> impl 
                     let v = event_target_value(&ev);
                     model.set(if v.is_empty() { None } else { Some(v) });
                 }>
-                {local.then(|| view! { <option value="" prop:selected=move || model.get_untracked().is_none()>{local_label.clone()}</option> })}
+                {local.then(|| view! { <option value="" prop:selected=move || model.get().is_none()>{local_label.clone()}</option> })}
                 {usable.into_iter().map(|m| {
                     let (m2, m3) = (m.clone(), m.clone());
-                    view! { <option value=m2 prop:selected=move || model.get_untracked().as_deref() == Some(m3.as_str())>{m.clone()}</option> }
+                    view! { <option value=m2 prop:selected=move || model.get().as_deref() == Some(m3.as_str())>{m.clone()}</option> }
                 }).collect_view()}
             </select>
         </label>
