@@ -22,6 +22,8 @@ fi
 
 log "Rust tests"
 cargo test --workspace --exclude autocrea-frontend
+# The UI crate's own unit tests (layout arithmetic, redirects, markdown) on the server side of its features.
+cargo test -p autocrea-frontend --features ssr --lib
 
 cargo build -p autocrea --quiet
 log "Python tests: py-gitea against the Gitea API, the openai client against the /v1 gateway"

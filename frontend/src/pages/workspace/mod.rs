@@ -446,12 +446,31 @@ mod tests {
     fn every_combination_has_one_column_per_shown_panel_and_bar_and_one_that_fills() {
         for bits in 1..16u8 {
             let s = shown(bits);
-            let cols: Vec<String> = s.columns(W).split(' ').map(String::from).collect();
+            let cols = tracks(&s.columns(W));
             let bars = [Panel::Side, Panel::Chat, Panel::Preview].into_iter().filter(|p| s.resizer(*p)).count();
             assert_eq!(cols.len(), s.count() + bars, "{s:?}: {cols:?}");
             assert_eq!(cols.iter().filter(|c| c.contains("1fr")).count(), 1, "{s:?}: {cols:?}");
             assert_eq!(bars, s.count() - 1, "{s:?}: a bar between each pair of neighbours");
         }
+    }
+
+    /// The grid's tracks: split at spaces outside parentheses ("minmax(0, 1fr)" is one).
+    fn tracks(columns: &str) -> Vec<String> {
+        let (mut out, mut depth, mut cur) = (Vec::new(), 0, String::new());
+        for c in columns.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ' ' if depth == 0 => {
+                    out.push(std::mem::take(&mut cur));
+                    continue;
+                }
+                _ => {}
+            }
+            cur.push(c);
+        }
+        out.push(cur);
+        out
     }
 
     #[test]
