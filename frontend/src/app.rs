@@ -8,7 +8,7 @@ use crate::pages::{
     profile::ProfilePage,
     project::{ProjectPage, ProjectSettingsPage},
     versions::VersionsPage,
-    workspace::WorkspacePage,
+    workspace::{provide_skip_to_chat, SkipToChat, WorkspacePage},
 };
 use crate::SessionInfo;
 use leptos::prelude::*;
@@ -101,7 +101,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Framed><DashboardPage/></Framed> }/>
                 <Route path=path!("/projects/:id") view=|| view! { <Framed><ProjectPage/></Framed> }/>
                 <Route path=path!("/projects/:id/versions") view=|| view! { <Framed><VersionsPage/></Framed> }/>
-                <Route path=path!("/projects/:id/workspace") view=|| view! { <div class="app app-wide"><TopBar/><FirstTurnError/><main class="content-wide" id="main"><WorkspacePage/></main></div> }/>
+                <Route path=path!("/projects/:id/workspace") view=|| { provide_skip_to_chat(); view! { <div class="app app-wide"><SkipToChat/><TopBar/><FirstTurnError/><main class="content-wide" id="main"><WorkspacePage/></main></div> } }/>
                 <Route path=path!("/projects/:id/settings") view=|| view! { <Framed><ProjectSettingsPage/></Framed> }/>
                 <Route path=path!("/profile") view=|| view! { <Framed><ProfilePage/></Framed> }/>
                 <Route path=path!("/admin") view=|| view! { <Framed><AdminPage/></Framed> }/>

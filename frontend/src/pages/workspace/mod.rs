@@ -159,6 +159,17 @@ fn Workspace(project: Project) -> impl IntoView {
     // Phones show one panel at a time (CSS picks it from `data-tab`; the
     // toggles above are for wide screens).
     let phone_tab = RwSignal::new(Panel::Chat);
+    // "Skip to chat" (before the top bar) asks for the chat: show it (the
+    // chat tab on phones) and focus its message box.
+    if let Some(SkipToChatAsked(asked)) = use_context::<SkipToChatAsked>() {
+        Effect::new(move |_| {
+            if asked.get() > 0 {
+                show_chat.set(true);
+                phone_tab.set(Panel::Chat);
+                focus_chat_input();
+            }
+        });
+    }
     let shown = move || Shown { side: show_side.get(), chat: show_chat.get(), editor: show_editor.get(), preview: show_preview.get() };
     let columns = move || format!("grid-template-columns: {}", shown().columns(widths.get()));
     let start_drag = move |which: &'static str, ev: leptos::ev::PointerEvent| {
@@ -259,10 +270,6 @@ fn Workspace(project: Project) -> impl IntoView {
     };
     view! {
         <Title text=format!("{} · workspace", project.name)/>
-        // The first stop in the workspace for keyboard users: the chat box is
-        // otherwise dozens of Tab presses away. On phones it shows the chat tab first.
-        <a class="ws-skip" href=format!("#{}", chat::INPUT_ID) data-testid="skip-to-chat"
-            on:click=move |ev| { ev.prevent_default(); show_chat.set(true); phone_tab.set(Panel::Chat); focus_chat_input(); }>"Skip to chat"</a>
         <div class="ws-bar">
             <a class="back" href=format!("/projects/{}", project.id)><Icon kind=IconKind::ArrowLeft size=16/> {project.name.clone()}</a>
             <span class="badge">{project.template.clone()}</span>
@@ -417,6 +424,28 @@ impl Shown {
             cols.push("1fr".into());
         }
         cols.join(" ")
+    }
+}
+
+/// How often "Skip to chat" was used; the workspace answers each use.
+#[derive(Clone, Copy)]
+pub struct SkipToChatAsked(RwSignal<u32>);
+
+/// Provides what `SkipToChat` and `WorkspacePage` share; call it in the
+/// route's view, above both.
+pub fn provide_skip_to_chat() {
+    provide_context(SkipToChatAsked(RwSignal::new(0)));
+}
+
+/// The page's first stop for keyboard users in the workspace: the chat box
+/// is otherwise dozens of Tab presses away (the top bar, the panel toggles,
+/// the file tree). Put before the top bar.
+#[component]
+pub fn SkipToChat() -> impl IntoView {
+    let SkipToChatAsked(asked) = expect_context::<SkipToChatAsked>();
+    view! {
+        <a class="ws-skip" href=format!("#{}", chat::INPUT_ID) data-testid="skip-to-chat"
+            on:click=move |ev| { ev.prevent_default(); asked.update(|n| *n += 1); }>"Skip to chat"</a>
     }
 }
 
