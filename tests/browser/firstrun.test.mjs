@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { startServer, launchBrowser, newPage, screenshot, hydrated } from './support.mjs';
+import { startServer, launchBrowser, newPage, screenshot, hydrated, csrf } from './support.mjs';
 
 const PASSWORD = 'correct horse battery staple 42';
 const PROMPT = 'Build a todo list app with add and delete';
@@ -53,11 +53,6 @@ after(async () => {
   await server?.stop();
   model?.srv.close();
 });
-
-async function csrf(page) {
-  const cookies = await page.context().cookies();
-  return cookies.find((c) => c.name.endsWith('autocrea_csrf'))?.value;
-}
 
 async function signIn(page) {
   const r = await page.request.post('/api/v1/auth/login', { data: { email: 'ada@example.com', password: PASSWORD } });

@@ -3,7 +3,7 @@
 // four characters) and deletes it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPage, screenshot, hydrated } from './support.mjs';
+import { startServer, launchBrowser, newPage, screenshot, hydrated, csrf } from './support.mjs';
 
 const PASSWORD = 'correct horse battery staple 42';
 let server;
@@ -20,11 +20,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function csrf(page) {
-  const cookies = await page.context().cookies();
-  return cookies.find((c) => c.name.endsWith('autocrea_csrf'))?.value;
-}
 
 test('admin sees the worker and allows a provider; a person stores and deletes a key', async () => {
   const page = await newPage(browser, server.url);

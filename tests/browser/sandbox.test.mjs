@@ -3,7 +3,7 @@
 // open preview through live reload.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPage, screenshot, hydrated, removeSandboxes } from './support.mjs';
+import { startServer, launchBrowser, newPage, screenshot, hydrated, removeSandboxes, csrf } from './support.mjs';
 
 const PASSWORD = 'correct horse battery staple 42';
 let server;
@@ -20,11 +20,6 @@ after(async () => {
   await server?.stop();
   removeSandboxes(instance);
 });
-
-async function csrf(page) {
-  const cookies = await page.context().cookies();
-  return cookies.find((c) => c.name.endsWith('autocrea_csrf'))?.value;
-}
 
 test('start a sandbox, open its preview, and watch a change reload it', async () => {
   const page = await newPage(browser, server.url);

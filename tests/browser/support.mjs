@@ -6,6 +6,7 @@ import { tmpdir, homedir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const screenshotDir = join(here, '..', 'artifacts', 'screenshots');
@@ -86,4 +87,37 @@ export function removeSandboxes(instance) {
   if (!instance) return;
   const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=org.autocrea.instance=${instance}`]).toString().split(/\s+/).filter(Boolean);
   if (ids.length) execFileSync('docker', ['rm', '-f', ...ids]);
+}
+
+/// The CSRF token the console's cookie carries (sent back as X-CSRF-Token).
+export async function csrf(page) {
+  const cookies = await page.context().cookies();
+  return cookies.find((c) => c.name.endsWith('autocrea_csrf'))?.value;
+}
+
+export async function frameText(page) {
+  return page.frameLocator('[data-testid=preview-frame]').locator('body').textContent({ timeout: 1000 }).catch(() => '');
+}
+
+/// Waits for the workspace's preview to show `text`. Chromium drops loads in
+/// flight when Docker adds a container's network interface on this same
+/// machine ("A network change was detected"), and now and then a reload here
+/// stays blank: what a person would do is press Refresh, and so does this.
+export async function waitForFrame(page, text, timeout = 60000) {
+  const started = Date.now();
+  let blankSince = Date.now();
+  while (Date.now() - started < timeout) {
+    const shown = await frameText(page);
+    if (shown.includes(text)) return;
+    if (shown.trim()) blankSince = Date.now();
+    if (shown.includes('ERR_NETWORK_CHANGED') || Date.now() - blankSince > 8000) {
+      await page.getByTestId('preview-refresh').click();
+      blankSince = Date.now();
+    }
+    await page.waitForTimeout(250);
+  }
+  await screenshot(page, 'preview-failed');
+  const frame = page.frames().find((f) => f !== page.mainFrame());
+  const html = frame ? await frame.content().catch((e) => `(no content: ${e.message})`) : '(no frame)';
+  assert.fail(`the preview never showed ${JSON.stringify(text)}; it shows ${JSON.stringify(await frameText(page))}; frame ${frame?.url()}: ${html.slice(0, 600)}`);
 }

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { startServer, launchBrowser, newPage, screenshot, hydrated } from './support.mjs';
+import { startServer, launchBrowser, newPage, screenshot, hydrated, csrf } from './support.mjs';
 
 const PASSWORD = 'correct horse battery staple 42';
 let server;
@@ -66,8 +66,7 @@ before(async () => {
   page = await newPage(browser, server.url);
   let r = await page.request.post('/api/v1/auth/signup', { data: { email: 'ada@example.com', name: 'Ada', password: PASSWORD } });
   assert.equal(r.status(), 201, await r.text());
-  const cookies = await page.context().cookies();
-  headers = { 'X-CSRF-Token': cookies.find((c) => c.name.endsWith('autocrea_csrf'))?.value };
+  headers = { 'X-CSRF-Token': await csrf(page) };
   r = await page.request.put('/api/v1/admin/llm/policy', { headers, data: { local: true, providers: [
     { id: 'scripted', kind: 'openai', base_url: model.url, enabled: true, models: ['coder'] }] } });
   assert.equal(r.status(), 200, await r.text());

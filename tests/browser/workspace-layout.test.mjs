@@ -7,7 +7,7 @@
 // is fixed; the state badge follows the sandbox.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPage, screenshot, hydrated, removeSandboxes } from './support.mjs';
+import { startServer, launchBrowser, newPage, screenshot, hydrated, removeSandboxes, csrf, frameText, waitForFrame } from './support.mjs';
 
 const PASSWORD = 'correct horse battery staple 42';
 let server;
@@ -24,11 +24,6 @@ after(async () => {
   await server?.stop();
   removeSandboxes(instance);
 });
-
-async function csrf(page) {
-  const cookies = await page.context().cookies();
-  return cookies.find((c) => c.name.endsWith('autocrea_csrf'))?.value;
-}
 
 /// Signs Ada in (signing her up the first time) on a new page of `viewport`,
 /// makes a project of `template` and opens its workspace.
@@ -68,28 +63,6 @@ function boxes(page) {
     document.querySelectorAll('[data-testid=workspace] > .ws-resizer').forEach((b) => { const r = box(b); if (r) out.bars.push(r); });
     return out;
   });
-}
-
-async function frameText(page) {
-  return page.frameLocator('[data-testid=preview-frame]').locator('body').textContent({ timeout: 1000 }).catch(() => '');
-}
-
-/// Waits for the preview to show `text`, pressing Refresh as a person would
-/// when a load was cut off (Docker's network changes abort loads here).
-async function waitForFrame(page, text, timeout = 60000) {
-  const started = Date.now();
-  let blankSince = Date.now();
-  while (Date.now() - started < timeout) {
-    const shown = await frameText(page);
-    if (shown.includes(text)) return;
-    if (shown.trim()) blankSince = Date.now();
-    if (shown.includes('ERR_NETWORK_CHANGED') || Date.now() - blankSince > 8000) {
-      await page.getByTestId('preview-refresh').click();
-      blankSince = Date.now();
-    }
-    await page.waitForTimeout(250);
-  }
-  assert.fail(`the preview never showed ${JSON.stringify(text)}; it shows ${JSON.stringify(await frameText(page))}`);
 }
 
 const PANELS = [['side', 'Files'], ['chat', 'Chat'], ['editor', 'Editor'], ['preview', 'Preview']];

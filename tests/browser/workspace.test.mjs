@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { startServer, launchBrowser, newPage, screenshot, hydrated, removeSandboxes } from './support.mjs';
+import { startServer, launchBrowser, newPage, screenshot, hydrated, removeSandboxes, csrf, frameText, waitForFrame } from './support.mjs';
 
 const PASSWORD = 'correct horse battery staple 42';
 const XSS = 'Here is <img src=x onerror="window.__xss=1"> and <script>window.__xss=2</script> and '
@@ -66,38 +66,6 @@ after(async () => {
   model?.srv.close();
   removeSandboxes(instance);
 });
-
-async function csrf(page) {
-  const cookies = await page.context().cookies();
-  return cookies.find((c) => c.name.endsWith('autocrea_csrf'))?.value;
-}
-
-async function frameText(page) {
-  return page.frameLocator('[data-testid=preview-frame]').locator('body').textContent({ timeout: 1000 }).catch(() => '');
-}
-
-async function waitForFrame(page, text, timeout = 60000) {
-  const started = Date.now();
-  let blankSince = Date.now();
-  while (Date.now() - started < timeout) {
-    const shown = await frameText(page);
-    if (shown.includes(text)) return;
-    if (shown.trim()) blankSince = Date.now();
-    // Chromium drops loads in flight when Docker adds a container's network
-    // interface on this same machine ("A network change was detected"), and
-    // now and then a reload here stays blank (see the session notes): what a
-    // person would do is press Refresh.
-    if (shown.includes('ERR_NETWORK_CHANGED') || Date.now() - blankSince > 8000) {
-      await page.getByTestId('preview-refresh').click();
-      blankSince = Date.now();
-    }
-    await page.waitForTimeout(250);
-  }
-  await screenshot(page, 'workspace-preview-failed');
-  const frame = page.frames().find((f) => f !== page.mainFrame());
-  const html = frame ? await frame.content().catch((e) => `(no content: ${e.message})`) : '(no frame)';
-  assert.fail(`the preview never showed ${JSON.stringify(text)}; it shows ${JSON.stringify(await frameText(page))}; frame ${frame?.url()}: ${html.slice(0, 600)}`);
-}
 
 /// Signs Ada in (the account the first test made) on a new page, makes a
 /// static project whose agent is the scripted model, and opens its workspace.
