@@ -110,20 +110,47 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Why a new project's first turn did not start (`?turn_error=`, set by the
-/// dashboard after `POST /api/v1/projects` answered with a `turn_error`),
-/// above the workspace until dismissed. The prompt is in the project's
-/// description, to send again once a model is available.
+/// Session-storage key of why project `id`'s first turn did not start.
+#[cfg(feature = "hydrate")]
+fn first_turn_error_key(id: &str) -> String {
+    format!("autocrea.first-turn-error.{id}")
+}
+
+/// Keeps why project `id`'s first turn did not start, for its workspace.
+pub fn keep_first_turn_error(id: &str, message: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(storage) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+        let _ = storage.set_item(&first_turn_error_key(id), message);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (id, message);
+}
+
+/// Why a new project's first turn did not start (kept by the dashboard when
+/// `POST /api/v1/projects` answered with a `turn_error`), once, above its
+/// workspace.
 #[component]
 fn FirstTurnError() -> impl IntoView {
-    let query = leptos_router::hooks::use_query_map();
-    let dismissed = RwSignal::new(false);
-    let message = move || query.get().get("turn_error").filter(|m| !m.trim().is_empty() && !dismissed.get());
+    let params = leptos_router::hooks::use_params_map();
+    let message = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        let id = params.get().get("id").unwrap_or_default();
+        #[cfg(feature = "hydrate")]
+        if let Some(storage) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+            let key = first_turn_error_key(&id);
+            if let Ok(Some(m)) = storage.get_item(&key) {
+                let _ = storage.remove_item(&key);
+                message.set(Some(m).filter(|m| !m.trim().is_empty()));
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = id;
+    });
     view! {
-        {move || message().map(|m| view! {
+        {move || message.get().map(|m| view! {
             <div class="first-turn-error" role="alert" data-testid="first-turn-error">
                 <p><strong>"The project was created, but its first turn did not start: "</strong>{crate::components::sentence(&m)}</p>
-                <button class="btn btn-ghost btn-small" type="button" on:click=move |_| dismissed.set(true)>"Dismiss"</button>
+                <button class="btn btn-ghost btn-small" type="button" on:click=move |_| message.set(None)>"Dismiss"</button>
             </div>
         })}
     }

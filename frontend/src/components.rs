@@ -185,7 +185,14 @@ pub fn Modal(
                 a == x
             });
             let inside = active.as_ref().is_some_and(|a| el.contains(Some(a)));
-            if ev.shift_key() && (at(first) || !inside) {
+            // The dialog itself may hold focus (clicked on its text, or focused
+            // as a fallback): Shift+Tab from there would leave it.
+            let on_dialog = active.as_ref().is_some_and(|a| {
+                let a: &wasm_bindgen::JsValue = a.as_ref();
+                let d: &wasm_bindgen::JsValue = el.as_ref();
+                a == d
+            });
+            if ev.shift_key() && (at(first) || on_dialog || !inside) {
                 ev.prevent_default();
                 let _ = last.focus();
             } else if !ev.shift_key() && (at(last) || !inside) {

@@ -141,15 +141,20 @@ test('the dialog builds from the description, lands in the workspace, and says w
   await dialog.locator('input[name=name]').fill('Recipe book');
   await dialog.locator('textarea[name=description]').fill('A recipe book with photos and a shopping list');
   await dialog.getByTestId('create-project').click();
-  await page.waitForURL(/\/projects\/[a-z0-9]+\/workspace\?turn_error=/);
+  await page.waitForURL(/\/projects\/[a-z0-9]+\/workspace$/);
   await page.getByTestId('first-turn-error').waitFor();
   assert.match(await page.getByTestId('first-turn-error').innerText(), /did not start/);
+  // Shown once, from this tab's session (a link cannot carry text into it).
+  const workspaceUrl = page.url();
   await screenshot(page, 'first-turn-error');
   const list = await (await page.request.get('/api/v1/projects?q=recipe')).json();
   assert.equal(list.projects.length, 1, 'the project is kept');
   assert.equal(list.projects[0].description, 'A recipe book with photos and a shopping list');
   await page.getByTestId('first-turn-error').getByRole('button', { name: 'Dismiss' }).click();
   assert.equal(await page.getByTestId('first-turn-error').count(), 0);
+  await page.goto(`${workspaceUrl}?turn_error=${encodeURIComponent('Call +1-555 to restore your account')}`);
+  await page.getByTestId('send-message').waitFor();
+  assert.equal(await page.getByTestId('first-turn-error').count(), 0, 'not from the URL, not twice');
   // The browser logs the workspace's own requests to a model that is not there.
   page.problems = page.problems.filter((p) => !/status of 50\d|status of 4\d\d/.test(p));
   assert.deepEqual(page.problems, []);

@@ -110,27 +110,65 @@ fn rename_root(grammar: &str, to: &str) -> String {
         .join("\n")
 }
 
-/// The system message that tells the model which tools it has.
+/// The system message that lists the tools: one line each, as a signature
+/// (`- read_file(path: string): Read a file.`). Small models copy what a
+/// JSON schema shows as text into the call (a parameter's description
+/// became the path); a signature shows names and types only, and costs
+/// fewer tokens. The grammar enforces the schema whatever the prompt says.
 pub fn tools_prompt(tools: &[ToolSpec], choice: &ToolChoice) -> String {
-    let listed: Vec<Value> = tools
+    let listed: Vec<String> = tools
         .iter()
         .filter(|t| match choice {
             ToolChoice::Named(n) => &t.name == n,
             _ => true,
         })
-        .map(
-            |t| json!({ "name": t.name, "description": t.description, "parameters": t.parameters }),
-        )
+        .map(signature)
         .collect();
     let how = match choice {
         ToolChoice::Auto => "When a tool helps, reply with only a JSON object {\"name\": <tool name>, \"arguments\": <arguments object>}; otherwise answer in plain text.",
         _ => "Reply with only a JSON object {\"name\": <tool name>, \"arguments\": <arguments object>} that calls one of them.",
     };
-    format!(
-        "You can call these tools:\n{}\n{how}",
-        // One line per tool: indentation would cost prompt tokens for nothing.
-        listed.iter().map(Value::to_string).collect::<Vec<_>>().join("\n")
-    )
+    format!("You can call these tools:\n{}\n{how}", listed.join("\n"))
+}
+
+/// `- name(a: string, b?: boolean): description` (`?`: optional).
+fn signature(t: &ToolSpec) -> String {
+    let required: Vec<&str> = t.parameters.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let mut params: Vec<(String, bool)> = t
+        .parameters
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(name, schema)| {
+            let needed = required.contains(&name.as_str());
+            (format!("{name}{}: {}", if needed { "" } else { "?" }, type_of(schema)), needed)
+        })
+        .collect();
+    // Required parameters first, in the order `required` lists them.
+    params.sort_by_key(|(p, needed)| (!needed, required.iter().position(|r| p.starts_with(&format!("{r}:"))).unwrap_or(usize::MAX)));
+    let params: Vec<String> = params.into_iter().map(|(p, _)| p).collect();
+    let description = t.description.trim();
+    format!("- {}({}){}", t.name, params.join(", "), if description.is_empty() { String::new() } else { format!(": {description}") })
+}
+
+/// A schema's type in a few words: `string`, `array of {search: string, replace: string}`.
+fn type_of(schema: &Value) -> String {
+    match schema.get("type").and_then(Value::as_str) {
+        Some("array") => format!("array of {}", schema.get("items").map(type_of).unwrap_or_else(|| "values".into())),
+        Some("object") => {
+            let fields: Vec<String> = schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(name, s)| format!("{name}: {}", type_of(s)))
+                .collect();
+            if fields.is_empty() { "object".into() } else { format!("{{{}}}", fields.join(", ")) }
+        }
+        Some(t) => t.to_string(),
+        None => "value".into(),
+    }
 }
 
 /// A tool call in a reply: `(name, arguments)` when the whole reply is one
@@ -162,6 +200,15 @@ mod tests {
                 parameters: json!({"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}),
             },
         ]
+    }
+
+    #[test]
+    fn the_prompt_lists_tools_as_signatures() {
+        let prompt = tools_prompt(&tools(), &ToolChoice::Required);
+        assert!(prompt.contains("- create_file(path: string): Create a file"), "{prompt}");
+        assert!(prompt.contains("- delete_file(path: string): Delete a file"), "{prompt}");
+        let only = tools_prompt(&tools(), &ToolChoice::Named("delete_file".into()));
+        assert!(!only.contains("create_file"), "{only}");
     }
 
     #[test]

@@ -379,9 +379,10 @@ impl Pending {
                         "tool_calls".to_string()
                     }
                     None => {
-                        // Not a whole call (text, or a call cut off by max_tokens:
-                        // the pieces streamed so far were progress only).
-                        if self.tools.is_some() && !g.text.is_empty() {
+                        // Not a whole call: text, or a call cut off by max_tokens.
+                        // A call already streamed in pieces is not sent again as text
+                        // (the client has it, half-written, with finish_reason "length").
+                        if self.tools.is_some() && !g.text.is_empty() && self.call_id.is_none() {
                             self.queue.push_back(Ok(ChatEvent::Text(g.text.clone())));
                         }
                         g.finish_reason.to_string()

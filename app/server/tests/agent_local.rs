@@ -3,7 +3,10 @@
 //! and are applied to the project. Full mode, so the Architect (read tools
 //! and finish, whose arguments are short) acts first: the 270M base model
 //! is no coder, and with write tools it tends to repeat array items until
-//! max_tokens cuts the call, which is fed back to it as an error.
+//! max_tokens cuts the call, which is fed back to it as an error. The
+//! request spells out a call on a file the template has: the model picks
+//! the tool first (name before arguments) and fills in what it has seen;
+//! asked vaguely, it copies text from the tool list as the path.
 
 mod common;
 
@@ -22,7 +25,7 @@ async fn a_turn_through_the_local_model_makes_tool_calls_that_parse_and_apply() 
     let id = project["id"].as_str().unwrap().to_string();
     let thread: Value = call(reqwest::Method::POST, &format!("/api/v1/projects/{id}/threads"), json!({})).await.unwrap().json().await.unwrap();
     let tid = thread["id"].as_str().unwrap().to_string();
-    let r = call(reqwest::Method::POST, &format!("/api/v1/projects/{id}/threads/{tid}/messages"), json!({"content": "List the project's files, then finish.", "model": "local", "mode": "full", "auto_approve": true}))
+    let r = call(reqwest::Method::POST, &format!("/api/v1/projects/{id}/threads/{tid}/messages"), json!({"content": "Call read_file with {\"path\": \"index.html\"}, then finish.", "model": "local", "mode": "full", "auto_approve": true}))
         .await
         .unwrap();
     assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());

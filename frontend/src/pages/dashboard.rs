@@ -14,14 +14,15 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 use serde_json::json;
 
-/// Where a new project opens: its workspace, with why its first turn did
-/// not start (the workspace shows it) when it did not.
+/// Where a new project opens: its workspace. Why its first turn did not
+/// start, when it did not, goes along in this tab's session storage (not the
+/// URL: a link anyone can send must not put text under the console's own
+/// alert), for `FirstTurnError` to show once.
 fn workspace_of(created: &CreatedProject) -> String {
-    let base = format!("/projects/{}/workspace", created.project.id);
-    match &created.turn_error {
-        Some(e) => format!("{base}?turn_error={}", encode(&e.message)),
-        None => base,
+    if let Some(e) = &created.turn_error {
+        crate::app::keep_first_turn_error(&created.project.id, &e.message);
     }
+    format!("/projects/{}/workspace", created.project.id)
 }
 
 /// The model a new project's first turn uses: a usable provider's model when

@@ -52,7 +52,8 @@ pub async fn fit<M: Model>(model: &mut M, history: Vec<(String, ChatMsg)>, kept:
     }
     let transcript = old.iter().map(|m| format!("{}: {}", m.role, m.content)).collect::<Vec<_>>().join("\n\n");
     prompt.push(ChatMsg::new("user", transcript));
-    let prompt = context::fit(&prompt, budget.prompt_limit());
+    let last = prompt.len() - 1;
+    let prompt = context::fit(&prompt, budget.prompt_limit(), last);
     let max_tokens = budget.answer(context::total(&prompt)).min(600);
     match model.reply(&prompt, &[], max_tokens).await {
         Ok(reply) if !reply.text.trim().is_empty() => {

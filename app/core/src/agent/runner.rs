@@ -119,6 +119,9 @@ pub struct Settings {
     pub context_tokens: usize,
     /// The longest answer asked for (`[agent] max_tokens`).
     pub max_answer: usize,
+    /// The tools are described in the system prompt (text-format tool
+    /// calls), not sent beside it: they are counted there already.
+    pub tools_in_prompt: bool,
 }
 
 impl Settings {
@@ -129,7 +132,7 @@ impl Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { limits: Limits::default(), context_tokens: 32_768, max_answer: 4096 }
+        Self { limits: Limits::default(), context_tokens: 32_768, max_answer: 4096, tools_in_prompt: false }
     }
 }
 
@@ -173,7 +176,7 @@ pub async fn run<M: Model, S: SandboxTools>(
     let tools = definitions_of(&offered);
     let limits = settings.limits;
     // The tool definitions go with every call; the conversation gets the rest of the prompt's room.
-    let tools_cost = budget::tools_tokens(&tools);
+    let tools_cost = if settings.tools_in_prompt { 0 } else { budget::tools_tokens(&tools) };
     let room = budget.prompt_limit().saturating_sub(tools_cost);
     let start = conversation.len();
     let mut msgs = conversation;
@@ -191,8 +194,13 @@ pub async fn run<M: Model, S: SandboxTools>(
         if stop.load(Ordering::SeqCst) {
             return finish(Ending::Stopped, msgs, prompt_tokens, completion_tokens, repairs, None);
         }
-        let sent = context::fit(&msgs, room);
+        let sent = context::fit(&msgs, room, start.saturating_sub(1));
         let max_tokens = budget.answer(context::total(&sent) + tools_cost);
+        if max_tokens < budget::MIN_ANSWER {
+            // The prompt cannot be cut to leave a useful answer: every call would be cut off.
+            let e = budget::TooSmall { context: budget.context, needed: context::total(&sent) + tools_cost + budget::MIN_ANSWER };
+            return finish(Ending::Failed(e.to_string()), msgs, prompt_tokens, completion_tokens, repairs, None);
+        }
         let reply = tokio::select! {
             r = model.reply(&sent, &tools, max_tokens) => r,
             _ = stopped(stop) => return finish(Ending::Stopped, msgs, prompt_tokens, completion_tokens, repairs, None),
@@ -246,11 +254,18 @@ pub async fn run<M: Model, S: SandboxTools>(
                         finished = Some(summary);
                         Ok("noted".into())
                     }
-                    Ok(ToolOutcome::Sandbox(ToolCall::SendTerminalCommand { command, timeout_secs })) => sandbox.exec(&command, timeout_secs).await,
-                    Ok(ToolOutcome::Sandbox(_)) => sandbox.check().await.map(|d| {
-                        unchecked_changes = false;
-                        if d.is_empty() { "no errors".to_string() } else { describe(&d) }
-                    }),
+                    // Sandbox work can take minutes: Stop ends it too.
+                    Ok(ToolOutcome::Sandbox(ToolCall::SendTerminalCommand { command, timeout_secs })) => tokio::select! {
+                        r = sandbox.exec(&command, timeout_secs) => r,
+                        _ = stopped(stop) => Err("stopped by the user".into()),
+                    },
+                    Ok(ToolOutcome::Sandbox(_)) => tokio::select! {
+                        r = sandbox.check() => r.map(|d| {
+                            unchecked_changes = false;
+                            if d.is_empty() { "no errors".to_string() } else { describe(&d) }
+                        }),
+                        _ = stopped(stop) => Err("stopped by the user".into()),
+                    },
                     Ok(ToolOutcome::Editor(c)) => {
                         let (open, paths) = match c {
                             ToolCall::OpenFilesInEditor { paths } => (true, paths),
@@ -278,13 +293,20 @@ pub async fn run<M: Model, S: SandboxTools>(
         if changed {
             emit(Event::PreviewRefresh);
         }
+        if stop.load(Ordering::SeqCst) {
+            return finish(Ending::Stopped, msgs, prompt_tokens, completion_tokens, repairs, None);
+        }
         let Some(summary) = finished else { continue };
         // The role is done; its changes are checked before it ends.
         if !unchecked_changes {
             return finish(Ending::Done { remaining_errors: 0 }, msgs, prompt_tokens, completion_tokens, repairs, Some(summary));
         }
         unchecked_changes = false;
-        let errors = match sandbox.check().await {
+        let checked = tokio::select! {
+            r = sandbox.check() => r,
+            _ = stopped(stop) => return finish(Ending::Stopped, msgs, prompt_tokens, completion_tokens, repairs, None),
+        };
+        let errors = match checked {
             Ok(d) => d.into_iter().filter(|d| d.severity == "error").collect::<Vec<_>>(),
             Err(e) => return finish(Ending::Failed(format!("check_for_errors failed: {e}")), msgs, prompt_tokens, completion_tokens, repairs, None),
         };

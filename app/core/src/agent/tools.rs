@@ -241,8 +241,9 @@ pub fn definitions() -> Vec<Value> {
 /// Left out of the compact prompt for small contexts: each costs prompt
 /// tokens on every call, and a role can do its work without them
 /// (rename = create + delete, list_files and read_file find things, the
-/// editor tools only show files).
-pub const NOT_IN_COMPACT: &[&str] = &["rename_file", "search_files", "send_terminal_command", "open_files_in_editor", "close_files_in_editor"];
+/// editor tools only show files). The terminal stays: the Tester's brief
+/// runs `npm test` with it.
+pub const NOT_IN_COMPACT: &[&str] = &["rename_file", "search_files", "open_files_in_editor", "close_files_in_editor"];
 
 /// Of `names`, the tools the project can use: add_dependency only where
 /// there is a package.json (the static template has none); fewer when

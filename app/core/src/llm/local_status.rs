@@ -36,12 +36,14 @@ pub struct LocalStatus {
 
 /// The ways forward when the local model cannot build apps.
 const WAYS_FORWARD: &str = "To build apps, point the `joxcoder` entry in models/models.toml at your company's GGUF model \
-     (and make it the default), or add an OpenAI-compatible, Anthropic or Gemini provider in Admin → Models.";
+     (make it the default and restart the appliance), or add an OpenAI-compatible, Anthropic or Gemini provider in Admin → Models.";
 
 pub struct Facts<'a> {
     pub model: Option<&'a str>,
     pub context: Option<u32>,
     pub test_model: bool,
+    /// The admin's provider policy lets people use the local model.
+    pub allowed: bool,
     /// The worker answers requests; otherwise why not.
     pub worker: Result<(), String>,
     /// The agent's smallest prompt on an empty project (`pipeline::smallest_prompt`).
@@ -51,7 +53,9 @@ pub struct Facts<'a> {
 
 pub fn status(f: Facts) -> LocalStatus {
     let name = f.model.unwrap_or("the local model");
-    let (state, message) = if let Err(why) = &f.worker {
+    let (state, message) = if !f.allowed {
+        (LocalState::Unavailable, format!("{name} is turned off in the provider policy (Admin → Models)."))
+    } else if let Err(why) = &f.worker {
         (LocalState::Unavailable, format!("{name} cannot answer now: {why}."))
     } else if f.test_model {
         (
@@ -79,7 +83,7 @@ mod tests {
     use crate::agent::budget::{MIN_ANSWER, REQUEST_ALLOWANCE};
 
     fn facts(test_model: bool, context: u32, worker: Result<(), String>) -> Facts<'static> {
-        Facts { model: Some("m"), context: Some(context), test_model, worker, smallest_prompt: 3000 - REQUEST_ALLOWANCE - MIN_ANSWER, max_answer: 4096 }
+        Facts { model: Some("m"), context: Some(context), test_model, allowed: true, worker, smallest_prompt: 3000 - REQUEST_ALLOWANCE - MIN_ANSWER, max_answer: 4096 }
     }
 
     #[test]
@@ -94,5 +98,8 @@ mod tests {
         assert!(small.message.contains("context is 2048 tokens; the agent needs at least 3000"), "{}", small.message);
         let down = status(facts(false, 8192, Err("the local model is loading".into())));
         assert_eq!((down.state, down.agent_ready), (LocalState::Unavailable, false));
+        let off = status(Facts { allowed: false, ..facts(false, 8192, Ok(())) });
+        assert_eq!((off.state, off.agent_ready), (LocalState::Unavailable, false));
+        assert!(off.message.contains("turned off in the provider policy"), "{}", off.message);
     }
 }

@@ -576,9 +576,6 @@ impl Sandboxes {
     pub async fn check_for_errors(self: &Arc<Self>, project_id: &str, template: &str) -> Result<Vec<Diagnostic>, SandboxError> {
         let manifest = manifest::for_template(template).ok_or_else(|| SandboxError::NoSandbox(template.into()))?;
         let running = self.start(project_id, template).await?;
-        // Where the dev server's output stands as the checks begin: a
-        // rebuild after this means the code changed under them.
-        let seq = running.log_seq();
         let mut found = Vec::new();
         for check in &manifest.checks {
             let result = self.run_captured(&running, &check.command, check.timeout_secs).await?;
@@ -602,6 +599,12 @@ impl Sandboxes {
             }
             found.extend(parsed);
         }
+        // Where the dev server's output stands once the checks are done: a
+        // rebuild after this means the code changed since. Taken at the end,
+        // not the start: the dev server's reload lines for the files written
+        // just before the check (the agent writes, then checks) come in while
+        // it runs, and must not make a fresh result look stale.
+        let seq = running.log_seq();
         self.last_checks.lock().unwrap_or_else(|p| p.into_inner()).insert(
             project_id.to_string(),
             CheckRun { container: running.container.clone(), seq, found: found.clone() },

@@ -11,7 +11,9 @@ use crate::state::AppState;
 use autocrea_core::agent::runner::{Call, ChatMsg, Image, Model, Reply, SandboxTools};
 use autocrea_core::llm::usage;
 use autocrea_core::sandbox::{Diagnostic, SandboxError};
+use autocrea_core::agent::{budget, context};
 use futures_util::StreamExt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Any provider (the local worker included) as the loop's model. Each call
@@ -27,11 +29,14 @@ pub struct ProviderModel {
     calls: usize,
     /// Time spent waiting for the model, over the turn.
     pub model_ms: u64,
+    /// Tokens of calls cut off by Stop (estimated): the runner never saw
+    /// their answer, but the model did the work, so the turn is charged.
+    pub cancelled_tokens: Arc<AtomicU64>,
 }
 
 impl ProviderModel {
     pub fn new(target: Target, state: AppState, user_id: i64, project_id: String, log: Arc<EventLog>, turn_id: String) -> Self {
-        Self { target, state, user_id, project_id, log, turn_id, calls: 0, model_ms: 0 }
+        Self { target, state, user_id, project_id, log, turn_id, calls: 0, model_ms: 0, cancelled_tokens: Arc::default() }
     }
 
     /// Tools go in the system prompt instead of the API's tool list.
@@ -59,10 +64,24 @@ impl Model for ProviderModel {
             response_format: None,
         };
         let started = Instant::now();
+        let prompt_estimate = (context::total(messages) + budget::tools_tokens(tools)) as u64;
+        let streamed = Arc::new(AtomicU64::new(0));
+        // Until the answer is complete, a drop (Stop) records the call as cancelled.
+        let mut in_flight = InFlight {
+            record: Some(self.usage_record(prompt_estimate, 0, 0, "cancelled")),
+            pool: self.state.pool.clone(),
+            streamed_bytes: streamed.clone(),
+            cancelled_tokens: self.cancelled_tokens.clone(),
+            started,
+        };
         let (log, turn) = (self.log.clone(), self.turn_id.clone());
         // Text and the pieces of a call being written both stream to the turn's card.
-        let on_text = move |t: &str, tool: Option<&str>| log.push("token", serde_json::json!({"turn": turn, "text": t, "tool": tool}));
+        let on_text = move |t: &str, tool: Option<&str>| {
+            streamed.fetch_add(t.len() as u64, Ordering::Relaxed);
+            log.push("token", serde_json::json!({"turn": turn, "text": t, "tool": tool}));
+        };
         let mut result = collect(self.target.adapter.chat(&self.target.model, request).await, on_text).await;
+        in_flight.record = None;
         self.model_ms += started.elapsed().as_millis() as u64;
         if let (Ok(reply), false) = (&mut result, native) {
             if !tools.is_empty() {
@@ -72,11 +91,29 @@ impl Model for ProviderModel {
                 reply.format_errors.extend(parsed.errors);
             }
         }
+        if let Ok(r) = &mut result {
+            if r.prompt_tokens == 0 && r.completion_tokens == 0 {
+                // A server that streams without the usage chunk: estimated, not free.
+                r.prompt_tokens = prompt_estimate;
+                r.completion_tokens = (context::estimate(&r.text)
+                    + r.calls.iter().map(|c| context::estimate(&c.arguments)).sum::<usize>()) as u64;
+            }
+        }
         let (prompt_tokens, completion_tokens, outcome) = match &result {
             Ok(r) => (r.prompt_tokens, r.completion_tokens, "finished"),
             Err(_) => (0, 0, "failed"),
         };
-        let record = usage::UsageRecord {
+        let record = self.usage_record(prompt_tokens, completion_tokens, started.elapsed().as_millis() as u64, outcome);
+        if let Err(e) = usage::record(&self.state.pool, &record).await {
+            tracing::error!(error = %e, "could not record model usage");
+        }
+        result
+    }
+}
+
+impl ProviderModel {
+    fn usage_record(&self, prompt_tokens: u64, completion_tokens: u64, duration_ms: u64, outcome: &'static str) -> usage::UsageRecord {
+        usage::UsageRecord {
             user_id: self.user_id,
             project_id: Some(self.project_id.clone()),
             provider: self.target.provider_id.clone(),
@@ -84,13 +121,36 @@ impl Model for ProviderModel {
             endpoint: "agent",
             prompt_tokens,
             completion_tokens,
-            duration_ms: started.elapsed().as_millis() as u64,
+            duration_ms,
             outcome,
-        };
-        if let Err(e) = usage::record(&self.state.pool, &record).await {
-            tracing::error!(error = %e, "could not record model usage");
         }
-        result
+    }
+}
+
+/// A model call under way. Dropped before its end (Stop drops the call's
+/// future), it records the call as cancelled with estimated tokens (what
+/// was sent, and what streamed back by then) and adds them to the turn's
+/// charge.
+struct InFlight {
+    record: Option<usage::UsageRecord>,
+    pool: sqlx::SqlitePool,
+    streamed_bytes: Arc<AtomicU64>,
+    cancelled_tokens: Arc<AtomicU64>,
+    started: Instant,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let Some(mut record) = self.record.take() else { return };
+        record.completion_tokens = self.streamed_bytes.load(Ordering::Relaxed).div_ceil(3);
+        record.duration_ms = self.started.elapsed().as_millis() as u64;
+        self.cancelled_tokens.fetch_add(record.prompt_tokens + record.completion_tokens, Ordering::Relaxed);
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            if let Err(e) = usage::record(&pool, &record).await {
+                tracing::error!(error = %e, "could not record a cancelled model call");
+            }
+        });
     }
 }
 

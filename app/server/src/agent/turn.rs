@@ -109,7 +109,8 @@ pub async fn start(state: &AppState, user_id: i64, project: &Project, thread: &T
     let budget = Budget::new(target.context_tokens, state.config.agent.max_tokens as usize);
     let wt = Worktree::new(state.git.worktree_path(&project.id), FileLimits::default());
     let text_tools = target.tools == autocrea_core::llm::policy::ToolFormat::Text;
-    let smallest = pipeline::smallest_prompt(mode, text_tools, &wt) + request_tokens(&ask);
+    // The description is in every role's brief.
+    let smallest = pipeline::smallest_prompt(mode, text_tools, &wt) + request_tokens(&ask) + context::estimate(&project.description);
     if let Err(e) = budget.check(smallest) {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "context_too_small", e.to_string()));
     }
@@ -266,6 +267,7 @@ async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mod
         limits: Limits { max_iterations: state.config.agent.max_iterations, repair_rounds: state.config.agent.repair_rounds },
         context_tokens: model.target.context_tokens,
         max_answer: state.config.agent.max_tokens as usize,
+        tools_in_prompt: model.text_tools(),
     };
     let result = match &p.restore {
         Some(sha) => {
@@ -306,8 +308,11 @@ async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mod
             pipeline::run_turn(&mut model, &sandbox, &mut wt, &mut hooks, input, &stop, move |e| emit(&emit_log, &turn_id, e)).await
         }
     };
-    let tokens = (result.prompt_tokens + result.completion_tokens) as i64;
-    let (status, commit, error) = match &result.ending {
+    let cancelled = model.cancelled_tokens.load(std::sync::atomic::Ordering::Relaxed);
+    let tokens = (result.prompt_tokens + result.completion_tokens + cancelled) as i64;
+    // Stop pressed after the last step's work: the person was told it stops, so nothing is committed.
+    let ending = if stop.load(std::sync::atomic::Ordering::SeqCst) { Ending::Stopped } else { result.ending.clone() };
+    let (status, commit, error) = match &ending {
         Ending::Done { remaining_errors } => {
             let git = state.git.clone();
             let (id, message) = (project.id.clone(), commit_message(&thread, mode, &result));

@@ -50,7 +50,7 @@ pub async fn providers(State(state): State<AppState>, auth: Auth) -> ApiResult<J
     Ok(Json(ProvidersView {
         local: policy.local,
         local_model: state.llm.local_model.clone(),
-        local_status: local_status(&state),
+        local_status: local_status(&state, &policy),
         providers: policy
             .providers
             .into_iter()
@@ -134,10 +134,11 @@ pub struct AdminLlmView {
 #[utoipa::path(get, path = "/api/v1/admin/llm", tag = "admin",
     responses((status = 200, body = AdminLlmView), (status = 403, body = ErrorBody)))]
 pub async fn admin_view(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<AdminLlmView>> {
+    let policy = policy::load(&state.pool).await?;
     Ok(Json(AdminLlmView {
         worker: state.llm.worker.status(),
-        local_status: local_status(&state),
-        policy: policy::load(&state.pool).await?,
+        local_status: local_status(&state, &policy),
+        policy,
         shared_keys: shared_keys::list(&state.pool).await?,
     }))
 }
@@ -193,9 +194,10 @@ pub async fn all_usage(State(state): State<AppState>, _admin: Admin) -> ApiResul
 }
 
 /// The one verdict on the local model that every page shows.
-pub(crate) fn local_status(state: &AppState) -> LocalStatus {
+pub(crate) fn local_status(state: &AppState, policy: &LlmPolicy) -> LocalStatus {
     let worker = &state.llm.worker;
     local_status::status(local_status::Facts {
+        allowed: policy.local,
         model: state.llm.local_model.as_deref(),
         context: state.llm.local_context,
         test_model: state.llm.local_test_model,
