@@ -66,7 +66,7 @@ def main():
             made = app.json("POST", "/api/v1/projects", {"prompt": PROMPT, "template": "vite-react", "model": "local"})
             assert made.get("turn_id"), made
             times.append(first_token(app, made["id"], made["thread_id"], t0))
-            app.json("POST", f"/api/v1/projects/{made['id']}/threads/{made['thread_id']}/stop")
+            app.call("POST", f"/api/v1/projects/{made['id']}/threads/{made['thread_id']}/stop")  # 204
             turn_end(app, made["id"], made["thread_id"])
         print(f"dashboard prompt to first streamed token, development model (gemma-3-270m, CPU, 2 threads): "
               f"median {statistics.median(times):.2f} s, max {max(times):.2f} s over {len(times)} runs")

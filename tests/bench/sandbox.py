@@ -30,7 +30,8 @@ class Appliance:
         with open(config, "w") as f:
             f.write(f'listen = "127.0.0.1:0"\ndata_dir = "{self.dir.name}/data"\n'
                     f"[llm]\n{llm}\n[sandbox]\nwarm_pool = {warm_pool}\ncpus = {cpus}\n{extra}")
-        binary = os.path.join(TARGET, "release", "autocrea")
+        # AUTOCREA_BIN: another build (the release one by default).
+        binary = os.environ.get("AUTOCREA_BIN") or os.path.join(TARGET, "release", "autocrea")
         self.proc = subprocess.Popen([binary, "--config", config, "serve"], stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
