@@ -21,7 +21,8 @@ fi
 "$REPO_ROOT/installer/images.sh"
 
 log "Rust tests"
-cargo test --workspace --exclude autocrea-frontend
+# --no-fail-fast: one failing test binary must not hide what the others would say.
+cargo test --workspace --exclude autocrea-frontend --no-fail-fast
 # The UI crate's own unit tests (layout arithmetic, redirects, markdown) on the server side of its features.
 cargo test -p autocrea-frontend --features ssr --lib
 

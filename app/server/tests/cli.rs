@@ -287,7 +287,10 @@ fn the_binary_alone_serves_the_whole_ui() {
         dir.path().join("data/autocrea.db").exists(),
         "default data folder ./data"
     );
-    let (status, page) = http_get(&listen, "/login", None);
+    // No account yet: the first page is sign-up (/login redirects there).
+    let (status, _) = http_get(&listen, "/login", None);
+    assert_eq!(status, 303);
+    let (status, page) = http_get(&listen, "/signup", None);
     assert_eq!(status, 200);
     assert!(page.contains("/pkg/autocrea.js"));
     for path in [
