@@ -249,9 +249,11 @@ async fn a_long_thread_is_summarised_to_fit_the_models_context() {
     script.push(say("Second answer."));
     script.push(say("Third answer."));
     let (_s, c, project, thread) = setup(&script).await;
-    // A small context: a quarter of it (256 tokens) is the history's budget.
+    // A small context: a quarter of the prompt's room ((4096 - 1024) / 4 = 768
+    // tokens) is the history's budget; the first exchange alone is more.
+    // (1024 tokens would not hold a turn at all: refused before it starts.)
     let mut policy = c.get("/api/v1/admin/llm").await.body["policy"].clone();
-    policy["providers"][0]["context"] = json!(1024);
+    policy["providers"][0]["context"] = json!(4096);
     let r = c.send(c.request(Method::PUT, "/api/v1/admin/llm/policy").json(&policy)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let base = format!("/api/v1/projects/{project}/threads/{thread}");

@@ -175,8 +175,18 @@ async fn openai_compatible_request_shape_whole_and_streamed() {
     let seen = v.last();
     assert_eq!(seen.body["stream"], json!(true));
     assert_eq!(seen.body["stream_options"], json!({ "include_usage": true }));
+    // The call's pieces come as progress while it is written, then the whole call.
+    let delta = |id: Option<&str>, name: Option<&str>, arguments: &str| ChatEvent::ToolCallDelta {
+        index: 0,
+        id: id.map(str::to_string),
+        name: name.map(str::to_string),
+        arguments: arguments.into(),
+    };
     assert_eq!(events.into_iter().map(Result::unwrap).collect::<Vec<_>>(), vec![
         ChatEvent::Text("Sure".into()),
+        delta(Some("call_7"), Some("create_file"), ""),
+        delta(None, None, "{\"path\":"),
+        delta(None, None, "\"c.html\"}"),
         call("call_7", "create_file", "{\"path\":\"c.html\"}"),
         ChatEvent::Finish { reason: "tool_calls".into(), usage: Usage { prompt_tokens: 5, completion_tokens: 6 } },
     ]);
