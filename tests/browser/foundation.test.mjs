@@ -155,7 +155,7 @@ test('admin turns open sign-up off', async () => {
   await page.locator('input[name=password]').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(server.url + '/');
-  await page.getByRole('link', { name: 'Admin' }).click();
+  await page.getByRole('link', { name: 'Admin', exact: true }).click();
   await page.waitForURL('**/admin');
   await page.getByTestId('admin-nav').getByRole('link', { name: 'People' }).click();
   await page.getByTestId('user-list').waitFor();
