@@ -97,6 +97,16 @@ pub fn slug(raw: &str, fallback: &str, max: usize) -> String {
     }
 }
 
+/// The longest start of `s` of at most `max` bytes that ends on a
+/// character boundary (cutting text to a size never splits a character).
+pub fn prefix(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
 pub fn like_pattern(needle: &str) -> String {
     let mut out = String::from("%");
@@ -113,6 +123,13 @@ pub fn like_pattern(needle: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefixes_end_on_a_character() {
+        assert_eq!(prefix("héllo", 2), "h");
+        assert_eq!(prefix("héllo", 3), "hé");
+        assert_eq!(prefix("abc", 10), "abc");
+    }
 
     #[test]
     fn slugs_are_ascii_and_never_empty() {

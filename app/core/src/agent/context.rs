@@ -123,10 +123,7 @@ fn shorten_largest(msgs: &mut [ChatMsg], budget: usize, request: usize) {
             return;
         }
         let keep = msgs[i].content.len().saturating_sub(excess_bytes);
-        let mut end = keep;
-        while !msgs[i].content.is_char_boundary(end) {
-            end -= 1;
-        }
+        let end = crate::text::prefix(&msgs[i].content, keep).len();
         msgs[i].content.truncate(end);
         msgs[i].content.push('\n');
         msgs[i].content.push_str(SHORTENED);

@@ -426,11 +426,7 @@ fn audit_report(before: &[Finding], after: &[Finding], summary: &str) -> String 
 }
 
 fn cut(s: &str, max: usize) -> &str {
-    let mut end = max.min(s.len());
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+    crate::text::prefix(s, max)
 }
 
 #[cfg(test)]
