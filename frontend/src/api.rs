@@ -308,15 +308,29 @@ async fn request(
 /// Uploads a file (a `File` from an input, a drop or a paste) as the raw
 /// request body; the answer as `T`.
 #[cfg(feature = "hydrate")]
-pub async fn upload<T: DeserializeOwned>(path: &str, file: &web_sys::File) -> Result<T, ApiFailure> {
+pub async fn upload<T: DeserializeOwned>(
+    path: &str,
+    file: &web_sys::File,
+) -> Result<T, ApiFailure> {
     use gloo_net::http::{Method, RequestBuilder};
-    let mut builder = RequestBuilder::new(path).method(Method::POST).header("Accept", "application/json");
+    let mut builder = RequestBuilder::new(path)
+        .method(Method::POST)
+        .header("Accept", "application/json");
     if let Some(token) = csrf_token() {
         builder = builder.header("X-CSRF-Token", &token);
     }
-    let network = |e: gloo_net::Error| ApiFailure { status: 0, code: "network".into(), message: format!("cannot reach the server: {e}") };
+    let network = |e: gloo_net::Error| ApiFailure {
+        status: 0,
+        code: "network".into(),
+        message: format!("cannot reach the server: {e}"),
+    };
     let blob: &wasm_bindgen::JsValue = file.as_ref();
-    let response = builder.body(blob.clone()).map_err(network)?.send().await.map_err(network)?;
+    let response = builder
+        .body(blob.clone())
+        .map_err(network)?
+        .send()
+        .await
+        .map_err(network)?;
     decode(answer(response).await?)
 }
 

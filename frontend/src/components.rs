@@ -172,18 +172,24 @@ pub fn Modal(
     let trap = move |ev: leptos::ev::KeyboardEvent| {
         #[cfg(feature = "hydrate")]
         if ev.key() == "Tab" {
-            let Some(el) = dialog.get_untracked() else { return };
+            let Some(el) = dialog.get_untracked() else {
+                return;
+            };
             let items = focusables(&el);
             let (Some(first), Some(last)) = (items.first(), items.last()) else {
                 ev.prevent_default();
                 return;
             };
-            let active = web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element());
-            let at = |x: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| {
-                let a: &wasm_bindgen::JsValue = a.as_ref();
-                let x: &wasm_bindgen::JsValue = x.as_ref();
-                a == x
-            });
+            let active = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.active_element());
+            let at = |x: &web_sys::HtmlElement| {
+                active.as_ref().is_some_and(|a| {
+                    let a: &wasm_bindgen::JsValue = a.as_ref();
+                    let x: &wasm_bindgen::JsValue = x.as_ref();
+                    a == x
+                })
+            };
             let inside = active.as_ref().is_some_and(|a| el.contains(Some(a)));
             // The dialog itself may hold focus (clicked on its text, or focused
             // as a fallback): Shift+Tab from there would leave it.
@@ -234,7 +240,8 @@ fn focusables(root: &web_sys::HtmlDivElement) -> Vec<web_sys::HtmlElement> {
         .filter_map(|i| list.item(i))
         .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
         .filter(|e| {
-            let radio_hidden = e.get_attribute("type").as_deref() == Some("radio") && e.class_list().contains("sr-only");
+            let radio_hidden = e.get_attribute("type").as_deref() == Some("radio")
+                && e.class_list().contains("sr-only");
             (radio_hidden || e.offset_parent().is_some()) && e.tab_index() >= 0
         })
         .collect()
@@ -245,7 +252,10 @@ fn focusables(root: &web_sys::HtmlDivElement) -> Vec<web_sys::HtmlElement> {
 /// forward (the server's message names them). `first_run` gives it the
 /// dashboard's wording.
 #[component]
-pub fn LocalModelBanner(status: Option<api::LocalStatus>, #[prop(optional)] first_run: bool) -> impl IntoView {
+pub fn LocalModelBanner(
+    status: Option<api::LocalStatus>,
+    #[prop(optional)] first_run: bool,
+) -> impl IntoView {
     let session = use_context::<SessionResource>();
     let status = status.filter(|s| !s.agent_ready)?;
     let title = match status.state.as_str() {

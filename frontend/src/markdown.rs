@@ -9,7 +9,11 @@ use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd}
 /// A link target a model may point to; anything else becomes `#`.
 fn safe_url(url: &str) -> bool {
     let u = url.trim().to_ascii_lowercase();
-    if u.starts_with("http://") || u.starts_with("https://") || u.starts_with("mailto:") || u.starts_with('#') {
+    if u.starts_with("http://")
+        || u.starts_with("https://")
+        || u.starts_with("mailto:")
+        || u.starts_with('#')
+    {
         return true;
     }
     // Relative: no scheme at all (a colon before any slash, ? or # would be one).
@@ -71,7 +75,10 @@ pub fn to_html(markdown: &str) -> String {
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, events);
     // Links open outside the console and tell nothing about it.
-    html.replace("<a href=", "<a rel=\"noopener noreferrer\" target=\"_blank\" href=")
+    html.replace(
+        "<a href=",
+        "<a rel=\"noopener noreferrer\" target=\"_blank\" href=",
+    )
 }
 
 #[cfg(test)]
@@ -86,19 +93,32 @@ mod tests {
         );
         assert!(!html.contains("<img"), "{html}");
         assert!(!html.contains("<script"), "{html}");
-        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{html}"
+        );
         assert!(html.contains("&lt;script&gt;"), "{html}");
         assert!(!html.to_lowercase().contains("javascript:"), "{html}");
         assert!(!html.contains("data:text"), "{html}");
         assert!(!html.contains("\"//evil"), "{html}");
-        assert!(html.contains("href=\"https://example.com\"") && html.contains("href=\"docs/a.md\""), "{html}");
+        assert!(
+            html.contains("href=\"https://example.com\"") && html.contains("href=\"docs/a.md\""),
+            "{html}"
+        );
     }
 
     #[test]
     fn code_blocks_get_a_copy_button_and_their_language() {
         let html = to_html("```js\nconst a = '<b>';\n```");
-        assert!(html.contains("<button type=\"button\" class=\"copy\""), "{html}");
-        assert!(html.contains("<code data-lang=\"js\">const a = &#39;&lt;b&gt;&#39;;") || html.contains("<code data-lang=\"js\">const a = '&lt;b&gt;';"), "{html}");
+        assert!(
+            html.contains("<button type=\"button\" class=\"copy\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("<code data-lang=\"js\">const a = &#39;&lt;b&gt;&#39;;")
+                || html.contains("<code data-lang=\"js\">const a = '&lt;b&gt;';"),
+            "{html}"
+        );
         let evil = to_html("```js\" onmouseover=\"alert(1)\nx\n```");
         assert!(!evil.contains("onmouseover=\""), "{evil}");
     }

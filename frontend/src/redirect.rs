@@ -18,7 +18,10 @@ pub fn is_local_path(target: &str) -> bool {
 
 /// The target when it is a local path, else the root.
 pub fn local_or_root(target: Option<&str>) -> String {
-    target.filter(|t| is_local_path(t)).unwrap_or("/").to_string()
+    target
+        .filter(|t| is_local_path(t))
+        .unwrap_or("/")
+        .to_string()
 }
 
 fn is_plain_local_path(target: &str) -> bool {
@@ -68,7 +71,14 @@ mod tests {
 
     #[test]
     fn local_paths_pass() {
-        for ok in ["/", "/projects/abc", "/a/b?c=d&e=%2Fx#frag", "/files/my%2Bfile", "/my%20file", "/%E2%9C%93"] {
+        for ok in [
+            "/",
+            "/projects/abc",
+            "/a/b?c=d&e=%2Fx#frag",
+            "/files/my%2Bfile",
+            "/my%20file",
+            "/%E2%9C%93",
+        ] {
             assert!(is_local_path(ok), "{ok:?} is local");
         }
     }

@@ -10,7 +10,11 @@ mod js {
     #[wasm_bindgen]
     extern "C" {
         #[wasm_bindgen(js_namespace = AutocreaWorkspace, js_name = mountEditor)]
-        pub fn mount_editor(el: &web_sys::Element, on_save: &js_sys::Function, on_dirty: &js_sys::Function) -> js_sys::Promise;
+        pub fn mount_editor(
+            el: &web_sys::Element,
+            on_save: &js_sys::Function,
+            on_dirty: &js_sys::Function,
+        ) -> js_sys::Promise;
         #[wasm_bindgen(js_namespace = AutocreaWorkspace)]
         pub fn open(path: &str, text: &str);
         #[wasm_bindgen(js_namespace = AutocreaWorkspace)]
@@ -30,7 +34,12 @@ mod js {
         #[wasm_bindgen(js_namespace = AutocreaWorkspace)]
         pub fn copy(text: &str) -> js_sys::Promise;
         #[wasm_bindgen(js_namespace = AutocreaWorkspace, js_name = showDiff)]
-        pub fn show_diff(el: &web_sys::Element, path: &str, original: &str, modified: &str) -> js_sys::Promise;
+        pub fn show_diff(
+            el: &web_sys::Element,
+            path: &str,
+            original: &str,
+            modified: &str,
+        ) -> js_sys::Promise;
         #[wasm_bindgen(js_namespace = AutocreaWorkspace, js_name = closeDiff)]
         pub fn close_diff();
         #[wasm_bindgen(js_namespace = AutocreaWorkspace, js_name = openTerminal)]
@@ -51,7 +60,12 @@ fn element(id: &str) -> Option<web_sys::Element> {
 
 /// Mounts Monaco in `el`; `on_save(path, text)` on Ctrl+S, `on_dirty(path,
 /// dirty)` when a file's unsaved state changes; `ready` once it is there.
-pub fn mount_editor(el: Element, on_save: impl Fn(String, String) + 'static, on_dirty: impl Fn(String, bool) + 'static, ready: impl FnOnce(Result<(), String>) + 'static) {
+pub fn mount_editor(
+    el: Element,
+    on_save: impl Fn(String, String) + 'static,
+    on_dirty: impl Fn(String, bool) + 'static,
+    ready: impl FnOnce(Result<(), String>) + 'static,
+) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::prelude::*;
@@ -60,7 +74,10 @@ pub fn mount_editor(el: Element, on_save: impl Fn(String, String) + 'static, on_
         let promise = js::mount_editor(&el, save.unchecked_ref(), dirty.unchecked_ref());
         wasm_bindgen_futures::spawn_local(async move {
             let r = wasm_bindgen_futures::JsFuture::from(promise).await;
-            ready(r.map(|_| ()).map_err(|e| e.as_string().unwrap_or_else(|| "the editor could not be loaded".into())));
+            ready(r.map(|_| ()).map_err(|e| {
+                e.as_string()
+                    .unwrap_or_else(|| "the editor could not be loaded".into())
+            }));
         });
     }
     #[cfg(not(feature = "hydrate"))]
@@ -155,7 +172,11 @@ pub fn copy(text: &str) {
 pub fn open_terminal(el: Element, url: &str) {
     #[cfg(feature = "hydrate")]
     if let Some(location) = web_sys::window().map(|w| w.location()) {
-        let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
+        let scheme = if location.protocol().ok().as_deref() == Some("https:") {
+            "wss"
+        } else {
+            "ws"
+        };
         let full = format!("{scheme}://{}{url}", location.host().unwrap_or_default());
         let _ = js::open_terminal(&el, &full);
     }

@@ -26,8 +26,7 @@ struct Route {
 const ROLES: [&str; 4] = ["anonymous", "other", "owner", "admin"];
 
 fn matrix() -> Matrix {
-    let text =
-        std::fs::read_to_string(format!("{}/authz_matrix.toml", manifest_dir())).unwrap();
+    let text = std::fs::read_to_string(format!("{}/authz_matrix.toml", manifest_dir())).unwrap();
     toml::from_str(&text).expect("authz_matrix.toml parses")
 }
 
@@ -135,19 +134,45 @@ async fn every_role_gets_the_expected_status_on_every_route() {
                     }
                 }
                 Some("thread") => {
-                    let id = owner.new_project("Chatty").await["id"].as_str().unwrap().to_string();
+                    let id = owner.new_project("Chatty").await["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string();
                     let t = owner
-                        .post(&format!("/api/v1/projects/{id}/threads"), serde_json::json!({"title": "t"}))
+                        .post(
+                            &format!("/api/v1/projects/{id}/threads"),
+                            serde_json::json!({"title": "t"}),
+                        )
                         .await;
                     assert_eq!(t.status, 201, "{}", t.text);
                     let thread_id = t.body["id"].as_str().unwrap().to_string();
                     // A message and a turn of the owner's, stored directly: no model runs here.
                     let thread = store::thread(s.pool(), &id, &thread_id).await.unwrap();
-                    let turn = store::begin_turn(s.pool(), &thread, thread.created_by, "quick", "local", None).await.unwrap();
-                    store::end_turn(s.pool(), &turn.id, "done", None, None).await.unwrap();
-                    let message = store::add_message(s.pool(), &thread_id, store::NewMessage { role: "user", content: "Hi".into(), turn_id: Some(turn.id.clone()), ..Default::default() })
+                    let turn = store::begin_turn(
+                        s.pool(),
+                        &thread,
+                        thread.created_by,
+                        "quick",
+                        "local",
+                        None,
+                    )
+                    .await
+                    .unwrap();
+                    store::end_turn(s.pool(), &turn.id, "done", None, None)
                         .await
                         .unwrap();
+                    let message = store::add_message(
+                        s.pool(),
+                        &thread_id,
+                        store::NewMessage {
+                            role: "user",
+                            content: "Hi".into(),
+                            turn_id: Some(turn.id.clone()),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .unwrap();
                     let path = route
                         .path
                         .replace("{id}", &id)

@@ -504,7 +504,10 @@ async fn a_push_that_floods_stderr_does_not_hang_the_project() {
     }
     body.push_str("0000");
     let url = format!("{}/git/ada/demo-app.git/git-receive-pack", f.s.url);
-    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap();
     let r = http
         .post(&url)
         .basic_auth("ada", Some(PASSWORD))
@@ -513,10 +516,17 @@ async fn a_push_that_floods_stderr_does_not_hang_the_project() {
         .send()
         .await
         .expect("the push is answered");
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(60), r.bytes()).await.expect("the answer ends");
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(60), r.bytes())
+        .await
+        .expect("the answer ends");
     // The lock is free: a normal push goes through at once.
     assert!(f.clone("after", &[]).await.ok);
     f.commit_file("after", "ok.txt", "ok\n").await;
-    let out = tokio::time::timeout(std::time::Duration::from_secs(60), f.git.run(&f.path("after"), &["push"])).await.expect("the next push is not stuck behind the lock");
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        f.git.run(&f.path("after"), &["push"]),
+    )
+    .await
+    .expect("the next push is not stuck behind the lock");
     assert!(out.ok, "{}", out.stderr);
 }

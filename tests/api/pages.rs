@@ -15,7 +15,11 @@ async fn private_pages_send_visitors_to_sign_in() {
         assert_eq!(r.headers["location"].to_str().unwrap(), "/signup", "{path}");
     }
     let r = c.get("/signup").await;
-    assert!(r.text.contains("first-run-signup") && !r.text.contains("Welcome back"), "{}", r.text);
+    assert!(
+        r.text.contains("first-run-signup") && !r.text.contains("Welcome back"),
+        "{}",
+        r.text
+    );
     // Once an account exists, sign-in it is.
     s.user("ada@example.com").await;
     for path in [
@@ -56,7 +60,10 @@ async fn private_pages_send_visitors_to_sign_in() {
     assert!(r.text.contains("Welcome back"));
     let r = c.get("/signup").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(!r.text.contains("first-run-signup"), "only a fresh install says so");
+    assert!(
+        !r.text.contains("first-run-signup"),
+        "only a fresh install says so"
+    );
     s.stop().await;
 }
 

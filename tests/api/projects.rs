@@ -186,11 +186,10 @@ async fn another_users_project_is_not_found_on_every_route() {
 async fn a_prompt_creates_the_project_and_starts_its_first_turn() {
     use autocrea_e2e::scripted::{scripted_model, Script};
     let script = Script::default();
-    script
-        .replies
-        .lock()
-        .unwrap()
-        .push_back((0, json!({"role": "assistant", "content": "Planned the todo list."})));
+    script.replies.lock().unwrap().push_back((
+        0,
+        json!({"role": "assistant", "content": "Planned the todo list."}),
+    ));
     let base = scripted_model(script.clone()).await;
     let s = TestServer::start().await;
     let c = s.user("ada@example.com").await;
@@ -200,35 +199,74 @@ async fn a_prompt_creates_the_project_and_starts_its_first_turn() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let r = c
-        .send(c.request(reqwest::Method::PUT, "/api/v1/me/provider-keys/scripted").json(&json!({"key": "sk-scripted-1234"})))
+        .send(
+            c.request(reqwest::Method::PUT, "/api/v1/me/provider-keys/scripted")
+                .json(&json!({"key": "sk-scripted-1234"})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let count = |c: &autocrea_e2e::Client| {
         let c = c.clone();
-        async move { c.get("/api/v1/projects").await.body["projects"].as_array().unwrap().len() }
+        async move {
+            c.get("/api/v1/projects").await.body["projects"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
     };
 
     // Bad input is refused before anything is made.
     for (body, code, field) in [
         (json!({"prompt": "   "}), "invalid_input", "prompt:"),
-        (json!({"prompt": "x".repeat(32_001)}), "invalid_input", "prompt:"),
+        (
+            json!({"prompt": "x".repeat(32_001)}),
+            "invalid_input",
+            "prompt:",
+        ),
         (json!({"prompt": "a\u{0007}b"}), "invalid_input", "prompt:"),
-        (json!({"prompt": "Build it", "model": "nobody/none"}), "model_unavailable", "model:"),
-        (json!({"description": "no name and no prompt"}), "invalid_input", "name:"),
+        (
+            json!({"prompt": "Build it", "model": "nobody/none"}),
+            "model_unavailable",
+            "model:",
+        ),
+        (
+            json!({"description": "no name and no prompt"}),
+            "invalid_input",
+            "name:",
+        ),
     ] {
         let r = c.post("/api/v1/projects", body.clone()).await;
-        assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, code), "{body}: {}", r.text);
-        assert!(r.body["error"]["message"].as_str().unwrap().starts_with(field), "{}", r.text);
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::BAD_REQUEST, code),
+            "{body}: {}",
+            r.text
+        );
+        assert!(
+            r.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(field),
+            "{}",
+            r.text
+        );
     }
     assert_eq!(count(&c).await, 0, "nothing was made");
 
     let prompt = "Build a todo list app with add and delete";
     let r = c
-        .post("/api/v1/projects", json!({"prompt": prompt, "template": "static", "model": "scripted/coder"}))
+        .post(
+            "/api/v1/projects",
+            json!({"prompt": prompt, "template": "static", "model": "scripted/coder"}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(
-        (r.body["name"].as_str(), r.body["slug"].as_str(), r.body["description"].as_str()),
+        (
+            r.body["name"].as_str(),
+            r.body["slug"].as_str(),
+            r.body["description"].as_str()
+        ),
         (Some("Todo list app"), Some("todo-list-app"), Some(prompt))
     );
     assert!(r.body["turn_error"].is_null(), "{}", r.text);
@@ -241,7 +279,12 @@ async fn a_prompt_creates_the_project_and_starts_its_first_turn() {
     assert_eq!(agent.body["model"], "scripted/coder", "{}", agent.text);
     let mut messages = json!(null);
     for _ in 0..300 {
-        messages = c.get(&format!("/api/v1/projects/{project}/threads/{thread}/messages")).await.body;
+        messages = c
+            .get(&format!(
+                "/api/v1/projects/{project}/threads/{thread}/messages"
+            ))
+            .await
+            .body;
         if messages["running"] == false {
             break;
         }
@@ -251,46 +294,93 @@ async fn a_prompt_creates_the_project_and_starts_its_first_turn() {
     let list = messages["messages"].as_array().unwrap();
     assert_eq!(list[0]["role"], "user");
     assert_eq!(list[0]["content"], prompt);
-    assert!(list.iter().any(|m| m["role"] == "assistant" && m["content"] == "Planned the todo list."), "{messages}");
-    let turns = c.get(&format!("/api/v1/projects/{project}/threads/{thread}/turns")).await;
-    assert_eq!(turns.body["turns"][0]["id"], turn.as_str(), "{}", turns.text);
+    assert!(
+        list.iter()
+            .any(|m| m["role"] == "assistant" && m["content"] == "Planned the todo list."),
+        "{messages}"
+    );
+    let turns = c
+        .get(&format!(
+            "/api/v1/projects/{project}/threads/{thread}/turns"
+        ))
+        .await;
+    assert_eq!(
+        turns.body["turns"][0]["id"],
+        turn.as_str(),
+        "{}",
+        turns.text
+    );
     let asked = script.requests.lock().unwrap().clone();
     assert!(
-        asked.iter().any(|req| req["messages"].as_array().unwrap().iter().any(|m| m["role"] == "user" && m["content"].as_str().unwrap_or("").contains(prompt))),
+        asked.iter().any(|req| req["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["role"] == "user" && m["content"].as_str().unwrap_or("").contains(prompt))),
         "the model was asked the prompt"
     );
 
     // Usage names the project and the person (the server joins them in).
     let usage = c.get("/api/v1/admin/usage").await;
     assert!(
-        usage.body.as_array().unwrap().iter().any(|u| u["project_id"] == project.as_str()
-            && u["project_name"] == "Todo list app"
-            && u["user_name"].as_str().is_some_and(|n| !n.is_empty())),
+        usage
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["project_id"] == project.as_str()
+                && u["project_name"] == "Todo list app"
+                && u["user_name"].as_str().is_some_and(|n| !n.is_empty())),
         "{}",
         usage.text
     );
 
     // A given name stays; the same derived name twice gets the next free slug.
-    let r = c.post("/api/v1/projects", json!({"name": "Chores", "prompt": "Build a chores board", "model": "scripted/coder"})).await;
-    assert_eq!((r.status, r.body["name"].as_str()), (StatusCode::CREATED, Some("Chores")), "{}", r.text);
+    let r = c
+        .post(
+            "/api/v1/projects",
+            json!({"name": "Chores", "prompt": "Build a chores board", "model": "scripted/coder"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["name"].as_str()),
+        (StatusCode::CREATED, Some("Chores")),
+        "{}",
+        r.text
+    );
 
     // The default model is the local one, and no worker runs here: the
     // project and its thread are kept, and the answer says why no turn started.
     let r = c.post("/api/v1/projects", json!({"prompt": prompt})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["slug"], "todo-list-app-2", "{}", r.text);
-    assert_eq!(r.body["turn_error"]["code"], "model_unavailable", "{}", r.text);
+    assert_eq!(
+        r.body["turn_error"]["code"], "model_unavailable",
+        "{}",
+        r.text
+    );
     assert!(!r.body["turn_error"]["message"].as_str().unwrap().is_empty());
     assert!(r.body["turn_id"].is_null());
     let kept = r.body["id"].as_str().unwrap();
-    assert_eq!(c.get(&format!("/api/v1/projects/{kept}")).await.status, StatusCode::OK);
+    assert_eq!(
+        c.get(&format!("/api/v1/projects/{kept}")).await.status,
+        StatusCode::OK
+    );
     let threads = c.get(&format!("/api/v1/projects/{kept}/threads")).await;
-    assert_eq!(threads.body["threads"][0]["id"], r.body["thread_id"], "{}", threads.text);
+    assert_eq!(
+        threads.body["threads"][0]["id"], r.body["thread_id"],
+        "{}",
+        threads.text
+    );
     assert_eq!(count(&c).await, 3);
 
     // Without a prompt: no thread, no turn, as before.
     let r = c.post("/api/v1/projects", json!({"name": "Plain"})).await;
     assert_eq!(r.status, StatusCode::CREATED);
-    assert!(r.body["thread_id"].is_null() && r.body["turn_id"].is_null() && r.body["turn_error"].is_null());
+    assert!(
+        r.body["thread_id"].is_null()
+            && r.body["turn_id"].is_null()
+            && r.body["turn_error"].is_null()
+    );
     s.stop().await;
 }

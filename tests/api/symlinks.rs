@@ -14,7 +14,11 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_turn_never_writes_or_reads_through_pushed_links() {
     let outside = tempfile::tempdir().unwrap();
-    std::fs::write(outside.path().join("secret.txt"), "host data, not the project's").unwrap();
+    std::fs::write(
+        outside.path().join("secret.txt"),
+        "host data, not the project's",
+    )
+    .unwrap();
     let marker = outside.path().join("fsmonitor-ran");
     let poisoned_config = format!("[core]\n\tfsmonitor = \"touch {}\"\n", marker.display());
 
@@ -39,40 +43,99 @@ async fn a_turn_never_writes_or_reads_through_pushed_links() {
     let pushed = git.run(&app, &["push", "-q", "origin", "main"]).await;
     assert!(pushed.ok, "{}", pushed.stderr);
     let wt = s.state().git.worktree_path(&project);
-    assert!(std::fs::symlink_metadata(wt.join("src")).unwrap().file_type().is_symlink(), "the links are checked out as links");
+    assert!(
+        std::fs::symlink_metadata(wt.join("src"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the links are checked out as links"
+    );
 
     script.push(calls(&[
-        ("c1", "full_file_rewrite", json!({"path": "index.html", "content": poisoned_config})),
-        ("c2", "create_file", json!({"path": "src/evil.js", "content": "owned"})),
+        (
+            "c1",
+            "full_file_rewrite",
+            json!({"path": "index.html", "content": poisoned_config}),
+        ),
+        (
+            "c2",
+            "create_file",
+            json!({"path": "src/evil.js", "content": "owned"}),
+        ),
         ("c3", "read_file", json!({"path": "notes.txt"})),
-        ("c4", "update_file_sections", json!({"path": "notes.txt", "sections": [{"search": "host", "replace": "agent"}]})),
-        ("c5", "full_file_rewrite", json!({"path": "notes.txt", "content": "agent text"})),
+        (
+            "c4",
+            "update_file_sections",
+            json!({"path": "notes.txt", "sections": [{"search": "host", "replace": "agent"}]}),
+        ),
+        (
+            "c5",
+            "full_file_rewrite",
+            json!({"path": "notes.txt", "content": "agent text"}),
+        ),
         ("c6", "read_file", json!({"path": "src/secret.txt"})),
         ("c7", "list_files", json!({"path": "src"})),
     ]));
     script.push(say("Done."));
-    let r = c.post(&format!("/api/v1/projects/{project}/threads/{thread}/messages"), json!({"content": "Rewrite the page", "model": "scripted/coder"})).await;
+    let r = c
+        .post(
+            &format!("/api/v1/projects/{project}/threads/{thread}/messages"),
+            json!({"content": "Rewrite the page", "model": "scripted/coder"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     wait_idle(&c, &project, &thread).await;
 
     // Outside: unchanged. The config: byte for byte as written. No command ran.
-    let names: Vec<_> = std::fs::read_dir(outside.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(outside.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, ["secret.txt"], "nothing new outside the project");
-    assert_eq!(std::fs::read_to_string(outside.path().join("secret.txt")).unwrap(), "host data, not the project's");
-    assert_eq!(std::fs::read(bare.join("config")).unwrap(), config_before, "the repository's config is the appliance's");
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("secret.txt")).unwrap(),
+        "host data, not the project's"
+    );
+    assert_eq!(
+        std::fs::read(bare.join("config")).unwrap(),
+        config_before,
+        "the repository's config is the appliance's"
+    );
     assert!(!marker.exists(), "no fsmonitor command ran");
 
     // The model saw refusals, never the host file.
     let requests = serde_json::to_string(&script.requests()).unwrap();
-    assert!(!requests.contains("host data"), "a host file reached the model");
-    assert!(requests.contains("symbolic link"), "the refusals say why: {requests}");
+    assert!(
+        !requests.contains("host data"),
+        "a host file reached the model"
+    );
+    assert!(
+        requests.contains("symbolic link"),
+        "the refusals say why: {requests}"
+    );
     // The legitimate write landed as a version; the links are still links.
-    assert_eq!(std::fs::read_to_string(wt.join("index.html")).unwrap(), poisoned_config);
-    assert!(std::fs::symlink_metadata(wt.join(".index.html.autocrea-tmp")).unwrap().file_type().is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(wt.join("index.html")).unwrap(),
+        poisoned_config
+    );
+    assert!(
+        std::fs::symlink_metadata(wt.join(".index.html.autocrea-tmp"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     git.assert_fsck(&bare).await;
 
     // Finding 10: the editor saving under the linked folder is a clear 409, not a 500.
-    let r = c.send(c.request(Method::PUT, &format!("/api/v1/projects/{project}/file?path=src/evil.js")).json(&json!({"content": "x"}))).await;
+    let r = c
+        .send(
+            c.request(
+                Method::PUT,
+                &format!("/api/v1/projects/{project}/file?path=src/evil.js"),
+            )
+            .json(&json!({"content": "x"})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     assert!(r.message().contains("src is a symbolic link"), "{}", r.text);
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
@@ -85,14 +148,27 @@ async fn a_turn_never_writes_or_reads_through_pushed_links() {
 async fn a_foreign_repository_config_is_removed_at_start() {
     let s = autocrea_e2e::TestServer::start().await;
     let c = s.user("ada@example.com").await;
-    let project = c.new_project("Config").await["id"].as_str().unwrap().to_string();
-    let config = s.data_dir().join("repos").join(format!("{project}.git")).join("config");
+    let project = c.new_project("Config").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let config = s
+        .data_dir()
+        .join("repos")
+        .join(format!("{project}.git"))
+        .join("config");
     let clean = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, format!("{clean}[core]\n\tfsmonitor = \"touch /tmp/x\"\n\thooksPath = /tmp\n[alias]\n\tx = !touch /tmp/x\n[receive]\n\tfsckObjects = false\n")).unwrap();
     let s = s.restart().await;
     let after = std::fs::read_to_string(&config).unwrap();
-    assert!(!after.contains("fsmonitor") && !after.contains("hooksPath") && !after.contains("alias"), "{after}");
+    assert!(
+        !after.contains("fsmonitor") && !after.contains("hooksPath") && !after.contains("alias"),
+        "{after}"
+    );
     let lower = after.to_lowercase();
-    assert!(lower.matches("fsckobjects = true").count() == 1 && !lower.contains("fsckobjects = false"), "{after}");
+    assert!(
+        lower.matches("fsckobjects = true").count() == 1 && !lower.contains("fsckobjects = false"),
+        "{after}"
+    );
     drop(s);
 }

@@ -190,14 +190,23 @@ async fn history_diff_revert_and_branches() {
 async fn preview_an_earlier_version() {
     let s = TestServer::start().await;
     let c = s.user("ada@example.com").await;
-    let id = c.new_project("Versions").await["id"].as_str().unwrap().to_string();
+    let id = c.new_project("Versions").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let base = format!("/api/v1/projects/{id}");
     let save = |content: &str, sha: &str| {
-        c.request(reqwest::Method::PUT, &format!("{base}/file?path=index.html"))
-            .json(&json!({"content": content, "sha": sha}))
+        c.request(
+            reqwest::Method::PUT,
+            &format!("{base}/file?path=index.html"),
+        )
+        .json(&json!({"content": content, "sha": sha}))
     };
     let sha_of = |r: &autocrea_e2e::Reply| r.body["sha"].as_str().unwrap().to_string();
-    let first = c.get(&format!("{base}/versions")).await.body["versions"][0]["sha"].as_str().unwrap().to_string();
+    let first = c.get(&format!("{base}/versions")).await.body["versions"][0]["sha"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let blob = sha_of(&c.get(&format!("{base}/file?path=index.html")).await);
     let r = c.send(save("<h1>Two</h1>\n", &blob)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -206,15 +215,32 @@ async fn preview_an_earlier_version() {
     assert_eq!(shown(), "<h1>Two</h1>\n");
     assert!(c.get(&format!("{base}/preview-version")).await.body["version"].is_null());
 
-    let pin = |sha: &str| c.request(reqwest::Method::PUT, &format!("{base}/preview-version")).json(&json!({"sha": sha}));
+    let pin = |sha: &str| {
+        c.request(reqwest::Method::PUT, &format!("{base}/preview-version"))
+            .json(&json!({"sha": sha}))
+    };
     let r = c.send(pin(&first)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["version"]["sha"], first.as_str());
-    assert_ne!(shown(), "<h1>Two</h1>\n", "the working tree shows the first version");
-    assert_eq!(c.get(&format!("{base}/preview-version")).await.body["version"]["sha"], first.as_str());
-    assert_eq!(c.get(&format!("{base}/versions")).await.body["total"], 2, "the history is unchanged");
+    assert_ne!(
+        shown(),
+        "<h1>Two</h1>\n",
+        "the working tree shows the first version"
+    );
+    assert_eq!(
+        c.get(&format!("{base}/preview-version")).await.body["version"]["sha"],
+        first.as_str()
+    );
+    assert_eq!(
+        c.get(&format!("{base}/versions")).await.body["total"],
+        2,
+        "the history is unchanged"
+    );
     // The files API still reads the latest version.
-    assert_eq!(c.get(&format!("{base}/file?path=index.html")).await.body["content"], "<h1>Two</h1>\n");
+    assert_eq!(
+        c.get(&format!("{base}/file?path=index.html")).await.body["content"],
+        "<h1>Two</h1>\n"
+    );
 
     // Bad input.
     let r = c.send(pin("abc")).await;
@@ -237,15 +263,35 @@ async fn preview_an_earlier_version() {
     assert_eq!(shown(), "<h1>Three</h1>\n");
     assert!(c.get(&format!("{base}/preview-version")).await.body["version"].is_null());
     let status = std::process::Command::new("git")
-        .args(["--git-dir", s.data_dir().join("repos").join(format!("{id}.git")).to_str().unwrap()])
-        .args(["--work-tree", s.data_dir().join("worktrees").join(&id).to_str().unwrap(), "status", "--porcelain"])
+        .args([
+            "--git-dir",
+            s.data_dir()
+                .join("repos")
+                .join(format!("{id}.git"))
+                .to_str()
+                .unwrap(),
+        ])
+        .args([
+            "--work-tree",
+            s.data_dir().join("worktrees").join(&id).to_str().unwrap(),
+            "status",
+            "--porcelain",
+        ])
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&status.stdout), "", "the working tree matches the branch head");
+    assert_eq!(
+        String::from_utf8_lossy(&status.stdout),
+        "",
+        "the working tree matches the branch head"
+    );
 
     // A restart while previewing puts the latest back.
     assert_eq!(c.send(pin(&first)).await.status, StatusCode::OK);
     assert_ne!(shown(), "<h1>Three</h1>\n");
     let s = s.restart().await;
-    assert_eq!(std::fs::read_to_string(s.data_dir().join("worktrees").join(&id).join("index.html")).unwrap(), "<h1>Three</h1>\n");
+    assert_eq!(
+        std::fs::read_to_string(s.data_dir().join("worktrees").join(&id).join("index.html"))
+            .unwrap(),
+        "<h1>Three</h1>\n"
+    );
 }

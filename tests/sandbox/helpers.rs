@@ -10,14 +10,23 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 pub async fn project(c: &Client, template: &str) -> String {
-    let r = c.post("/api/v1/projects", json!({ "name": format!("App {template}"), "template": template })).await;
+    let r = c
+        .post(
+            "/api/v1/projects",
+            json!({ "name": format!("App {template}"), "template": template }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     r.body["id"].as_str().unwrap().to_string()
 }
 
 /// Starts the sandbox and waits until its dev server answers.
 pub async fn start_ready(c: &Client, id: &str, wait_secs: u64) -> Value {
-    let r = c.post_empty(&format!("/api/v1/projects/{id}/sandbox/start?wait_secs={wait_secs}")).await;
+    let r = c
+        .post_empty(&format!(
+            "/api/v1/projects/{id}/sandbox/start?wait_secs={wait_secs}"
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["state"], "ready", "sandbox not ready: {}", r.body);
     r.body
@@ -37,7 +46,12 @@ pub async fn wait_for(what: &str, limit: Duration, mut check: impl AsyncFnMut() 
 /// Reads text messages until one contains `needle`.
 pub async fn ws_until<S>(ws: &mut S, needle: &str, limit: Duration) -> String
 where
-    S: futures_util::Stream<Item = Result<tokio_tungstenite::tungstenite::Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+    S: futures_util::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
 {
     use futures_util::StreamExt;
     let mut seen = String::new();
@@ -45,7 +59,9 @@ where
         while let Some(Ok(msg)) = ws.next().await {
             let text = match msg {
                 tokio_tungstenite::tungstenite::Message::Text(t) => t.to_string(),
-                tokio_tungstenite::tungstenite::Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
+                tokio_tungstenite::tungstenite::Message::Binary(b) => {
+                    String::from_utf8_lossy(&b).into_owned()
+                }
                 _ => continue,
             };
             seen.push_str(&text);
@@ -69,14 +85,29 @@ pub fn write_file(s: &TestServer, id: &str, path: &str, text: &str) {
         Ok((Content::File { entry, .. }, _)) => Some(entry.sha),
         _ => None,
     };
-    let author = Author { name: "Test".into(), email: "test@example.com".into() };
-    git.write_file(id, None, None, path, Some(text.as_bytes()), expected.as_deref(), &format!("Change {path}"), &author)
-        .expect("file written");
+    let author = Author {
+        name: "Test".into(),
+        email: "test@example.com".into(),
+    };
+    git.write_file(
+        id,
+        None,
+        None,
+        path,
+        Some(text.as_bytes()),
+        expected.as_deref(),
+        &format!("Change {path}"),
+        &author,
+    )
+    .expect("file written");
 }
 
 /// `docker inspect` of a container, as JSON.
 pub fn inspect(container: &str) -> Value {
-    let out = std::process::Command::new("docker").args(["inspect", container]).output().unwrap();
+    let out = std::process::Command::new("docker")
+        .args(["inspect", container])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "docker inspect {container}");
     serde_json::from_slice::<Value>(&out.stdout).unwrap()[0].clone()
 }
@@ -84,19 +115,31 @@ pub fn inspect(container: &str) -> Value {
 /// Runs a command in a container as root, around the appliance (to play a
 /// crash or read state a user could not).
 pub fn docker_exec(container: &str, cmd: &[&str]) -> std::process::Output {
-    std::process::Command::new("docker").arg("exec").arg(container).args(cmd).output().unwrap()
+    std::process::Command::new("docker")
+        .arg("exec")
+        .arg(container)
+        .args(cmd)
+        .output()
+        .unwrap()
 }
 
 /// `docker network inspect` of a network, as JSON (an array of one).
 pub fn inspect_network(name: &str) -> Value {
-    let out = std::process::Command::new("docker").args(["network", "inspect", name]).output().unwrap();
+    let out = std::process::Command::new("docker")
+        .args(["network", "inspect", name])
+        .output()
+        .unwrap();
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Runs `command` in the project's sandbox through the exec API; its output.
 pub async fn exec_output(c: &Client, id: &str, command: &str, timeout_secs: u64) -> String {
-    let r = c.post(&format!("/api/v1/projects/{id}/sandbox/exec"), json!({"command": command, "timeout_secs": timeout_secs})).await;
+    let r = c
+        .post(
+            &format!("/api/v1/projects/{id}/sandbox/exec"),
+            json!({"command": command, "timeout_secs": timeout_secs}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     r.body["output"].as_str().unwrap_or_default().to_string()
 }
-

@@ -118,14 +118,25 @@ impl Drop for TestServer {
 /// Removes every container labelled with `instance` (docker CLI; nothing when absent).
 pub fn remove_sandboxes(instance: &str) {
     let Ok(out) = std::process::Command::new("docker")
-        .args(["ps", "-aq", "--filter", &format!("label=org.autocrea.instance={instance}")])
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=org.autocrea.instance={instance}"),
+        ])
         .output()
     else {
         return;
     };
-    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect();
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(String::from)
+        .collect();
     if !ids.is_empty() {
-        let _ = std::process::Command::new("docker").args(["rm", "-f"]).args(&ids).output();
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f"])
+            .args(&ids)
+            .output();
     }
 }
 

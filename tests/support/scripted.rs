@@ -21,14 +21,25 @@ pub async fn scripted_model(script: Script) -> String {
     async fn answer(State(script): State<Script>, Json(body): Json<Value>) -> Json<Value> {
         script.requests.lock().unwrap().push(body);
         let next = script.replies.lock().unwrap().pop_front();
-        let (delay, message) = next.unwrap_or((0, json!({"role": "assistant", "content": "The script ended."})));
+        let (delay, message) = next.unwrap_or((
+            0,
+            json!({"role": "assistant", "content": "The script ended."}),
+        ));
         tokio::time::sleep(Duration::from_millis(delay)).await;
-        let finish = if message.get("tool_calls").is_some() { "tool_calls" } else { "stop" };
-        Json(json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "coder",
+        let finish = if message.get("tool_calls").is_some() {
+            "tool_calls"
+        } else {
+            "stop"
+        };
+        Json(
+            json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "coder",
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 200, "completion_tokens": 50, "total_tokens": 250}}))
+            "usage": {"prompt_tokens": 200, "completion_tokens": 50, "total_tokens": 250}}),
+        )
     }
-    let app = axum::Router::new().route("/v1/chat/completions", axum::routing::post(answer)).with_state(script);
+    let app = axum::Router::new()
+        .route("/v1/chat/completions", axum::routing::post(answer))
+        .with_state(script);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -49,7 +60,6 @@ pub fn calls(list: &[(&str, &str, Value)]) -> Value {
         .collect();
     json!({"role": "assistant", "content": null, "tool_calls": calls})
 }
-
 
 /// An assistant message with text only.
 pub fn say(text: &str) -> Value {

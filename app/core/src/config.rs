@@ -29,7 +29,11 @@ fn switch(name: &'static str, value: String) -> Result<bool, ConfigError> {
     match value.as_str() {
         "1" | "true" | "on" => Ok(true),
         "0" | "false" | "off" => Ok(false),
-        _ => Err(ConfigError::Env { name, value, message: "expected on or off".into() }),
+        _ => Err(ConfigError::Env {
+            name,
+            value,
+            message: "expected on or off".into(),
+        }),
     }
 }
 
@@ -109,9 +113,17 @@ impl ProviderConfig {
     /// The key from `key` or the variable `key_env` names.
     pub fn key(&self) -> Result<Option<String>, String> {
         match (&self.key, &self.key_env) {
-            (Some(_), Some(_)) => Err(format!("provider {}: set key or key_env, not both", self.id)),
+            (Some(_), Some(_)) => Err(format!(
+                "provider {}: set key or key_env, not both",
+                self.id
+            )),
             (Some(k), None) => Ok(Some(k.clone())),
-            (None, Some(var)) => std::env::var(var).map(Some).map_err(|_| format!("provider {}: the environment variable {var} is not set", self.id)),
+            (None, Some(var)) => std::env::var(var).map(Some).map_err(|_| {
+                format!(
+                    "provider {}: the environment variable {var} is not set",
+                    self.id
+                )
+            }),
             (None, None) => Ok(None),
         }
     }
@@ -137,7 +149,14 @@ pub struct AgentConfig {
 
 impl Default for AgentConfig {
     fn default() -> Self {
-        Self { milli_credits_per_token: 1, turns_per_hour: 60, max_iterations: 10, repair_rounds: 3, plan_timeout_secs: 1800, max_tokens: 4096 }
+        Self {
+            milli_credits_per_token: 1,
+            turns_per_hour: 60,
+            max_iterations: 10,
+            repair_rounds: 3,
+            plan_timeout_secs: 1800,
+            max_tokens: 4096,
+        }
     }
 }
 

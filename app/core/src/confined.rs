@@ -92,7 +92,10 @@ pub struct Confined {
     root: PathBuf,
 }
 
-const DIR_FLAGS: OFlags = OFlags::DIRECTORY.union(OFlags::NOFOLLOW).union(OFlags::CLOEXEC).union(OFlags::RDONLY);
+const DIR_FLAGS: OFlags = OFlags::DIRECTORY
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC)
+    .union(OFlags::RDONLY);
 
 impl Confined {
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -104,8 +107,12 @@ impl Confined {
     }
 
     fn open_root(&self) -> Result<OwnedFd, FsError> {
-        rustix::fs::open(&self.root, OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::RDONLY, Mode::empty())
-            .map_err(|e| FsError::from_errno("the project folder", e))
+        rustix::fs::open(
+            &self.root,
+            OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::RDONLY,
+            Mode::empty(),
+        )
+        .map_err(|e| FsError::from_errno("the project folder", e))
     }
 
     /// The folder at `rel` (the root for an empty path), every component
@@ -131,7 +138,9 @@ impl Confined {
     /// The parent folder's descriptor and the last component of `rel`.
     fn parent_of<'p>(&self, rel: &'p str, create: bool) -> Result<(OwnedFd, &'p OsStr), FsError> {
         let parts = split(rel)?;
-        let (last, parents) = parts.split_last().ok_or_else(|| FsError::InvalidPath(rel.into()))?;
+        let (last, parents) = parts
+            .split_last()
+            .ok_or_else(|| FsError::InvalidPath(rel.into()))?;
         Ok((self.folder(parents, rel, create)?, last))
     }
 
@@ -156,22 +165,39 @@ impl Confined {
     /// The whole file at `rel`, refused when larger than `max` bytes.
     pub fn read(&self, rel: &str, max: u64) -> Result<Vec<u8>, FsError> {
         let (dir, last) = self.parent_of(rel, false)?;
-        let fd = rustix::fs::openat(&dir, last, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK, Mode::empty())
-            .map_err(|e| FsError::from_errno(rel, e))?;
+        let fd = rustix::fs::openat(
+            &dir,
+            last,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
+            Mode::empty(),
+        )
+        .map_err(|e| FsError::from_errno(rel, e))?;
         let st = rustix::fs::fstat(&fd).map_err(|e| FsError::from_errno(rel, e))?;
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-            return Err(FsError::Io(rel.into(), std::io::Error::other("not a regular file")));
+            return Err(FsError::Io(
+                rel.into(),
+                std::io::Error::other("not a regular file"),
+            ));
         }
         let size = st.st_size as u64;
         if size > max {
-            return Err(FsError::TooLarge { path: rel.into(), size, max });
+            return Err(FsError::TooLarge {
+                path: rel.into(),
+                size,
+                max,
+            });
         }
         let mut out = Vec::with_capacity(size as usize);
         let file = std::fs::File::from(fd);
         // `take` also bounds a file that grows while it is read.
-        std::io::Read::read_to_end(&mut std::io::Read::take(file, max + 1), &mut out).map_err(|e| FsError::Io(rel.into(), e))?;
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, max + 1), &mut out)
+            .map_err(|e| FsError::Io(rel.into(), e))?;
         if out.len() as u64 > max {
-            return Err(FsError::TooLarge { path: rel.into(), size: out.len() as u64, max });
+            return Err(FsError::TooLarge {
+                path: rel.into(),
+                size: out.len() as u64,
+                max,
+            });
         }
         Ok(out)
     }
@@ -185,8 +211,13 @@ impl Confined {
         let (tmp, file) = create_temp(&dir, last, rel)?;
         let written = write_all(file, data).map_err(|e| FsError::Io(rel.into(), e));
         let renamed = written.and_then(|()| {
-            let flags = if replace { RenameFlags::empty() } else { RenameFlags::NOREPLACE };
-            rustix::fs::renameat_with(&dir, tmp.as_slice(), &dir, last, flags).map_err(|e| FsError::from_errno(rel, e))
+            let flags = if replace {
+                RenameFlags::empty()
+            } else {
+                RenameFlags::NOREPLACE
+            };
+            rustix::fs::renameat_with(&dir, tmp.as_slice(), &dir, last, flags)
+                .map_err(|e| FsError::from_errno(rel, e))
         });
         if renamed.is_err() {
             let _ = rustix::fs::unlinkat(&dir, tmp.as_slice(), AtFlags::empty());
@@ -205,7 +236,14 @@ impl Confined {
     pub fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
         let (from_dir, from_last) = self.parent_of(from, false)?;
         let (to_dir, to_last) = self.parent_of(to, true)?;
-        rustix::fs::renameat_with(&from_dir, from_last, &to_dir, to_last, RenameFlags::NOREPLACE).map_err(|e| match e {
+        rustix::fs::renameat_with(
+            &from_dir,
+            from_last,
+            &to_dir,
+            to_last,
+            RenameFlags::NOREPLACE,
+        )
+        .map_err(|e| match e {
             Errno::EXIST => FsError::Exists(to.into()),
             e => FsError::from_errno(from, e),
         })
@@ -224,13 +262,18 @@ impl Confined {
                 continue;
             }
             let kind = match entry.file_type() {
-                FileType::Unknown => match rustix::fs::statat(&fd, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW) {
-                    Ok(st) => Kind::of(FileType::from_raw_mode(st.st_mode)),
-                    Err(_) => continue,
-                },
+                FileType::Unknown => {
+                    match rustix::fs::statat(&fd, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW) {
+                        Ok(st) => Kind::of(FileType::from_raw_mode(st.st_mode)),
+                        Err(_) => continue,
+                    }
+                }
                 t => Kind::of(t),
             };
-            out.push(DirEntry { name: String::from_utf8_lossy(name).into_owned(), kind });
+            out.push(DirEntry {
+                name: String::from_utf8_lossy(name).into_owned(),
+                kind,
+            });
         }
         Ok(out)
     }
@@ -278,21 +321,36 @@ fn split(rel: &str) -> Result<Vec<&OsStr>, FsError> {
 
 /// `.<name>.<random>.autocrea-tmp`, created exclusively (never an existing
 /// entry, never through a link), mode 0644.
-fn create_temp(dir: &OwnedFd, last: &OsStr, shown: &str) -> Result<(Vec<u8>, std::fs::File), FsError> {
+fn create_temp(
+    dir: &OwnedFd,
+    last: &OsStr,
+    shown: &str,
+) -> Result<(Vec<u8>, std::fs::File), FsError> {
     // Long names are cut so the temporary name stays under NAME_MAX.
     let stem: Vec<u8> = last.as_bytes().iter().copied().take(160).collect();
     for _ in 0..8 {
         let mut name = b".".to_vec();
         name.extend_from_slice(&stem);
-        name.extend_from_slice(format!(".{}.autocrea-tmp", crate::secrets::random_label(10)).as_bytes());
-        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        match rustix::fs::openat(dir.as_fd(), OsStr::from_bytes(&name), flags, Mode::from_raw_mode(0o644)) {
+        name.extend_from_slice(
+            format!(".{}.autocrea-tmp", crate::secrets::random_label(10)).as_bytes(),
+        );
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        match rustix::fs::openat(
+            dir.as_fd(),
+            OsStr::from_bytes(&name),
+            flags,
+            Mode::from_raw_mode(0o644),
+        ) {
             Ok(fd) => return Ok((name, std::fs::File::from(fd))),
             Err(Errno::EXIST) => continue,
             Err(e) => return Err(FsError::from_errno(shown, e)),
         }
     }
-    Err(FsError::Io(shown.into(), std::io::Error::other("no free temporary name")))
+    Err(FsError::Io(
+        shown.into(),
+        std::io::Error::other("no free temporary name"),
+    ))
 }
 
 fn write_all(mut file: std::fs::File, data: &[u8]) -> std::io::Result<()> {

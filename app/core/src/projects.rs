@@ -252,7 +252,13 @@ pub async fn update(
 
 /// Sets the agent's model and mode for the project (the caller checked that
 /// the model may be used); `None` goes back to the defaults.
-pub async fn set_agent(pool: &SqlitePool, owner_id: i64, id: &str, model: Option<&str>, mode: Option<&str>) -> Result<Project, ProjectError> {
+pub async fn set_agent(
+    pool: &SqlitePool,
+    owner_id: i64,
+    id: &str,
+    model: Option<&str>,
+    mode: Option<&str>,
+) -> Result<Project, ProjectError> {
     sqlx::query("UPDATE projects SET agent_model = ?, agent_mode = ?, updated_at = ? WHERE id = ? AND owner_id = ?")
         .bind(model)
         .bind(mode)

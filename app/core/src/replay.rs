@@ -14,7 +14,11 @@ pub struct Replay<T> {
 
 impl<T: Clone> Replay<T> {
     pub fn new(capacity: usize) -> Self {
-        Self { inner: Mutex::new((0, VecDeque::with_capacity(capacity.min(256)))), capacity, tx: broadcast::channel(1024).0 }
+        Self {
+            inner: Mutex::new((0, VecDeque::with_capacity(capacity.min(256)))),
+            capacity,
+            tx: broadcast::channel(1024).0,
+        }
     }
 
     /// Appends the entry `make` builds from its number (one more than the
@@ -37,13 +41,26 @@ impl<T: Clone> Replay<T> {
     pub fn since(&self, after: u64) -> (Vec<(u64, T)>, broadcast::Receiver<(u64, T)>) {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let rx = self.tx.subscribe();
-        (inner.1.iter().filter(|(seq, _)| *seq > after).cloned().collect(), rx)
+        (
+            inner
+                .1
+                .iter()
+                .filter(|(seq, _)| *seq > after)
+                .cloned()
+                .collect(),
+            rx,
+        )
     }
 
     /// The last `n` entries.
     pub fn tail(&self, n: usize) -> Vec<(u64, T)> {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.1.iter().skip(inner.1.len().saturating_sub(n)).cloned().collect()
+        inner
+            .1
+            .iter()
+            .skip(inner.1.len().saturating_sub(n))
+            .cloned()
+            .collect()
     }
 }
 
@@ -79,7 +96,11 @@ mod tests {
         for word in ["a", "b", "c", "d"] {
             log.push(|_| word);
         }
-        assert_eq!(log.tail(10), [(2, "b"), (3, "c"), (4, "d")], "the oldest went");
+        assert_eq!(
+            log.tail(10),
+            [(2, "b"), (3, "c"), (4, "d")],
+            "the oldest went"
+        );
         let (kept, rx) = log.since(2);
         assert_eq!(kept, [(3, "c"), (4, "d")]);
         assert_eq!(log.push(|_| "e"), "e");

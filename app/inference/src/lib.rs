@@ -12,7 +12,9 @@ mod text_stream;
 
 pub use engine::{Engine, Generation, Sampling};
 pub use manifest::{Manifest, ModelSpec, Purpose};
-pub use scheduler::{slot_context, Event, Job, Scheduler, SchedulerOptions, SchedulerStatus, SubmitError};
+pub use scheduler::{
+    slot_context, Event, Job, Scheduler, SchedulerOptions, SchedulerStatus, SubmitError,
+};
 
 use std::path::PathBuf;
 
@@ -38,7 +40,9 @@ pub enum ModelError {
         "model {0} has no chat template in its GGUF file; set chat_template in models/models.toml"
     )]
     NoTemplate(String),
-    #[error("the prompt does not fit: {tokens} prompt tokens for a context of {context} per request")]
+    #[error(
+        "the prompt does not fit: {tokens} prompt tokens for a context of {context} per request"
+    )]
     PromptTooLong { tokens: usize, context: u32 },
     #[error("the grammar is not valid GBNF: {0}")]
     BadGrammar(String),

@@ -133,7 +133,14 @@ pub fn tools_prompt(tools: &[ToolSpec], choice: &ToolChoice) -> String {
 
 /// `- name(a: string, b?: boolean): description` (`?`: optional).
 fn signature(t: &ToolSpec) -> String {
-    let required: Vec<&str> = t.parameters.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let required: Vec<&str> = t
+        .parameters
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     let mut params: Vec<(String, bool)> = t
         .parameters
         .get("properties")
@@ -142,20 +149,50 @@ fn signature(t: &ToolSpec) -> String {
         .flatten()
         .map(|(name, schema)| {
             let needed = required.contains(&name.as_str());
-            (format!("{name}{}: {}", if needed { "" } else { "?" }, type_of(schema)), needed)
+            (
+                format!(
+                    "{name}{}: {}",
+                    if needed { "" } else { "?" },
+                    type_of(schema)
+                ),
+                needed,
+            )
         })
         .collect();
     // Required parameters first, in the order `required` lists them.
-    params.sort_by_key(|(p, needed)| (!needed, required.iter().position(|r| p.starts_with(&format!("{r}:"))).unwrap_or(usize::MAX)));
+    params.sort_by_key(|(p, needed)| {
+        (
+            !needed,
+            required
+                .iter()
+                .position(|r| p.starts_with(&format!("{r}:")))
+                .unwrap_or(usize::MAX),
+        )
+    });
     let params: Vec<String> = params.into_iter().map(|(p, _)| p).collect();
     let description = t.description.trim();
-    format!("- {}({}){}", t.name, params.join(", "), if description.is_empty() { String::new() } else { format!(": {description}") })
+    format!(
+        "- {}({}){}",
+        t.name,
+        params.join(", "),
+        if description.is_empty() {
+            String::new()
+        } else {
+            format!(": {description}")
+        }
+    )
 }
 
 /// A schema's type in a few words: `string`, `array of {search: string, replace: string}`.
 fn type_of(schema: &Value) -> String {
     match schema.get("type").and_then(Value::as_str) {
-        Some("array") => format!("array of {}", schema.get("items").map(type_of).unwrap_or_else(|| "values".into())),
+        Some("array") => format!(
+            "array of {}",
+            schema
+                .get("items")
+                .map(type_of)
+                .unwrap_or_else(|| "values".into())
+        ),
         Some("object") => {
             let fields: Vec<String> = schema
                 .get("properties")
@@ -164,7 +201,11 @@ fn type_of(schema: &Value) -> String {
                 .flatten()
                 .map(|(name, s)| format!("{name}: {}", type_of(s)))
                 .collect();
-            if fields.is_empty() { "object".into() } else { format!("{{{}}}", fields.join(", ")) }
+            if fields.is_empty() {
+                "object".into()
+            } else {
+                format!("{{{}}}", fields.join(", "))
+            }
         }
         Some(t) => t.to_string(),
         None => "value".into(),
@@ -205,8 +246,14 @@ mod tests {
     #[test]
     fn the_prompt_lists_tools_as_signatures() {
         let prompt = tools_prompt(&tools(), &ToolChoice::Required);
-        assert!(prompt.contains("- create_file(path: string): Create a file"), "{prompt}");
-        assert!(prompt.contains("- delete_file(path: string): Delete a file"), "{prompt}");
+        assert!(
+            prompt.contains("- create_file(path: string): Create a file"),
+            "{prompt}"
+        );
+        assert!(
+            prompt.contains("- delete_file(path: string): Delete a file"),
+            "{prompt}"
+        );
         let only = tools_prompt(&tools(), &ToolChoice::Named("delete_file".into()));
         assert!(!only.contains("create_file"), "{only}");
     }

@@ -215,7 +215,9 @@ fn the_next_turn_reuses_the_cached_prefix_and_the_queue_is_bounded() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let rx = loop {
         match sched.submit(greedy_job("Hello".into(), 1_000_000)) {
-            Err(SubmitError::QueueFull { .. }) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Err(SubmitError::QueueFull { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
             other => break other,
         }
     };

@@ -59,9 +59,7 @@ pub fn client_ip(parts: &Parts) -> Option<String> {
 #[derive(Debug, Clone)]
 pub enum Credential {
     /// A browser session; the hash identifies it for logout and password change.
-    Session {
-        id_hash: String,
-    },
+    Session { id_hash: String },
     /// A personal API token; read-only ones have no write scope.
     ApiToken { can_write: bool },
 }
@@ -214,7 +212,11 @@ pub fn origin_is_console(headers: &HeaderMap, state: &AppState) -> bool {
 /// browsers attach cookies to cross-site WebSocket handshakes (and a
 /// preview on a sibling subdomain is same-site), but never forge `Origin`.
 /// Token callers are scripts, which may send no `Origin` at all.
-pub fn authorize_upgrade(auth: &Auth, headers: &HeaderMap, state: &AppState) -> Result<(), ApiError> {
+pub fn authorize_upgrade(
+    auth: &Auth,
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<(), ApiError> {
     if !auth.can_write() {
         return Err(ApiError::forbidden(
             "this API token is read-only: its scopes grant no write access",

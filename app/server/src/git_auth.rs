@@ -85,7 +85,11 @@ pub async fn caller_with_method(
     };
     // The same throttle as the sign-in form: a git client guessing from one
     // address is locked out there, never the account's owner elsewhere.
-    state.throttle.wait_turn(&email, ip.as_deref()).await.map_err(failed)?;
+    state
+        .throttle
+        .wait_turn(&email, ip.as_deref())
+        .await
+        .map_err(failed)?;
     match users::authenticate(&state.pool, &email, secret).await {
         Ok(user) => {
             state.throttle.record_success(&email, ip.as_deref());

@@ -301,7 +301,8 @@ fn run_git(
 ) -> Response {
     let mut cmd = Command::new("git");
     // No system or user config, no hooks, no fsmonitor (see `GIT_ENV`).
-    cmd.args(&args).envs(autocrea_core::gitstore::GIT_ENV.iter().copied());
+    cmd.args(&args)
+        .envs(autocrea_core::gitstore::GIT_ENV.iter().copied());
     for var in autocrea_core::gitstore::GIT_ENV_REMOVED {
         cmd.env_remove(var);
     }
@@ -391,7 +392,9 @@ fn run_git(
         };
         // However slow the client, one exchange cannot hold a project's
         // lock (or a git process) for ever.
-        let timed_out = tokio::time::timeout(GIT_EXCHANGE_LIMIT, copy).await.is_err();
+        let timed_out = tokio::time::timeout(GIT_EXCHANGE_LIMIT, copy)
+            .await
+            .is_err();
         if timed_out {
             tracing::warn!(limit = ?GIT_EXCHANGE_LIMIT, "a git exchange ran past its time limit; stopped");
         }

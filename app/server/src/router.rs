@@ -2,7 +2,10 @@
 //! with their OpenAPI description (utoipa-axum), so the published document
 //! and the router cannot disagree.
 
-use crate::api::{admin, attachments, auth, files, gateway, health, llm, me, projects, sandbox, search, templates, threads, versions};
+use crate::api::{
+    admin, attachments, auth, files, gateway, health, llm, me, projects, sandbox, search,
+    templates, threads, versions,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{assets, openapi, pages};
@@ -33,7 +36,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(versions::get))
         .routes(routes!(versions::diff))
         .routes(routes!(versions::revert))
-        .routes(routes!(versions::previewing, versions::preview_version, versions::preview_latest))
+        .routes(routes!(
+            versions::previewing,
+            versions::preview_version,
+            versions::preview_latest
+        ))
         .routes(routes!(versions::branches, versions::create_branch))
         .routes(routes!(versions::switch_branch))
         .routes(routes!(versions::delete_branch))
@@ -63,7 +70,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(threads::regenerate))
         .routes(routes!(threads::turns))
         .routes(routes!(threads::answer_plan))
-        .routes(routes!(threads::agent_settings, threads::set_agent_settings))
+        .routes(routes!(
+            threads::agent_settings,
+            threads::set_agent_settings
+        ))
         .routes(routes!(threads::events))
         .routes(routes!(templates::list))
         .routes(routes!(admin::get_settings, admin::update_settings))
@@ -135,7 +145,10 @@ pub fn build(state: AppState) -> Router {
             HeaderValue::from_static("same-origin"),
         ))
         // Outermost: a preview origin's requests never reach the console's routes.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::preview::route))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::preview::route,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

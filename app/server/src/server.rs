@@ -2,8 +2,8 @@
 
 use crate::llm::supervisor::Supervisor;
 use crate::state::{AppState, LlmRuntime};
-use autocrea_core::llm::master_key::MasterKey;
 use autocrea_core::gitstore::{Author, GitStore};
+use autocrea_core::llm::master_key::MasterKey;
 use autocrea_core::sandbox::Sandboxes;
 use autocrea_core::{accounts::sessions, db, Config};
 use std::net::SocketAddr;
@@ -70,24 +70,29 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     // The manifest names the local model; a broken manifest is the worker's
     // error to report (it keeps restarting with the reason), not a reason
     // for the console to stay down.
-    let (local_model, local_context, local_test_model) = match autocrea_inference::Manifest::load(&config.llm.models) {
-        Ok(m) => {
-            let id = match &config.llm.model {
-                Some(id) => id.clone(),
-                None => m.default_model().id.clone(),
-            };
-            // What each request gets on the worker, computed as the worker does.
-            let context = m.get(&id).map(|spec| autocrea_inference::slot_context(config.llm.context, spec.context));
-            let test_model = m.get(&id).is_some_and(|spec| spec.purpose == autocrea_inference::Purpose::Test);
-            (Some(id), context, test_model)
-        }
-        Err(e) => {
-            if config.llm.worker {
-                tracing::warn!(error = %e, "the model manifest cannot be read");
+    let (local_model, local_context, local_test_model) =
+        match autocrea_inference::Manifest::load(&config.llm.models) {
+            Ok(m) => {
+                let id = match &config.llm.model {
+                    Some(id) => id.clone(),
+                    None => m.default_model().id.clone(),
+                };
+                // What each request gets on the worker, computed as the worker does.
+                let context = m
+                    .get(&id)
+                    .map(|spec| autocrea_inference::slot_context(config.llm.context, spec.context));
+                let test_model = m
+                    .get(&id)
+                    .is_some_and(|spec| spec.purpose == autocrea_inference::Purpose::Test);
+                (Some(id), context, test_model)
             }
-            (None, None, false)
-        }
-    };
+            Err(e) => {
+                if config.llm.worker {
+                    tracing::warn!(error = %e, "the model manifest cannot be read");
+                }
+                (None, None, false)
+            }
+        };
     let llm = LlmRuntime {
         worker: Supervisor::start(&config.llm),
         master_key,
@@ -113,7 +118,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         // missing Docker engine only disables previews, not the console.
         match sandboxes.recover(&known).await {
             Ok(()) => sandboxes.spawn_background(),
-            Err(e) => tracing::warn!(error = %e, "sandboxes are unavailable until the Docker engine answers"),
+            Err(e) => {
+                tracing::warn!(error = %e, "sandboxes are unavailable until the Docker engine answers")
+            }
         }
     }
     let state = AppState::new(pool.clone(), config, git, llm, sandboxes, addr);

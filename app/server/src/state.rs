@@ -1,10 +1,10 @@
 //! What every request handler can reach.
 
-use autocrea_core::accounts::{tokens::UsageClock, LoginThrottle};
 use crate::llm::supervisor::Supervisor;
+use autocrea_core::accounts::{tokens::UsageClock, LoginThrottle};
 use autocrea_core::gitstore::GitStore;
-use autocrea_core::sandbox::Sandboxes;
 use autocrea_core::llm::master_key::MasterKey;
+use autocrea_core::sandbox::Sandboxes;
 use autocrea_core::Config;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;

@@ -93,16 +93,20 @@ pub async fn run(opts: WorkerOptions) -> anyhow::Result<()> {
 /// Liveness plus what the scheduler is doing.
 async fn health(State(w): State<Arc<Worker>>) -> Json<Value> {
     let s = w.scheduler.status();
-    Json(json!({ "status": "ok", "model": w.engine().id(), "slots": s.slots, "busy": s.busy,
+    Json(
+        json!({ "status": "ok", "model": w.engine().id(), "slots": s.slots, "busy": s.busy,
                  "waiting": s.waiting, "context": s.context, "kv_bytes": s.kv_bytes,
                  "model_bytes": w.engine().model_bytes(),
-                 "output_head": w.engine().uses_output_head() }))
+                 "output_head": w.engine().uses_output_head() }),
+    )
 }
 
 async fn models(State(w): State<Arc<Worker>>) -> Json<Value> {
     let spec = &w.engine().spec;
-    Json(json!({ "object": "list", "data": [{ "id": spec.id, "object": "model", "created": 0,
-        "owned_by": "autocrea", "context_length": spec.context }] }))
+    Json(
+        json!({ "object": "list", "data": [{ "id": spec.id, "object": "model", "created": 0,
+        "owned_by": "autocrea", "context_length": spec.context }] }),
+    )
 }
 
 async fn chat(
@@ -161,12 +165,19 @@ fn chat_events(
         .map(|t| ToolSpec {
             name: t.function.name.clone(),
             description: t.function.description.clone().unwrap_or_default(),
-            parameters: t.function.parameters.clone().unwrap_or(json!({ "type": "object" })),
+            parameters: t
+                .function
+                .parameters
+                .clone()
+                .unwrap_or(json!({ "type": "object" })),
         })
         .collect();
     let choice = tool_choice(req.tool_choice.as_ref(), !tools.is_empty())?;
     let (grammar, tools) = if choice != ToolChoice::None && !tools.is_empty() {
-        (structured::tools_grammar(&tools, &choice).map_err(model_error)?, Some(tools))
+        (
+            structured::tools_grammar(&tools, &choice).map_err(model_error)?,
+            Some(tools),
+        )
     } else {
         (response_format_grammar(req.response_format.as_ref())?, None)
     };
@@ -228,20 +239,22 @@ fn tool_choice(value: Option<&Value>, has_tools: bool) -> Result<ToolChoice, Llm
                 )))
             }
         },
-        Some(v) => match v.pointer("/function/name").and_then(Value::as_str) {
-            Some(name) => ToolChoice::Named(name.to_string()),
-            None => {
-                return Err(LlmError::BadRequest(
+        Some(v) => {
+            match v.pointer("/function/name").and_then(Value::as_str) {
+                Some(name) => ToolChoice::Named(name.to_string()),
+                None => return Err(LlmError::BadRequest(
                     "tool_choice must be {\"type\": \"function\", \"function\": {\"name\": ...}}"
                         .into(),
-                ))
+                )),
             }
-        },
+        }
     })
 }
 
 fn response_format_grammar(format: Option<&Value>) -> Result<Option<String>, LlmError> {
-    let Some(format) = format else { return Ok(None) };
+    let Some(format) = format else {
+        return Ok(None);
+    };
     let schema = match format.get("type").and_then(Value::as_str) {
         None | Some("text") => return Ok(None),
         Some("json_object") => json!({ "type": "object" }),
@@ -325,7 +338,14 @@ fn submit(w: &Worker, job: Job, tools: Option<Vec<ToolSpec>>) -> Result<EventStr
 /// on a long call; whether the reply is a call or text is decided on the
 /// whole text at the end, as the grammar allows either under `auto`.
 fn events(rx: mpsc::UnboundedReceiver<Event>, tools: Option<Vec<ToolSpec>>) -> EventStream {
-    let state = Pending { rx, tools, queue: VecDeque::new(), done: false, calls: CallStream::default(), call_id: None };
+    let state = Pending {
+        rx,
+        tools,
+        queue: VecDeque::new(),
+        done: false,
+        calls: CallStream::default(),
+        call_id: None,
+    };
     Box::pin(futures_util::stream::unfold(state, |mut s| async move {
         loop {
             if let Some(e) = s.queue.pop_front() {
@@ -353,29 +373,56 @@ struct Pending {
 impl Pending {
     fn take(&mut self, event: Option<Event>) {
         match event {
-            Some(Event::Text(t)) if self.tools.is_none() => self.queue.push_back(Ok(ChatEvent::Text(t))),
+            Some(Event::Text(t)) if self.tools.is_none() => {
+                self.queue.push_back(Ok(ChatEvent::Text(t)))
+            }
             Some(Event::Text(t)) => {
                 for piece in self.calls.push(&t) {
                     let delta = match piece {
                         Piece::Name(name) => {
                             let id = format!("call_{}", autocrea_core::secrets::random_token(24));
                             self.call_id = Some(id.clone());
-                            ChatEvent::ToolCallDelta { index: 0, id: Some(id), name: Some(name), arguments: String::new() }
+                            ChatEvent::ToolCallDelta {
+                                index: 0,
+                                id: Some(id),
+                                name: Some(name),
+                                arguments: String::new(),
+                            }
                         }
-                        Piece::Arguments(a) => ChatEvent::ToolCallDelta { index: 0, id: None, name: None, arguments: a },
+                        Piece::Arguments(a) => ChatEvent::ToolCallDelta {
+                            index: 0,
+                            id: None,
+                            name: None,
+                            arguments: a,
+                        },
                     };
                     self.queue.push_back(Ok(delta));
                 }
             }
             Some(Event::Done(g)) => {
                 self.done = true;
-                let usage = Usage { prompt_tokens: g.prompt_tokens as u64, completion_tokens: g.completion_tokens as u64 };
-                let call = self.tools.as_ref().and_then(|t| structured::parse_tool_call(&g.text, t));
+                let usage = Usage {
+                    prompt_tokens: g.prompt_tokens as u64,
+                    completion_tokens: g.completion_tokens as u64,
+                };
+                let call = self
+                    .tools
+                    .as_ref()
+                    .and_then(|t| structured::parse_tool_call(&g.text, t));
                 let reason = match call {
                     Some((name, arguments)) => {
-                        let id = self.call_id.take().unwrap_or_else(|| format!("call_{}", autocrea_core::secrets::random_token(24)));
-                        let function = FunctionCall { name, arguments: arguments.to_string() };
-                        self.queue.push_back(Ok(ChatEvent::ToolCall(ToolCall { id, kind: "function".into(), function })));
+                        let id = self.call_id.take().unwrap_or_else(|| {
+                            format!("call_{}", autocrea_core::secrets::random_token(24))
+                        });
+                        let function = FunctionCall {
+                            name,
+                            arguments: arguments.to_string(),
+                        };
+                        self.queue.push_back(Ok(ChatEvent::ToolCall(ToolCall {
+                            id,
+                            kind: "function".into(),
+                            function,
+                        })));
                         "tool_calls".to_string()
                     }
                     None => {
@@ -388,7 +435,8 @@ impl Pending {
                         g.finish_reason.to_string()
                     }
                 };
-                self.queue.push_back(Ok(ChatEvent::Finish { reason, usage }));
+                self.queue
+                    .push_back(Ok(ChatEvent::Finish { reason, usage }));
             }
             Some(Event::Failed(e)) => {
                 self.done = true;
@@ -396,7 +444,8 @@ impl Pending {
             }
             None => {
                 self.done = true;
-                self.queue.push_back(Err(LlmError::Internal("the decode thread stopped".into())));
+                self.queue
+                    .push_back(Err(LlmError::Internal("the decode thread stopped".into())));
             }
         }
     }

@@ -48,16 +48,59 @@ async fn kill_9_mid_turn_leaves_an_intact_repository_and_a_failed_turn() {
     let mut server = common::start(&data, port);
     let url = server.url.clone();
     let call = |method: reqwest::Method, path: &str, body: Value| {
-        http.request(method, format!("{url}{path}")).bearer_auth(&token).json(&body).send()
+        http.request(method, format!("{url}{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
     };
     let policy = json!({"local": false, "providers": [{"id": "scripted", "kind": "openai", "base_url": model, "enabled": true, "models": ["coder"]}]});
-    assert_eq!(call(reqwest::Method::PUT, "/api/v1/admin/llm/policy", policy).await.unwrap().status(), 200);
-    assert_eq!(call(reqwest::Method::PUT, "/api/v1/me/provider-keys/scripted", json!({"key": "sk-any-1234"})).await.unwrap().status(), 200);
-    let project: Value = call(reqwest::Method::POST, "/api/v1/projects", json!({"name": "Crashy"})).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        call(reqwest::Method::PUT, "/api/v1/admin/llm/policy", policy)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        call(
+            reqwest::Method::PUT,
+            "/api/v1/me/provider-keys/scripted",
+            json!({"key": "sk-any-1234"})
+        )
+        .await
+        .unwrap()
+        .status(),
+        200
+    );
+    let project: Value = call(
+        reqwest::Method::POST,
+        "/api/v1/projects",
+        json!({"name": "Crashy"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     let id = project["id"].as_str().unwrap().to_string();
-    let thread: Value = call(reqwest::Method::POST, &format!("/api/v1/projects/{id}/threads"), json!({})).await.unwrap().json().await.unwrap();
+    let thread: Value = call(
+        reqwest::Method::POST,
+        &format!("/api/v1/projects/{id}/threads"),
+        json!({}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     let tid = thread["id"].as_str().unwrap().to_string();
-    let sent = call(reqwest::Method::POST, &format!("/api/v1/projects/{id}/threads/{tid}/messages"), json!({"content": "Go", "model": "scripted/coder"})).await.unwrap();
+    let sent = call(
+        reqwest::Method::POST,
+        &format!("/api/v1/projects/{id}/threads/{tid}/messages"),
+        json!({"content": "Go", "model": "scripted/coder"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(sent.status(), 202);
 
     let worktree = data.join("worktrees").join(&id);
@@ -67,15 +110,30 @@ async fn kill_9_mid_turn_leaves_an_intact_repository_and_a_failed_turn() {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    assert!(worktree.join("half.html").exists(), "the turn was under way");
+    assert!(
+        worktree.join("half.html").exists(),
+        "the turn was under way"
+    );
     server.child.kill().unwrap(); // SIGKILL
     server.child.wait().unwrap();
 
     let server = common::start(&data, port);
     let repo = data.join("repos").join(format!("{id}.git"));
-    let fsck = std::process::Command::new("git").args(["--git-dir"]).arg(&repo).args(["fsck", "--full"]).output().unwrap();
-    assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stderr));
-    assert!(!worktree.join("half.html").exists(), "the half-done change is discarded");
+    let fsck = std::process::Command::new("git")
+        .args(["--git-dir"])
+        .arg(&repo)
+        .args(["fsck", "--full"])
+        .output()
+        .unwrap();
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+    assert!(
+        !worktree.join("half.html").exists(),
+        "the half-done change is discarded"
+    );
     let versions: Value = reqwest::Client::new()
         .get(format!("{}/api/v1/projects/{id}/versions", server.url))
         .bearer_auth(&token)
@@ -86,8 +144,14 @@ async fn kill_9_mid_turn_leaves_an_intact_repository_and_a_failed_turn() {
         .await
         .unwrap();
     assert_eq!(versions["total"], 1, "no version from the cut-off turn");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", data.join("autocrea.db").display())).await.unwrap();
-    let (status, error): (String, String) = sqlx::query_as("SELECT status, error FROM turns").fetch_one(&pool).await.unwrap();
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", data.join("autocrea.db").display()))
+            .await
+            .unwrap();
+    let (status, error): (String, String) = sqlx::query_as("SELECT status, error FROM turns")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(status, "failed");
     assert!(error.contains("stopped during this turn"), "{error}");
     let mut server = server;

@@ -56,7 +56,11 @@ fn start_with(extra: &[&str]) -> Worker {
         .and_then(|rest| rest.split_whitespace().next())
         .expect("worker prints its address")
         .to_string();
-    Worker { child, url, _serial: serial }
+    Worker {
+        child,
+        url,
+        _serial: serial,
+    }
 }
 
 fn ask(max_tokens: u32, stream: bool) -> Value {
@@ -212,7 +216,14 @@ async fn a_disconnected_stream_frees_the_model() {
     drop(response); // the client goes away
 
     // 3000 tokens would take the small model most of a minute; freed, it is idle at once.
-    wait_health(&http, &w.url, "busy", 0, "the slot was not freed after the disconnect").await;
+    wait_health(
+        &http,
+        &w.url,
+        "busy",
+        0,
+        "the slot was not freed after the disconnect",
+    )
+    .await;
     let r: Value = complete(&http, &w.url, ask(5, false)).await;
     assert_eq!(r["object"], "chat.completion");
 }
@@ -285,7 +296,10 @@ async fn raw_completions_stop_strings_and_logit_bias() {
         .json(&json!({ "messages": [{ "role": "user", "content": "Say yes." }], "max_tokens": 8, "temperature": 0, "logit_bias": { "not-a-number": 1 } }))
         .send().await.unwrap().json().await.unwrap();
     assert_eq!(r["error"]["code"], "invalid_request");
-    assert!(r["error"]["message"].as_str().unwrap().contains("not-a-number"));
+    assert!(r["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not-a-number"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -304,7 +318,14 @@ async fn beyond_the_queue_requests_get_429_with_retry_after() {
         let (http, url) = (http.clone(), w.url.clone());
         tokio::spawn(async move { complete(&http, &url, ask(3, false)).await })
     };
-    wait_health(&http, &w.url, "waiting", 1, "the second request never queued").await;
+    wait_health(
+        &http,
+        &w.url,
+        "waiting",
+        1,
+        "the second request never queued",
+    )
+    .await;
     // ...the next is turned away at once.
     let r = http
         .post(format!("{}/v1/chat/completions", w.url))
@@ -328,13 +349,22 @@ async fn beyond_the_queue_requests_get_429_with_retry_after() {
 async fn eight_concurrent_requests_equal_their_sequential_answers() {
     let w = start();
     let http = reqwest::Client::new();
-    let questions = ["Name three colours.", "What is the capital of France?", "Write a short poem about rain.",
-        "List two animals that live in the sea.", "What is two plus two?", "Describe a cat in one sentence.",
-        "Give me a name for a bakery.", "What do bees make?"];
+    let questions = [
+        "Name three colours.",
+        "What is the capital of France?",
+        "Write a short poem about rain.",
+        "List two animals that live in the sea.",
+        "What is two plus two?",
+        "Describe a cat in one sentence.",
+        "Give me a name for a bakery.",
+        "What do bees make?",
+    ];
     let body = |q: &str| json!({ "messages": [{ "role": "user", "content": q }], "max_tokens": 24, "temperature": 0 });
     let mut sequential = Vec::new();
     for q in questions {
-        sequential.push(complete(&http, &w.url, body(q)).await["choices"][0]["message"]["content"].clone());
+        sequential.push(
+            complete(&http, &w.url, body(q)).await["choices"][0]["message"]["content"].clone(),
+        );
     }
     let tasks: Vec<_> = questions
         .iter()
@@ -371,11 +401,20 @@ async fn a_hundred_constrained_tool_calls_parse_and_json_schema_is_followed() {
             "parameters": { "type": "object", "properties": { "path": { "type": "string", "maxLength": 20 } },
                 "required": ["path"], "additionalProperties": false } } }
     ]);
-    let asks = ["Create index.html with a heading.", "Delete old.css.", "Make a README.", "Remove the logo."];
+    let asks = [
+        "Create index.html with a heading.",
+        "Delete old.css.",
+        "Make a README.",
+        "Remove the logo.",
+    ];
     let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
     let mut tasks = Vec::new();
     for i in 0..100 {
-        let choice = if i % 3 == 0 { json!({ "type": "function", "function": { "name": "delete_file" } }) } else { json!("required") };
+        let choice = if i % 3 == 0 {
+            json!({ "type": "function", "function": { "name": "delete_file" } })
+        } else {
+            json!("required")
+        };
         let body = json!({ "messages": [{ "role": "user", "content": asks[i % 4] }], "tools": tools, "tool_choice": choice,
             "max_tokens": 600, "temperature": if i % 2 == 0 { 0.0 } else { 0.9 }, "seed": i });
         let (http, url, sem) = (http.clone(), w.url.clone(), sem.clone());
@@ -404,15 +443,22 @@ async fn a_hundred_constrained_tool_calls_parse_and_json_schema_is_followed() {
         "max_tokens": 100, "temperature": 0, "response_format": { "type": "json_schema", "json_schema": { "name": "pick",
             "schema": { "type": "object", "properties": { "colour": { "enum": ["red", "green", "blue"] } },
                 "required": ["colour"], "additionalProperties": false } } } })).await;
-    let content: Value = serde_json::from_str(r["choices"][0]["message"]["content"].as_str().unwrap()).unwrap();
-    assert!(["red", "green", "blue"].contains(&content["colour"].as_str().unwrap()), "{content}");
+    let content: Value =
+        serde_json::from_str(r["choices"][0]["message"]["content"].as_str().unwrap()).unwrap();
+    assert!(
+        ["red", "green", "blue"].contains(&content["colour"].as_str().unwrap()),
+        "{content}"
+    );
     // A schema llama.cpp cannot turn into a grammar is a clear 400.
     let r = http.post(format!("{}/v1/chat/completions", w.url))
         .json(&json!({ "messages": [{ "role": "user", "content": "x" }], "tool_choice": { "type": "function", "function": { "name": "nope" } }, "tools": tools }))
         .send().await.unwrap();
     assert_eq!(r.status(), 400);
     let e: Value = r.json().await.unwrap();
-    assert!(e["error"]["message"].as_str().unwrap().contains("nope"), "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("nope"),
+        "{e}"
+    );
 }
 
 /// The package folder of this checkout, read when the test runs: the build

@@ -2,12 +2,12 @@
 //! address): sign-up, people, models and providers, usage, the audit log.
 
 use crate::api::{self, AuditList, InstanceSettings, SettingsWarning, UserList};
-use leptos_router::hooks::use_query_map;
 use crate::components::{short_time, FormError};
 use crate::icons::{Icon, IconKind};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 use serde_json::json;
 
 #[component]
@@ -15,7 +15,11 @@ pub fn AdminPage() -> impl IntoView {
     let query = use_query_map();
     let section = Memo::new(move |_| {
         let s = query.get().get("section").unwrap_or_default();
-        SECTIONS.iter().find(|(id, _)| *id == s).map(|(id, _)| *id).unwrap_or("signup")
+        SECTIONS
+            .iter()
+            .find(|(id, _)| *id == s)
+            .map(|(id, _)| *id)
+            .unwrap_or("signup")
     });
     let shown = move |id: &'static str| move || section.get() == id;
     let settings = LocalResource::new(|| api::get::<InstanceSettings>("/api/v1/admin/settings"));

@@ -65,7 +65,13 @@ pub fn AgentSettings(project_id: String) -> impl IntoView {
         let m = model.get_untracked();
         let body = json!({ "model": if m.is_empty() { None } else { Some(m) }, "mode": mode.get_untracked() });
         spawn_local(async move {
-            match api::send::<AgentSettingsView>("PUT", &format!("/api/v1/projects/{}/agent", id.get_value()), Some(body)).await {
+            match api::send::<AgentSettingsView>(
+                "PUT",
+                &format!("/api/v1/projects/{}/agent", id.get_value()),
+                Some(body),
+            )
+            .await
+            {
                 Ok(s) => saved.set(Some(format!(
                     "Saved: {} in {} mode.",
                     s.model.unwrap_or_else(|| "the local model".into()),

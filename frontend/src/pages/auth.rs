@@ -89,7 +89,10 @@ pub fn SignupPage() -> impl IntoView {
     let busy = RwSignal::new(false);
     let ready = hydrated();
     // Resolved on the server (no account exists yet), carried into hydration.
-    let first_run = Resource::new(|| (), |_| async move { crate::app::first_run_from_request() });
+    let first_run = Resource::new(
+        || (),
+        |_| async move { crate::app::first_run_from_request() },
+    );
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();

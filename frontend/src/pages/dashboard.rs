@@ -223,8 +223,14 @@ fn PromptBox(
 fn ModelPick(providers: ProvidersView, model: RwSignal<Option<String>>) -> impl IntoView {
     let status = providers.local_status.clone();
     let local_label = match (&status, &providers.local_model) {
-        (Some(s), _) if s.test_model => format!("Local: {} (test model, cannot build apps)", s.model.clone().unwrap_or_else(|| "local".into())),
-        (Some(s), _) if !s.agent_ready => format!("Local: {} (not ready)", s.model.clone().unwrap_or_else(|| "local".into())),
+        (Some(s), _) if s.test_model => format!(
+            "Local: {} (test model, cannot build apps)",
+            s.model.clone().unwrap_or_else(|| "local".into())
+        ),
+        (Some(s), _) if !s.agent_ready => format!(
+            "Local: {} (not ready)",
+            s.model.clone().unwrap_or_else(|| "local".into())
+        ),
         (_, Some(m)) => format!("Local: {m}"),
         _ => "Local model".to_string(),
     };

@@ -44,10 +44,19 @@ pub fn ProviderKeys() -> impl IntoView {
         }
         let body = json!({ "key": key.get_untracked() });
         spawn_local(async move {
-            match api::send::<ProviderKey>("PUT", &format!("/api/v1/me/provider-keys/{id}"), Some(body)).await {
+            match api::send::<ProviderKey>(
+                "PUT",
+                &format!("/api/v1/me/provider-keys/{id}"),
+                Some(body),
+            )
+            .await
+            {
                 Ok(k) => {
                     key.set(String::new());
-                    saved.set(Some(format!("Saved the {} key ending in {}.", k.provider, k.last4)));
+                    saved.set(Some(format!(
+                        "Saved the {} key ending in {}.",
+                        k.provider, k.last4
+                    )));
                     version.update(|v| *v += 1);
                 }
                 Err(e) => error.set(Some(e.message)),
@@ -56,7 +65,13 @@ pub fn ProviderKeys() -> impl IntoView {
     };
     let remove = move |id: String| {
         spawn_local(async move {
-            match api::send::<serde_json::Value>("DELETE", &format!("/api/v1/me/provider-keys/{id}"), None).await {
+            match api::send::<serde_json::Value>(
+                "DELETE",
+                &format!("/api/v1/me/provider-keys/{id}"),
+                None,
+            )
+            .await
+            {
                 Ok(_) => version.update(|v| *v += 1),
                 Err(e) => error.set(Some(e.message)),
             }
@@ -188,10 +203,23 @@ impl ProviderRow {
             kind: RwSignal::new(text("kind", "openai")),
             base_url: RwSignal::new(text("base_url", "")),
             models: RwSignal::new(
-                v["models"].as_array().map(|m| m.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+                v["models"]
+                    .as_array()
+                    .map(|m| {
+                        m.iter()
+                            .filter_map(|x| x.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default(),
             ),
             tools: RwSignal::new(text("tools", "native")),
-            context: RwSignal::new(v["context"].as_u64().map(|c| c.to_string()).unwrap_or_default()),
+            context: RwSignal::new(
+                v["context"]
+                    .as_u64()
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+            ),
             images: RwSignal::new(v["images"].as_bool().unwrap_or(false)),
             enabled: RwSignal::new(v["enabled"].as_bool().unwrap_or(true)),
         }
@@ -204,7 +232,14 @@ impl ProviderRow {
         let context = self.context.get_untracked();
         let context = match context.trim() {
             "" => serde_json::Value::Null,
-            c => json!(c.parse::<u32>().map_err(|_| format!("{}: the context is a number of tokens, e.g. 32768", if id.is_empty() { "a provider" } else { id.as_str() }))?),
+            c => json!(c.parse::<u32>().map_err(|_| format!(
+                "{}: the context is a number of tokens, e.g. 32768",
+                if id.is_empty() {
+                    "a provider"
+                } else {
+                    id.as_str()
+                }
+            ))?),
         };
         let models: Vec<String> = self
             .models
@@ -239,7 +274,13 @@ fn PolicyEditor(policy: serde_json::Value, on_saved: Callback<()>) -> impl IntoV
     };
     let local = RwSignal::new(policy["local"].as_bool().unwrap_or(true));
     let rows = RwSignal::new(
-        policy["providers"].as_array().cloned().unwrap_or_default().iter().map(|p| ProviderRow::from_json(fresh_key(), p)).collect::<Vec<_>>(),
+        policy["providers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|p| ProviderRow::from_json(fresh_key(), p))
+            .collect::<Vec<_>>(),
     );
     let error = RwSignal::new(None::<String>);
     let saved = RwSignal::new(None::<String>);
@@ -251,7 +292,11 @@ fn PolicyEditor(policy: serde_json::Value, on_saved: Callback<()>) -> impl IntoV
         ev.prevent_default();
         error.set(None);
         saved.set(None);
-        let providers: Result<Vec<_>, String> = rows.get_untracked().iter().map(ProviderRow::to_json).collect();
+        let providers: Result<Vec<_>, String> = rows
+            .get_untracked()
+            .iter()
+            .map(ProviderRow::to_json)
+            .collect();
         let providers = match providers {
             Ok(p) => p,
             Err(e) => {
@@ -261,7 +306,9 @@ fn PolicyEditor(policy: serde_json::Value, on_saved: Callback<()>) -> impl IntoV
         };
         let body = json!({ "local": local.get_untracked(), "providers": providers });
         spawn_local(async move {
-            match api::send::<serde_json::Value>("PUT", "/api/v1/admin/llm/policy", Some(body)).await {
+            match api::send::<serde_json::Value>("PUT", "/api/v1/admin/llm/policy", Some(body))
+                .await
+            {
                 Ok(_) => {
                     saved.set(Some("Saved the policy.".into()));
                     on_saved.run(());
@@ -297,13 +344,19 @@ fn ProviderFields(row: ProviderRow, on_remove: Callback<u32>) -> impl IntoView {
     let key = row.key;
     let title = move || {
         let id = row.id.get();
-        if id.trim().is_empty() { "New provider".to_string() } else { id }
+        if id.trim().is_empty() {
+            "New provider".to_string()
+        } else {
+            id
+        }
     };
-    let check = |label: &'static str, name: &'static str, sig: RwSignal<bool>| view! {
-        <label class="check">
-            <input type="checkbox" name=name prop:checked=move || sig.get() on:change=move |ev| sig.set(event_target_checked(&ev))/>
-            <span>{label}</span>
-        </label>
+    let check = |label: &'static str, name: &'static str, sig: RwSignal<bool>| {
+        view! {
+            <label class="check">
+                <input type="checkbox" name=name prop:checked=move || sig.get() on:change=move |ev| sig.set(event_target_checked(&ev))/>
+                <span>{label}</span>
+            </label>
+        }
     };
     view! {
         <fieldset class="provider-fields" data-testid="policy-provider">
@@ -399,10 +452,19 @@ pub fn AdminModels() -> impl IntoView {
         }
         let body = json!({ "key": shared_key.get_untracked() });
         spawn_local(async move {
-            match api::send::<SharedKey>("PUT", &format!("/api/v1/admin/llm/providers/{id}/key"), Some(body)).await {
+            match api::send::<SharedKey>(
+                "PUT",
+                &format!("/api/v1/admin/llm/providers/{id}/key"),
+                Some(body),
+            )
+            .await
+            {
                 Ok(k) => {
                     shared_key.set(String::new());
-                    shared_saved.set(Some(format!("Saved the shared {} key ending in {}.", k.provider, k.last4)));
+                    shared_saved.set(Some(format!(
+                        "Saved the shared {} key ending in {}.",
+                        k.provider, k.last4
+                    )));
                     version.update(|v| *v += 1);
                 }
                 Err(e) => shared_error.set(Some(e.message)),
@@ -411,7 +473,13 @@ pub fn AdminModels() -> impl IntoView {
     };
     let remove_shared = move |id: String| {
         spawn_local(async move {
-            match api::send::<serde_json::Value>("DELETE", &format!("/api/v1/admin/llm/providers/{id}/key"), None).await {
+            match api::send::<serde_json::Value>(
+                "DELETE",
+                &format!("/api/v1/admin/llm/providers/{id}/key"),
+                None,
+            )
+            .await
+            {
                 Ok(_) => version.update(|v| *v += 1),
                 Err(e) => shared_error.set(Some(e.message)),
             }

@@ -45,7 +45,16 @@ pub fn PreviewCard(project_id: String) -> impl IntoView {
         async move {
             api::get::<LogList>(&format!("/api/v1/projects/{id}/sandbox/logs?follow=false"))
                 .await
-                .map(|l| l.lines.into_iter().rev().take(40).rev().map(|l| l.text).collect::<Vec<_>>().join("\n"))
+                .map(|l| {
+                    l.lines
+                        .into_iter()
+                        .rev()
+                        .take(40)
+                        .rev()
+                        .map(|l| l.text)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
                 .unwrap_or_default()
         }
     });

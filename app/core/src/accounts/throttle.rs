@@ -32,7 +32,9 @@ impl Entry {
     }
 
     fn locked_for(&self, now: Instant) -> Option<Duration> {
-        self.locked_until.filter(|until| *until > now).map(|until| until - now)
+        self.locked_until
+            .filter(|until| *until > now)
+            .map(|until| until - now)
     }
 
     fn is_stale(&self, now: Instant, window: Duration) -> bool {
@@ -134,7 +136,9 @@ impl LoginThrottle {
     /// every password check (sign-in, git Basic auth) does first.
     pub async fn wait_turn(&self, account: &str, ip: Option<&str>) -> Result<(), AccountError> {
         match self.attempt(account, ip) {
-            Attempt::Refused { retry_after_secs } => Err(AccountError::Throttled { retry_after_secs }),
+            Attempt::Refused { retry_after_secs } => {
+                Err(AccountError::Throttled { retry_after_secs })
+            }
             Attempt::Allowed { delay } => {
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
@@ -220,7 +224,9 @@ mod tests {
         assert!(refused(t.attempt("a@x.io", Some("1.1.1.1"))));
         assert_eq!(
             t.attempt("a@x.io", Some("9.9.9.9")),
-            Attempt::Allowed { delay: Duration::ZERO },
+            Attempt::Allowed {
+                delay: Duration::ZERO
+            },
             "the account is not locked from other addresses"
         );
         assert!(
@@ -257,9 +263,17 @@ mod tests {
         for n in 5..50 {
             t.record_failure("a@x.io", Some(&format!("10.0.0.{n}")));
         }
-        assert_eq!(delay(&t), Duration::from_millis(250), "capped at account_delay_max_ms");
+        assert_eq!(
+            delay(&t),
+            Duration::from_millis(250),
+            "capped at account_delay_max_ms"
+        );
         t.record_success("a@x.io", Some("9.9.9.9"));
-        assert_eq!(delay(&t), Duration::ZERO, "the owner's sign-in clears the account's count");
+        assert_eq!(
+            delay(&t),
+            Duration::ZERO,
+            "the owner's sign-in clears the account's count"
+        );
     }
 
     #[test]
@@ -271,7 +285,10 @@ mod tests {
         t.record_failure("c@x.io", Some("1.1.1.1"));
         t.record_success("a@x.io", Some("1.1.1.1"));
         t.record_failure("a@x.io", Some("1.1.1.1"));
-        assert!(refused(t.attempt("z@x.io", Some("1.1.1.1"))), "five failures from the address in all");
+        assert!(
+            refused(t.attempt("z@x.io", Some("1.1.1.1"))),
+            "five failures from the address in all"
+        );
     }
 
     #[test]

@@ -50,15 +50,23 @@ pub fn classify(name: &str, data: &[u8]) -> Result<(&'static str, &'static str),
     };
     if let Some(media_type) = image {
         if data.len() > IMAGE_MAX {
-            return Err(Refusal::TooLarge(format!("{name}: images may have at most {} MiB", IMAGE_MAX / (1024 * 1024))));
+            return Err(Refusal::TooLarge(format!(
+                "{name}: images may have at most {} MiB",
+                IMAGE_MAX / (1024 * 1024)
+            )));
         }
         return Ok(("image", media_type));
     }
     if data.contains(&0) || std::str::from_utf8(data).is_err() {
-        return Err(Refusal::Unsupported(format!("{name}: attach PNG, JPEG, GIF or WebP images, or UTF-8 text files")));
+        return Err(Refusal::Unsupported(format!(
+            "{name}: attach PNG, JPEG, GIF or WebP images, or UTF-8 text files"
+        )));
     }
     if data.len() > TEXT_MAX {
-        return Err(Refusal::TooLarge(format!("{name}: text files may have at most {} KiB", TEXT_MAX / 1024)));
+        return Err(Refusal::TooLarge(format!(
+            "{name}: text files may have at most {} KiB",
+            TEXT_MAX / 1024
+        )));
     }
     Ok(("text", "text/plain; charset=utf-8"))
 }
@@ -76,7 +84,15 @@ pub fn clean_name(name: &str) -> String {
 }
 
 /// Stores an upload (already classified). Old uploads no message took go first.
-pub async fn create(pool: &SqlitePool, project_id: &str, user_id: i64, name: &str, kind: &str, media_type: &str, data: &[u8]) -> Result<Attachment, StoreError> {
+pub async fn create(
+    pool: &SqlitePool,
+    project_id: &str,
+    user_id: i64,
+    name: &str,
+    kind: &str,
+    media_type: &str,
+    data: &[u8],
+) -> Result<Attachment, StoreError> {
     let now = clock::now();
     sqlx::query("DELETE FROM attachments WHERE created_at < ? AND id NOT IN (SELECT attachment_id FROM message_attachments)")
         .bind(now - UNLINKED_TTL_SECS)
@@ -100,7 +116,11 @@ pub async fn create(pool: &SqlitePool, project_id: &str, user_id: i64, name: &st
 }
 
 /// One attachment of the project, with its bytes.
-pub async fn read(pool: &SqlitePool, project_id: &str, id: &str) -> Result<(Attachment, Vec<u8>), StoreError> {
+pub async fn read(
+    pool: &SqlitePool,
+    project_id: &str,
+    id: &str,
+) -> Result<(Attachment, Vec<u8>), StoreError> {
     let row: Option<(String, String, String, String, i64, Vec<u8>)> =
         sqlx::query_as("SELECT id, name, kind, media_type, size, data FROM attachments WHERE project_id = ? AND id = ?")
             .bind(project_id)
@@ -108,24 +128,44 @@ pub async fn read(pool: &SqlitePool, project_id: &str, id: &str) -> Result<(Atta
             .fetch_optional(pool)
             .await?;
     let (id, name, kind, media_type, size, data) = row.ok_or(StoreError::NotFound("attachment"))?;
-    Ok((Attachment { id, name, kind, media_type, size }, data))
+    Ok((
+        Attachment {
+            id,
+            name,
+            kind,
+            media_type,
+            size,
+        },
+        data,
+    ))
 }
 
 /// Checks ids a person names for a message: theirs, of this project, at most a few.
-pub async fn check_own(pool: &SqlitePool, project_id: &str, user_id: i64, ids: &[String]) -> Result<(), StoreError> {
+pub async fn check_own(
+    pool: &SqlitePool,
+    project_id: &str,
+    user_id: i64,
+    ids: &[String],
+) -> Result<(), StoreError> {
     if ids.len() > PER_MESSAGE_MAX {
-        return Err(StoreError::Invalid(format!("attachments: at most {PER_MESSAGE_MAX} on a message")));
+        return Err(StoreError::Invalid(format!(
+            "attachments: at most {PER_MESSAGE_MAX} on a message"
+        )));
     }
     for (i, id) in ids.iter().enumerate() {
         if ids[..i].contains(id) {
-            return Err(StoreError::Invalid(format!("attachments: {id} is named twice")));
+            return Err(StoreError::Invalid(format!(
+                "attachments: {id} is named twice"
+            )));
         }
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM attachments WHERE id = ? AND project_id = ? AND user_id = ?")
-            .bind(id)
-            .bind(project_id)
-            .bind(user_id)
-            .fetch_optional(pool)
-            .await?;
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM attachments WHERE id = ? AND project_id = ? AND user_id = ?",
+        )
+        .bind(id)
+        .bind(project_id)
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?;
         if found.is_none() {
             return Err(StoreError::NotFound("attachment"));
         }
@@ -135,7 +175,11 @@ pub async fn check_own(pool: &SqlitePool, project_id: &str, user_id: i64, ids: &
 
 /// Links attachments to a message, in order (inside the message's
 /// transaction); returns them as listed.
-pub(super) async fn link(conn: &mut sqlx::SqliteConnection, message_id: &str, ids: &[String]) -> Result<Vec<Attachment>, StoreError> {
+pub(super) async fn link(
+    conn: &mut sqlx::SqliteConnection,
+    message_id: &str,
+    ids: &[String],
+) -> Result<Vec<Attachment>, StoreError> {
     let mut linked = Vec::with_capacity(ids.len());
     for (position, id) in ids.iter().enumerate() {
         sqlx::query("INSERT INTO message_attachments (message_id, attachment_id, position) VALUES (?, ?, ?)")
@@ -145,17 +189,22 @@ pub(super) async fn link(conn: &mut sqlx::SqliteConnection, message_id: &str, id
             .execute(&mut *conn)
             .await?;
         linked.push(
-            sqlx::query_as::<_, Attachment>("SELECT id, name, kind, media_type, size FROM attachments WHERE id = ?")
-                .bind(id)
-                .fetch_one(&mut *conn)
-                .await?,
+            sqlx::query_as::<_, Attachment>(
+                "SELECT id, name, kind, media_type, size FROM attachments WHERE id = ?",
+            )
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?,
         );
     }
     Ok(linked)
 }
 
 /// The attachments of every message of a thread, by message id.
-pub async fn of_thread(pool: &SqlitePool, thread_id: &str) -> Result<HashMap<String, Vec<Attachment>>, StoreError> {
+pub async fn of_thread(
+    pool: &SqlitePool,
+    thread_id: &str,
+) -> Result<HashMap<String, Vec<Attachment>>, StoreError> {
     let rows: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(
         "SELECT ma.message_id, a.id, a.name, a.kind, a.media_type, a.size
          FROM message_attachments ma JOIN attachments a ON a.id = ma.attachment_id
@@ -167,21 +216,35 @@ pub async fn of_thread(pool: &SqlitePool, thread_id: &str) -> Result<HashMap<Str
     .await?;
     let mut out: HashMap<String, Vec<Attachment>> = HashMap::new();
     for (message_id, id, name, kind, media_type, size) in rows {
-        out.entry(message_id).or_default().push(Attachment { id, name, kind, media_type, size });
+        out.entry(message_id).or_default().push(Attachment {
+            id,
+            name,
+            kind,
+            media_type,
+            size,
+        });
     }
     Ok(out)
 }
 
 /// The ids linked to one message, in order.
-pub async fn ids_of_message(pool: &SqlitePool, message_id: &str) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT attachment_id FROM message_attachments WHERE message_id = ? ORDER BY position")
-        .bind(message_id)
-        .fetch_all(pool)
-        .await?)
+pub async fn ids_of_message(
+    pool: &SqlitePool,
+    message_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT attachment_id FROM message_attachments WHERE message_id = ? ORDER BY position",
+    )
+    .bind(message_id)
+    .fetch_all(pool)
+    .await?)
 }
 
 /// One message's attachments with their bytes, in order (for the model).
-pub async fn with_data(pool: &SqlitePool, message_id: &str) -> Result<Vec<(Attachment, Vec<u8>)>, StoreError> {
+pub async fn with_data(
+    pool: &SqlitePool,
+    message_id: &str,
+) -> Result<Vec<(Attachment, Vec<u8>)>, StoreError> {
     let rows: Vec<(String, String, String, String, i64, Vec<u8>)> = sqlx::query_as(
         "SELECT a.id, a.name, a.kind, a.media_type, a.size, a.data
          FROM message_attachments ma JOIN attachments a ON a.id = ma.attachment_id
@@ -190,7 +253,21 @@ pub async fn with_data(pool: &SqlitePool, message_id: &str) -> Result<Vec<(Attac
     .bind(message_id)
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(|(id, name, kind, media_type, size, data)| (Attachment { id, name, kind, media_type, size }, data)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, kind, media_type, size, data)| {
+            (
+                Attachment {
+                    id,
+                    name,
+                    kind,
+                    media_type,
+                    size,
+                },
+                data,
+            )
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -201,16 +278,33 @@ mod tests {
     fn images_are_known_by_their_bytes() {
         let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0];
         assert_eq!(classify("x.txt", &png), Ok(("image", "image/png")));
-        assert_eq!(classify("a.jpg", &[0xff, 0xd8, 0xff, 0xe0]), Ok(("image", "image/jpeg")));
-        assert_eq!(classify("a.png", b"hello"), Ok(("text", "text/plain; charset=utf-8")), "a name is not a type");
-        assert_eq!(classify("a.svg", b"<svg onload=alert(1)>").unwrap().0, "text", "SVG is text, never an image");
+        assert_eq!(
+            classify("a.jpg", &[0xff, 0xd8, 0xff, 0xe0]),
+            Ok(("image", "image/jpeg"))
+        );
+        assert_eq!(
+            classify("a.png", b"hello"),
+            Ok(("text", "text/plain; charset=utf-8")),
+            "a name is not a type"
+        );
+        assert_eq!(
+            classify("a.svg", b"<svg onload=alert(1)>").unwrap().0,
+            "text",
+            "SVG is text, never an image"
+        );
     }
 
     #[test]
     fn binary_empty_and_large_files_are_refused() {
-        assert!(matches!(classify("a.exe", b"MZ\0\x90"), Err(Refusal::Unsupported(_))));
+        assert!(matches!(
+            classify("a.exe", b"MZ\0\x90"),
+            Err(Refusal::Unsupported(_))
+        ));
         assert!(matches!(classify("a", b""), Err(Refusal::Invalid(_))));
-        assert!(matches!(classify("a.txt", &vec![b'a'; TEXT_MAX + 1]), Err(Refusal::TooLarge(_))));
+        assert!(matches!(
+            classify("a.txt", &vec![b'a'; TEXT_MAX + 1]),
+            Err(Refusal::TooLarge(_))
+        ));
         let mut big = vec![0xff, 0xd8, 0xff];
         big.resize(IMAGE_MAX + 1, 0);
         assert!(matches!(classify("a.jpg", &big), Err(Refusal::TooLarge(_))));

@@ -37,7 +37,10 @@ pub struct TooSmall {
 
 impl Budget {
     pub fn new(context: usize, max_answer: usize) -> Self {
-        Self { context, max_answer: max_answer.max(MIN_ANSWER) }
+        Self {
+            context,
+            max_answer: max_answer.max(MIN_ANSWER),
+        }
     }
 
     /// Small contexts get the compact prompt.
@@ -61,14 +64,19 @@ impl Budget {
     /// an estimate that ran over still asks (the worker then answers with
     /// what fits, or says the prompt does not).
     pub fn answer(&self, prompt: usize) -> usize {
-        self.context.saturating_sub(prompt).clamp(1, self.max_answer)
+        self.context
+            .saturating_sub(prompt)
+            .clamp(1, self.max_answer)
     }
 
     /// Whether a turn whose smallest prompt is `minimum_prompt` tokens can run.
     pub fn check(&self, minimum_prompt: usize) -> Result<(), TooSmall> {
         let needed = minimum_prompt + REQUEST_ALLOWANCE + MIN_ANSWER;
         if self.context < needed {
-            return Err(TooSmall { context: self.context, needed });
+            return Err(TooSmall {
+                context: self.context,
+                needed,
+            });
         }
         Ok(())
     }
@@ -77,7 +85,10 @@ impl Budget {
 /// What tool definitions cost in the prompt (as JSON text; a worker that
 /// lists them in the prompt writes about the same).
 pub fn tools_tokens(tools: &[serde_json::Value]) -> usize {
-    tools.iter().map(|t| context::estimate(&t.to_string())).sum()
+    tools
+        .iter()
+        .map(|t| context::estimate(&t.to_string()))
+        .sum()
 }
 
 #[cfg(test)]
@@ -96,9 +107,15 @@ mod tests {
                 assert!(limit + b.reserve() <= context, "{context}/{max_answer}");
                 for prompt in [0, 100, limit / 2, limit] {
                     let answer = b.answer(prompt);
-                    assert!(prompt + answer <= context, "{context}/{max_answer}: {prompt} + {answer}");
+                    assert!(
+                        prompt + answer <= context,
+                        "{context}/{max_answer}: {prompt} + {answer}"
+                    );
                     assert!(answer <= b.max_answer);
-                    assert!(answer >= b.reserve().min(b.max_answer), "{context}/{max_answer}: {prompt} leaves {answer}");
+                    assert!(
+                        answer >= b.reserve().min(b.max_answer),
+                        "{context}/{max_answer}: {prompt} leaves {answer}"
+                    );
                 }
                 // An estimate past the context still asks for one token.
                 assert_eq!(b.answer(context + 10), 1);
@@ -118,10 +135,22 @@ mod tests {
     #[test]
     fn a_context_too_small_is_refused_with_what_to_do() {
         let e = Budget::new(2048, 4096).check(1800).unwrap_err();
-        assert_eq!(e, TooSmall { context: 2048, needed: 1800 + REQUEST_ALLOWANCE + MIN_ANSWER });
+        assert_eq!(
+            e,
+            TooSmall {
+                context: 2048,
+                needed: 1800 + REQUEST_ALLOWANCE + MIN_ANSWER
+            }
+        );
         let text = e.to_string();
-        assert!(text.starts_with("this model's context is 2048 tokens; the agent needs at least 2568"), "{text}");
-        assert!(text.contains("Admin → Models") && text.contains("add a provider"), "{text}");
+        assert!(
+            text.starts_with("this model's context is 2048 tokens; the agent needs at least 2568"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Admin → Models") && text.contains("add a provider"),
+            "{text}"
+        );
         assert!(Budget::new(8192, 4096).check(1800).is_ok());
     }
 }

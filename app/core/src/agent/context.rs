@@ -15,7 +15,10 @@ pub const IMAGE_TOKENS: usize = 1000;
 pub fn message_tokens(m: &ChatMsg) -> usize {
     // A few tokens of framing per message, as chat templates add.
     4 + estimate(&m.content)
-        + m.tool_calls.iter().map(|c| estimate(&c.name) + estimate(&c.arguments)).sum::<usize>()
+        + m.tool_calls
+            .iter()
+            .map(|c| estimate(&c.name) + estimate(&c.arguments))
+            .sum::<usize>()
         + m.images.len() * IMAGE_TOKENS
 }
 
@@ -38,10 +41,22 @@ pub fn fit(msgs: &[ChatMsg], budget: usize, request: usize) -> Vec<ChatMsg> {
         return out;
     }
     // The two newest tool results are what the model is working on.
-    let tool_positions: Vec<usize> = out.iter().enumerate().filter(|(_, m)| m.role == "tool").map(|(i, _)| i).collect();
+    let tool_positions: Vec<usize> = out
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.role == "tool")
+        .map(|(i, _)| i)
+        .collect();
     let keep_from = tool_positions.len().saturating_sub(2);
     for &i in &tool_positions[..keep_from] {
-        let first = out[i].content.lines().next().unwrap_or("").chars().take(200).collect::<String>();
+        let first = out[i]
+            .content
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect::<String>();
         out[i].content = format!("{first}\n{ELIDED}");
         if total(&out) <= budget {
             return out;
@@ -66,7 +81,10 @@ pub fn fit(msgs: &[ChatMsg], budget: usize, request: usize) -> Vec<ChatMsg> {
         if holds_request(&groups[g]) {
             continue;
         }
-        size -= out[groups[g].0..groups[g].1].iter().map(message_tokens).sum::<usize>();
+        size -= out[groups[g].0..groups[g].1]
+            .iter()
+            .map(message_tokens)
+            .sum::<usize>();
         dropped[g] = true;
     }
     let mut request_at = request.min(out.len().saturating_sub(1));
@@ -92,8 +110,10 @@ pub fn fit(msgs: &[ChatMsg], budget: usize, request: usize) -> Vec<ChatMsg> {
     out
 }
 
-const SHORTENED: &str = "[cut here to fit the model's context; ask for a smaller part if you need the rest]";
-const ARGUMENTS_LEFT_OUT: &str = r#"{"left_out": "[these arguments were left out to fit the model's context]"}"#;
+const SHORTENED: &str =
+    "[cut here to fit the model's context; ask for a smaller part if you need the rest]";
+const ARGUMENTS_LEFT_OUT: &str =
+    r#"{"left_out": "[these arguments were left out to fit the model's context]"}"#;
 
 /// Last resort when what must stay (the prompts, the newest exchange) is
 /// still too big, as one large file read into a small context or written in
@@ -107,10 +127,23 @@ fn shorten_largest(msgs: &mut [ChatMsg], budget: usize, request: usize) {
         if size <= budget {
             return;
         }
-        let largest = |skip_request: bool| (1..msgs.len()).filter(|&i| !(skip_request && i == request)).max_by_key(|&i| message_tokens(&msgs[i]));
+        let largest = |skip_request: bool| {
+            (1..msgs.len())
+                .filter(|&i| !(skip_request && i == request))
+                .max_by_key(|&i| message_tokens(&msgs[i]))
+        };
         // Anything but the request first, while it is worth cutting.
-        let Some(i) = largest(true).filter(|&i| message_tokens(&msgs[i]) > 64).or_else(|| largest(false)) else { return };
-        let in_calls: usize = msgs[i].tool_calls.iter().map(|c| estimate(&c.arguments)).sum();
+        let Some(i) = largest(true)
+            .filter(|&i| message_tokens(&msgs[i]) > 64)
+            .or_else(|| largest(false))
+        else {
+            return;
+        };
+        let in_calls: usize = msgs[i]
+            .tool_calls
+            .iter()
+            .map(|c| estimate(&c.arguments))
+            .sum();
         if in_calls > estimate(&msgs[i].content) {
             for c in &mut msgs[i].tool_calls {
                 c.arguments = ARGUMENTS_LEFT_OUT.to_string();
@@ -154,22 +187,41 @@ mod tests {
     use crate::agent::runner::Call;
 
     fn assistant_calls(id: &str) -> ChatMsg {
-        ChatMsg { role: "assistant", tool_calls: vec![Call { id: id.into(), name: "read_file".into(), arguments: "{}".into() }], ..Default::default() }
+        ChatMsg {
+            role: "assistant",
+            tool_calls: vec![Call {
+                id: id.into(),
+                name: "read_file".into(),
+                arguments: "{}".into(),
+            }],
+            ..Default::default()
+        }
     }
 
     fn tool(id: &str, size: usize) -> ChatMsg {
-        ChatMsg { role: "tool", content: format!("first line\n{}", "x".repeat(size)), tool_call_id: Some(id.into()), ..Default::default() }
+        ChatMsg {
+            role: "tool",
+            content: format!("first line\n{}", "x".repeat(size)),
+            tool_call_id: Some(id.into()),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn small_conversations_stay_whole() {
-        let msgs = vec![ChatMsg::new("system", "s"), ChatMsg::new("user", "build it")];
+        let msgs = vec![
+            ChatMsg::new("system", "s"),
+            ChatMsg::new("user", "build it"),
+        ];
         assert_eq!(fit(&msgs, 1000, 1), msgs);
     }
 
     #[test]
     fn old_tool_output_shrinks_first_then_old_exchanges_go() {
-        let mut msgs = vec![ChatMsg::new("system", "You are the Developer."), ChatMsg::new("user", "build it")];
+        let mut msgs = vec![
+            ChatMsg::new("system", "You are the Developer."),
+            ChatMsg::new("user", "build it"),
+        ];
         for i in 0..6 {
             msgs.push(assistant_calls(&i.to_string()));
             msgs.push(tool(&i.to_string(), 4000));
@@ -177,36 +229,60 @@ mod tests {
         // Six outputs of ~1330 tokens: eliding four of them is enough for 3,300.
         let fitted = fit(&msgs, 3300, 1);
         assert_eq!(fitted.len(), msgs.len());
-        assert!(fitted[3].content.starts_with("first line\n[output left out"));
-        assert_eq!(fitted[13].content, msgs[13].content, "the newest output stays");
+        assert!(fitted[3]
+            .content
+            .starts_with("first line\n[output left out"));
+        assert_eq!(
+            fitted[13].content, msgs[13].content,
+            "the newest output stays"
+        );
         assert!(total(&fitted) <= 3300);
 
         // Too small even then: the oldest exchanges go, the request and the newest stay, calls with their results.
         let fitted = fit(&msgs, 1600, 1);
         assert!(total(&fitted) <= 1600, "{}", total(&fitted));
-        assert_eq!((fitted[0].role, fitted[1].content.as_str()), ("system", "build it"));
+        assert_eq!(
+            (fitted[0].role, fitted[1].content.as_str()),
+            ("system", "build it")
+        );
         assert!(fitted[2].content.contains("left out to fit"));
         assert_eq!(fitted.last().unwrap().content, msgs.last().unwrap().content);
         for (i, m) in fitted.iter().enumerate() {
             if m.role == "tool" {
-                assert!(!fitted[i - 1].tool_calls.is_empty() || fitted[i - 1].role == "tool", "a result follows its call");
+                assert!(
+                    !fitted[i - 1].tool_calls.is_empty() || fitted[i - 1].role == "tool",
+                    "a result follows its call"
+                );
             }
         }
     }
 
     #[test]
     fn a_newest_output_bigger_than_the_budget_is_cut() {
-        let msgs = vec![ChatMsg::new("system", "s"), ChatMsg::new("user", "read it"), assistant_calls("1"), tool("1", 30_000)];
+        let msgs = vec![
+            ChatMsg::new("system", "s"),
+            ChatMsg::new("user", "read it"),
+            assistant_calls("1"),
+            tool("1", 30_000),
+        ];
         let fitted = fit(&msgs, 2000, 1);
         assert!(total(&fitted) <= 2000, "{}", total(&fitted));
-        assert!(fitted[3].content.starts_with("first line\nxxx") && fitted[3].content.ends_with("ask for a smaller part if you need the rest]"));
+        assert!(
+            fitted[3].content.starts_with("first line\nxxx")
+                && fitted[3]
+                    .content
+                    .ends_with("ask for a smaller part if you need the rest]")
+        );
     }
 
     #[test]
     fn with_history_the_request_stays_and_old_history_goes_first() {
         let mut msgs = vec![ChatMsg::new("system", "s")];
         for i in 0..6 {
-            msgs.push(ChatMsg::new(if i % 2 == 0 { "user" } else { "assistant" }, format!("history {i} {}", "h".repeat(1500))));
+            msgs.push(ChatMsg::new(
+                if i % 2 == 0 { "user" } else { "assistant" },
+                format!("history {i} {}", "h".repeat(1500)),
+            ));
         }
         msgs.push(ChatMsg::new("user", "The request: build it"));
         let request = msgs.len() - 1;
@@ -214,24 +290,52 @@ mod tests {
         msgs.push(tool("1", 300));
         let fitted = fit(&msgs, 900, request);
         assert!(total(&fitted) <= 900, "{}", total(&fitted));
-        assert!(fitted.iter().any(|m| m.content == "The request: build it"), "the request stays");
-        assert!(fitted[1].content.contains("left out to fit"), "old history went: {:?}", fitted[1].content);
+        assert!(
+            fitted.iter().any(|m| m.content == "The request: build it"),
+            "the request stays"
+        );
+        assert!(
+            fitted[1].content.contains("left out to fit"),
+            "old history went: {:?}",
+            fitted[1].content
+        );
         assert_eq!(fitted.last().unwrap().content, msgs.last().unwrap().content);
     }
 
     #[test]
     fn two_messages_and_big_call_arguments_are_cut_too() {
         // A summary prompt: the system prompt and one long transcript.
-        let msgs = vec![ChatMsg::new("system", "Summarise"), ChatMsg::new("user", "t".repeat(30_000))];
+        let msgs = vec![
+            ChatMsg::new("system", "Summarise"),
+            ChatMsg::new("user", "t".repeat(30_000)),
+        ];
         let fitted = fit(&msgs, 2000, 1);
         assert!(total(&fitted) <= 2000, "{}", total(&fitted));
         // A big file written in one call: its arguments give way, not the request.
-        let big = ChatMsg { role: "assistant", tool_calls: vec![Call { id: "1".into(), name: "create_file".into(), arguments: format!("{{\"path\": \"a\", \"content\": \"{}\"}}", "x".repeat(30_000)) }], ..Default::default() };
-        let msgs = vec![ChatMsg::new("system", "s"), ChatMsg::new("user", "The request"), big, tool("1", 10)];
+        let big = ChatMsg {
+            role: "assistant",
+            tool_calls: vec![Call {
+                id: "1".into(),
+                name: "create_file".into(),
+                arguments: format!(
+                    "{{\"path\": \"a\", \"content\": \"{}\"}}",
+                    "x".repeat(30_000)
+                ),
+            }],
+            ..Default::default()
+        };
+        let msgs = vec![
+            ChatMsg::new("system", "s"),
+            ChatMsg::new("user", "The request"),
+            big,
+            tool("1", 10),
+        ];
         let fitted = fit(&msgs, 2000, 1);
         assert!(total(&fitted) <= 2000, "{}", total(&fitted));
         assert_eq!(fitted[1].content, "The request");
-        assert!(serde_json::from_str::<serde_json::Value>(&fitted[2].tool_calls[0].arguments).is_ok());
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&fitted[2].tool_calls[0].arguments).is_ok()
+        );
     }
 
     #[test]

@@ -49,22 +49,53 @@ mod tests {
     fn a_turn_is_one_commit_or_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let git = GitStore::new(dir.path()).unwrap();
-        let me = Author { name: "Ada".into(), email: "ada@example.com".into() };
+        let me = Author {
+            name: "Ada".into(),
+            email: "ada@example.com".into(),
+        };
         let first = git.create("p1", "static", &me).unwrap().to_string();
         let root = git.worktree_path("p1");
 
         let mut wt = Worktree::new(root.clone(), Limits::default());
         wt.create_file("about.html", "<h1>About</h1>\n").unwrap();
-        wt.update_file_sections("index.html", &[Section { search: "Hello from AUTOCREA".into(), replace: "Hello, agent".into() }]).unwrap();
+        wt.update_file_sections(
+            "index.html",
+            &[Section {
+                search: "Hello from AUTOCREA".into(),
+                replace: "Hello, agent".into(),
+            }],
+        )
+        .unwrap();
         wt.delete_file("style.css").unwrap();
-        let sha = git.commit_worktree("p1", "Add an about page", &Author::agent("Developer")).unwrap().expect("a commit");
+        let sha = git
+            .commit_worktree("p1", "Add an about page", &Author::agent("Developer"))
+            .unwrap()
+            .expect("a commit");
         let (log, total) = git.history("p1", None, 0, 10).unwrap();
-        assert_eq!((total, log[0].sha.as_str(), log[1].sha.as_str()), (2, sha.as_str(), first.as_str()));
+        assert_eq!(
+            (total, log[0].sha.as_str(), log[1].sha.as_str()),
+            (2, sha.as_str(), first.as_str())
+        );
         assert_eq!(log[0].author.kind, "agent");
-        let mut files: Vec<(String, String)> = log[0].files.iter().map(|f| (f.path.clone(), f.status.to_string())).collect();
+        let mut files: Vec<(String, String)> = log[0]
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.status.to_string()))
+            .collect();
         files.sort();
-        assert_eq!(files, [("about.html".into(), "added".into()), ("index.html".into(), "modified".into()), ("style.css".into(), "deleted".into())]);
-        assert_eq!(git.commit_worktree("p1", "nothing", &me).unwrap(), None, "no empty commits");
+        assert_eq!(
+            files,
+            [
+                ("about.html".into(), "added".into()),
+                ("index.html".into(), "modified".into()),
+                ("style.css".into(), "deleted".into())
+            ]
+        );
+        assert_eq!(
+            git.commit_worktree("p1", "nothing", &me).unwrap(),
+            None,
+            "no empty commits"
+        );
 
         // A turn that fails half-way: everything it did goes.
         let mut wt = Worktree::new(root.clone(), Limits::default());
@@ -73,7 +104,9 @@ mod tests {
         wt.delete_file("app.js").unwrap();
         git.discard_worktree_changes("p1").unwrap();
         assert!(!root.join("half").exists() && root.join("app.js").exists());
-        assert!(std::fs::read_to_string(root.join("index.html")).unwrap().contains("Hello, agent"));
+        assert!(std::fs::read_to_string(root.join("index.html"))
+            .unwrap()
+            .contains("Hello, agent"));
         assert_eq!(git.history("p1", None, 0, 10).unwrap().1, 2);
     }
 }

@@ -34,7 +34,9 @@ pub fn resolve(path: &str) -> Result<String, AgentError> {
             }
             Component::CurDir => {}
             Component::ParentDir => return refuse("`..` would leave the project"),
-            Component::RootDir | Component::Prefix(_) => return refuse("paths are relative to the project root"),
+            Component::RootDir | Component::Prefix(_) => {
+                return refuse("paths are relative to the project root")
+            }
         }
     }
     Ok(clean.join("/"))
@@ -46,14 +48,31 @@ mod tests {
 
     #[test]
     fn relative_paths_inside_are_accepted() {
-        for (given, want) in [("index.html", "index.html"), ("./src/App.tsx", "src/App.tsx"), ("src/new/deep.ts", "src/new/deep.ts"), ("src/", "src"), ("a/./b", "a/b")] {
+        for (given, want) in [
+            ("index.html", "index.html"),
+            ("./src/App.tsx", "src/App.tsx"),
+            ("src/new/deep.ts", "src/new/deep.ts"),
+            ("src/", "src"),
+            ("a/./b", "a/b"),
+        ] {
             assert_eq!(resolve(given).unwrap(), want);
         }
     }
 
     #[test]
     fn escapes_are_refused() {
-        for bad in ["../x", "src/../../x", "/etc/passwd", "~/x", ".git/config", "a/.git/x", "a/.GIT/x", "", "a\\b", "x\0y"] {
+        for bad in [
+            "../x",
+            "src/../../x",
+            "/etc/passwd",
+            "~/x",
+            ".git/config",
+            "a/.git/x",
+            "a/.GIT/x",
+            "",
+            "a\\b",
+            "x\0y",
+        ] {
             assert!(resolve(bad).is_err(), "{bad:?} must be refused");
         }
     }

@@ -29,7 +29,8 @@ pub const ARCHITECT: RoleSpec = RoleSpec {
 pub const DEVELOPER: RoleSpec = RoleSpec {
     name: "Developer",
     tools: NAMES,
-    brief: "Write the code the request (and the plan, when there is one) asks for. Keep the project's \
+    brief:
+        "Write the code the request (and the plan, when there is one) asks for. Keep the project's \
             template and structure; make the app work in the preview.",
 };
 
@@ -201,7 +202,9 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
             output: String::new(),
         })
         .collect();
-    let mut out = TurnRun::ended(Ending::Done { remaining_errors: 0 });
+    let mut out = TurnRun::ended(Ending::Done {
+        remaining_errors: 0,
+    });
     let mut handoff = String::new();
     for (i, role) in roles.iter().enumerate() {
         if i > 0 && wt.changed().is_empty() && role.name != DEVELOPER.name {
@@ -222,17 +225,33 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
             user.push_str(&format!("\n\nThe approved plan:\n{plan}"));
         }
         if !handoff.is_empty() {
-            user.push_str(&format!("\n\nWhat was done so far in this turn:\n{handoff}\nFiles changed: {}", wt.changed().join(", ")));
+            user.push_str(&format!(
+                "\n\nWhat was done so far in this turn:\n{handoff}\nFiles changed: {}",
+                wt.changed().join(", ")
+            ));
         }
         if role.name == AUDITOR.name {
-            let diff = hooks.turn_diff().await.unwrap_or_else(|e| format!("(the diff could not be made: {e})"));
+            let diff = hooks
+                .turn_diff()
+                .await
+                .unwrap_or_else(|e| format!("(the diff could not be made: {e})"));
             findings_before = security::scan_diff(&diff);
             // At most half the prompt's room (about three bytes a token).
             let max = DIFF_MAX.min(input.settings.budget().prompt_limit() / 2 * 3);
-            let shown: String = if diff.len() > max { format!("{}\n[diff cut at {max} bytes]", cut(&diff, max)) } else { diff };
-            user.push_str(&format!("\n\nThe turn's diff:\n{shown}\n\nThe scanner found:\n{}", security::describe(&findings_before)));
+            let shown: String = if diff.len() > max {
+                format!("{}\n[diff cut at {max} bytes]", cut(&diff, max))
+            } else {
+                diff
+            };
+            user.push_str(&format!(
+                "\n\nThe turn's diff:\n{shown}\n\nThe scanner found:\n{}",
+                security::describe(&findings_before)
+            ));
         }
-        let mut conversation = vec![ChatMsg::new("system", system_prompt(role, &input.project, input.text_tools, &input.settings, wt))];
+        let mut conversation = vec![ChatMsg::new(
+            "system",
+            system_prompt(role, &input.project, input.text_tools, &input.settings, wt),
+        )];
         if role.name == ARCHITECT.name || role.name == DEVELOPER.name {
             conversation.extend(input.history.iter().cloned());
         }
@@ -242,11 +261,22 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
         }
         conversation.push(request);
 
-        let run = runner::run(model, sandbox, wt, conversation, role, &input.settings, stop, &mut emit).await;
+        let run = runner::run(
+            model,
+            sandbox,
+            wt,
+            conversation,
+            role,
+            &input.settings,
+            stop,
+            &mut emit,
+        )
+        .await;
         out.prompt_tokens += run.prompt_tokens;
         out.completion_tokens += run.completion_tokens;
         out.repairs += run.repairs;
-        out.messages.extend(run.messages.into_iter().map(|m| (role.name, m)));
+        out.messages
+            .extend(run.messages.into_iter().map(|m| (role.name, m)));
         steps[i].prompt_tokens = run.prompt_tokens;
         steps[i].completion_tokens = run.completion_tokens;
         steps[i].duration_ms = Some(started.elapsed().as_millis() as u64);
@@ -266,7 +296,10 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
             hooks.step(&steps[i]).await;
             skip_rest(&mut steps, i);
             out.ending = match run.ending {
-                Ending::IterationLimit => Ending::Failed(format!("the {} gave no answer within {} model calls", role.name, input.settings.limits.max_iterations)),
+                Ending::IterationLimit => Ending::Failed(format!(
+                    "the {} gave no answer within {} model calls",
+                    role.name, input.settings.limits.max_iterations
+                )),
                 other => other,
             };
             out.steps = steps;
@@ -301,7 +334,11 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
                     hooks.step(&steps[i]).await;
                     skip_rest(&mut steps, i);
                     out.steps = steps;
-                    let why = if why.is_empty() { "the plan was rejected".to_string() } else { format!("the plan was rejected: {why}") };
+                    let why = if why.is_empty() {
+                        "the plan was rejected".to_string()
+                    } else {
+                        format!("the plan was rejected: {why}")
+                    };
                     out.ending = Ending::Failed(why);
                     return out;
                 }
@@ -319,12 +356,20 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
                 out.summary = Some(summary.clone()).filter(|s| !s.trim().is_empty());
             }
             if role.name == AUDITOR.name {
-                let after = hooks.turn_diff().await.map(|d| security::scan_diff(&d)).unwrap_or_default();
+                let after = hooks
+                    .turn_diff()
+                    .await
+                    .map(|d| security::scan_diff(&d))
+                    .unwrap_or_default();
                 steps[i].output = audit_report(&findings_before, &after, &summary);
                 out.findings = after;
             }
             if !summary.is_empty() {
-                handoff.push_str(&format!("- {}: {}\n", role.name, summary.lines().next().unwrap_or("")));
+                handoff.push_str(&format!(
+                    "- {}: {}\n",
+                    role.name,
+                    summary.lines().next().unwrap_or("")
+                ));
             }
         }
         hooks.step(&steps[i]).await;
@@ -348,14 +393,32 @@ const LISTED_FILES: (usize, usize) = (40, 400);
 /// the compact one: a one-line brief of how to act, the file tree cut
 /// shorter, the project's brief cut to a share of the prompt's room, fewer
 /// tools (the runner offers the same `offered` set).
-fn system_prompt(role: &RoleSpec, project: &str, text_tools: bool, settings: &Settings, wt: &Worktree) -> String {
+fn system_prompt(
+    role: &RoleSpec,
+    project: &str,
+    text_tools: bool,
+    settings: &Settings,
+    wt: &Worktree,
+) -> String {
     let budget = settings.budget();
     let compact = budget.compact();
     let files = wt.list_files("").unwrap_or_default();
-    let shown = if compact { LISTED_FILES.0 } else { LISTED_FILES.1 };
-    let mut tree = files.iter().take(shown).cloned().collect::<Vec<_>>().join("\n");
+    let shown = if compact {
+        LISTED_FILES.0
+    } else {
+        LISTED_FILES.1
+    };
+    let mut tree = files
+        .iter()
+        .take(shown)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
     if files.len() > shown {
-        tree.push_str(&format!("\n[and {} more files: list_files shows them]", files.len() - shown));
+        tree.push_str(&format!(
+            "\n[and {} more files: list_files shows them]",
+            files.len() - shown
+        ));
     }
     let how = if compact {
         "Act only by calling tools; paths are relative to the project root. Call finish with a short summary when done."
@@ -369,7 +432,9 @@ fn system_prompt(role: &RoleSpec, project: &str, text_tools: bool, settings: &Se
     let mut s = format!("You are the {} in AUTOCREA, an app builder. {}\n\n{how}\n\n{project}\n\nThe project's files:\n{tree}", role.name, role.brief);
     if text_tools {
         s.push_str("\n\n");
-        s.push_str(&textcalls::instructions(&definitions_of(&offered(role.tools, wt, compact))));
+        s.push_str(&textcalls::instructions(&definitions_of(&offered(
+            role.tools, wt, compact,
+        ))));
     }
     s
 }
@@ -380,12 +445,19 @@ fn system_prompt(role: &RoleSpec, project: &str, text_tools: bool, settings: &Se
 /// answer is refused before the turn starts (`Budget::check`).
 pub fn smallest_prompt(mode: Mode, text_tools: bool, wt: &Worktree) -> usize {
     // A context small enough to be compact, so the compact prompt is measured.
-    let settings = Settings { context_tokens: 2048, ..Default::default() };
+    let settings = Settings {
+        context_tokens: 2048,
+        ..Default::default()
+    };
     mode.roles()
         .iter()
         .map(|role| {
             let system = context::estimate(&system_prompt(role, "", text_tools, &settings, wt));
-            let tools = if text_tools { 0 } else { budget::tools_tokens(&definitions_of(&offered(role.tools, wt, true))) };
+            let tools = if text_tools {
+                0
+            } else {
+                budget::tools_tokens(&definitions_of(&offered(role.tools, wt, true)))
+            };
             system + tools
         })
         .max()
@@ -395,7 +467,10 @@ pub fn smallest_prompt(mode: Mode, text_tools: bool, wt: &Worktree) -> usize {
 /// `smallest_prompt` of the full pipeline on a project without files: what
 /// a model's context is measured against before any project exists.
 pub fn smallest_prompt_anywhere(text_tools: bool) -> usize {
-    let nowhere = Worktree::new(std::path::PathBuf::from("/nonexistent/autocrea-empty-project"), super::files::Limits::default());
+    let nowhere = Worktree::new(
+        std::path::PathBuf::from("/nonexistent/autocrea-empty-project"),
+        super::files::Limits::default(),
+    );
     smallest_prompt(Mode::Full, text_tools, &nowhere)
 }
 
@@ -446,7 +521,12 @@ mod tests {
     }
 
     impl Model for ByRole {
-        async fn reply(&mut self, messages: &[ChatMsg], _tools: &[serde_json::Value], _max_tokens: usize) -> Result<Reply, String> {
+        async fn reply(
+            &mut self,
+            messages: &[ChatMsg],
+            _tools: &[serde_json::Value],
+            _max_tokens: usize,
+        ) -> Result<Reply, String> {
             let system = &messages[0].content;
             let (role, script) = self
                 .scripts
@@ -454,7 +534,9 @@ mod tests {
                 .find(|(r, _)| system.starts_with(&format!("You are the {r} ")))
                 .ok_or("no script for this role")?;
             self.seen.push((role.to_string(), messages.to_vec()));
-            script.pop_front().ok_or_else(|| format!("the {role} script ran out"))
+            script
+                .pop_front()
+                .ok_or_else(|| format!("the {role} script ran out"))
         }
     }
 
@@ -488,7 +570,10 @@ mod tests {
             let mut d = String::new();
             for name in ["app.js", "index.html"] {
                 if let Ok(text) = std::fs::read_to_string(self.root.join(name)) {
-                    d.push_str(&format!("--- /dev/null\n+++ b/{name}\n@@ -0,0 +1,{} @@\n", text.lines().count()));
+                    d.push_str(&format!(
+                        "--- /dev/null\n+++ b/{name}\n@@ -0,0 +1,{} @@\n",
+                        text.lines().count()
+                    ));
                     for l in text.lines() {
                         d.push_str(&format!("+{l}\n"));
                     }
@@ -499,15 +584,37 @@ mod tests {
     }
 
     fn call(id: &str, name: &str, args: serde_json::Value) -> Reply {
-        Reply { calls: vec![Call { id: id.into(), name: name.into(), arguments: args.to_string() }], prompt_tokens: 10, completion_tokens: 2, ..Default::default() }
+        Reply {
+            calls: vec![Call {
+                id: id.into(),
+                name: name.into(),
+                arguments: args.to_string(),
+            }],
+            prompt_tokens: 10,
+            completion_tokens: 2,
+            ..Default::default()
+        }
     }
 
     fn say(text: &str) -> Reply {
-        Reply { text: text.into(), prompt_tokens: 10, completion_tokens: 3, ..Default::default() }
+        Reply {
+            text: text.into(),
+            prompt_tokens: 10,
+            completion_tokens: 3,
+            ..Default::default()
+        }
     }
 
     fn input(mode: Mode) -> TurnInput {
-        TurnInput { project: "Project \"Shop\" (template static).".into(), history: Vec::new(), request: "Add a greeting".into(), images: Vec::new(), mode, settings: Settings::default(), text_tools: false }
+        TurnInput {
+            project: "Project \"Shop\" (template static).".into(),
+            history: Vec::new(),
+            request: "Add a greeting".into(),
+            images: Vec::new(),
+            mode,
+            settings: Settings::default(),
+            text_tools: false,
+        }
     }
 
     #[tokio::test]
@@ -538,32 +645,107 @@ mod tests {
             ],
             seen: Vec::new(),
         };
-        let mut hooks = TestHooks { answer: Approval::Approved("1. Write app.js (edited by the user)".into()), root: dir.path().into(), steps: Vec::new(), plans: Vec::new() };
-        let run = run_turn(&mut model, &NoSandbox, &mut wt, &mut hooks, input(Mode::Full), &AtomicBool::new(false), |_| {}).await;
+        let mut hooks = TestHooks {
+            answer: Approval::Approved("1. Write app.js (edited by the user)".into()),
+            root: dir.path().into(),
+            steps: Vec::new(),
+            plans: Vec::new(),
+        };
+        let run = run_turn(
+            &mut model,
+            &NoSandbox,
+            &mut wt,
+            &mut hooks,
+            input(Mode::Full),
+            &AtomicBool::new(false),
+            |_| {},
+        )
+        .await;
 
-        assert_eq!(run.ending, Ending::Done { remaining_errors: 0 });
-        let order: Vec<&str> = model.seen.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>().into_iter().fold(Vec::new(), |mut v, r| {
-            if v.last() != Some(&r) {
-                v.push(r)
+        assert_eq!(
+            run.ending,
+            Ending::Done {
+                remaining_errors: 0
             }
-            v
-        });
-        assert_eq!(order, ["Architect", "Developer", "DevOps", "Tester", "Security Auditor"]);
+        );
+        let order: Vec<&str> = model
+            .seen
+            .iter()
+            .map(|(r, _)| r.as_str())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .fold(Vec::new(), |mut v, r| {
+                if v.last() != Some(&r) {
+                    v.push(r)
+                }
+                v
+            });
+        assert_eq!(
+            order,
+            [
+                "Architect",
+                "Developer",
+                "DevOps",
+                "Tester",
+                "Security Auditor"
+            ]
+        );
         assert_eq!(hooks.plans, ["1. Write app.js with a greeting"]);
         let developer_prompt = &model.seen.iter().find(|(r, _)| r == "Developer").unwrap().1;
-        assert!(developer_prompt.last().unwrap().content.contains("edited by the user"), "the Developer builds the approved plan");
-        let auditor_prompt = &model.seen.iter().find(|(r, _)| r == "Security Auditor").unwrap().1.last().unwrap().content;
-        assert!(auditor_prompt.contains("[high] app.js:2") && auditor_prompt.contains("xss-html"), "{auditor_prompt}");
+        assert!(
+            developer_prompt
+                .last()
+                .unwrap()
+                .content
+                .contains("edited by the user"),
+            "the Developer builds the approved plan"
+        );
+        let auditor_prompt = &model
+            .seen
+            .iter()
+            .find(|(r, _)| r == "Security Auditor")
+            .unwrap()
+            .1
+            .last()
+            .unwrap()
+            .content;
+        assert!(
+            auditor_prompt.contains("[high] app.js:2") && auditor_prompt.contains("xss-html"),
+            "{auditor_prompt}"
+        );
         assert!(auditor_prompt.contains("- Developer: Greeting added"));
 
         let statuses: Vec<(&str, &str)> = run.steps.iter().map(|s| (s.role, s.status)).collect();
-        assert_eq!(statuses, [("Architect", "done"), ("Developer", "done"), ("DevOps", "done"), ("Tester", "done"), ("Security Auditor", "done")]);
+        assert_eq!(
+            statuses,
+            [
+                ("Architect", "done"),
+                ("Developer", "done"),
+                ("DevOps", "done"),
+                ("Tester", "done"),
+                ("Security Auditor", "done")
+            ]
+        );
         assert_eq!(run.steps[1].prompt_tokens, 20);
-        assert!(run.steps[4].output.contains("found 2 finding(s) (1 high)") && run.steps[4].output.contains("0 remain"), "{}", run.steps[4].output);
+        assert!(
+            run.steps[4].output.contains("found 2 finding(s) (1 high)")
+                && run.steps[4].output.contains("0 remain"),
+            "{}",
+            run.steps[4].output
+        );
         assert!(run.findings.is_empty());
-        assert!(hooks.steps.iter().any(|s| s.role == "Architect" && s.status == "waiting"), "the plan waited for approval");
+        assert!(
+            hooks
+                .steps
+                .iter()
+                .any(|s| s.role == "Architect" && s.status == "waiting"),
+            "the plan waited for approval"
+        );
         assert_eq!(run.summary.as_deref(), Some("Greeting added"));
-        assert_eq!(std::fs::read_to_string(dir.path().join("app.js")).unwrap(), "document.body.textContent = location.hash;\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("app.js")).unwrap(),
+            "document.body.textContent = location.hash;\n"
+        );
         assert_eq!((run.prompt_tokens, run.completion_tokens), (90, 23));
     }
 
@@ -571,34 +753,110 @@ mod tests {
     async fn a_rejected_plan_builds_nothing_and_an_idle_turn_skips_the_later_roles() {
         let dir = tempfile::tempdir().unwrap();
         let mut wt = Worktree::new(dir.path().to_path_buf(), FileLimits::default());
-        let mut model = ByRole { scripts: vec![("Architect", vec![say("1. Rewrite everything")].into())], seen: Vec::new() };
-        let mut hooks = TestHooks { answer: Approval::Rejected("too much".into()), root: dir.path().into(), steps: Vec::new(), plans: Vec::new() };
-        let run = run_turn(&mut model, &NoSandbox, &mut wt, &mut hooks, input(Mode::Full), &AtomicBool::new(false), |_| {}).await;
-        assert_eq!(run.ending, Ending::Failed("the plan was rejected: too much".into()));
-        assert_eq!(run.steps.iter().map(|s| s.status).collect::<Vec<_>>(), ["stopped", "skipped", "skipped", "skipped", "skipped"]);
-
         let mut model = ByRole {
-            scripts: vec![("Architect", vec![say("1. Nothing to change")].into()), ("Developer", vec![say("It already greets")].into())],
+            scripts: vec![("Architect", vec![say("1. Rewrite everything")].into())],
             seen: Vec::new(),
         };
-        let mut hooks = TestHooks { answer: Approval::Approved("1. Nothing to change".into()), root: dir.path().into(), steps: Vec::new(), plans: Vec::new() };
-        let run = run_turn(&mut model, &NoSandbox, &mut wt, &mut hooks, input(Mode::Full), &AtomicBool::new(false), |_| {}).await;
-        assert_eq!(run.ending, Ending::Done { remaining_errors: 0 });
-        assert_eq!(run.steps.iter().map(|s| s.status).collect::<Vec<_>>(), ["done", "done", "skipped", "skipped", "skipped"]);
+        let mut hooks = TestHooks {
+            answer: Approval::Rejected("too much".into()),
+            root: dir.path().into(),
+            steps: Vec::new(),
+            plans: Vec::new(),
+        };
+        let run = run_turn(
+            &mut model,
+            &NoSandbox,
+            &mut wt,
+            &mut hooks,
+            input(Mode::Full),
+            &AtomicBool::new(false),
+            |_| {},
+        )
+        .await;
+        assert_eq!(
+            run.ending,
+            Ending::Failed("the plan was rejected: too much".into())
+        );
+        assert_eq!(
+            run.steps.iter().map(|s| s.status).collect::<Vec<_>>(),
+            ["stopped", "skipped", "skipped", "skipped", "skipped"]
+        );
+
+        let mut model = ByRole {
+            scripts: vec![
+                ("Architect", vec![say("1. Nothing to change")].into()),
+                ("Developer", vec![say("It already greets")].into()),
+            ],
+            seen: Vec::new(),
+        };
+        let mut hooks = TestHooks {
+            answer: Approval::Approved("1. Nothing to change".into()),
+            root: dir.path().into(),
+            steps: Vec::new(),
+            plans: Vec::new(),
+        };
+        let run = run_turn(
+            &mut model,
+            &NoSandbox,
+            &mut wt,
+            &mut hooks,
+            input(Mode::Full),
+            &AtomicBool::new(false),
+            |_| {},
+        )
+        .await;
+        assert_eq!(
+            run.ending,
+            Ending::Done {
+                remaining_errors: 0
+            }
+        );
+        assert_eq!(
+            run.steps.iter().map(|s| s.status).collect::<Vec<_>>(),
+            ["done", "done", "skipped", "skipped", "skipped"]
+        );
 
         // Quick mode: the Developer alone, no plan asked for.
-        let mut model = ByRole { scripts: vec![("Developer", vec![say("Done")].into())], seen: Vec::new() };
-        let mut hooks = TestHooks { answer: Approval::Stopped, root: dir.path().into(), steps: Vec::new(), plans: Vec::new() };
-        let run = run_turn(&mut model, &NoSandbox, &mut wt, &mut hooks, input(Mode::Quick), &AtomicBool::new(false), |_| {}).await;
+        let mut model = ByRole {
+            scripts: vec![("Developer", vec![say("Done")].into())],
+            seen: Vec::new(),
+        };
+        let mut hooks = TestHooks {
+            answer: Approval::Stopped,
+            root: dir.path().into(),
+            steps: Vec::new(),
+            plans: Vec::new(),
+        };
+        let run = run_turn(
+            &mut model,
+            &NoSandbox,
+            &mut wt,
+            &mut hooks,
+            input(Mode::Quick),
+            &AtomicBool::new(false),
+            |_| {},
+        )
+        .await;
         assert_eq!((run.steps.len(), hooks.plans.len()), (1, 0));
     }
 
     #[test]
     fn only_the_developer_has_every_tool_and_all_roles_can_read() {
         for role in Mode::Full.roles() {
-            assert!(READ.iter().all(|t| role.tools.contains(t)), "{} reads", role.name);
-            assert!(role.tools.iter().all(|t| NAMES.contains(t)), "{} names real tools", role.name);
+            assert!(
+                READ.iter().all(|t| role.tools.contains(t)),
+                "{} reads",
+                role.name
+            );
+            assert!(
+                role.tools.iter().all(|t| NAMES.contains(t)),
+                "{} names real tools",
+                role.name
+            );
         }
-        assert!(!ARCHITECT.tools.iter().any(|t| t.contains("file") && *t != "read_file" && *t != "list_files" && *t != "search_files"));
+        assert!(!ARCHITECT.tools.iter().any(|t| t.contains("file")
+            && *t != "read_file"
+            && *t != "list_files"
+            && *t != "search_files"));
     }
 }

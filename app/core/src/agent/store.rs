@@ -102,11 +102,18 @@ pub struct Step {
 
 const TITLE_MAX: usize = 200;
 
-pub async fn create_thread(pool: &SqlitePool, project_id: &str, user_id: i64, title: &str) -> Result<Thread, StoreError> {
+pub async fn create_thread(
+    pool: &SqlitePool,
+    project_id: &str,
+    user_id: i64,
+    title: &str,
+) -> Result<Thread, StoreError> {
     let title = title.trim();
     let title = if title.is_empty() { "New chat" } else { title };
     if title.chars().count() > TITLE_MAX {
-        return Err(StoreError::Invalid(format!("title: at most {TITLE_MAX} characters")));
+        return Err(StoreError::Invalid(format!(
+            "title: at most {TITLE_MAX} characters"
+        )));
     }
     let now = clock::now();
     Ok(sqlx::query_as::<_, Thread>(
@@ -123,14 +130,20 @@ pub async fn create_thread(pool: &SqlitePool, project_id: &str, user_id: i64, ti
 }
 
 pub async fn threads(pool: &SqlitePool, project_id: &str) -> Result<Vec<Thread>, StoreError> {
-    Ok(sqlx::query_as::<_, Thread>("SELECT * FROM threads WHERE project_id = ? ORDER BY updated_at DESC, id")
-        .bind(project_id)
-        .fetch_all(pool)
-        .await?)
+    Ok(sqlx::query_as::<_, Thread>(
+        "SELECT * FROM threads WHERE project_id = ? ORDER BY updated_at DESC, id",
+    )
+    .bind(project_id)
+    .fetch_all(pool)
+    .await?)
 }
 
 /// A thread of `project_id` (404 for a thread of another project).
-pub async fn thread(pool: &SqlitePool, project_id: &str, thread_id: &str) -> Result<Thread, StoreError> {
+pub async fn thread(
+    pool: &SqlitePool,
+    project_id: &str,
+    thread_id: &str,
+) -> Result<Thread, StoreError> {
     sqlx::query_as::<_, Thread>("SELECT * FROM threads WHERE id = ? AND project_id = ?")
         .bind(thread_id)
         .bind(project_id)
@@ -139,7 +152,11 @@ pub async fn thread(pool: &SqlitePool, project_id: &str, thread_id: &str) -> Res
         .ok_or(StoreError::NotFound("thread"))
 }
 
-pub async fn add_message(pool: &SqlitePool, thread_id: &str, m: NewMessage) -> Result<Message, StoreError> {
+pub async fn add_message(
+    pool: &SqlitePool,
+    thread_id: &str,
+    m: NewMessage,
+) -> Result<Message, StoreError> {
     let now = clock::now();
     let mut tx = pool.begin().await?;
     let attachments = m.attachments.clone();
@@ -151,12 +168,25 @@ pub async fn add_message(pool: &SqlitePool, thread_id: &str, m: NewMessage) -> R
 }
 
 /// Threads list the most recently active first.
-async fn touch_thread(conn: &mut sqlx::SqliteConnection, thread_id: &str, now: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE threads SET updated_at = ? WHERE id = ?").bind(now).bind(thread_id).execute(conn).await?;
+async fn touch_thread(
+    conn: &mut sqlx::SqliteConnection,
+    thread_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE threads SET updated_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(thread_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
-async fn insert_message(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, thread_id: &str, m: NewMessage, now: i64) -> Result<Message, StoreError> {
+async fn insert_message(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    thread_id: &str,
+    m: NewMessage,
+    now: i64,
+) -> Result<Message, StoreError> {
     Ok(sqlx::query_as::<_, Message>(
         "INSERT INTO messages (id, thread_id, parent_id, turn_id, role, agent_role, content, tool_calls, tool_call_id, model,
              prompt_tokens, completion_tokens, created_at)
@@ -180,10 +210,12 @@ async fn insert_message(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, thread_id:
 }
 
 pub async fn messages(pool: &SqlitePool, thread_id: &str) -> Result<Vec<Message>, StoreError> {
-    let mut messages = sqlx::query_as::<_, Message>("SELECT * FROM messages WHERE thread_id = ? ORDER BY created_at, rowid")
-        .bind(thread_id)
-        .fetch_all(pool)
-        .await?;
+    let mut messages = sqlx::query_as::<_, Message>(
+        "SELECT * FROM messages WHERE thread_id = ? ORDER BY created_at, rowid",
+    )
+    .bind(thread_id)
+    .fetch_all(pool)
+    .await?;
     let mut attached = super::attachments::of_thread(pool, thread_id).await?;
     for m in &mut messages {
         m.attachments = attached.remove(&m.id).unwrap_or_default();
@@ -204,7 +236,8 @@ pub async fn message(pool: &SqlitePool, thread_id: &str, id: &str) -> Result<Mes
 /// The branch that ends at `leaf`, oldest first: the leaf and its parents.
 /// `messages` is the whole thread (as `messages` returns it).
 pub fn branch<'m>(messages: &'m [Message], leaf: Option<&str>) -> Vec<&'m Message> {
-    let by_id: std::collections::HashMap<&str, &Message> = messages.iter().map(|m| (m.id.as_str(), m)).collect();
+    let by_id: std::collections::HashMap<&str, &Message> =
+        messages.iter().map(|m| (m.id.as_str(), m)).collect();
     let mut path = Vec::new();
     let mut next = leaf;
     while let Some(id) = next {
@@ -225,7 +258,12 @@ pub fn active_leaf(messages: &[Message]) -> Option<&str> {
     messages.last().map(|m| m.id.as_str())
 }
 
-pub async fn set_summary(pool: &SqlitePool, thread_id: &str, summary: &str, upto: &str) -> Result<(), StoreError> {
+pub async fn set_summary(
+    pool: &SqlitePool,
+    thread_id: &str,
+    summary: &str,
+    upto: &str,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE threads SET summary = ?, summary_upto = ? WHERE id = ?")
         .bind(summary)
         .bind(upto)
@@ -262,8 +300,16 @@ pub async fn begin_turn(
     .await?)
 }
 
-pub async fn set_request(pool: &SqlitePool, turn_id: &str, message_id: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE turns SET request_id = ? WHERE id = ?").bind(message_id).bind(turn_id).execute(pool).await?;
+pub async fn set_request(
+    pool: &SqlitePool,
+    turn_id: &str,
+    message_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE turns SET request_id = ? WHERE id = ?")
+        .bind(message_id)
+        .bind(turn_id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -277,11 +323,16 @@ pub async fn turn(pool: &SqlitePool, thread_id: &str, id: &str) -> Result<Turn, 
 }
 
 /// The thread's turns, oldest first, each with its steps.
-pub async fn turns_with_steps(pool: &SqlitePool, thread_id: &str) -> Result<Vec<(Turn, Vec<Step>)>, StoreError> {
-    let turns = sqlx::query_as::<_, Turn>("SELECT * FROM turns WHERE thread_id = ? ORDER BY started_at, rowid")
-        .bind(thread_id)
-        .fetch_all(pool)
-        .await?;
+pub async fn turns_with_steps(
+    pool: &SqlitePool,
+    thread_id: &str,
+) -> Result<Vec<(Turn, Vec<Step>)>, StoreError> {
+    let turns = sqlx::query_as::<_, Turn>(
+        "SELECT * FROM turns WHERE thread_id = ? ORDER BY started_at, rowid",
+    )
+    .bind(thread_id)
+    .fetch_all(pool)
+    .await?;
     let steps = sqlx::query_as::<_, Step>(
         "SELECT s.* FROM turn_steps s JOIN turns t ON t.id = s.turn_id WHERE t.thread_id = ? ORDER BY s.turn_id, s.position",
     )
@@ -291,14 +342,22 @@ pub async fn turns_with_steps(pool: &SqlitePool, thread_id: &str) -> Result<Vec<
     Ok(turns
         .into_iter()
         .map(|t| {
-            let mine = steps.iter().filter(|s| s.turn_id == t.id).cloned().collect();
+            let mine = steps
+                .iter()
+                .filter(|s| s.turn_id == t.id)
+                .cloned()
+                .collect();
             (t, mine)
         })
         .collect())
 }
 
 /// Keeps a step as it is now (insert or replace).
-pub async fn save_step(pool: &SqlitePool, turn_id: &str, s: &crate::agent::pipeline::StepReport) -> Result<(), StoreError> {
+pub async fn save_step(
+    pool: &SqlitePool,
+    turn_id: &str,
+    s: &crate::agent::pipeline::StepReport,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO turn_steps (turn_id, position, role, status, started_at, duration_ms, prompt_tokens, completion_tokens, output)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -321,16 +380,30 @@ pub async fn save_step(pool: &SqlitePool, turn_id: &str, s: &crate::agent::pipel
 }
 
 /// Ends a running turn: `done` (with its commit), `failed` or `stopped` (with why).
-pub async fn end_turn(pool: &SqlitePool, turn_id: &str, status: &str, commit_sha: Option<&str>, error: Option<&str>) -> Result<Turn, StoreError> {
+pub async fn end_turn(
+    pool: &SqlitePool,
+    turn_id: &str,
+    status: &str,
+    commit_sha: Option<&str>,
+    error: Option<&str>,
+) -> Result<Turn, StoreError> {
     let mut tx = pool.begin().await?;
     let turn = end_turn_in(&mut tx, turn_id, status, commit_sha, error).await?;
     tx.commit().await?;
     Ok(turn)
 }
 
-async fn end_turn_in(conn: &mut sqlx::SqliteConnection, turn_id: &str, status: &str, commit_sha: Option<&str>, error: Option<&str>) -> Result<Turn, StoreError> {
+async fn end_turn_in(
+    conn: &mut sqlx::SqliteConnection,
+    turn_id: &str,
+    status: &str,
+    commit_sha: Option<&str>,
+    error: Option<&str>,
+) -> Result<Turn, StoreError> {
     if !matches!(status, "done" | "failed" | "stopped") {
-        return Err(StoreError::Invalid(format!("a turn cannot end as {status:?}")));
+        return Err(StoreError::Invalid(format!(
+            "a turn cannot end as {status:?}"
+        )));
     }
     sqlx::query_as::<_, Turn>(
         "UPDATE turns SET status = ?, commit_sha = ?, error = ?, ended_at = ? WHERE id = ? AND status = 'running' RETURNING *",
@@ -356,18 +429,40 @@ pub struct TurnEnd<'a> {
 
 /// The end of a turn in one transaction: its messages (a chain after
 /// `request_id`), its status and its charge. A crash leaves all or none.
-pub async fn finish_turn(pool: &SqlitePool, turn: &Turn, request_id: &str, chain: Vec<NewMessage>, end: TurnEnd<'_>) -> Result<Turn, StoreError> {
+pub async fn finish_turn(
+    pool: &SqlitePool,
+    turn: &Turn,
+    request_id: &str,
+    chain: Vec<NewMessage>,
+    end: TurnEnd<'_>,
+) -> Result<Turn, StoreError> {
     let mut tx = pool.begin().await?;
     let now = clock::now();
     let mut parent = Some(request_id.to_string());
     for m in chain {
-        let msg = insert_message(&mut tx, &turn.thread_id, NewMessage { parent_id: parent.take(), ..m }, now).await?;
+        let msg = insert_message(
+            &mut tx,
+            &turn.thread_id,
+            NewMessage {
+                parent_id: parent.take(),
+                ..m
+            },
+            now,
+        )
+        .await?;
         parent = Some(msg.id);
     }
     touch_thread(&mut tx, &turn.thread_id, now).await?;
     let ended = end_turn_in(&mut tx, &turn.id, end.status, end.commit_sha, end.error).await?;
     if end.charge_milli != 0 {
-        record_credits_in(&mut tx, turn.user_id, -end.charge_milli, "turn", Some(&turn.id)).await?;
+        record_credits_in(
+            &mut tx,
+            turn.user_id,
+            -end.charge_milli,
+            "turn",
+            Some(&turn.id),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(ended)
@@ -397,28 +492,44 @@ pub async fn fail_interrupted_turns(pool: &SqlitePool) -> Result<Vec<Turn>, Stor
 
 /// Turns `user_id` started in the last hour.
 pub async fn turns_last_hour(pool: &SqlitePool, user_id: i64) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM turns WHERE user_id = ? AND started_at > ?")
-        .bind(user_id)
-        .bind(clock::now() - 3600)
-        .fetch_one(pool)
-        .await?)
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM turns WHERE user_id = ? AND started_at > ?",
+    )
+    .bind(user_id)
+    .bind(clock::now() - 3600)
+    .fetch_one(pool)
+    .await?)
 }
 
 /// The user's credits, in thousandths.
 pub async fn balance_milli(pool: &SqlitePool, user_id: i64) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar::<_, i64>("SELECT COALESCE(SUM(milli), 0) FROM credit_ledger WHERE user_id = ?")
-        .bind(user_id)
-        .fetch_one(pool)
-        .await?)
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT COALESCE(SUM(milli), 0) FROM credit_ledger WHERE user_id = ?",
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?)
 }
 
 /// Adds a ledger entry (negative to charge).
-pub async fn record_credits(pool: &SqlitePool, user_id: i64, milli: i64, reason: &str, turn_id: Option<&str>) -> Result<(), StoreError> {
+pub async fn record_credits(
+    pool: &SqlitePool,
+    user_id: i64,
+    milli: i64,
+    reason: &str,
+    turn_id: Option<&str>,
+) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await?;
     record_credits_in(&mut conn, user_id, milli, reason, turn_id).await
 }
 
-async fn record_credits_in(conn: &mut sqlx::SqliteConnection, user_id: i64, milli: i64, reason: &str, turn_id: Option<&str>) -> Result<(), StoreError> {
+async fn record_credits_in(
+    conn: &mut sqlx::SqliteConnection,
+    user_id: i64,
+    milli: i64,
+    reason: &str,
+    turn_id: Option<&str>,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO credit_ledger (user_id, milli, reason, turn_id, created_at) VALUES (?, ?, ?, ?, ?)")
         .bind(user_id)
         .bind(milli)
@@ -436,7 +547,9 @@ mod tests {
 
     async fn db() -> (tempfile::TempDir, SqlitePool, i64, String) {
         let dir = tempfile::tempdir().unwrap();
-        let pool = crate::db::open_and_migrate(&dir.path().join("t.db")).await.unwrap();
+        let pool = crate::db::open_and_migrate(&dir.path().join("t.db"))
+            .await
+            .unwrap();
         let user: i64 = sqlx::query_scalar(
             "INSERT INTO users (email, username, name, password_hash, is_admin, created_at, updated_at)
              VALUES ('a@example.com', 'a', 'A', 'x', 0, 0, 0) RETURNING id",
@@ -444,50 +557,106 @@ mod tests {
         .fetch_one(&pool)
         .await
         .unwrap();
-        let project = crate::projects::create(&pool, user, "App", "", "static").await.unwrap();
+        let project = crate::projects::create(&pool, user, "App", "", "static")
+            .await
+            .unwrap();
         (dir, pool, user, project.id)
     }
 
     #[tokio::test]
     async fn threads_messages_turns_and_credits() {
         let (_d, pool, user, project) = db().await;
-        assert_eq!(balance_milli(&pool, user).await.unwrap(), 100_000, "100 free credits");
+        assert_eq!(
+            balance_milli(&pool, user).await.unwrap(),
+            100_000,
+            "100 free credits"
+        );
         let t = create_thread(&pool, &project, user, "  ").await.unwrap();
         assert_eq!(t.title, "New chat");
-        assert!(thread(&pool, "other", &t.id).await.is_err(), "a thread belongs to its project");
-        let turn = begin_turn(&pool, &t, user, "quick", "local", Some("abc")).await.unwrap();
-        let q = add_message(&pool, &t.id, NewMessage { role: "user", content: "Build a todo app".into(), turn_id: Some(turn.id.clone()), ..Default::default() }).await.unwrap();
-        add_message(&pool, &t.id, NewMessage {
-            role: "assistant",
-            parent_id: Some(q.id.clone()),
-            agent_role: Some("Developer".into()),
-            content: String::new(),
-            tool_calls: Some(r#"[{"id":"c1","name":"create_file","arguments":"{}"}]"#.into()),
-            prompt_tokens: 120,
-            completion_tokens: 30,
-            ..Default::default()
-        })
+        assert!(
+            thread(&pool, "other", &t.id).await.is_err(),
+            "a thread belongs to its project"
+        );
+        let turn = begin_turn(&pool, &t, user, "quick", "local", Some("abc"))
+            .await
+            .unwrap();
+        let q = add_message(
+            &pool,
+            &t.id,
+            NewMessage {
+                role: "user",
+                content: "Build a todo app".into(),
+                turn_id: Some(turn.id.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        add_message(
+            &pool,
+            &t.id,
+            NewMessage {
+                role: "assistant",
+                parent_id: Some(q.id.clone()),
+                agent_role: Some("Developer".into()),
+                content: String::new(),
+                tool_calls: Some(r#"[{"id":"c1","name":"create_file","arguments":"{}"}]"#.into()),
+                prompt_tokens: 120,
+                completion_tokens: 30,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
         let list = messages(&pool, &t.id).await.unwrap();
-        assert_eq!(list.iter().map(|m| m.role.as_str()).collect::<Vec<_>>(), ["user", "assistant"]);
+        assert_eq!(
+            list.iter().map(|m| m.role.as_str()).collect::<Vec<_>>(),
+            ["user", "assistant"]
+        );
         assert_eq!(list[1].parent_id.as_deref(), Some(q.id.as_str()));
-        record_credits(&pool, user, -1_500, "turn", Some(&turn.id)).await.unwrap();
+        record_credits(&pool, user, -1_500, "turn", Some(&turn.id))
+            .await
+            .unwrap();
         assert_eq!(balance_milli(&pool, user).await.unwrap(), 98_500);
-        let done = end_turn(&pool, &turn.id, "done", Some("def"), None).await.unwrap();
-        assert_eq!((done.status.as_str(), done.commit_sha.as_deref()), ("done", Some("def")));
-        assert!(end_turn(&pool, &turn.id, "failed", None, None).await.is_err(), "a turn ends once");
+        let done = end_turn(&pool, &turn.id, "done", Some("def"), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            (done.status.as_str(), done.commit_sha.as_deref()),
+            ("done", Some("def"))
+        );
+        assert!(
+            end_turn(&pool, &turn.id, "failed", None, None)
+                .await
+                .is_err(),
+            "a turn ends once"
+        );
     }
 
     #[tokio::test]
     async fn running_turns_fail_after_a_crash() {
         let (_d, pool, user, project) = db().await;
         let t = create_thread(&pool, &project, user, "Chat").await.unwrap();
-        let running = begin_turn(&pool, &t, user, "full", "local", None).await.unwrap();
-        let finished = begin_turn(&pool, &t, user, "quick", "local", None).await.unwrap();
-        end_turn(&pool, &finished.id, "stopped", None, Some("stopped by the user")).await.unwrap();
+        let running = begin_turn(&pool, &t, user, "full", "local", None)
+            .await
+            .unwrap();
+        let finished = begin_turn(&pool, &t, user, "quick", "local", None)
+            .await
+            .unwrap();
+        end_turn(
+            &pool,
+            &finished.id,
+            "stopped",
+            None,
+            Some("stopped by the user"),
+        )
+        .await
+        .unwrap();
         let failed = fail_interrupted_turns(&pool).await.unwrap();
-        assert_eq!(failed.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [running.id.as_str()]);
+        assert_eq!(
+            failed.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+            [running.id.as_str()]
+        );
         assert_eq!(failed[0].status, "failed");
         assert!(fail_interrupted_turns(&pool).await.unwrap().is_empty());
     }

@@ -58,7 +58,11 @@ pub fn parse(reply: &str, id_prefix: &str) -> Parsed {
         match read_call(body) {
             Ok(Some((name, arguments))) => {
                 n += 1;
-                out.calls.push(Call { id: format!("{id_prefix}{n}"), name, arguments });
+                out.calls.push(Call {
+                    id: format!("{id_prefix}{n}"),
+                    name,
+                    arguments,
+                });
             }
             Ok(None) => out.text.push_str(&rest[start..end]), // an ordinary code block
             Err(e) if tagged || looks_like_call(body) => out.errors.push(e),
@@ -71,11 +75,18 @@ pub fn parse(reply: &str, id_prefix: &str) -> Parsed {
     out
 }
 
-const TAGS: &[(&str, &str)] = &[("<tool_call>", "</tool_call>"), ("<function_call>", "</function_call>"), ("<tool>", "</tool>")];
+const TAGS: &[(&str, &str)] = &[
+    ("<tool_call>", "</tool_call>"),
+    ("<function_call>", "</function_call>"),
+    ("<tool>", "</tool>"),
+];
 
 /// The next block: (start, body, end, whether it was a tag).
 fn next_block(s: &str) -> Option<(usize, &str, usize, bool)> {
-    let tag = TAGS.iter().filter_map(|(open, close)| s.find(open).map(|i| (i, *open, *close))).min_by_key(|t| t.0);
+    let tag = TAGS
+        .iter()
+        .filter_map(|(open, close)| s.find(open).map(|i| (i, *open, *close)))
+        .min_by_key(|t| t.0);
     let fence = s.find("```");
     match (tag, fence) {
         (Some((i, open, close)), f) if f.is_none_or(|f| i < f) => {
@@ -104,7 +115,9 @@ fn next_block(s: &str) -> Option<(usize, &str, usize, bool)> {
 
 fn strip_fence(body: &str) -> &str {
     let t = body.trim();
-    let Some(inner) = t.strip_prefix("```") else { return t };
+    let Some(inner) = t.strip_prefix("```") else {
+        return t;
+    };
     let inner = inner.split_once('\n').map(|(_, b)| b).unwrap_or("");
     inner.trim_end().strip_suffix("```").unwrap_or(inner)
 }
@@ -122,10 +135,18 @@ fn read_call(body: &str) -> Result<Option<(String, String)>, String> {
     let value: Value = serde_json::from_str(body)
         .or_else(|_| serde_json::from_str(&without_trailing_commas(body)))
         .map_err(|e| format!("the block is not valid JSON ({e})"))?;
-    let Some(obj) = value.as_object() else { return Ok(None) };
-    let name = ["name", "tool", "function"].iter().find_map(|k| obj.get(*k).and_then(Value::as_str));
+    let Some(obj) = value.as_object() else {
+        return Ok(None);
+    };
+    let name = ["name", "tool", "function"]
+        .iter()
+        .find_map(|k| obj.get(*k).and_then(Value::as_str));
     let Some(name) = name else { return Ok(None) };
-    let args = ["arguments", "args", "parameters", "input"].iter().find_map(|k| obj.get(*k)).cloned().unwrap_or(Value::Object(Default::default()));
+    let args = ["arguments", "args", "parameters", "input"]
+        .iter()
+        .find_map(|k| obj.get(*k))
+        .cloned()
+        .unwrap_or(Value::Object(Default::default()));
     let arguments = match args {
         Value::String(s) => s,
         other => other.to_string(),
@@ -146,7 +167,12 @@ fn without_trailing_commas(s: &str) -> String {
             }
         } else if c == '"' {
             in_string = true;
-        } else if c == ',' && chars[i + 1..].iter().find(|c| !c.is_whitespace()).is_some_and(|n| *n == '}' || *n == ']') {
+        } else if c == ','
+            && chars[i + 1..]
+                .iter()
+                .find(|c| !c.is_whitespace())
+                .is_some_and(|n| *n == '}' || *n == ']')
+        {
             continue;
         }
         out.push(c);
@@ -165,27 +191,45 @@ mod tests {
         let p = parse(reply, "t");
         assert_eq!(p.errors, Vec::<String>::new());
         assert_eq!(p.calls.len(), 2);
-        assert_eq!((p.calls[0].id.as_str(), p.calls[0].name.as_str()), ("t1", "create_file"));
+        assert_eq!(
+            (p.calls[0].id.as_str(), p.calls[0].name.as_str()),
+            ("t1", "create_file")
+        );
         let args: Value = serde_json::from_str(&p.calls[0].arguments).unwrap();
         assert_eq!(args["content"], "<p>,}</p>", "commas inside strings stay");
-        assert_eq!((p.calls[1].name.as_str(), p.calls[1].arguments.as_str()), ("read_file", "{\"path\": \"a.html\"}"));
-        assert_eq!(p.text, "I will create the page.\n\nThen read it:\n\nDone soon.");
+        assert_eq!(
+            (p.calls[1].name.as_str(), p.calls[1].arguments.as_str()),
+            ("read_file", "{\"path\": \"a.html\"}")
+        );
+        assert_eq!(
+            p.text,
+            "I will create the page.\n\nThen read it:\n\nDone soon."
+        );
     }
 
     #[test]
     fn ordinary_code_blocks_stay_text_and_broken_calls_are_reported() {
-        let p = parse("Here is CSS:\n```css\nbody { color: red }\n```\nand data ```json\n{\"a\": 1}\n```", "x");
+        let p = parse(
+            "Here is CSS:\n```css\nbody { color: red }\n```\nand data ```json\n{\"a\": 1}\n```",
+            "x",
+        );
         assert!(p.calls.is_empty() && p.errors.is_empty());
         assert!(p.text.contains("body { color: red }") && p.text.contains("{\"a\": 1}"));
 
-        let p = parse("<tool_call>{\"name\": \"create_file\", \"arguments\": {\"path\": \"a\"</tool_call>", "x");
+        let p = parse(
+            "<tool_call>{\"name\": \"create_file\", \"arguments\": {\"path\": \"a\"</tool_call>",
+            "x",
+        );
         assert!(p.calls.is_empty());
         assert_eq!(p.errors.len(), 1);
         assert!(p.errors[0].contains("not valid JSON"), "{:?}", p.errors);
         assert!(repair_prompt(&p.errors).contains("<tool_call>"));
 
         // A reply cut off inside a tag still yields its call when the JSON is whole.
-        let p = parse("<tool_call>\n```json\n{\"name\": \"list_files\", \"arguments\": {}}\n```", "x");
+        let p = parse(
+            "<tool_call>\n```json\n{\"name\": \"list_files\", \"arguments\": {}}\n```",
+            "x",
+        );
         assert_eq!(p.calls.len(), 1, "{p:?}");
     }
 
@@ -222,8 +266,16 @@ mod tests {
         }
 
         fn arguments() -> impl Strategy<Value = serde_json::Map<String, Value>> {
-            prop::collection::btree_map("[a-z_]{1,8}", prop_oneof![any::<i64>().prop_map(Value::from), "\\PC{0,30}".prop_map(Value::from), any::<bool>().prop_map(Value::from)], 0..5)
-                .prop_map(|m| m.into_iter().collect())
+            prop::collection::btree_map(
+                "[a-z_]{1,8}",
+                prop_oneof![
+                    any::<i64>().prop_map(Value::from),
+                    "\\PC{0,30}".prop_map(Value::from),
+                    any::<bool>().prop_map(Value::from)
+                ],
+                0..5,
+            )
+            .prop_map(|m| m.into_iter().collect())
         }
 
         proptest! {

@@ -10,22 +10,57 @@ use serde_json::{json, Value};
 /// A parsed tool call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToolCall {
-    CreateFile { path: String, content: String },
-    UpdateFileSections { path: String, sections: Vec<(String, String)> },
-    FullFileRewrite { path: String, content: String },
-    DeleteFile { path: String },
-    RenameFile { from: String, to: String },
-    ReadFile { path: String },
-    ListFiles { path: String },
-    SearchFiles { pattern: String, path: String, case_insensitive: bool },
-    AddDependency { name: String, version: String, dev: bool },
-    SendTerminalCommand { command: String, timeout_secs: Option<u64> },
+    CreateFile {
+        path: String,
+        content: String,
+    },
+    UpdateFileSections {
+        path: String,
+        sections: Vec<(String, String)>,
+    },
+    FullFileRewrite {
+        path: String,
+        content: String,
+    },
+    DeleteFile {
+        path: String,
+    },
+    RenameFile {
+        from: String,
+        to: String,
+    },
+    ReadFile {
+        path: String,
+    },
+    ListFiles {
+        path: String,
+    },
+    SearchFiles {
+        pattern: String,
+        path: String,
+        case_insensitive: bool,
+    },
+    AddDependency {
+        name: String,
+        version: String,
+        dev: bool,
+    },
+    SendTerminalCommand {
+        command: String,
+        timeout_secs: Option<u64>,
+    },
     CheckForErrors,
-    OpenFilesInEditor { paths: Vec<String> },
-    CloseFilesInEditor { paths: Vec<String> },
+    OpenFilesInEditor {
+        paths: Vec<String>,
+    },
+    CloseFilesInEditor {
+        paths: Vec<String>,
+    },
     /// The role says its work is done (a local model with constrained
     /// decoding always calls a tool, so it needs one to stop with).
-    Finish { summary: String },
+    Finish {
+        summary: String,
+    },
 }
 
 /// What running a call gave.
@@ -49,11 +84,15 @@ impl ToolCall {
             json!({})
         } else {
             serde_json::from_str(arguments).map_err(|e| {
-                AgentError::Invalid(format!("the arguments of {name} are not valid JSON ({e}); send one JSON object"))
+                AgentError::Invalid(format!(
+                    "the arguments of {name} are not valid JSON ({e}); send one JSON object"
+                ))
             })?
         };
         if !args.is_object() {
-            return Err(AgentError::Invalid(format!("the arguments of {name} must be a JSON object")));
+            return Err(AgentError::Invalid(format!(
+                "the arguments of {name} must be a JSON object"
+            )));
         }
         fn take<T: for<'de> Deserialize<'de>>(name: &str, args: Value) -> Result<T, AgentError> {
             serde_json::from_value(args).map_err(|e| AgentError::Invalid(format!("{name}: {e}")))
@@ -115,39 +154,78 @@ impl ToolCall {
         Ok(match name {
             "create_file" => {
                 let a: PathContent = take(name, args)?;
-                Self::CreateFile { path: a.path, content: a.content }
+                Self::CreateFile {
+                    path: a.path,
+                    content: a.content,
+                }
             }
             "update_file_sections" => {
                 let a: Sections = take(name, args)?;
-                Self::UpdateFileSections { path: a.path, sections: a.sections.into_iter().map(|s| (s.search, s.replace)).collect() }
+                Self::UpdateFileSections {
+                    path: a.path,
+                    sections: a
+                        .sections
+                        .into_iter()
+                        .map(|s| (s.search, s.replace))
+                        .collect(),
+                }
             }
             "full_file_rewrite" => {
                 let a: PathContent = take(name, args)?;
-                Self::FullFileRewrite { path: a.path, content: a.content }
+                Self::FullFileRewrite {
+                    path: a.path,
+                    content: a.content,
+                }
             }
-            "delete_file" => Self::DeleteFile { path: take::<PathOnly>(name, args)?.path },
+            "delete_file" => Self::DeleteFile {
+                path: take::<PathOnly>(name, args)?.path,
+            },
             "rename_file" => {
                 let a: Rename = take(name, args)?;
-                Self::RenameFile { from: a.from, to: a.to }
+                Self::RenameFile {
+                    from: a.from,
+                    to: a.to,
+                }
             }
-            "read_file" => Self::ReadFile { path: take::<PathOnly>(name, args)?.path },
-            "list_files" => Self::ListFiles { path: take::<List>(name, args)?.path },
+            "read_file" => Self::ReadFile {
+                path: take::<PathOnly>(name, args)?.path,
+            },
+            "list_files" => Self::ListFiles {
+                path: take::<List>(name, args)?.path,
+            },
             "search_files" => {
                 let a: Search = take(name, args)?;
-                Self::SearchFiles { pattern: a.pattern, path: a.path, case_insensitive: a.case_insensitive }
+                Self::SearchFiles {
+                    pattern: a.pattern,
+                    path: a.path,
+                    case_insensitive: a.case_insensitive,
+                }
             }
             "add_dependency" => {
                 let a: Dependency = take(name, args)?;
-                Self::AddDependency { name: a.name, version: a.version, dev: a.dev }
+                Self::AddDependency {
+                    name: a.name,
+                    version: a.version,
+                    dev: a.dev,
+                }
             }
             "send_terminal_command" => {
                 let a: Terminal = take(name, args)?;
-                Self::SendTerminalCommand { command: a.command, timeout_secs: a.timeout_secs }
+                Self::SendTerminalCommand {
+                    command: a.command,
+                    timeout_secs: a.timeout_secs,
+                }
             }
             "check_for_errors" => Self::CheckForErrors,
-            "open_files_in_editor" => Self::OpenFilesInEditor { paths: take::<Paths>(name, args)?.paths },
-            "close_files_in_editor" => Self::CloseFilesInEditor { paths: take::<Paths>(name, args)?.paths },
-            "finish" => Self::Finish { summary: take::<Summary>(name, args)?.summary },
+            "open_files_in_editor" => Self::OpenFilesInEditor {
+                paths: take::<Paths>(name, args)?.paths,
+            },
+            "close_files_in_editor" => Self::CloseFilesInEditor {
+                paths: take::<Paths>(name, args)?.paths,
+            },
+            "finish" => Self::Finish {
+                summary: take::<Summary>(name, args)?.summary,
+            },
             other => {
                 return Err(AgentError::Invalid(format!(
                     "there is no tool {other:?}; the tools are: {}",
@@ -163,33 +241,64 @@ impl ToolCall {
         match self {
             Self::CreateFile { path, content } => wt.create_file(&path, &content).map(done),
             Self::UpdateFileSections { path, sections } => {
-                let sections: Vec<Section> = sections.into_iter().map(|(search, replace)| Section { search, replace }).collect();
+                let sections: Vec<Section> = sections
+                    .into_iter()
+                    .map(|(search, replace)| Section { search, replace })
+                    .collect();
                 wt.update_file_sections(&path, &sections).map(done)
             }
-            Self::FullFileRewrite { path, content } => wt.full_file_rewrite(&path, &content).map(done),
+            Self::FullFileRewrite { path, content } => {
+                wt.full_file_rewrite(&path, &content).map(done)
+            }
             Self::DeleteFile { path } => wt.delete_file(&path).map(done),
             Self::RenameFile { from, to } => wt.rename_file(&from, &to).map(done),
             Self::ReadFile { path } => wt.read_file(&path).map(done),
             Self::ListFiles { path } => wt.list_files(&path).map(|l| done(l.join("\n"))),
-            Self::SearchFiles { pattern, path, case_insensitive } => wt.search_files(&pattern, &path, case_insensitive).map(|hits| {
-                done(if hits.is_empty() {
-                    "no matches".into()
-                } else {
-                    hits.iter().map(|h| format!("{}:{}: {}", h.path, h.line, h.text)).collect::<Vec<_>>().join("\n")
-                })
-            }),
-            Self::AddDependency { name, version, dev } => wt.add_dependency(&name, &version, dev).map(done),
-            call @ (Self::SendTerminalCommand { .. } | Self::CheckForErrors) => Ok(Outcome::Sandbox(call)),
-            call @ (Self::OpenFilesInEditor { .. } | Self::CloseFilesInEditor { .. }) => Ok(Outcome::Editor(call)),
+            Self::SearchFiles {
+                pattern,
+                path,
+                case_insensitive,
+            } => wt
+                .search_files(&pattern, &path, case_insensitive)
+                .map(|hits| {
+                    done(if hits.is_empty() {
+                        "no matches".into()
+                    } else {
+                        hits.iter()
+                            .map(|h| format!("{}:{}: {}", h.path, h.line, h.text))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                }),
+            Self::AddDependency { name, version, dev } => {
+                wt.add_dependency(&name, &version, dev).map(done)
+            }
+            call @ (Self::SendTerminalCommand { .. } | Self::CheckForErrors) => {
+                Ok(Outcome::Sandbox(call))
+            }
+            call @ (Self::OpenFilesInEditor { .. } | Self::CloseFilesInEditor { .. }) => {
+                Ok(Outcome::Editor(call))
+            }
             Self::Finish { summary } => Ok(Outcome::Finish(summary)),
         }
     }
 }
 
 pub const NAMES: &[&str] = &[
-    "create_file", "update_file_sections", "full_file_rewrite", "delete_file", "rename_file", "read_file",
-    "list_files", "search_files", "add_dependency", "send_terminal_command", "check_for_errors",
-    "open_files_in_editor", "close_files_in_editor", "finish",
+    "create_file",
+    "update_file_sections",
+    "full_file_rewrite",
+    "delete_file",
+    "rename_file",
+    "read_file",
+    "list_files",
+    "search_files",
+    "add_dependency",
+    "send_terminal_command",
+    "check_for_errors",
+    "open_files_in_editor",
+    "close_files_in_editor",
+    "finish",
 ];
 
 /// The tools in OpenAI's `tools` format (also what the local worker turns into a grammar).
@@ -243,7 +352,12 @@ pub fn definitions() -> Vec<Value> {
 /// (rename = create + delete, list_files and read_file find things, the
 /// editor tools only show files). The terminal stays: the Tester's brief
 /// runs `npm test` with it.
-pub const NOT_IN_COMPACT: &[&str] = &["rename_file", "search_files", "open_files_in_editor", "close_files_in_editor"];
+pub const NOT_IN_COMPACT: &[&str] = &[
+    "rename_file",
+    "search_files",
+    "open_files_in_editor",
+    "close_files_in_editor",
+];
 
 /// Of `names`, the tools the project can use: add_dependency only where
 /// there is a package.json (the static template has none); fewer when
@@ -259,7 +373,14 @@ pub fn offered(names: &[&'static str], wt: &Worktree, compact: bool) -> Vec<&'st
 
 /// The definitions of the tools named in `names`, in `NAMES` order.
 pub fn definitions_of(names: &[&str]) -> Vec<Value> {
-    definitions().into_iter().filter(|d| d["function"]["name"].as_str().is_some_and(|n| names.contains(&n))).collect()
+    definitions()
+        .into_iter()
+        .filter(|d| {
+            d["function"]["name"]
+                .as_str()
+                .is_some_and(|n| names.contains(&n))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -270,17 +391,32 @@ mod tests {
     #[test]
     fn every_tool_has_a_definition_and_parses() {
         let defs = definitions();
-        let names: Vec<&str> = defs.iter().map(|d| d["function"]["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = defs
+            .iter()
+            .map(|d| d["function"]["name"].as_str().unwrap())
+            .collect();
         assert_eq!(names, NAMES);
         for d in &defs {
             // Closed objects: the local model's grammar allows no other keys.
             let params = &d["function"]["parameters"];
-            assert_eq!((params["type"].as_str(), params["additionalProperties"].as_bool()), (Some("object"), Some(false)));
+            assert_eq!(
+                (
+                    params["type"].as_str(),
+                    params["additionalProperties"].as_bool()
+                ),
+                (Some("object"), Some(false))
+            );
         }
-        assert_eq!(ToolCall::parse("check_for_errors", "").unwrap(), ToolCall::CheckForErrors);
+        assert_eq!(
+            ToolCall::parse("check_for_errors", "").unwrap(),
+            ToolCall::CheckForErrors
+        );
         assert_eq!(
             ToolCall::parse("rename_file", r#"{"from": "a.js", "to": "b.js"}"#).unwrap(),
-            ToolCall::RenameFile { from: "a.js".into(), to: "b.js".into() }
+            ToolCall::RenameFile {
+                from: "a.js".into(),
+                to: "b.js".into()
+            }
         );
     }
 
@@ -291,7 +427,10 @@ mod tests {
         let e = ToolCall::parse("create_file", r#"{"path": "a.js"}"#).unwrap_err();
         assert!(e.to_string().contains("missing field `content`"), "{e}");
         let e = ToolCall::parse("make_coffee", "{}").unwrap_err();
-        assert!(e.to_string().contains("create_file"), "lists the real tools: {e}");
+        assert!(
+            e.to_string().contains("create_file"),
+            "lists the real tools: {e}"
+        );
         assert!(ToolCall::parse("read_file", "[1]").is_err());
     }
 
@@ -299,13 +438,33 @@ mod tests {
     fn file_tools_run_and_the_rest_go_back() {
         let dir = tempfile::tempdir().unwrap();
         let mut wt = Worktree::new(dir.path().to_path_buf(), Limits::default());
-        let out = ToolCall::parse("create_file", r#"{"path": "index.html", "content": "<h1>Hi</h1>"}"#).unwrap().run(&mut wt).unwrap();
+        let out = ToolCall::parse(
+            "create_file",
+            r#"{"path": "index.html", "content": "<h1>Hi</h1>"}"#,
+        )
+        .unwrap()
+        .run(&mut wt)
+        .unwrap();
         assert_eq!(out, Outcome::Done("created index.html (11 bytes)".into()));
-        let out = ToolCall::parse("list_files", "{}").unwrap().run(&mut wt).unwrap();
+        let out = ToolCall::parse("list_files", "{}")
+            .unwrap()
+            .run(&mut wt)
+            .unwrap();
         assert_eq!(out, Outcome::Done("index.html".into()));
-        assert!(matches!(ToolCall::CheckForErrors.run(&mut wt).unwrap(), Outcome::Sandbox(_)));
-        assert!(matches!(ToolCall::parse("open_files_in_editor", r#"{"paths": ["index.html"]}"#).unwrap().run(&mut wt).unwrap(), Outcome::Editor(_)));
-        let escape = ToolCall::parse("create_file", r#"{"path": "../x", "content": ""}"#).unwrap().run(&mut wt);
+        assert!(matches!(
+            ToolCall::CheckForErrors.run(&mut wt).unwrap(),
+            Outcome::Sandbox(_)
+        ));
+        assert!(matches!(
+            ToolCall::parse("open_files_in_editor", r#"{"paths": ["index.html"]}"#)
+                .unwrap()
+                .run(&mut wt)
+                .unwrap(),
+            Outcome::Editor(_)
+        ));
+        let escape = ToolCall::parse("create_file", r#"{"path": "../x", "content": ""}"#)
+            .unwrap()
+            .run(&mut wt);
         assert!(matches!(escape, Err(AgentError::Path(_))));
     }
 }

@@ -19,7 +19,11 @@ impl Planted {
         std::fs::write(p.join("app.js"), "one").unwrap();
         symlink(outside.path(), p.join("out")).unwrap();
         symlink(outside.path().join("host-only-file"), p.join("secret")).unwrap();
-        symlink(outside.path().join("host-only-file"), p.join(".app.js.autocrea-tmp")).unwrap();
+        symlink(
+            outside.path().join("host-only-file"),
+            p.join(".app.js.autocrea-tmp"),
+        )
+        .unwrap();
         symlink(outside.path(), p.join(".next")).unwrap();
         symlink("src", p.join("alias")).unwrap();
         symlink("loop", p.join("loop")).unwrap();
@@ -34,10 +38,21 @@ impl Planted {
             .unwrap()
             .map(|e| {
                 let e = e.unwrap();
-                (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap_or_default(), 0)
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read_to_string(e.path()).unwrap_or_default(),
+                    0,
+                )
             })
             .collect();
-        v.push((".".into(), String::new(), std::fs::metadata(self.outside.path()).unwrap().permissions().mode()));
+        v.push((
+            ".".into(),
+            String::new(),
+            std::fs::metadata(self.outside.path())
+                .unwrap()
+                .permissions()
+                .mode(),
+        ));
         v.sort();
         v
     }
@@ -48,11 +63,25 @@ fn writes_replace_files_atomically_and_never_follow_a_planted_temp_name() {
     let t = Planted::new();
     let before = t.outside_state();
     t.fs().write("app.js", b"two", true).unwrap();
-    assert_eq!(std::fs::read_to_string(t.project.path().join("app.js")).unwrap(), "two");
+    assert_eq!(
+        std::fs::read_to_string(t.project.path().join("app.js")).unwrap(),
+        "two"
+    );
     assert_eq!(t.outside_state(), before);
     // The planted link is still just a link; no temporary file is left.
-    assert!(std::fs::symlink_metadata(t.project.path().join(".app.js.autocrea-tmp")).unwrap().file_type().is_symlink());
-    let left: Vec<_> = t.fs().list("").unwrap().into_iter().filter(|e| e.name.ends_with(TEMP_SUFFIX) && e.kind == Kind::File).collect();
+    assert!(
+        std::fs::symlink_metadata(t.project.path().join(".app.js.autocrea-tmp"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let left: Vec<_> = t
+        .fs()
+        .list("")
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.name.ends_with(TEMP_SUFFIX) && e.kind == Kind::File)
+        .collect();
     assert!(left.is_empty(), "{left:?}");
 }
 
@@ -62,21 +91,45 @@ fn a_link_in_any_component_is_refused() {
     let fs = t.fs();
     let before = t.outside_state();
     for path in ["out/new.txt", "out/host-only-file", "alias/x.js", "loop/x"] {
-        assert!(matches!(fs.write(path, b"x", true), Err(FsError::Link(_))), "write {path}");
-        assert!(matches!(fs.read(path, 100), Err(FsError::Link(_))), "read {path}");
-        assert!(matches!(fs.list(path), Err(FsError::Link(_))), "list {path}");
+        assert!(
+            matches!(fs.write(path, b"x", true), Err(FsError::Link(_))),
+            "write {path}"
+        );
+        assert!(
+            matches!(fs.read(path, 100), Err(FsError::Link(_))),
+            "read {path}"
+        );
+        assert!(
+            matches!(fs.list(path), Err(FsError::Link(_))),
+            "list {path}"
+        );
         assert!(fs.remove_file(path).is_err(), "remove {path}");
         assert!(fs.rename("app.js", path).is_err(), "rename to {path}");
     }
     for path in ["secret", "out", "loop"] {
-        assert!(matches!(fs.read(path, 100), Err(FsError::Link(_))), "read {path}");
+        assert!(
+            matches!(fs.read(path, 100), Err(FsError::Link(_))),
+            "read {path}"
+        );
     }
-    assert!(matches!(fs.folder_with_mode(".next", 0o1777), Err(FsError::Link(_))));
-    assert!(matches!(fs.folder_with_mode(".next/cache", 0o1777), Err(FsError::Link(_))));
+    assert!(matches!(
+        fs.folder_with_mode(".next", 0o1777),
+        Err(FsError::Link(_))
+    ));
+    assert!(matches!(
+        fs.folder_with_mode(".next/cache", 0o1777),
+        Err(FsError::Link(_))
+    ));
     assert_eq!(fs.kind("out").unwrap(), Some(Kind::Link));
-    assert!(matches!(fs.kind("out/host-only-file"), Err(FsError::Link(_))));
+    assert!(matches!(
+        fs.kind("out/host-only-file"),
+        Err(FsError::Link(_))
+    ));
     assert_eq!(t.outside_state(), before, "nothing outside changed");
-    assert_eq!(std::fs::read_to_string(t.project.path().join("app.js")).unwrap(), "one");
+    assert_eq!(
+        std::fs::read_to_string(t.project.path().join("app.js")).unwrap(),
+        "one"
+    );
 }
 
 #[test]
@@ -87,7 +140,10 @@ fn writing_over_a_link_replaces_the_link_not_its_target() {
     assert_eq!(t.outside_state(), before);
     assert_eq!(t.fs().kind("secret").unwrap(), Some(Kind::File));
     // Without replace, an existing entry (even a link) stays.
-    assert!(matches!(t.fs().write("out", b"x", false), Err(FsError::Exists(_))));
+    assert!(matches!(
+        t.fs().write("out", b"x", false),
+        Err(FsError::Exists(_))
+    ));
     assert_eq!(t.fs().kind("out").unwrap(), Some(Kind::Link));
 }
 
@@ -97,18 +153,45 @@ fn folders_files_and_limits() {
     let fs = t.fs();
     fs.write("src/deep/new/file.ts", b"x", false).unwrap();
     assert_eq!(fs.kind("src/deep/new").unwrap(), Some(Kind::Folder));
-    assert!(matches!(fs.write("app.js/inner", b"x", true), Err(FsError::NotAFolder(_))));
-    assert!(matches!(fs.read("missing.txt", 10), Err(FsError::NotFound(_))));
+    assert!(matches!(
+        fs.write("app.js/inner", b"x", true),
+        Err(FsError::NotAFolder(_))
+    ));
+    assert!(matches!(
+        fs.read("missing.txt", 10),
+        Err(FsError::NotFound(_))
+    ));
     assert_eq!(fs.kind("missing/deeper").unwrap(), None);
-    assert!(matches!(fs.read("app.js", 2), Err(FsError::TooLarge { size: 3, max: 2, .. })));
+    assert!(matches!(
+        fs.read("app.js", 2),
+        Err(FsError::TooLarge {
+            size: 3,
+            max: 2,
+            ..
+        })
+    ));
     fs.rename("src/deep/new/file.ts", "moved/file.ts").unwrap();
-    assert!(matches!(fs.rename("app.js", "moved/file.ts"), Err(FsError::Exists(_))));
+    assert!(matches!(
+        fs.rename("app.js", "moved/file.ts"),
+        Err(FsError::Exists(_))
+    ));
     fs.folder_with_mode(".cache/build", 0o1777).unwrap();
-    let mode = std::fs::metadata(t.project.path().join(".cache/build")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(t.project.path().join(".cache/build"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o7777, 0o1777);
-    let mut names: Vec<_> = fs.list("").unwrap().into_iter().map(|e| (e.name, e.kind)).collect();
+    let mut names: Vec<_> = fs
+        .list("")
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.name, e.kind))
+        .collect();
     names.sort_by(|a, b| a.0.cmp(&b.0));
-    assert!(names.contains(&("out".into(), Kind::Link)) && names.contains(&("src".into(), Kind::Folder)));
+    assert!(
+        names.contains(&("out".into(), Kind::Link))
+            && names.contains(&("src".into(), Kind::Folder))
+    );
     for bad in ["/etc/passwd", "../x", "a/../b", "x\0y", ""] {
         let r = fs.write(bad, b"x", true);
         assert!(matches!(r, Err(FsError::InvalidPath(_))), "{bad:?}: {r:?}");
@@ -139,7 +222,11 @@ mod properties {
     fn path() -> impl Strategy<Value = String> {
         (prop::collection::vec(segment(), 1..5), any::<bool>()).prop_map(|(s, lead)| {
             let p = s.join("/");
-            if lead { format!("/{p}") } else { p }
+            if lead {
+                format!("/{p}")
+            } else {
+                p
+            }
         })
     }
 

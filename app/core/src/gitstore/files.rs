@@ -184,18 +184,50 @@ impl GitStore {
         message: &str,
         author: &Author,
     ) -> Result<(Oid, Option<Oid>), GitError> {
-        let (oid, blobs) = self.write_files(project_id, branch, new_branch, &[FileChange { path, data, expected }], message, author)?;
+        let (oid, blobs) = self.write_files(
+            project_id,
+            branch,
+            new_branch,
+            &[FileChange {
+                path,
+                data,
+                expected,
+            }],
+            message,
+            author,
+        )?;
         Ok((oid, blobs[0]))
     }
 
     /// Moves a file (its content unchanged) in one commit on the current
     /// branch; `expected` is the blob id the caller last saw.
-    pub fn rename_file(&self, project_id: &str, from: &str, to: &str, expected: &str, message: &str, author: &Author) -> Result<(Oid, Oid), GitError> {
+    pub fn rename_file(
+        &self,
+        project_id: &str,
+        from: &str,
+        to: &str,
+        expected: &str,
+        message: &str,
+        author: &Author,
+    ) -> Result<(Oid, Oid), GitError> {
         let data = match self.read(project_id, None, from)?.0 {
             super::Content::File { data, .. } => data,
-            super::Content::Dir(_) => return Err(GitError::Conflict(format!("{from} is a folder"))),
+            super::Content::Dir(_) => {
+                return Err(GitError::Conflict(format!("{from} is a folder")))
+            }
         };
-        let changes = [FileChange { path: to, data: Some(&data), expected: None }, FileChange { path: from, data: None, expected: Some(expected) }];
+        let changes = [
+            FileChange {
+                path: to,
+                data: Some(&data),
+                expected: None,
+            },
+            FileChange {
+                path: from,
+                data: None,
+                expected: Some(expected),
+            },
+        ];
         let (oid, blobs) = self.write_files(project_id, None, None, &changes, message, author)?;
         Ok((oid, blobs[0].expect("the new path has a blob")))
     }
@@ -244,13 +276,19 @@ impl GitStore {
                 if let Some(tree) = &base_tree {
                     refuse_non_folder_parents(tree, &path)?;
                 }
-                let existing = base_tree.as_ref().and_then(|t| t.get_path(std::path::Path::new(&path)).ok());
+                let existing = base_tree
+                    .as_ref()
+                    .and_then(|t| t.get_path(std::path::Path::new(&path)).ok());
                 match (&existing, change.data, change.expected) {
                     (Some(e), Some(_), None) if e.kind() == Some(ObjectType::Blob) => {
-                        return Err(GitError::Conflict(format!("{path} already exists; send its sha to replace it")))
+                        return Err(GitError::Conflict(format!(
+                            "{path} already exists; send its sha to replace it"
+                        )))
                     }
                     (Some(e), _, Some(sha)) if e.id().to_string() != sha => {
-                        return Err(GitError::Conflict(format!("{path} has changed since you read it (sha {sha} is stale)")))
+                        return Err(GitError::Conflict(format!(
+                            "{path} has changed since you read it (sha {sha} is stale)"
+                        )))
                     }
                     (None, None, _) => return Err(GitError::NotFound("file")),
                     (None, Some(_), Some(_)) => return Err(GitError::NotFound("file")),
@@ -349,10 +387,18 @@ fn refuse_non_folder_parents(tree: &git2::Tree, path: &str) -> Result<(), GitErr
             prefix.push('/');
         }
         prefix.push_str(part);
-        let Ok(entry) = tree.get_path(std::path::Path::new(&prefix)) else { return Ok(()) };
+        let Ok(entry) = tree.get_path(std::path::Path::new(&prefix)) else {
+            return Ok(());
+        };
         if entry.kind() != Some(ObjectType::Tree) {
-            let what = if entry.filemode() == 0o120000 { "a symbolic link" } else { "a file" };
-            return Err(GitError::Conflict(format!("{prefix} is {what} in this version, not a folder; {path} cannot be saved under it")));
+            let what = if entry.filemode() == 0o120000 {
+                "a symbolic link"
+            } else {
+                "a file"
+            };
+            return Err(GitError::Conflict(format!(
+                "{prefix} is {what} in this version, not a folder; {path} cannot be saved under it"
+            )));
         }
     }
     Ok(())

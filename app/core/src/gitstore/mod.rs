@@ -240,12 +240,21 @@ impl GitStore {
             return Ok(()); // nothing to check out yet
         }
         let branch = self.current_branch(project_id)?;
-        self.worktree_git(project_id, &["checkout", "--force", "--quiet", &branch, "--"], "update the working tree")?;
+        self.worktree_git(
+            project_id,
+            &["checkout", "--force", "--quiet", &branch, "--"],
+            "update the working tree",
+        )?;
         Ok(())
     }
 
     /// Runs the git CLI on the project's repository and working tree.
-    fn worktree_git(&self, project_id: &str, args: &[&str], doing: &str) -> Result<std::process::Output, GitError> {
+    fn worktree_git(
+        &self,
+        project_id: &str,
+        args: &[&str],
+        doing: &str,
+    ) -> Result<std::process::Output, GitError> {
         let mut cmd = std::process::Command::new("git");
         cmd.arg("--git-dir")
             .arg(self.repo_path(project_id))
@@ -270,23 +279,56 @@ impl GitStore {
     /// Commits every change in the working tree (files written in place, as
     /// an agent turn does) as one version on the current branch. `None` when
     /// nothing changed. The caller holds the project's writer lock.
-    pub fn commit_worktree(&self, project_id: &str, message: &str, author: &Author) -> Result<Option<String>, GitError> {
-        self.worktree_git(project_id, &["add", "--all", "--", ".", TEMP_FILES_EXCLUDED], "stage the changes")?;
+    pub fn commit_worktree(
+        &self,
+        project_id: &str,
+        message: &str,
+        author: &Author,
+    ) -> Result<Option<String>, GitError> {
+        self.worktree_git(
+            project_id,
+            &["add", "--all", "--", ".", TEMP_FILES_EXCLUDED],
+            "stage the changes",
+        )?;
         let name = format!("user.name={}", author.name);
         let email = format!("user.email={}", author.email);
         let committed = self.worktree_git(
             project_id,
-            &["-c", &name, "-c", &email, "commit", "--quiet", "--no-verify", "-m", message],
+            &[
+                "-c",
+                &name,
+                "-c",
+                &email,
+                "commit",
+                "--quiet",
+                "--no-verify",
+                "-m",
+                message,
+            ],
             "commit the changes",
         );
         match committed {
             Ok(_) => {
-                let head = self.open(project_id)?.head()?.target().ok_or(GitError::NotFound("version"))?;
+                let head = self
+                    .open(project_id)?
+                    .head()?
+                    .target()
+                    .ok_or(GitError::NotFound("version"))?;
                 Ok(Some(head.to_string()))
             }
             // `git commit` refuses an empty commit; asking only then whether
             // anything was staged saves a process on every turn.
-            Err(e) => match self.worktree_git(project_id, &["diff", "--cached", "--quiet", "--no-ext-diff", "--no-textconv"], "list the changes") {
+            Err(e) => match self.worktree_git(
+                project_id,
+                &[
+                    "diff",
+                    "--cached",
+                    "--quiet",
+                    "--no-ext-diff",
+                    "--no-textconv",
+                ],
+                "list the changes",
+            ) {
                 Ok(_) => Ok(None),
                 Err(_) => Err(e),
             },
@@ -300,8 +342,16 @@ impl GitStore {
         if self.is_empty(project_id)? {
             return Ok(());
         }
-        self.worktree_git(project_id, &["reset", "--quiet", "--hard", "HEAD"], "restore the working tree")?;
-        self.worktree_git(project_id, &["clean", "-d", "--force", "--quiet"], "remove new files")?;
+        self.worktree_git(
+            project_id,
+            &["reset", "--quiet", "--hard", "HEAD"],
+            "restore the working tree",
+        )?;
+        self.worktree_git(
+            project_id,
+            &["clean", "-d", "--force", "--quiet"],
+            "remove new files",
+        )?;
         Ok(())
     }
 
@@ -311,9 +361,15 @@ impl GitStore {
     /// discard) is then relative to the current version as usual.
     pub fn load_version_into_worktree(&self, project_id: &str, sha: &str) -> Result<(), GitError> {
         let oid = history::parse_sha(sha)?;
-        self.open(project_id)?.find_commit(oid).map_err(|_| GitError::NotFound("version"))?;
+        self.open(project_id)?
+            .find_commit(oid)
+            .map_err(|_| GitError::NotFound("version"))?;
         let sha = oid.to_string();
-        self.worktree_git(project_id, &["read-tree", "--reset", "-u", &sha], "load the version into the working tree")?;
+        self.worktree_git(
+            project_id,
+            &["read-tree", "--reset", "-u", &sha],
+            "load the version into the working tree",
+        )?;
         Ok(())
     }
 
@@ -323,8 +379,22 @@ impl GitStore {
         if self.is_empty(project_id)? {
             return Ok(String::new());
         }
-        self.worktree_git(project_id, &["add", "--all", "--", ".", TEMP_FILES_EXCLUDED], "stage the changes")?;
-        let out = self.worktree_git(project_id, &["diff", "--cached", "--no-color", "--no-ext-diff", "--no-renames"], "diff the changes")?;
+        self.worktree_git(
+            project_id,
+            &["add", "--all", "--", ".", TEMP_FILES_EXCLUDED],
+            "stage the changes",
+        )?;
+        let out = self.worktree_git(
+            project_id,
+            &[
+                "diff",
+                "--cached",
+                "--no-color",
+                "--no-ext-diff",
+                "--no-renames",
+            ],
+            "diff the changes",
+        )?;
         let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
         if text.len() > max_bytes {
             let mut end = max_bytes;
@@ -499,14 +569,25 @@ const OWN_CONFIG: &[(&str, &str)] = &[
 /// A bare repository's whole config as the appliance writes it: the keys
 /// `git init --bare` writes on Linux, then ours. Nothing else belongs there.
 fn canonical_config() -> impl Iterator<Item = (&'static str, &'static str)> {
-    [("core.repositoryformatversion", "0"), ("core.filemode", "true"), ("core.bare", "true")]
-        .into_iter()
-        .chain(OWN_CONFIG.iter().copied())
+    [
+        ("core.repositoryformatversion", "0"),
+        ("core.filemode", "true"),
+        ("core.bare", "true"),
+    ]
+    .into_iter()
+    .chain(OWN_CONFIG.iter().copied())
 }
 
 /// Files in a git directory that make git read config, refs or objects
 /// from somewhere else; the appliance never writes them.
-const REDIRECTING_FILES: &[&str] = &["commondir", "config.worktree", "worktrees", "objects/info/alternates", "objects/info/http-alternates", "info/grafts"];
+const REDIRECTING_FILES: &[&str] = &[
+    "commondir",
+    "config.worktree",
+    "worktrees",
+    "objects/info/alternates",
+    "objects/info/http-alternates",
+    "info/grafts",
+];
 
 /// Renders the canonical config into `<repo>/config.autocrea-new` and
 /// returns that path and its bytes.
@@ -543,7 +624,9 @@ impl GitStore {
         let mut repaired = Vec::new();
         for entry in std::fs::read_dir(&self.repos)? {
             let name = entry?.file_name().to_string_lossy().to_string();
-            let Some(id) = name.strip_suffix(".git") else { continue };
+            let Some(id) = name.strip_suffix(".git") else {
+                continue;
+            };
             let fixed = self.audit_config(id)?;
             if !fixed.is_empty() {
                 repaired.push((id.to_string(), fixed));
@@ -591,8 +674,12 @@ impl GitStore {
 /// the same value, for the log (read by `git config --no-includes`).
 fn foreign_keys(path: &Path) -> Vec<String> {
     let mut cmd = std::process::Command::new("git");
-    cmd.args(["config", "--no-includes", "--list", "-z", "--file"]).arg(path).envs(GIT_ENV.iter().copied());
-    let Ok(out) = cmd.output() else { return vec!["config (unreadable)".into()] };
+    cmd.args(["config", "--no-includes", "--list", "-z", "--file"])
+        .arg(path)
+        .envs(GIT_ENV.iter().copied());
+    let Ok(out) = cmd.output() else {
+        return vec!["config (unreadable)".into()];
+    };
     if !out.status.success() {
         return vec!["config (unreadable)".into()];
     }

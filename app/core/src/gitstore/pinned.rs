@@ -24,9 +24,19 @@ impl GitStore {
     /// Shows version `sha` in the working tree until `unpin` or the next
     /// writer. The caller passes the project's writer lock, which the pin
     /// keeps. Returns the full commit id.
-    pub fn pin_version(&self, project_id: &str, sha: &str, lock: OwnedMutexGuard<()>) -> Result<String, GitError> {
+    pub fn pin_version(
+        &self,
+        project_id: &str,
+        sha: &str,
+        lock: OwnedMutexGuard<()>,
+    ) -> Result<String, GitError> {
         let oid = history::parse_sha(sha)?;
-        let commit = self.open(project_id)?.find_commit(oid).map_err(|_| GitError::NotFound("version"))?.id().to_string();
+        let commit = self
+            .open(project_id)?
+            .find_commit(oid)
+            .map_err(|_| GitError::NotFound("version"))?
+            .id()
+            .to_string();
         let marker = self.pin_marker(project_id);
         std::fs::create_dir_all(marker.parent().expect("marker has a folder"))?;
         // The marker first: a crash between the two leaves a tree that the
@@ -37,7 +47,13 @@ impl GitStore {
             let _ = std::fs::remove_file(&marker);
             return Err(e);
         }
-        self.pins_table().insert(project_id.to_string(), Pin { sha: commit.clone(), _lock: lock });
+        self.pins_table().insert(
+            project_id.to_string(),
+            Pin {
+                sha: commit.clone(),
+                _lock: lock,
+            },
+        );
         Ok(commit)
     }
 

@@ -27,9 +27,15 @@ impl SearchQuery {
             return Err(GitError::Invalid("type something to search for".into()));
         }
         if text.len() > QUERY_MAX {
-            return Err(GitError::Invalid(format!("the search is longer than {QUERY_MAX} characters")));
+            return Err(GitError::Invalid(format!(
+                "the search is longer than {QUERY_MAX} characters"
+            )));
         }
-        let source = if is_regex { text.to_string() } else { regex::escape(text) };
+        let source = if is_regex {
+            text.to_string()
+        } else {
+            regex::escape(text)
+        };
         let pattern = RegexBuilder::new(&source)
             .case_insensitive(!match_case)
             .size_limit(1 << 20)
@@ -41,7 +47,11 @@ impl SearchQuery {
     /// `replacement` with `$1`-style groups expanded in regex mode, taken as
     /// is otherwise. Returns the new text and the number of replacements.
     fn replace(&self, text: &str, replacement: &str) -> (String, usize) {
-        let count = self.pattern.find_iter(text).filter(|m| !m.is_empty()).count();
+        let count = self
+            .pattern
+            .find_iter(text)
+            .filter(|m| !m.is_empty())
+            .count();
         if count == 0 {
             return (text.to_string(), 0);
         }
@@ -114,10 +124,21 @@ fn cut(line: &str) -> String {
 impl GitStore {
     /// Every match of `query` in the current version's text files, by file
     /// then line, at most `limit` matches.
-    pub fn search(&self, project_id: &str, query: &SearchQuery, limit: usize) -> Result<SearchResult, GitError> {
+    pub fn search(
+        &self,
+        project_id: &str,
+        query: &SearchQuery,
+        limit: usize,
+    ) -> Result<SearchResult, GitError> {
         let (version, entries) = self.all_files(project_id)?;
         let repo = self.open(project_id)?;
-        let mut result = SearchResult { version, files: Vec::new(), total: 0, truncated: false, skipped: 0 };
+        let mut result = SearchResult {
+            version,
+            files: Vec::new(),
+            total: 0,
+            truncated: false,
+            skipped: 0,
+        };
         'files: for entry in entries {
             let blob = repo.find_blob(Oid::from_str(&entry.sha)?)?;
             let Some(text) = text_of(blob.content()) else {
@@ -130,7 +151,11 @@ impl GitStore {
                     if result.total == limit {
                         result.truncated = true;
                         if !matches.is_empty() {
-                            result.files.push(SearchFile { path: entry.path.clone(), sha: entry.sha.clone(), matches });
+                            result.files.push(SearchFile {
+                                path: entry.path.clone(),
+                                sha: entry.sha.clone(),
+                                matches,
+                            });
                         }
                         break 'files;
                     }
@@ -145,7 +170,11 @@ impl GitStore {
                 }
             }
             if !matches.is_empty() {
-                result.files.push(SearchFile { path: entry.path, sha: entry.sha, matches });
+                result.files.push(SearchFile {
+                    path: entry.path,
+                    sha: entry.sha,
+                    matches,
+                });
             }
         }
         Ok(result)
@@ -173,20 +202,29 @@ impl GitStore {
                 return Err(GitError::Invalid(format!("{path} is a folder")));
             };
             if &entry.sha != sha {
-                return Err(GitError::Conflict(format!("{path} changed since the search; search again")));
+                return Err(GitError::Conflict(format!(
+                    "{path} changed since the search; search again"
+                )));
             }
-            let text = text_of(&data).ok_or_else(|| GitError::Invalid(format!("{path} is not a text file")))?;
+            let text = text_of(&data)
+                .ok_or_else(|| GitError::Invalid(format!("{path} is not a text file")))?;
             let (new, count) = query.replace(text, replacement);
             if count > 0 {
                 new_texts.push((entry.path, entry.sha, new, count));
             }
         }
         if new_texts.is_empty() {
-            return Err(GitError::Invalid("nothing matches in those files any more".into()));
+            return Err(GitError::Invalid(
+                "nothing matches in those files any more".into(),
+            ));
         }
         let changes: Vec<FileChange> = new_texts
             .iter()
-            .map(|(path, sha, text, _)| FileChange { path, data: Some(text.as_bytes()), expected: Some(sha) })
+            .map(|(path, sha, text, _)| FileChange {
+                path,
+                data: Some(text.as_bytes()),
+                expected: Some(sha),
+            })
             .collect();
         let (oid, blobs) = self.write_files(project_id, None, None, &changes, message, author)?;
         let replaced = new_texts
@@ -209,7 +247,10 @@ mod tests {
     #[test]
     fn literal_queries_match_their_text_only() {
         let q = SearchQuery::new("a.b($1)", false, true).unwrap();
-        assert_eq!(q.replace("x a.b($1) axb(1)", "$0"), ("x $0 axb(1)".to_string(), 1));
+        assert_eq!(
+            q.replace("x a.b($1) axb(1)", "$0"),
+            ("x $0 axb(1)".to_string(), 1)
+        );
         let q = SearchQuery::new("Hello", false, false).unwrap();
         assert_eq!(q.replace("hello HELLO", "Hi").1, 2);
     }

@@ -170,15 +170,29 @@ fn git_never_runs_a_repository_configs_commands() {
     let hooks = dir.path().join("hooks");
     std::fs::create_dir(&hooks).unwrap();
     let hook = hooks.join("pre-commit");
-    std::fs::write(&hook, format!("#!/bin/sh\ntouch {}.hook\n", marker.display())).unwrap();
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\ntouch {}.hook\n", marker.display()),
+    )
+    .unwrap();
     std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    std::fs::write(&config, format!("{clean}[core]\n\tfsmonitor = \"touch {}\"\n\thooksPath = {}\n", marker.display(), hooks.display())).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "{clean}[core]\n\tfsmonitor = \"touch {}\"\n\thooksPath = {}\n",
+            marker.display(),
+            hooks.display()
+        ),
+    )
+    .unwrap();
     std::fs::write(store.worktree_path("p1").join("new.txt"), "x").unwrap();
 
     // The test can fail: git on its own does run it.
     let plain = std::process::Command::new("git")
-        .arg("--git-dir").arg(store.repo_path("p1"))
-        .arg("--work-tree").arg(store.worktree_path("p1"))
+        .arg("--git-dir")
+        .arg(store.repo_path("p1"))
+        .arg("--work-tree")
+        .arg(store.worktree_path("p1"))
         .args(["status", "--porcelain"])
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -188,18 +202,36 @@ fn git_never_runs_a_repository_configs_commands() {
     assert!(marker.exists(), "plain git runs core.fsmonitor");
     std::fs::remove_file(&marker).unwrap();
 
-    store.commit_worktree("p1", "Add a file", &ada()).unwrap().expect("a commit");
+    store
+        .commit_worktree("p1", "Add a file", &ada())
+        .unwrap()
+        .expect("a commit");
     store.worktree_diff("p1", 1000).unwrap();
     store.discard_worktree_changes("p1").unwrap();
     assert!(!marker.exists(), "the appliance's git ran core.fsmonitor");
-    assert!(!dir.path().join("ran.hook").exists(), "the appliance's git ran a hook");
+    assert!(
+        !dir.path().join("ran.hook").exists(),
+        "the appliance's git ran a hook"
+    );
 
     // And the start-up audit takes the foreign settings out.
     let fixed = store.audit_configs().unwrap();
-    assert_eq!(fixed, [("p1".to_string(), vec!["core.fsmonitor".to_string(), "core.hookspath".to_string()])]);
+    assert_eq!(
+        fixed,
+        [(
+            "p1".to_string(),
+            vec!["core.fsmonitor".to_string(), "core.hookspath".to_string()]
+        )]
+    );
     let after = std::fs::read_to_string(&config).unwrap();
-    assert!(!after.contains("fsmonitor") && !after.contains("hooksPath"), "{after}");
-    assert!(store.audit_configs().unwrap().is_empty(), "a clean config stays as it is");
+    assert!(
+        !after.contains("fsmonitor") && !after.contains("hooksPath"),
+        "{after}"
+    );
+    assert!(
+        store.audit_configs().unwrap().is_empty(),
+        "a clean config stays as it is"
+    );
 }
 
 /// Saving under a path whose parent is a committed link (or a file) is a
@@ -215,12 +247,28 @@ fn a_file_cannot_be_saved_under_a_link_or_a_file() {
     update.upsert("src", link, git2::FileMode::Link);
     let tree = update.create_updated(&repo, &head.tree().unwrap()).unwrap();
     let sig = git2::Signature::now("Ada", "ada@example.com").unwrap();
-    repo.commit(Some("HEAD"), &sig, &sig, "link", &repo.find_tree(tree).unwrap(), &[&head]).unwrap();
+    repo.commit(
+        Some("HEAD"),
+        &sig,
+        &sig,
+        "link",
+        &repo.find_tree(tree).unwrap(),
+        &[&head],
+    )
+    .unwrap();
     drop(head);
     drop(repo);
-    for (path, what) in [("src/app.js", "src is a symbolic link"), ("index.html/x.js", "index.html is a file")] {
-        let e = store.write_file("p1", None, None, path, Some(b"x"), None, "save", &ada()).unwrap_err();
-        assert!(matches!(&e, GitError::Conflict(m) if m.contains(what)), "{path}: {e}");
+    for (path, what) in [
+        ("src/app.js", "src is a symbolic link"),
+        ("index.html/x.js", "index.html is a file"),
+    ] {
+        let e = store
+            .write_file("p1", None, None, path, Some(b"x"), None, "save", &ada())
+            .unwrap_err();
+        assert!(
+            matches!(&e, GitError::Conflict(m) if m.contains(what)),
+            "{path}: {e}"
+        );
     }
 }
 
@@ -238,19 +286,36 @@ fn a_commondir_cannot_bring_in_pushed_config() {
         std::fs::create_dir_all(evil.join(sub)).unwrap();
         std::fs::write(evil.join(sub).join(".keep"), "").unwrap();
     }
-    std::fs::write(evil.join("config"), format!("[filter \"x\"]\n\tclean = \"touch {}; cat\"\n", marker.display())).unwrap();
+    std::fs::write(
+        evil.join("config"),
+        format!(
+            "[filter \"x\"]\n\tclean = \"touch {}; cat\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
     std::fs::write(wt.join(".gitattributes"), "* filter=x\n").unwrap();
-    std::fs::write(store.repo_path("p1").join("commondir"), "../../worktrees/p1/evil\n").unwrap();
+    std::fs::write(
+        store.repo_path("p1").join("commondir"),
+        "../../worktrees/p1/evil\n",
+    )
+    .unwrap();
 
     let plain = std::process::Command::new("git")
-        .arg("--git-dir").arg(store.repo_path("p1"))
-        .arg("--work-tree").arg(&wt)
+        .arg("--git-dir")
+        .arg(store.repo_path("p1"))
+        .arg("--work-tree")
+        .arg(&wt)
         .args(["add", "--all", "--", "."])
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .output()
         .unwrap();
-    assert!(marker.exists(), "plain git follows commondir: {}", String::from_utf8_lossy(&plain.stderr));
+    assert!(
+        marker.exists(),
+        "plain git follows commondir: {}",
+        String::from_utf8_lossy(&plain.stderr)
+    );
     std::fs::remove_file(&marker).unwrap();
     // (plain git wrote an index against the foreign common dir; start clean)
     let _ = std::fs::remove_file(store.repo_path("p1").join("index"));
@@ -273,12 +338,28 @@ fn an_unparsable_or_including_config_is_replaced() {
     store.create("p1", "static", &ada()).unwrap();
     store.create("p2", "static", &ada()).unwrap();
     let fifo = dir.path().join("fifo");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    std::fs::write(store.repo_path("p1").join("config"), "[core\n\tbare = \n[[[").unwrap();
-    std::fs::write(store.repo_path("p2").join("config"), format!("[include]\n\tpath = {}\n", fifo.display())).unwrap();
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    std::fs::write(
+        store.repo_path("p1").join("config"),
+        "[core\n\tbare = \n[[[",
+    )
+    .unwrap();
+    std::fs::write(
+        store.repo_path("p2").join("config"),
+        format!("[include]\n\tpath = {}\n", fifo.display()),
+    )
+    .unwrap();
     let mut fixed = store.audit_configs().unwrap();
     fixed.sort();
-    assert_eq!(fixed.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), ["p1", "p2"], "{fixed:?}");
+    assert_eq!(
+        fixed.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+        ["p1", "p2"],
+        "{fixed:?}"
+    );
     assert!(store.audit_configs().unwrap().is_empty());
     assert!(store.history("p1", None, 0, 10).is_ok() && store.history("p2", None, 0, 10).is_ok());
 }

@@ -40,7 +40,13 @@ pub fn validate(key: &str) -> Result<(), LlmStoreError> {
 
 /// The last four characters, the only part of a key ever shown.
 pub fn last4(key: &str) -> String {
-    key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()
+    key.chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect()
 }
 
 /// Stores (or replaces) the user's key for `provider`.
@@ -108,7 +114,11 @@ pub async fn secret(
     .bind(provider)
     .fetch_optional(pool)
     .await?;
-    let Some((nonce, ct)) = row else { return Ok(None) };
+    let Some((nonce, ct)) = row else {
+        return Ok(None);
+    };
     let plain = master.open(&nonce, &ct, &context(user_id, provider))?;
-    String::from_utf8(plain).map(Some).map_err(|_| LlmStoreError::Decrypt)
+    String::from_utf8(plain)
+        .map(Some)
+        .map_err(|_| LlmStoreError::Decrypt)
 }

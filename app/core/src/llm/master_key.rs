@@ -42,10 +42,12 @@ impl MasterKey {
     /// created when missing.
     pub fn load_or_create(data_dir: &Path, env_value: Option<&str>) -> Result<Self, LlmStoreError> {
         if let Some(v) = env_value {
-            return decode(v).map(Self::from_bytes).ok_or(LlmStoreError::MasterKey {
-                path: "AUTOCREA_MASTER_KEY".into(),
-                message: "expected 32 bytes as 64 hex digits or base64".into(),
-            });
+            return decode(v)
+                .map(Self::from_bytes)
+                .ok_or(LlmStoreError::MasterKey {
+                    path: "AUTOCREA_MASTER_KEY".into(),
+                    message: "expected 32 bytes as 64 hex digits or base64".into(),
+                });
         }
         let path = data_dir.join("master.key");
         let err = |message: String| LlmStoreError::MasterKey {
@@ -76,7 +78,11 @@ impl MasterKey {
                     .create_new(true)
                     .mode(0o600)
                     .open(&tmp)?;
-                writeln!(f, "{}", base64::engine::general_purpose::STANDARD.encode(bytes))?;
+                writeln!(
+                    f,
+                    "{}",
+                    base64::engine::general_purpose::STANDARD.encode(bytes)
+                )?;
                 f.sync_all()?;
                 drop(f);
                 // Another process may have won the race: keep its key.
@@ -97,17 +103,34 @@ impl MasterKey {
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ct = self
             .cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad: context })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plain,
+                    aad: context,
+                },
+            )
             .expect("XChaCha20-Poly1305 encryption does not fail");
         (nonce.to_vec(), ct)
     }
 
-    pub fn open(&self, nonce: &[u8], ciphertext: &[u8], context: &[u8]) -> Result<Vec<u8>, LlmStoreError> {
+    pub fn open(
+        &self,
+        nonce: &[u8],
+        ciphertext: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, LlmStoreError> {
         if nonce.len() != 24 {
             return Err(LlmStoreError::Decrypt);
         }
         self.cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: context })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: context,
+                },
+            )
             .map_err(|_| LlmStoreError::Decrypt)
     }
 }
@@ -120,17 +143,36 @@ mod tests {
     fn created_once_private_and_bound_to_context() {
         let dir = tempfile::tempdir().unwrap();
         let a = MasterKey::load_or_create(dir.path(), None).unwrap();
-        let mode = std::fs::metadata(dir.path().join("master.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("master.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let b = MasterKey::load_or_create(dir.path(), None).unwrap();
         let (n, c) = a.seal(b"sk-secret", b"user 1 openai");
         assert_eq!(b.open(&n, &c, b"user 1 openai").unwrap(), b"sk-secret");
-        assert!(b.open(&n, &c, b"user 2 openai").is_err(), "bound to its owner");
-        assert!(!c.windows(9).any(|w| w == b"sk-secret"), "not stored in clear");
-        std::fs::set_permissions(dir.path().join("master.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(MasterKey::load_or_create(dir.path(), None).unwrap_err().to_string().contains("chmod 600"));
+        assert!(
+            b.open(&n, &c, b"user 2 openai").is_err(),
+            "bound to its owner"
+        );
+        assert!(
+            !c.windows(9).any(|w| w == b"sk-secret"),
+            "not stored in clear"
+        );
+        std::fs::set_permissions(
+            dir.path().join("master.key"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        assert!(MasterKey::load_or_create(dir.path(), None)
+            .unwrap_err()
+            .to_string()
+            .contains("chmod 600"));
         let env = MasterKey::load_or_create(dir.path(), Some(&"ab".repeat(32))).unwrap();
-        assert!(env.open(&n, &c, b"user 1 openai").is_err(), "a different key");
+        assert!(
+            env.open(&n, &c, b"user 1 openai").is_err(),
+            "a different key"
+        );
         assert!(MasterKey::load_or_create(dir.path(), Some("short")).is_err());
     }
 }

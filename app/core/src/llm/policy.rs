@@ -85,8 +85,16 @@ impl Default for LlmPolicy {
             local: true,
             providers: vec![
                 vendor("openai", ProviderKind::Openai, &["gpt-4.1", "gpt-4.1-mini"]),
-                vendor("anthropic", ProviderKind::Anthropic, &["claude-sonnet-4-5", "claude-haiku-4-5"]),
-                vendor("gemini", ProviderKind::Gemini, &["gemini-2.5-pro", "gemini-2.5-flash"]),
+                vendor(
+                    "anthropic",
+                    ProviderKind::Anthropic,
+                    &["claude-sonnet-4-5", "claude-haiku-4-5"],
+                ),
+                vendor(
+                    "gemini",
+                    ProviderKind::Gemini,
+                    &["gemini-2.5-pro", "gemini-2.5-flash"],
+                ),
             ],
         }
     }
@@ -102,9 +110,14 @@ impl LlmPolicy {
         for p in &self.providers {
             let id_ok = !p.id.is_empty()
                 && p.id.len() <= 32
-                && p.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                && p.id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
             if !id_ok {
-                return bad(format!("provider id {:?}: 1 to 32 lowercase letters, digits or '-'", p.id));
+                return bad(format!(
+                    "provider id {:?}: 1 to 32 lowercase letters, digits or '-'",
+                    p.id
+                ));
             }
             if p.id == "local" {
                 return bad("provider id \"local\" is the local model's".into());
@@ -116,16 +129,25 @@ impl LlmPolicy {
                 && p.base_url.len() <= 300
                 && !p.base_url.chars().any(|c| c.is_whitespace());
             if !url_ok {
-                return bad(format!("provider {}: base_url must be an http(s) URL", p.id));
+                return bad(format!(
+                    "provider {}: base_url must be an http(s) URL",
+                    p.id
+                ));
             }
             if p.context.is_some_and(|c| !(512..=10_000_000).contains(&c)) {
-                return bad(format!("provider {}: context is 512 to 10000000 tokens", p.id));
+                return bad(format!(
+                    "provider {}: context is 512 to 10000000 tokens",
+                    p.id
+                ));
             }
             if p.models.len() > 100 {
                 return bad(format!("provider {}: at most 100 models", p.id));
             }
             for m in &p.models {
-                if m.is_empty() || m.len() > 100 || m.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                if m.is_empty()
+                    || m.len() > 100
+                    || m.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
                     return bad(format!("provider {}: model name {m:?} is not valid", p.id));
                 }
             }

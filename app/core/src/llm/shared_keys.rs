@@ -20,7 +20,12 @@ fn context(provider: &str) -> Vec<u8> {
     format!("shared-provider-key\0{provider}").into_bytes()
 }
 
-pub async fn put(pool: &SqlitePool, master: &MasterKey, provider: &str, key: &str) -> Result<SharedKeyInfo, LlmStoreError> {
+pub async fn put(
+    pool: &SqlitePool,
+    master: &MasterKey,
+    provider: &str,
+    key: &str,
+) -> Result<SharedKeyInfo, LlmStoreError> {
     keys::validate(key)?;
     let (nonce, ciphertext) = master.seal(key.as_bytes(), &context(provider));
     let last4 = keys::last4(key);
@@ -40,31 +45,50 @@ pub async fn put(pool: &SqlitePool, master: &MasterKey, provider: &str, key: &st
 }
 
 pub async fn list(pool: &SqlitePool) -> Result<Vec<SharedKeyInfo>, LlmStoreError> {
-    Ok(sqlx::query_as::<_, SharedKeyInfo>("SELECT provider, last4, updated_at FROM provider_shared_keys ORDER BY provider")
-        .fetch_all(pool)
-        .await?)
+    Ok(sqlx::query_as::<_, SharedKeyInfo>(
+        "SELECT provider, last4, updated_at FROM provider_shared_keys ORDER BY provider",
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 pub async fn delete(pool: &SqlitePool, provider: &str) -> Result<(), LlmStoreError> {
-    let done = sqlx::query("DELETE FROM provider_shared_keys WHERE provider = ?").bind(provider).execute(pool).await?;
+    let done = sqlx::query("DELETE FROM provider_shared_keys WHERE provider = ?")
+        .bind(provider)
+        .execute(pool)
+        .await?;
     if done.rows_affected() == 0 {
         return Err(LlmStoreError::NotFound);
     }
     Ok(())
 }
 
-pub async fn secret(pool: &SqlitePool, master: &MasterKey, provider: &str) -> Result<Option<String>, LlmStoreError> {
-    let row: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as("SELECT nonce, ciphertext FROM provider_shared_keys WHERE provider = ?")
-        .bind(provider)
-        .fetch_optional(pool)
-        .await?;
-    let Some((nonce, ct)) = row else { return Ok(None) };
+pub async fn secret(
+    pool: &SqlitePool,
+    master: &MasterKey,
+    provider: &str,
+) -> Result<Option<String>, LlmStoreError> {
+    let row: Option<(Vec<u8>, Vec<u8>)> =
+        sqlx::query_as("SELECT nonce, ciphertext FROM provider_shared_keys WHERE provider = ?")
+            .bind(provider)
+            .fetch_optional(pool)
+            .await?;
+    let Some((nonce, ct)) = row else {
+        return Ok(None);
+    };
     let plain = master.open(&nonce, &ct, &context(provider))?;
-    String::from_utf8(plain).map(Some).map_err(|_| LlmStoreError::Decrypt)
+    String::from_utf8(plain)
+        .map(Some)
+        .map_err(|_| LlmStoreError::Decrypt)
 }
 
 /// The key a user calls `provider` with: their own, else the shared one.
-pub async fn key_for(pool: &SqlitePool, master: &MasterKey, user_id: i64, provider: &str) -> Result<Option<String>, LlmStoreError> {
+pub async fn key_for(
+    pool: &SqlitePool,
+    master: &MasterKey,
+    user_id: i64,
+    provider: &str,
+) -> Result<Option<String>, LlmStoreError> {
     match keys::secret(pool, master, user_id, provider).await? {
         Some(k) => Ok(Some(k)),
         None => secret(pool, master, provider).await,

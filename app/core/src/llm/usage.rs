@@ -60,7 +60,10 @@ pub struct UsageTotal {
 }
 
 /// Totals of one user (`Some`) or everyone (`None`).
-pub async fn totals(pool: &SqlitePool, user_id: Option<i64>) -> Result<Vec<UsageTotal>, LlmStoreError> {
+pub async fn totals(
+    pool: &SqlitePool,
+    user_id: Option<i64>,
+) -> Result<Vec<UsageTotal>, LlmStoreError> {
     Ok(sqlx::query_as::<_, UsageTotal>(
         "SELECT u.user_id, users.username, users.name AS user_name, u.project_id, p.name AS project_name,
                 u.provider, u.model, COUNT(*) AS requests,

@@ -31,7 +31,10 @@ pub struct LogBuffer {
 
 impl Default for LogBuffer {
     fn default() -> Self {
-        Self { lines: Replay::new(LOG_LINES), partial: Mutex::default() }
+        Self {
+            lines: Replay::new(LOG_LINES),
+            partial: Mutex::default(),
+        }
     }
 }
 
@@ -90,8 +93,14 @@ pub fn marker(line: &str) -> Option<Marker> {
     // "exited with status N; restarting in Ss"
     let rest = rest.strip_prefix("exited with status ")?;
     let (code, rest) = rest.split_once(';')?;
-    let secs = rest.trim().strip_prefix("restarting in ")?.trim_end_matches('s');
-    Some(Marker::Exited { code: code.trim().parse().ok()?, retry_in_secs: secs.parse().ok()? })
+    let secs = rest
+        .trim()
+        .strip_prefix("restarting in ")?
+        .trim_end_matches('s');
+    Some(Marker::Exited {
+        code: code.trim().parse().ok()?,
+        retry_in_secs: secs.parse().ok()?,
+    })
 }
 
 /// Where the dev server stands.
@@ -124,8 +133,18 @@ mod tests {
         buf.push(true, b"oops\n");
         buf.push(false, b"ld\n");
         let (lines, _) = buf.since(0);
-        let texts: Vec<_> = lines.iter().map(|(_, l)| (l.seq, l.stream, l.text.as_str())).collect();
-        assert_eq!(texts, [(1, "stdout", "hello"), (2, "stderr", "oops"), (3, "stdout", "world")]);
+        let texts: Vec<_> = lines
+            .iter()
+            .map(|(_, l)| (l.seq, l.stream, l.text.as_str()))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                (1, "stdout", "hello"),
+                (2, "stderr", "oops"),
+                (3, "stdout", "world")
+            ]
+        );
         assert_eq!(buf.since(2).0.len(), 1);
     }
 
@@ -134,7 +153,10 @@ mod tests {
         assert_eq!(marker("[autocrea] starting: vite"), Some(Marker::Starting));
         assert_eq!(
             marker("[autocrea] exited with status 137; restarting in 4s"),
-            Some(Marker::Exited { code: 137, retry_in_secs: 4 })
+            Some(Marker::Exited {
+                code: 137,
+                retry_in_secs: 4
+            })
         );
         assert_eq!(marker("vite ready"), None);
     }

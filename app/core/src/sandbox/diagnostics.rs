@@ -26,7 +26,9 @@ pub const WORKSPACE: &str = "/workspace";
 pub fn project_path(path: &str) -> String {
     let p = path.trim();
     let p = p.strip_prefix(WORKSPACE).unwrap_or(p);
-    p.trim_start_matches("./").trim_start_matches('/').to_string()
+    p.trim_start_matches("./")
+        .trim_start_matches('/')
+        .to_string()
 }
 
 pub fn parse(parser: Parser, output: &str, source: &str) -> Vec<Diagnostic> {
@@ -134,7 +136,11 @@ fn parse_generic(output: &str, source: &str) -> Vec<Diagnostic> {
             .trim_start_matches("ERROR:")
             .trim_start_matches("error:")
             .trim();
-        let message = if after.len() > 3 { after } else { error_line.trim() };
+        let message = if after.len() > 3 {
+            after
+        } else {
+            error_line.trim()
+        };
         push_new(&mut out, located(&c, message, error_line, source));
         if let Some((_, placed)) = trace.as_mut() {
             *placed = true;
@@ -149,7 +155,12 @@ fn located(c: &regex::Captures, message: &str, error_line: &str, source: &str) -
         file: Some(project_path(&c[1])),
         line: c[2].parse().ok(),
         column: c.get(3).and_then(|m| m.as_str().parse().ok()),
-        severity: if is_warning(error_line) { "warning" } else { "error" }.into(),
+        severity: if is_warning(error_line) {
+            "warning"
+        } else {
+            "error"
+        }
+        .into(),
         message: strip_ansi(message),
         source: source.to_string(),
     }
@@ -226,14 +237,20 @@ mod tests {
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].file.as_deref(), Some("src/App.jsx"));
         assert_eq!((d[0].line, d[0].column), (Some(7), Some(19)));
-        assert_eq!(d[0].message, "TypeError: Cannot read properties of undefined (reading 'map')");
+        assert_eq!(
+            d[0].message,
+            "TypeError: Cannot read properties of undefined (reading 'map')"
+        );
     }
 
     #[test]
     fn an_error_that_names_its_place_keeps_it_and_its_trace_adds_nothing() {
         let out = "/workspace/server.js:3\nError: boom in server.js:3:9\n    at Object.<anonymous> (/workspace/server.js:3:9)\n    at helper (/workspace/lib/util.js:12:3)\n\nerror: second failure at /workspace/lib/db.js:8:1\n";
         let d = parse(Parser::Generic, out, "dev-server");
-        let places: Vec<_> = d.iter().map(|d| (d.file.as_deref().unwrap_or(""), d.line)).collect();
+        let places: Vec<_> = d
+            .iter()
+            .map(|d| (d.file.as_deref().unwrap_or(""), d.line))
+            .collect();
         assert_eq!(places, [("server.js", Some(3)), ("lib/db.js", Some(8))]);
     }
 

@@ -86,18 +86,38 @@ impl Engine {
     /// A network an older version made with that traffic on is replaced:
     /// this instance's sandboxes on it are removed first (they start again
     /// on demand); anyone else's container on it stops the replacement.
-    pub async fn ensure_network(&self, name: &str, egress: bool, instance: &str) -> Result<(), SandboxError> {
-        let bridge = if egress { EGRESS_BRIDGE_NAME } else { BRIDGE_NAME };
+    pub async fn ensure_network(
+        &self,
+        name: &str,
+        egress: bool,
+        instance: &str,
+    ) -> Result<(), SandboxError> {
+        let bridge = if egress {
+            EGRESS_BRIDGE_NAME
+        } else {
+            BRIDGE_NAME
+        };
         if let Ok(existing) = self.docker.inspect_network(name, None).await {
             let option = |key: &str| existing.options.as_ref().and_then(|o| o.get(key)).cloned();
-            if option(ICC_OPTION).as_deref() == Some("false") && option(BRIDGE_OPTION).as_deref() == Some(bridge) {
+            if option(ICC_OPTION).as_deref() == Some("false")
+                && option(BRIDGE_OPTION).as_deref() == Some(bridge)
+            {
                 return Ok(());
             }
             tracing::warn!(network = name, "the sandbox network lets containers reach each other (or its bridge is not the one the firewall rules name); replacing it");
-            let attached: Vec<String> = existing.containers.unwrap_or_default().into_keys().collect();
+            let attached: Vec<String> = existing
+                .containers
+                .unwrap_or_default()
+                .into_keys()
+                .collect();
             let mut ours = Vec::new();
             for id in attached {
-                let owner = self.docker.inspect_container(&id, None).await.ok().and_then(|c| c.config?.labels?.remove(INSTANCE_LABEL));
+                let owner = self
+                    .docker
+                    .inspect_container(&id, None)
+                    .await
+                    .ok()
+                    .and_then(|c| c.config?.labels?.remove(INSTANCE_LABEL));
                 if owner.as_deref() != Some(instance) {
                     return Err(SandboxError::Engine(format!(
                         "the sandbox network {name} lets containers reach each other and container {id}, which is not one of this appliance's sandboxes, uses it; stop that container (or remove it from the network with docker network disconnect) and restart"
@@ -114,7 +134,10 @@ impl Engine {
                 Err(e) => return Err(engine(e)),
             }
         }
-        let options = HashMap::from([(ICC_OPTION.to_string(), "false".to_string()), (BRIDGE_OPTION.to_string(), bridge.to_string())]);
+        let options = HashMap::from([
+            (ICC_OPTION.to_string(), "false".to_string()),
+            (BRIDGE_OPTION.to_string(), bridge.to_string()),
+        ]);
         let request = NetworkCreateRequest {
             name: name.to_string(),
             driver: Some("bridge".into()),
@@ -141,7 +164,11 @@ impl Engine {
     /// Creates and starts a container with the sandbox hardening: non-root,
     /// no capabilities, no new privileges, read-only root and project,
     /// tmpfs scratch space, memory / CPU / pids limits, no Docker socket.
-    pub async fn run(&self, spec: &ContainerSpec<'_>, limits: &SandboxConfig) -> Result<String, SandboxError> {
+    pub async fn run(
+        &self,
+        spec: &ContainerSpec<'_>,
+        limits: &SandboxConfig,
+    ) -> Result<String, SandboxError> {
         let tmpfs_opts = format!("rw,nosuid,nodev,size={}m,mode=1777", limits.tmpfs_mb);
         let mut tmpfs = HashMap::from([("/tmp".to_string(), tmpfs_opts.clone())]);
         for dir in spec.scratch {
@@ -174,13 +201,22 @@ impl Engine {
             host_config: Some(host_config),
             ..Default::default()
         };
-        let options = CreateContainerOptionsBuilder::default().name(spec.name).build();
-        let created = match self.docker.create_container(Some(options.clone()), body.clone()).await {
+        let options = CreateContainerOptionsBuilder::default()
+            .name(spec.name)
+            .build();
+        let created = match self
+            .docker
+            .create_container(Some(options.clone()), body.clone())
+            .await
+        {
             Ok(c) => c,
             Err(e) if status_of(&e) == Some(409) => {
                 // A leftover of the same name (a crash between create and record).
                 self.remove(spec.name).await?;
-                self.docker.create_container(Some(options), body).await.map_err(engine)?
+                self.docker
+                    .create_container(Some(options), body)
+                    .await
+                    .map_err(engine)?
             }
             Err(e) if status_of(&e) == Some(404) => {
                 return Err(SandboxError::ImageMissing(spec.image.to_string()))
@@ -196,18 +232,27 @@ impl Engine {
 
     /// The container's address on `network`.
     pub async fn address(&self, container: &str, network: &str) -> Result<Ipv4Addr, SandboxError> {
-        let info = self.docker.inspect_container(container, None).await.map_err(engine)?;
+        let info = self
+            .docker
+            .inspect_container(container, None)
+            .await
+            .map_err(engine)?;
         info.network_settings
             .and_then(|n| n.networks)
             .and_then(|mut n| n.remove(network))
             .and_then(|e| e.ip_address)
             .and_then(|ip| ip.parse().ok())
-            .ok_or_else(|| SandboxError::Engine(format!("container {container} has no address on {network}")))
+            .ok_or_else(|| {
+                SandboxError::Engine(format!("container {container} has no address on {network}"))
+            })
     }
 
     /// Removes a container, running or not; a missing one is fine.
     pub async fn remove(&self, container: &str) -> Result<(), SandboxError> {
-        let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
         match self.docker.remove_container(container, Some(options)).await {
             Ok(()) => Ok(()),
             Err(e) if matches!(status_of(&e), Some(404) | Some(409)) => Ok(()),
@@ -217,7 +262,10 @@ impl Engine {
 
     pub async fn rename(&self, container: &str, to: &str) -> Result<(), SandboxError> {
         let options = RenameContainerOptionsBuilder::default().name(to).build();
-        self.docker.rename_container(container, options).await.map_err(engine)
+        self.docker
+            .rename_container(container, options)
+            .await
+            .map_err(engine)
     }
 
     /// Every container of this appliance instance, running or not.
@@ -226,8 +274,15 @@ impl Engine {
             "label".to_string(),
             vec![format!("{INSTANCE_LABEL}={instance}")],
         )]);
-        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-        let list = self.docker.list_containers(Some(options)).await.map_err(engine)?;
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(engine)?;
         Ok(list
             .into_iter()
             .filter_map(|c| {
@@ -273,12 +328,25 @@ impl Engine {
             env: Some(vec!["TERM=xterm-256color".into()]),
             ..Default::default()
         };
-        let created = self.docker.create_exec(container, config).await.map_err(|e| match status_of(&e) {
-            Some(404) | Some(409) => SandboxError::NotRunning,
-            _ => engine(e),
-        })?;
-        let options = StartExecOptions { detach: false, tty, output_capacity: None };
-        match self.docker.start_exec(&created.id, Some(options)).await.map_err(engine)? {
+        let created =
+            self.docker
+                .create_exec(container, config)
+                .await
+                .map_err(|e| match status_of(&e) {
+                    Some(404) | Some(409) => SandboxError::NotRunning,
+                    _ => engine(e),
+                })?;
+        let options = StartExecOptions {
+            detach: false,
+            tty,
+            output_capacity: None,
+        };
+        match self
+            .docker
+            .start_exec(&created.id, Some(options))
+            .await
+            .map_err(engine)?
+        {
             StartExecResults::Attached { output, input } => Ok((created.id, output, input)),
             StartExecResults::Detached => Err(SandboxError::Engine("exec did not attach".into())),
         }
@@ -287,17 +355,38 @@ impl Engine {
     /// Exit code of a finished exec (`None` while it runs).
     pub async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>, SandboxError> {
         let info = self.docker.inspect_exec(exec_id).await.map_err(engine)?;
-        Ok(if info.running == Some(true) { None } else { info.exit_code })
+        Ok(if info.running == Some(true) {
+            None
+        } else {
+            info.exit_code
+        })
     }
 
-    pub async fn resize_exec(&self, exec_id: &str, cols: u16, rows: u16) -> Result<(), SandboxError> {
-        let options = ResizeExecOptions { width: cols, height: rows };
-        self.docker.resize_exec(exec_id, options).await.map_err(engine)
+    pub async fn resize_exec(
+        &self,
+        exec_id: &str,
+        cols: u16,
+        rows: u16,
+    ) -> Result<(), SandboxError> {
+        let options = ResizeExecOptions {
+            width: cols,
+            height: rows,
+        };
+        self.docker
+            .resize_exec(exec_id, options)
+            .await
+            .map_err(engine)
     }
 
     /// Runs a short command to completion, ignoring its output.
     pub async fn run_quiet(&self, container: &str, cmd: &[&str]) -> Result<(), SandboxError> {
-        let (_, mut output, _) = self.exec(container, cmd.iter().map(|s| s.to_string()).collect(), false).await?;
+        let (_, mut output, _) = self
+            .exec(
+                container,
+                cmd.iter().map(|s| s.to_string()).collect(),
+                false,
+            )
+            .await?;
         let drain = async { while output.next().await.is_some() {} };
         tokio::time::timeout(Duration::from_secs(10), drain)
             .await
@@ -314,7 +403,9 @@ fn status_of(e: &bollard::errors::Error) -> Option<u16> {
 
 fn engine(e: bollard::errors::Error) -> SandboxError {
     match e {
-        bollard::errors::Error::DockerResponseServerError { message, .. } => SandboxError::Engine(message),
+        bollard::errors::Error::DockerResponseServerError { message, .. } => {
+            SandboxError::Engine(message)
+        }
         other => SandboxError::Engine(other.to_string()),
     }
 }

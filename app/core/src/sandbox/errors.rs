@@ -50,12 +50,20 @@ impl BrowserErrors {
 
     /// The errors reported at or after log line `fresh` (the last fresh start).
     pub fn since(&self, fresh: u64) -> Vec<Diagnostic> {
-        self.errors.iter().filter(|(seq, _)| *seq >= fresh).map(|(_, d)| d.clone()).collect()
+        self.errors
+            .iter()
+            .filter(|(seq, _)| *seq >= fresh)
+            .map(|(_, d)| d.clone())
+            .collect()
     }
 }
 
 fn page_id(page: &str) -> Option<String> {
-    let id: String = page.chars().filter(char::is_ascii_alphanumeric).take(PAGE_ID_MAX).collect();
+    let id: String = page
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(PAGE_ID_MAX)
+        .collect();
     (!id.is_empty()).then_some(id)
 }
 
@@ -109,7 +117,10 @@ mod tests {
         assert!(b.report("pageA", 3, err("boom", 1)));
         b.page_loaded("pageB");
         assert!(b.since(0).is_empty());
-        assert!(!b.report("pageA", 4, err("boom", 1)), "the old page's beacon arrived late");
+        assert!(
+            !b.report("pageA", 4, err("boom", 1)),
+            "the old page's beacon arrived late"
+        );
         assert!(b.report("pageB", 4, err("other", 2)));
         assert_eq!(b.since(0).len(), 1);
     }
@@ -131,7 +142,14 @@ mod tests {
     fn one_error_reported_with_different_stacks_counts_once() {
         let mut b = BrowserErrors::default();
         b.report("", 1, err("Uncaught Error: boom\n    at a (app.js:1:7)", 1));
-        b.report("", 1, err("Uncaught Error: boom\n    at b (app.js:1:9)\n    at c (app.js:2:1)", 1));
+        b.report(
+            "",
+            1,
+            err(
+                "Uncaught Error: boom\n    at b (app.js:1:9)\n    at c (app.js:2:1)",
+                1,
+            ),
+        );
         assert_eq!(b.since(0).len(), 1);
     }
 
@@ -148,10 +166,17 @@ mod tests {
 
     #[test]
     fn a_check_is_current_until_the_dev_server_rebuilds_or_the_sandbox_changes() {
-        let run = CheckRun { container: "c1".into(), seq: 10, found: vec![err("x", 1)] };
+        let run = CheckRun {
+            container: "c1".into(),
+            seq: 10,
+            found: vec![err("x", 1)],
+        };
         assert!(run.is_current(Some(("c1", 4))));
         assert!(run.is_current(Some(("c1", 10))));
-        assert!(!run.is_current(Some(("c1", 11))), "a fresh start after the check began");
+        assert!(
+            !run.is_current(Some(("c1", 11))),
+            "a fresh start after the check began"
+        );
         assert!(!run.is_current(Some(("c2", 0))), "another container");
         assert!(run.is_current(None));
     }

@@ -23,7 +23,16 @@ pub fn guard_host() -> Result<(), String> {
 fn guard_bridge(bridge: &str) -> Result<(), String> {
     let rules: [&[&str]; 2] = [
         &["-i", bridge, "-j", "DROP"],
-        &["-i", bridge, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
+        &[
+            "-i",
+            bridge,
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "ESTABLISHED,RELATED",
+            "-j",
+            "ACCEPT",
+        ],
     ];
     let mut all_present = true;
     for rule in rules {
@@ -51,7 +60,9 @@ fn iptables(args: &[&str]) -> Result<bool, String> {
         .args(args)
         .output()
         .map_err(|e| format!("cannot run iptables: {e}"))?;
-    if out.status.code() == Some(4) || String::from_utf8_lossy(&out.stderr).contains("Permission denied") {
+    if out.status.code() == Some(4)
+        || String::from_utf8_lossy(&out.stderr).contains("Permission denied")
+    {
         return Err(format!(
             "iptables needs root: {}",
             String::from_utf8_lossy(&out.stderr).trim()

@@ -3,8 +3,8 @@
 
 use super::devserver::{self, DevState, LogBuffer, Marker};
 use super::diagnostics::{self, Diagnostic};
-use super::errors::{BrowserErrors, CheckRun};
 use super::docker::{ContainerSpec, Engine, InputSink, OutputStream};
+use super::errors::{BrowserErrors, CheckRun};
 use super::{manifest, policy, SandboxError};
 use crate::config::SandboxConfig;
 use crate::gitstore::GitStore;
@@ -78,7 +78,12 @@ struct Status {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        for t in self.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        for t in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
             t.abort();
         }
     }
@@ -90,7 +95,10 @@ impl Running {
     }
 
     fn idle_for(&self) -> Duration {
-        self.last_activity.lock().unwrap_or_else(|p| p.into_inner()).elapsed()
+        self.last_activity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
     }
 
     pub fn state(&self) -> DevState {
@@ -104,27 +112,39 @@ impl Running {
     /// Waits up to `limit` for the dev server to answer; true when it does.
     pub async fn wait_ready(&self, limit: Duration) -> bool {
         let mut rx = self.status.subscribe();
-        tokio::time::timeout(limit, rx.wait_for(|s| s.state == DevState::Ready || s.gone.is_some()))
-            .await
-            .map(|r| r.map(|s| s.state == DevState::Ready).unwrap_or(false))
-            .unwrap_or(false)
+        tokio::time::timeout(
+            limit,
+            rx.wait_for(|s| s.state == DevState::Ready || s.gone.is_some()),
+        )
+        .await
+        .map(|r| r.map(|s| s.state == DevState::Ready).unwrap_or(false))
+        .unwrap_or(false)
     }
 
     /// An error the injected preview script saw in the browser, on the
     /// page with id `page` (what its script made up at load; may be empty).
     pub fn report_browser_error(&self, page: &str, d: Diagnostic) {
         let seq = self.log_seq();
-        self.browser_errors.lock().unwrap_or_else(|p| p.into_inner()).report(page, seq, d);
+        self.browser_errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .report(page, seq, d);
     }
 
     /// Page `page` (re)loaded: what the browser reported before is history.
     pub fn page_loaded(&self, page: &str) {
-        self.browser_errors.lock().unwrap_or_else(|p| p.into_inner()).page_loaded(page);
+        self.browser_errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .page_loaded(page);
     }
 
     /// What the browser reported since the code last changed.
     fn browser_errors(&self, fresh: u64) -> Vec<Diagnostic> {
-        self.browser_errors.lock().unwrap_or_else(|p| p.into_inner()).since(fresh)
+        self.browser_errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .since(fresh)
     }
 
     /// The `seq` of the dev server's last output line (0: none yet).
@@ -135,7 +155,12 @@ impl Running {
     /// The `seq` of the last line that says the dev server (re)started or
     /// rebuilt, that is, the code changed (0: none kept).
     fn fresh_start_seq(&self) -> u64 {
-        self.logs.tail(devserver::LOG_LINES).iter().rev().find(|l| is_fresh_start(&l.text)).map_or(0, |l| l.seq)
+        self.logs
+            .tail(devserver::LOG_LINES)
+            .iter()
+            .rev()
+            .find(|l| is_fresh_start(&l.text))
+            .map_or(0, |l| l.seq)
     }
 
     fn set(&self, f: impl FnOnce(&mut Status)) {
@@ -212,7 +237,10 @@ impl Sandboxes {
 
     /// Whether sandboxes are kept off the host's own addresses (None until the engine is first used).
     pub fn host_guard(&self) -> Option<Result<(), String>> {
-        self.host_guard.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.host_guard
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// This appliance's id on the Docker engine (the value of our instance label).
@@ -241,7 +269,9 @@ impl Sandboxes {
             return Ok(e.clone());
         }
         let engine = Engine::connect(&self.config.docker_socket).await?;
-        engine.ensure_network(&self.config.network, false, &self.instance).await?;
+        engine
+            .ensure_network(&self.config.network, false, &self.instance)
+            .await?;
         let guarded = tokio::task::spawn_blocking(super::firewall::guard_host)
             .await
             .unwrap_or_else(|e| Err(e.to_string()));
@@ -250,7 +280,9 @@ impl Sandboxes {
         }
         *self.host_guard.lock().unwrap_or_else(|p| p.into_inner()) = Some(guarded);
         if !self.config.egress_templates.is_empty() {
-            engine.ensure_network(&self.egress_network(), true, &self.instance).await?;
+            engine
+                .ensure_network(&self.egress_network(), true, &self.instance)
+                .await?;
         }
         *slot = Some(engine.clone());
         Ok(engine)
@@ -292,12 +324,17 @@ impl Sandboxes {
     }
 
     fn note_failure(&self, project_id: &str, why: String) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).insert(project_id.to_string(), why);
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(project_id.to_string(), why);
     }
 
     /// Status of a project's sandbox.
     pub fn view(&self, project_id: &str, template: &str) -> SandboxView {
-        let port = manifest::for_template(template).map(|m| m.port).unwrap_or(0);
+        let port = manifest::for_template(template)
+            .map(|m| m.port)
+            .unwrap_or(0);
         match self.running(project_id) {
             Some(r) => {
                 let s = r.status.borrow().clone();
@@ -320,9 +357,18 @@ impl Sandboxes {
                 }
             }
             None => {
-                let failure = self.failures.lock().unwrap_or_else(|p| p.into_inner()).get(project_id).cloned();
+                let failure = self
+                    .failures
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(project_id)
+                    .cloned();
                 SandboxView {
-                    state: if failure.is_some() { DevState::Failed } else { DevState::Stopped },
+                    state: if failure.is_some() {
+                        DevState::Failed
+                    } else {
+                        DevState::Stopped
+                    },
                     template: template.to_string(),
                     container: None,
                     image: self.image_for(template),
@@ -343,7 +389,11 @@ impl Sandboxes {
 
     /// Starts the project's sandbox (from the warm pool when one waits), or
     /// returns the running one.
-    pub async fn start(self: &Arc<Self>, project_id: &str, template: &str) -> Result<Arc<Running>, SandboxError> {
+    pub async fn start(
+        self: &Arc<Self>,
+        project_id: &str,
+        template: &str,
+    ) -> Result<Arc<Running>, SandboxError> {
         let lock = self.project_lock(project_id);
         let _guard = lock.lock().await;
         if let Some(r) = self.running(project_id) {
@@ -353,7 +403,10 @@ impl Sandboxes {
         let result = self.start_locked(project_id, template).await;
         match &result {
             Ok(r) => {
-                self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(project_id);
+                self.failures
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(project_id);
                 if r.from_warm_pool {
                     let me = self.clone();
                     tokio::spawn(async move { me.fill_pool().await });
@@ -367,9 +420,14 @@ impl Sandboxes {
         result
     }
 
-    async fn start_locked(self: &Arc<Self>, project_id: &str, template: &str) -> Result<Arc<Running>, SandboxError> {
+    async fn start_locked(
+        self: &Arc<Self>,
+        project_id: &str,
+        template: &str,
+    ) -> Result<Arc<Running>, SandboxError> {
         let requested = Instant::now();
-        let manifest = manifest::for_template(template).ok_or_else(|| SandboxError::NoSandbox(template.into()))?;
+        let manifest = manifest::for_template(template)
+            .ok_or_else(|| SandboxError::NoSandbox(template.into()))?;
         let engine = self.engine().await?;
         let worktree = self.git.worktree_path(project_id);
         if !worktree.exists() {
@@ -387,14 +445,19 @@ impl Sandboxes {
         // A warm container needs the working tree moved, so only when no
         // writer holds it: during an agent turn (which holds the lock for
         // its whole length) a new container is started instead.
-        let warm = self.git.try_lock(project_id).and_then(|guard| Some((guard, self.take_warm(template)?)));
+        let warm = self
+            .git
+            .try_lock(project_id)
+            .and_then(|guard| Some((guard, self.take_warm(template)?)));
         if let Some((guard, warm)) = warm {
             match self.claim(&engine, guard, warm, project_id, &name).await {
                 Ok(id) => {
                     container_id = Some(id);
                     from_pool = true;
                 }
-                Err(e) => tracing::warn!(project = project_id, error = %e, "warm sandbox could not be used; starting a new one"),
+                Err(e) => {
+                    tracing::warn!(project = project_id, error = %e, "warm sandbox could not be used; starting a new one")
+                }
             }
         }
         let container_id = match container_id {
@@ -476,7 +539,10 @@ impl Sandboxes {
             browser_errors: Mutex::default(),
             tasks: Mutex::default(),
         });
-        let follower = tokio::spawn(follow(engine.follow_logs(container_id, "all"), Arc::downgrade(&running)));
+        let follower = tokio::spawn(follow(
+            engine.follow_logs(container_id, "all"),
+            Arc::downgrade(&running),
+        ));
         let prober = tokio::spawn(probe(Arc::downgrade(&running)));
         running
             .tasks
@@ -494,8 +560,15 @@ impl Sandboxes {
     pub async fn stop(&self, project_id: &str) -> Result<bool, SandboxError> {
         let lock = self.project_lock(project_id);
         let _guard = lock.lock().await;
-        let running = self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(project_id);
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(project_id);
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(project_id);
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(project_id);
         let Some(running) = running else {
             return Ok(false);
         };
@@ -525,14 +598,27 @@ impl Sandboxes {
         self.run_captured(&running, command, timeout).await
     }
 
-    async fn run_captured(&self, running: &Running, command: &str, timeout_secs: u64) -> Result<ExecResult, SandboxError> {
+    async fn run_captured(
+        &self,
+        running: &Running,
+        command: &str,
+        timeout_secs: u64,
+    ) -> Result<ExecResult, SandboxError> {
         running.touch();
         let engine = self.engine().await?;
         let started = Instant::now();
         // `timeout` inside the container kills the whole command at the limit.
-        let cmd = ["timeout", "-s", "KILL", &timeout_secs.to_string(), "sh", "-c", command]
-            .map(String::from)
-            .to_vec();
+        let cmd = [
+            "timeout",
+            "-s",
+            "KILL",
+            &timeout_secs.to_string(),
+            "sh",
+            "-c",
+            command,
+        ]
+        .map(String::from)
+        .to_vec();
         let (exec_id, mut output, _input) = engine.exec(&running.container, cmd, false).await?;
         let cap = self.config.exec_output_bytes;
         let mut buf: Vec<u8> = Vec::new();
@@ -540,7 +626,9 @@ impl Sandboxes {
         let collect = async {
             while let Some(Ok(chunk)) = output.next().await {
                 let bytes = match chunk {
-                    LogOutput::StdOut { message } | LogOutput::StdErr { message } | LogOutput::Console { message } => message,
+                    LogOutput::StdOut { message }
+                    | LogOutput::StdErr { message }
+                    | LogOutput::Console { message } => message,
                     LogOutput::StdIn { .. } => continue,
                 };
                 let room = cap.saturating_sub(buf.len());
@@ -550,7 +638,9 @@ impl Sandboxes {
                 buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
             }
         };
-        let finished = tokio::time::timeout(Duration::from_secs(timeout_secs + 5), collect).await.is_ok();
+        let finished = tokio::time::timeout(Duration::from_secs(timeout_secs + 5), collect)
+            .await
+            .is_ok();
         let mut exit_code = None;
         for _ in 0..20 {
             exit_code = engine.exec_exit_code(&exec_id).await?;
@@ -573,12 +663,19 @@ impl Sandboxes {
 
     /// `check_for_errors`: the template's build / lint / type-check in the
     /// sandbox, parsed, joined by dev-server and browser errors.
-    pub async fn check_for_errors(self: &Arc<Self>, project_id: &str, template: &str) -> Result<Vec<Diagnostic>, SandboxError> {
-        let manifest = manifest::for_template(template).ok_or_else(|| SandboxError::NoSandbox(template.into()))?;
+    pub async fn check_for_errors(
+        self: &Arc<Self>,
+        project_id: &str,
+        template: &str,
+    ) -> Result<Vec<Diagnostic>, SandboxError> {
+        let manifest = manifest::for_template(template)
+            .ok_or_else(|| SandboxError::NoSandbox(template.into()))?;
         let running = self.start(project_id, template).await?;
         let mut found = Vec::new();
         for check in &manifest.checks {
-            let result = self.run_captured(&running, &check.command, check.timeout_secs).await?;
+            let result = self
+                .run_captured(&running, &check.command, check.timeout_secs)
+                .await?;
             let mut parsed = diagnostics::parse(check.parser, &result.output, &check.name);
             let failed = result.timed_out || result.exit_code.is_some_and(|c| c != 0);
             if parsed.is_empty() && failed {
@@ -605,10 +702,17 @@ impl Sandboxes {
         // just before the check (the agent writes, then checks) come in while
         // it runs, and must not make a fresh result look stale.
         let seq = running.log_seq();
-        self.last_checks.lock().unwrap_or_else(|p| p.into_inner()).insert(
-            project_id.to_string(),
-            CheckRun { container: running.container.clone(), seq, found: found.clone() },
-        );
+        self.last_checks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                project_id.to_string(),
+                CheckRun {
+                    container: running.container.clone(),
+                    seq,
+                    found: found.clone(),
+                },
+            );
         found.extend(self.runtime_errors(&running));
         Ok(found)
     }
@@ -619,13 +723,21 @@ impl Sandboxes {
     /// page last loaded and the code last changed.
     pub fn known_errors(&self, project_id: &str) -> Vec<Diagnostic> {
         let running = self.running(project_id);
-        let now = running.as_ref().map(|r| (r.container.as_str(), r.fresh_start_seq()));
+        let now = running
+            .as_ref()
+            .map(|r| (r.container.as_str(), r.fresh_start_seq()));
         let mut checks = self.last_checks.lock().unwrap_or_else(|p| p.into_inner());
         // A stale run is dropped, not just hidden: it never becomes current again.
-        if checks.get(project_id).is_some_and(|run| !run.is_current(now)) {
+        if checks
+            .get(project_id)
+            .is_some_and(|run| !run.is_current(now))
+        {
             checks.remove(project_id);
         }
-        let mut found = checks.get(project_id).map(|run| run.found.clone()).unwrap_or_default();
+        let mut found = checks
+            .get(project_id)
+            .map(|run| run.found.clone())
+            .unwrap_or_default();
         drop(checks);
         if let Some(r) = running {
             found.extend(self.runtime_errors(&r));
@@ -643,28 +755,51 @@ impl Sandboxes {
             .map(|i| i + 1)
             .unwrap_or(0);
         let text: Vec<&str> = lines[start..].iter().map(|l| l.text.as_str()).collect();
-        let mut found = diagnostics::parse(manifest::Parser::Generic, &text.join("\n"), "dev-server");
+        let mut found =
+            diagnostics::parse(manifest::Parser::Generic, &text.join("\n"), "dev-server");
         let fresh = start.checked_sub(1).map_or(0, |i| lines[i].seq);
         found.extend(running.browser_errors(fresh));
         found
     }
 
     /// An interactive shell in the project's sandbox.
-    pub async fn terminal(self: &Arc<Self>, project_id: &str, template: &str) -> Result<(Terminal, Arc<Running>), SandboxError> {
+    pub async fn terminal(
+        self: &Arc<Self>,
+        project_id: &str,
+        template: &str,
+    ) -> Result<(Terminal, Arc<Running>), SandboxError> {
         let running = self.start(project_id, template).await?;
         let engine = self.engine().await?;
-        let (exec_id, output, input) = engine.exec(&running.container, vec!["/bin/bash".into()], true).await?;
-        Ok((Terminal { exec_id, output, input }, running))
+        let (exec_id, output, input) = engine
+            .exec(&running.container, vec!["/bin/bash".into()], true)
+            .await?;
+        Ok((
+            Terminal {
+                exec_id,
+                output,
+                input,
+            },
+            running,
+        ))
     }
 
-    pub async fn resize_terminal(&self, exec_id: &str, cols: u16, rows: u16) -> Result<(), SandboxError> {
+    pub async fn resize_terminal(
+        &self,
+        exec_id: &str,
+        cols: u16,
+        rows: u16,
+    ) -> Result<(), SandboxError> {
         self.engine().await?.resize_exec(exec_id, cols, rows).await
     }
 
     // ---- warm pool ----
 
     fn take_warm(&self, template: &str) -> Option<Warm> {
-        self.warm.lock().unwrap_or_else(|p| p.into_inner()).get_mut(template)?.pop()
+        self.warm
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(template)?
+            .pop()
     }
 
     /// Gives a warm container a project: its empty folder becomes the
@@ -681,7 +816,11 @@ impl Sandboxes {
     ) -> Result<String, SandboxError> {
         let worktree = self.git.worktree_path(project_id);
         let swapped = {
-            let (dir, wt, root) = (warm.dir.clone(), worktree.clone(), self.scratch_root.clone());
+            let (dir, wt, root) = (
+                warm.dir.clone(),
+                worktree.clone(),
+                self.scratch_root.clone(),
+            );
             let id = project_id.to_string();
             let swapped = blocking(move || swap_in(&dir, &wt, &root, &id)).await;
             drop(git_lock);
@@ -711,25 +850,44 @@ impl Sandboxes {
         if self.config.warm_pool == 0 || !self.config.enabled {
             return;
         }
-        self.refill_wanted.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.refill_wanted
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let Ok(_filling) = self.filling.try_lock() else {
             return;
         };
-        while self.refill_wanted.swap(false, std::sync::atomic::Ordering::SeqCst) {
-            let Ok(engine) = self.engine().await else { return };
+        while self
+            .refill_wanted
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            let Ok(engine) = self.engine().await else {
+                return;
+            };
             for t in crate::templates::TEMPLATES {
-                let Some(manifest) = manifest::for_template(t.id) else { continue };
+                let Some(manifest) = manifest::for_template(t.id) else {
+                    continue;
+                };
                 let image = self.image_for(t.id);
                 if !engine.image_exists(&image).await {
                     continue;
                 }
                 loop {
-                    let have = self.warm.lock().unwrap_or_else(|p| p.into_inner()).get(t.id).map_or(0, Vec::len);
+                    let have = self
+                        .warm
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get(t.id)
+                        .map_or(0, Vec::len);
                     if have >= self.config.warm_pool {
                         break;
                     }
                     match self.new_warm(&engine, t.id, &image, manifest).await {
-                        Ok(w) => self.warm.lock().unwrap_or_else(|p| p.into_inner()).entry(t.id.to_string()).or_default().push(w),
+                        Ok(w) => self
+                            .warm
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .entry(t.id.to_string())
+                            .or_default()
+                            .push(w),
                         Err(e) => {
                             tracing::warn!(template = t.id, error = %e, "could not start a warm sandbox");
                             break;
@@ -740,7 +898,13 @@ impl Sandboxes {
         }
     }
 
-    async fn new_warm(&self, engine: &Engine, template: &str, image: &str, manifest: &manifest::TemplateManifest) -> Result<Warm, SandboxError> {
+    async fn new_warm(
+        &self,
+        engine: &Engine,
+        template: &str,
+        image: &str,
+        manifest: &manifest::TemplateManifest,
+    ) -> Result<Warm, SandboxError> {
         let label = crate::secrets::random_label(10);
         let dir = self.scratch_root.join(format!("pool-{label}"));
         std::fs::create_dir_all(&dir)?;
@@ -805,21 +969,38 @@ impl Sandboxes {
     /// existing projects, remove everything else of ours (stopped
     /// containers, old warm ones, containers of deleted projects), then fill
     /// the pool and keep stopping idle sandboxes.
-    pub async fn recover(self: &Arc<Self>, projects: &HashMap<String, String>) -> Result<(), SandboxError> {
+    pub async fn recover(
+        self: &Arc<Self>,
+        projects: &HashMap<String, String>,
+    ) -> Result<(), SandboxError> {
         std::fs::create_dir_all(&self.scratch_root)?;
         let engine = self.engine().await?;
         let prefix = format!("autocrea-{}-", self.instance);
         let mut adopted = 0;
         for c in engine.list_ours(&self.instance).await? {
-            let project = c.name.strip_prefix(&prefix).filter(|p| !p.starts_with("pool-"));
+            let project = c
+                .name
+                .strip_prefix(&prefix)
+                .filter(|p| !p.starts_with("pool-"));
             let template = project.and_then(|p| projects.get(p));
             match (project, template) {
                 (Some(project), Some(template)) if c.running && *template == c.template => {
-                    let Some(manifest) = manifest::for_template(template) else { continue };
+                    let Some(manifest) = manifest::for_template(template) else {
+                        continue;
+                    };
                     let network = self.network_for(template);
                     match engine.address(&c.id, &network).await {
                         Ok(ip) => {
-                            self.track(&engine, project, template, &c.name, &c.id, SocketAddr::from((ip, manifest.port)), false, Instant::now());
+                            self.track(
+                                &engine,
+                                project,
+                                template,
+                                &c.name,
+                                &c.id,
+                                SocketAddr::from((ip, manifest.port)),
+                                false,
+                                Instant::now(),
+                            );
                             adopted += 1;
                         }
                         Err(_) => engine.remove(&c.id).await?,
@@ -887,7 +1068,9 @@ async fn follow(mut stream: OutputStream, running: Weak<Running>) {
     while let Some(item) = stream.next().await {
         let Some(r) = running.upgrade() else { return };
         let lines = match item {
-            Ok(LogOutput::StdOut { message }) | Ok(LogOutput::Console { message }) => r.logs.push(false, &message),
+            Ok(LogOutput::StdOut { message }) | Ok(LogOutput::Console { message }) => {
+                r.logs.push(false, &message)
+            }
             Ok(LogOutput::StdErr { message }) => r.logs.push(true, &message),
             Ok(LogOutput::StdIn { .. }) => continue,
             Err(_) => break,
@@ -898,7 +1081,10 @@ async fn follow(mut stream: OutputStream, running: Weak<Running>) {
                     s.state = DevState::Starting;
                     s.retry_in_secs = None;
                 }),
-                Some(Marker::Exited { code, retry_in_secs }) => r.set(|s| {
+                Some(Marker::Exited {
+                    code,
+                    retry_in_secs,
+                }) => r.set(|s| {
                     s.state = DevState::Crashed;
                     s.restarts += 1;
                     s.retry_in_secs = Some(retry_in_secs);
@@ -932,7 +1118,11 @@ async fn probe(running: Weak<Running>) {
         let state = r.state();
         drop(r);
         let answers = matches!(
-            tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect(addr)).await,
+            tokio::time::timeout(
+                Duration::from_millis(500),
+                tokio::net::TcpStream::connect(addr)
+            )
+            .await,
             Ok(Ok(_))
         );
         let Some(r) = running.upgrade() else { return };
@@ -954,8 +1144,16 @@ async fn probe(running: Weak<Running>) {
 /// Makes `pool_dir` (mounted in a warm container) the project's working
 /// tree: the old tree moves aside, the pool folder takes its name, and the
 /// files move in (renames on one file system; nothing is copied).
-fn swap_in(pool_dir: &Path, worktree: &Path, scratch_root: &Path, project_id: &str) -> Result<(), SandboxError> {
-    let aside = scratch_root.join(format!("swap-{project_id}-{}", crate::secrets::random_label(6)));
+fn swap_in(
+    pool_dir: &Path,
+    worktree: &Path,
+    scratch_root: &Path,
+    project_id: &str,
+) -> Result<(), SandboxError> {
+    let aside = scratch_root.join(format!(
+        "swap-{project_id}-{}",
+        crate::secrets::random_label(6)
+    ));
     std::fs::rename(worktree, &aside)?;
     if let Err(e) = std::fs::rename(pool_dir, worktree) {
         std::fs::rename(&aside, worktree)?;
@@ -983,8 +1181,18 @@ fn check_scratch_dirs(tree: &Path, dirs: &[String]) -> Result<(), SandboxError> 
     for dir in dirs {
         match fs.kind(dir) {
             Ok(None) | Ok(Some(crate::confined::Kind::Folder)) => {}
-            Ok(Some(crate::confined::Kind::Link)) => return Err(scratch_refused(dir, &crate::confined::FsError::Link(dir.clone()))),
-            Ok(Some(_)) => return Err(scratch_refused(dir, &crate::confined::FsError::NotAFolder(dir.clone()))),
+            Ok(Some(crate::confined::Kind::Link)) => {
+                return Err(scratch_refused(
+                    dir,
+                    &crate::confined::FsError::Link(dir.clone()),
+                ))
+            }
+            Ok(Some(_)) => {
+                return Err(scratch_refused(
+                    dir,
+                    &crate::confined::FsError::NotAFolder(dir.clone()),
+                ))
+            }
             Err(e) => return Err(scratch_refused(dir, &e)),
         }
     }
@@ -992,7 +1200,9 @@ fn check_scratch_dirs(tree: &Path, dirs: &[String]) -> Result<(), SandboxError> 
 }
 
 fn scratch_refused(dir: &str, e: &crate::confined::FsError) -> SandboxError {
-    SandboxError::Invalid(format!("{e}; the build-output folder {dir} must be a plain folder (remove it from the repository)"))
+    SandboxError::Invalid(format!(
+        "{e}; the build-output folder {dir} must be a plain folder (remove it from the repository)"
+    ))
 }
 
 /// A tmpfs mounted over an existing folder takes that folder's mode, so the
@@ -1000,13 +1210,19 @@ fn scratch_refused(dir: &str, e: &crate::confined::FsError) -> SandboxError {
 /// project's (a push can put a link at `.next`), so the folder is made and
 /// its mode set without following any link (`crate::confined`).
 fn make_scratch_dir(tree: &Path, dir: &str) -> Result<(), SandboxError> {
-    crate::confined::Confined::new(tree).folder_with_mode(dir, 0o1777).map_err(|e| match e {
-        crate::confined::FsError::Link(_) | crate::confined::FsError::NotAFolder(_) => scratch_refused(dir, &e),
-        e => SandboxError::Io(std::io::Error::other(e.to_string())),
-    })
+    crate::confined::Confined::new(tree)
+        .folder_with_mode(dir, 0o1777)
+        .map_err(|e| match e {
+            crate::confined::FsError::Link(_) | crate::confined::FsError::NotAFolder(_) => {
+                scratch_refused(dir, &e)
+            }
+            e => SandboxError::Io(std::io::Error::other(e.to_string())),
+        })
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, SandboxError> + Send + 'static) -> Result<T, SandboxError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SandboxError> + Send + 'static,
+) -> Result<T, SandboxError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| SandboxError::Io(std::io::Error::other(e.to_string())))?

@@ -53,9 +53,18 @@ pub enum Parser {
 }
 
 const SOURCES: &[(&str, &str)] = &[
-    ("static", include_str!("../../../../compose/sandbox/static/template.toml")),
-    ("vite-react", include_str!("../../../../compose/sandbox/vite-react/template.toml")),
-    ("nextjs", include_str!("../../../../compose/sandbox/nextjs/template.toml")),
+    (
+        "static",
+        include_str!("../../../../compose/sandbox/static/template.toml"),
+    ),
+    (
+        "vite-react",
+        include_str!("../../../../compose/sandbox/vite-react/template.toml"),
+    ),
+    (
+        "nextjs",
+        include_str!("../../../../compose/sandbox/nextjs/template.toml"),
+    ),
 ];
 
 /// The manifest of `template`, or `None` for a template without a sandbox.

@@ -10,8 +10,8 @@
 
 pub mod devserver;
 pub mod diagnostics;
-mod errors;
 pub mod docker;
+mod errors;
 mod firewall;
 mod manager;
 pub mod manifest;
@@ -25,7 +25,9 @@ pub use manager::{ExecResult, Running, SandboxView, Sandboxes, Terminal};
 pub enum SandboxError {
     #[error("sandboxes are turned off on this appliance ([sandbox] enabled = false)")]
     Disabled,
-    #[error("the Docker engine is not reachable ({0}); start dockerd or check [sandbox] docker_socket")]
+    #[error(
+        "the Docker engine is not reachable ({0}); start dockerd or check [sandbox] docker_socket"
+    )]
     EngineUnavailable(String),
     #[error("the sandbox image {0} is missing; build it with installer/images.sh (or load a bundle with --load)")]
     ImageMissing(String),
@@ -51,8 +53,14 @@ impl SandboxError {
     /// stay in the server's log.
     pub fn public_message(&self) -> String {
         match self {
-            SandboxError::Engine(_) => "the Docker engine refused the sandbox operation; the server log has the details".into(),
-            SandboxError::Git(_) | SandboxError::Io(_) => "the sandbox could not prepare the project's files; the server log has the details".into(),
+            SandboxError::Engine(_) => {
+                "the Docker engine refused the sandbox operation; the server log has the details"
+                    .into()
+            }
+            SandboxError::Git(_) | SandboxError::Io(_) => {
+                "the sandbox could not prepare the project's files; the server log has the details"
+                    .into()
+            }
             e => e.to_string(),
         }
     }

@@ -25,7 +25,9 @@ pub fn check(command: &str, allowed: &[String]) -> Result<(), SandboxError> {
         return refuse("the command is empty".into());
     }
     if command.len() > MAX_COMMAND {
-        return refuse(format!("the command is longer than {MAX_COMMAND} characters"));
+        return refuse(format!(
+            "the command is longer than {MAX_COMMAND} characters"
+        ));
     }
     if command.contains('\n') || command.contains('\0') {
         return refuse("give one line (join steps with && or ;)".into());
@@ -87,7 +89,9 @@ mod tests {
     use super::*;
 
     fn allowed() -> Vec<String> {
-        ["ls", "npm", "echo", "cat", "grep", "node"].map(String::from).to_vec()
+        ["ls", "npm", "echo", "cat", "grep", "node"]
+            .map(String::from)
+            .to_vec()
     }
 
     #[test]

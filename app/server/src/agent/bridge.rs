@@ -2,18 +2,20 @@
 
 use super::EventLog;
 use crate::api::gateway::Target;
-use autocrea_core::agent::textcalls;
-use autocrea_core::llm::policy::ToolFormat;
-use std::sync::Arc;
-use crate::llm::wire::{ChatMessage, ChatRequest, Content, ContentPart, FunctionCall, Tool, ToolCall};
+use crate::llm::wire::{
+    ChatMessage, ChatRequest, Content, ContentPart, FunctionCall, Tool, ToolCall,
+};
 use crate::llm::ChatEvent;
 use crate::state::AppState;
 use autocrea_core::agent::runner::{Call, ChatMsg, Image, Model, Reply, SandboxTools};
+use autocrea_core::agent::textcalls;
+use autocrea_core::agent::{budget, context};
+use autocrea_core::llm::policy::ToolFormat;
 use autocrea_core::llm::usage;
 use autocrea_core::sandbox::{Diagnostic, SandboxError};
-use autocrea_core::agent::{budget, context};
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Any provider (the local worker included) as the loop's model. Each call
@@ -35,8 +37,25 @@ pub struct ProviderModel {
 }
 
 impl ProviderModel {
-    pub fn new(target: Target, state: AppState, user_id: i64, project_id: String, log: Arc<EventLog>, turn_id: String) -> Self {
-        Self { target, state, user_id, project_id, log, turn_id, calls: 0, model_ms: 0, cancelled_tokens: Arc::default() }
+    pub fn new(
+        target: Target,
+        state: AppState,
+        user_id: i64,
+        project_id: String,
+        log: Arc<EventLog>,
+        turn_id: String,
+    ) -> Self {
+        Self {
+            target,
+            state,
+            user_id,
+            project_id,
+            log,
+            turn_id,
+            calls: 0,
+            model_ms: 0,
+            cancelled_tokens: Arc::default(),
+        }
     }
 
     /// Tools go in the system prompt instead of the API's tool list.
@@ -46,20 +65,40 @@ impl ProviderModel {
 }
 
 impl Model for ProviderModel {
-    async fn reply(&mut self, messages: &[ChatMsg], tools: &[serde_json::Value], max_tokens: usize) -> Result<Reply, String> {
+    async fn reply(
+        &mut self,
+        messages: &[ChatMsg],
+        tools: &[serde_json::Value],
+        max_tokens: usize,
+    ) -> Result<Reply, String> {
         self.calls += 1;
         let native = !self.text_tools() && !tools.is_empty();
         // The local worker constrains its output to a tool call with
         // "required": a small model then always writes a call that parses
         // (and ends its part with `finish`).
-        let choice = if self.target.provider_id == "local" { "required" } else { "auto" };
+        let choice = if self.target.provider_id == "local" {
+            "required"
+        } else {
+            "auto"
+        };
         let request = ChatRequest {
             model: None,
             messages: messages.iter().map(|m| to_wire(m, native)).collect(),
             // What the context leaves after this prompt (`budget::Budget::answer`).
             // Streamed, so text and calls reach the turn's card while they are written.
-            options: crate::llm::wire::Options { max_tokens: Some(max_tokens as u32), stream: true, ..Default::default() },
-            tools: if native { tools.iter().filter_map(|t| serde_json::from_value::<Tool>(t.clone()).ok()).collect() } else { Vec::new() },
+            options: crate::llm::wire::Options {
+                max_tokens: Some(max_tokens as u32),
+                stream: true,
+                ..Default::default()
+            },
+            tools: if native {
+                tools
+                    .iter()
+                    .filter_map(|t| serde_json::from_value::<Tool>(t.clone()).ok())
+                    .collect()
+            } else {
+                Vec::new()
+            },
             tool_choice: native.then(|| serde_json::json!(choice)),
             response_format: None,
         };
@@ -78,9 +117,16 @@ impl Model for ProviderModel {
         // Text and the pieces of a call being written both stream to the turn's card.
         let on_text = move |t: &str, tool: Option<&str>| {
             streamed.fetch_add(t.len() as u64, Ordering::Relaxed);
-            log.push("token", serde_json::json!({"turn": turn, "text": t, "tool": tool}));
+            log.push(
+                "token",
+                serde_json::json!({"turn": turn, "text": t, "tool": tool}),
+            );
         };
-        let mut result = collect(self.target.adapter.chat(&self.target.model, request).await, on_text).await;
+        let mut result = collect(
+            self.target.adapter.chat(&self.target.model, request).await,
+            on_text,
+        )
+        .await;
         in_flight.record = None;
         self.model_ms += started.elapsed().as_millis() as u64;
         if let (Ok(reply), false) = (&mut result, native) {
@@ -96,14 +142,22 @@ impl Model for ProviderModel {
                 // A server that streams without the usage chunk: estimated, not free.
                 r.prompt_tokens = prompt_estimate;
                 r.completion_tokens = (context::estimate(&r.text)
-                    + r.calls.iter().map(|c| context::estimate(&c.arguments)).sum::<usize>()) as u64;
+                    + r.calls
+                        .iter()
+                        .map(|c| context::estimate(&c.arguments))
+                        .sum::<usize>()) as u64;
             }
         }
         let (prompt_tokens, completion_tokens, outcome) = match &result {
             Ok(r) => (r.prompt_tokens, r.completion_tokens, "finished"),
             Err(_) => (0, 0, "failed"),
         };
-        let record = self.usage_record(prompt_tokens, completion_tokens, started.elapsed().as_millis() as u64, outcome);
+        let record = self.usage_record(
+            prompt_tokens,
+            completion_tokens,
+            started.elapsed().as_millis() as u64,
+            outcome,
+        );
         if let Err(e) = usage::record(&self.state.pool, &record).await {
             tracing::error!(error = %e, "could not record model usage");
         }
@@ -112,7 +166,13 @@ impl Model for ProviderModel {
 }
 
 impl ProviderModel {
-    fn usage_record(&self, prompt_tokens: u64, completion_tokens: u64, duration_ms: u64, outcome: &'static str) -> usage::UsageRecord {
+    fn usage_record(
+        &self,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+        duration_ms: u64,
+        outcome: &'static str,
+    ) -> usage::UsageRecord {
         usage::UsageRecord {
             user_id: self.user_id,
             project_id: Some(self.project_id.clone()),
@@ -141,10 +201,15 @@ struct InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let Some(mut record) = self.record.take() else { return };
+        let Some(mut record) = self.record.take() else {
+            return;
+        };
         record.completion_tokens = self.streamed_bytes.load(Ordering::Relaxed).div_ceil(3);
         record.duration_ms = self.started.elapsed().as_millis() as u64;
-        self.cancelled_tokens.fetch_add(record.prompt_tokens + record.completion_tokens, Ordering::Relaxed);
+        self.cancelled_tokens.fetch_add(
+            record.prompt_tokens + record.completion_tokens,
+            Ordering::Relaxed,
+        );
         let pool = self.pool.clone();
         tokio::spawn(async move {
             if let Err(e) = usage::record(&pool, &record).await {
@@ -154,7 +219,10 @@ impl Drop for InFlight {
     }
 }
 
-async fn collect(events: Result<crate::llm::EventStream, crate::llm::LlmError>, on_text: impl Fn(&str, Option<&str>)) -> Result<Reply, String> {
+async fn collect(
+    events: Result<crate::llm::EventStream, crate::llm::LlmError>,
+    on_text: impl Fn(&str, Option<&str>),
+) -> Result<Reply, String> {
     let mut events = events.map_err(|e| e.to_string())?;
     let mut reply = Reply::default();
     let mut cut = false;
@@ -166,7 +234,9 @@ async fn collect(events: Result<crate::llm::EventStream, crate::llm::LlmError>, 
                 on_text(&t, None);
                 reply.text.push_str(&t);
             }
-            ChatEvent::ToolCallDelta { name, arguments, .. } => {
+            ChatEvent::ToolCallDelta {
+                name, arguments, ..
+            } => {
                 if name.is_some() {
                     writing = name;
                 }
@@ -174,7 +244,11 @@ async fn collect(events: Result<crate::llm::EventStream, crate::llm::LlmError>, 
                     on_text(&arguments, writing.as_deref());
                 }
             }
-            ChatEvent::ToolCall(c) => reply.calls.push(Call { id: c.id, name: c.function.name, arguments: c.function.arguments }),
+            ChatEvent::ToolCall(c) => reply.calls.push(Call {
+                id: c.id,
+                name: c.function.name,
+                arguments: c.function.arguments,
+            }),
             ChatEvent::Finish { usage, reason } => {
                 reply.prompt_tokens = usage.prompt_tokens;
                 reply.completion_tokens = usage.completion_tokens;
@@ -185,7 +259,9 @@ async fn collect(events: Result<crate::llm::EventStream, crate::llm::LlmError>, 
     if cut {
         // A call cut off by max_tokens (streamed in pieces, so it arrived
         // half-written) is no call.
-        reply.calls.retain(|c| serde_json::from_str::<serde_json::Value>(&c.arguments).is_ok());
+        reply
+            .calls
+            .retain(|c| serde_json::from_str::<serde_json::Value>(&c.arguments).is_ok());
     }
     if cut && reply.calls.is_empty() {
         // The answer ran into max_tokens: a call cut off there (a
@@ -202,13 +278,30 @@ fn to_wire(m: &ChatMsg, native: bool) -> ChatMessage {
     if !native {
         let mut content = m.content.clone();
         for c in &m.tool_calls {
-            content.push_str(&format!("\n<tool_call>\n{{\"name\": {}, \"arguments\": {}}}\n</tool_call>", serde_json::json!(c.name), c.arguments));
+            content.push_str(&format!(
+                "\n<tool_call>\n{{\"name\": {}, \"arguments\": {}}}\n</tool_call>",
+                serde_json::json!(c.name),
+                c.arguments
+            ));
         }
         let (role, content) = match m.role {
-            "tool" => ("user".to_string(), format!("Result of tool call {}:\n{}", m.tool_call_id.as_deref().unwrap_or(""), content)),
+            "tool" => (
+                "user".to_string(),
+                format!(
+                    "Result of tool call {}:\n{}",
+                    m.tool_call_id.as_deref().unwrap_or(""),
+                    content
+                ),
+            ),
             r => (r.to_string(), content),
         };
-        return ChatMessage { role, content: Some(with_images(content, &m.images)), tool_calls: None, tool_call_id: None, name: None };
+        return ChatMessage {
+            role,
+            content: Some(with_images(content, &m.images)),
+            tool_calls: None,
+            tool_call_id: None,
+            name: None,
+        };
     }
     ChatMessage {
         role: m.role.to_string(),
@@ -216,7 +309,14 @@ fn to_wire(m: &ChatMsg, native: bool) -> ChatMessage {
         tool_calls: (!m.tool_calls.is_empty()).then(|| {
             m.tool_calls
                 .iter()
-                .map(|c| ToolCall { id: c.id.clone(), kind: "function".into(), function: FunctionCall { name: c.name.clone(), arguments: c.arguments.clone() } })
+                .map(|c| ToolCall {
+                    id: c.id.clone(),
+                    kind: "function".into(),
+                    function: FunctionCall {
+                        name: c.name.clone(),
+                        arguments: c.arguments.clone(),
+                    },
+                })
                 .collect()
         }),
         tool_call_id: m.tool_call_id.clone(),
@@ -230,11 +330,17 @@ fn with_images(text: String, images: &[Image]) -> Content {
     if images.is_empty() {
         return Content::Text(text);
     }
-    let mut parts = vec![ContentPart { kind: "text".into(), text: Some(text), image_url: None }];
+    let mut parts = vec![ContentPart {
+        kind: "text".into(),
+        text: Some(text),
+        image_url: None,
+    }];
     parts.extend(images.iter().map(|i| ContentPart {
         kind: "image_url".into(),
         text: None,
-        image_url: Some(serde_json::json!({ "url": format!("data:{};base64,{}", i.media_type, i.base64) })),
+        image_url: Some(
+            serde_json::json!({ "url": format!("data:{};base64,{}", i.media_type, i.base64) }),
+        ),
     }));
     Content::Parts(parts)
 }
@@ -260,11 +366,20 @@ impl SandboxTools for SandboxBridge {
             (Some(c), _) => format!("exit code {c}"),
             (None, _) => "no exit code".to_string(),
         };
-        Ok(format!("{status}{}\n{}", if r.truncated { " (output cut)" } else { "" }, r.output))
+        Ok(format!(
+            "{status}{}\n{}",
+            if r.truncated { " (output cut)" } else { "" },
+            r.output
+        ))
     }
 
     async fn check(&self) -> Result<Vec<Diagnostic>, String> {
-        match self.state.sandboxes.check_for_errors(&self.project_id, &self.template).await {
+        match self
+            .state
+            .sandboxes
+            .check_for_errors(&self.project_id, &self.template)
+            .await
+        {
             // Without sandboxes nothing can be checked: a warning the model
             // and the user see, not a failed turn.
             Err(SandboxError::Disabled) => Ok(vec![Diagnostic {

@@ -29,18 +29,25 @@ impl Hooks for ServerHooks {
         let rx = self.state.agents.wait_for_answer(&self.turn_id);
         // A stop that came just before the wait began.
         if self.stop.load(Ordering::SeqCst) {
-            self.state.agents.answer_plan(&self.turn_id, Approval::Stopped);
+            self.state
+                .agents
+                .answer_plan(&self.turn_id, Approval::Stopped);
         }
-        self.log.push("plan", json!({"turn": self.turn_id, "plan": plan}));
+        self.log
+            .push("plan", json!({"turn": self.turn_id, "plan": plan}));
         let limit = Duration::from_secs(self.state.config.agent.plan_timeout_secs);
         match tokio::time::timeout(limit, rx).await {
             // Approved without an edit: the plan as written.
-            Ok(Ok(Approval::Approved(edit))) if edit.trim().is_empty() => Approval::Approved(plan.to_string()),
+            Ok(Ok(Approval::Approved(edit))) if edit.trim().is_empty() => {
+                Approval::Approved(plan.to_string())
+            }
             Ok(Ok(answer)) => answer,
             Ok(Err(_)) => Approval::Stopped,
             Err(_) => {
                 // Nobody answered: the waiting entry goes (nobody receives this answer).
-                self.state.agents.answer_plan(&self.turn_id, Approval::Stopped);
+                self.state
+                    .agents
+                    .answer_plan(&self.turn_id, Approval::Stopped);
                 Approval::Rejected(format!("no answer within {} seconds", limit.as_secs()))
             }
         }

@@ -9,11 +9,11 @@ use super::hooks::ServerHooks;
 use crate::error::ApiError;
 use crate::state::AppState;
 use autocrea_core::agent::budget::{self, Budget};
-use autocrea_core::agent::{attachments, context, history};
 use autocrea_core::agent::files::{Limits as FileLimits, Worktree};
 use autocrea_core::agent::pipeline::{self, Mode, TurnInput, TurnRun};
 use autocrea_core::agent::runner::{ChatMsg, Ending, Event, Image, Limits, Settings};
 use autocrea_core::agent::store::{self, Message, NewMessage, Thread, Turn};
+use autocrea_core::agent::{attachments, context, history};
 use autocrea_core::gitstore::Author;
 use autocrea_core::projects::Project;
 use axum::http::StatusCode;
@@ -29,10 +29,17 @@ const OPEN_FILES_MAX: usize = 10;
 /// What the turn answers.
 pub enum Ask {
     /// A new message at the end of the current branch, with attachment ids.
-    New { content: String, attachments: Vec<String> },
+    New {
+        content: String,
+        attachments: Vec<String>,
+    },
     /// An earlier user message, edited: a new branch beside it. Its
     /// attachments are the old message's when `attachments` is None.
-    Edit { message_id: String, content: String, attachments: Option<Vec<String>> },
+    Edit {
+        message_id: String,
+        content: String,
+        attachments: Option<Vec<String>>,
+    },
     /// An earlier user message, answered again.
     Regenerate { message_id: String },
 }
@@ -62,35 +69,68 @@ struct Prepared {
 
 /// Starts a turn; the pipeline runs in the background and reports on the
 /// thread's event log.
-pub async fn start(state: &AppState, user_id: i64, project: &Project, thread: &Thread, ask: Ask, opts: Options) -> Result<Turn, ApiError> {
+pub async fn start(
+    state: &AppState,
+    user_id: i64,
+    project: &Project,
+    thread: &Thread,
+    ask: Ask,
+    opts: Options,
+) -> Result<Turn, ApiError> {
     if let Ask::New { content, .. } | Ask::Edit { content, .. } = &ask {
         let content = content.trim();
         if content.is_empty() || content.chars().count() > MESSAGE_MAX {
-            return Err(ApiError::invalid(format!("content: 1 to {MESSAGE_MAX} characters")));
+            return Err(ApiError::invalid(format!(
+                "content: 1 to {MESSAGE_MAX} characters"
+            )));
         }
     }
     if let Ask::Edit { message_id, .. } | Ask::Regenerate { message_id } = &ask {
-        let m = store::message(&state.pool, &thread.id, message_id).await.map_err(store_error)?;
+        let m = store::message(&state.pool, &thread.id, message_id)
+            .await
+            .map_err(store_error)?;
         if m.role != "user" {
-            return Err(ApiError::invalid("only your own messages can be edited or answered again"));
+            return Err(ApiError::invalid(
+                "only your own messages can be edited or answered again",
+            ));
         }
     }
-    if let Ask::New { attachments: ids, .. } | Ask::Edit { attachments: Some(ids), .. } = &ask {
-        attachments::check_own(&state.pool, &project.id, user_id, ids).await.map_err(store_error)?;
+    if let Ask::New {
+        attachments: ids, ..
+    }
+    | Ask::Edit {
+        attachments: Some(ids),
+        ..
+    } = &ask
+    {
+        attachments::check_own(&state.pool, &project.id, user_id, ids)
+            .await
+            .map_err(store_error)?;
     }
     if opts.open_files.len() > OPEN_FILES_MAX {
-        return Err(ApiError::invalid(format!("open_files: at most {OPEN_FILES_MAX} paths")));
+        return Err(ApiError::invalid(format!(
+            "open_files: at most {OPEN_FILES_MAX} paths"
+        )));
     }
-    let balance = store::balance_milli(&state.pool, user_id).await.map_err(store_error)?;
+    let balance = store::balance_milli(&state.pool, user_id)
+        .await
+        .map_err(store_error)?;
     if balance <= 0 {
         return Err(ApiError::new(
             StatusCode::PAYMENT_REQUIRED,
             "insufficient_credits",
-            format!("your balance is {:.3} credits; a turn needs a positive balance", balance as f64 / 1000.0),
+            format!(
+                "your balance is {:.3} credits; a turn needs a positive balance",
+                balance as f64 / 1000.0
+            ),
         ));
     }
     let limit = state.config.agent.turns_per_hour;
-    if store::turns_last_hour(&state.pool, user_id).await.map_err(store_error)? >= limit {
+    if store::turns_last_hour(&state.pool, user_id)
+        .await
+        .map_err(store_error)?
+        >= limit
+    {
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "turn_limit",
@@ -99,46 +139,109 @@ pub async fn start(state: &AppState, user_id: i64, project: &Project, thread: &T
         e.retry_after = Some(60);
         return Err(e);
     }
-    let mode = opts.mode.or_else(|| project.agent_mode.as_deref().and_then(Mode::parse)).unwrap_or(Mode::Quick);
+    let mode = opts
+        .mode
+        .or_else(|| project.agent_mode.as_deref().and_then(Mode::parse))
+        .unwrap_or(Mode::Quick);
     let model_name = opts.model.clone().or_else(|| project.agent_model.clone());
     let target = crate::api::gateway::resolve(state, user_id, model_name.as_deref())
         .await
         .map_err(|e| ApiError::new(e.status(), "model_unavailable", e.to_string()))?;
     // Refused before anything is stored when the model's context cannot
     // hold the agent's smallest prompt and answer: no turn could ever fit.
-    let budget = Budget::new(target.context_tokens, state.config.agent.max_tokens as usize);
+    let budget = Budget::new(
+        target.context_tokens,
+        state.config.agent.max_tokens as usize,
+    );
     let wt = Worktree::new(state.git.worktree_path(&project.id), FileLimits::default());
     let text_tools = target.tools == autocrea_core::llm::policy::ToolFormat::Text;
     // The description is in every role's brief.
-    let smallest = pipeline::smallest_prompt(mode, text_tools, &wt) + request_tokens(&ask) + context::estimate(&project.description);
+    let smallest = pipeline::smallest_prompt(mode, text_tools, &wt)
+        + request_tokens(&ask)
+        + context::estimate(&project.description);
     if let Err(e) = budget.check(smallest) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "context_too_small", e.to_string()));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "context_too_small",
+            e.to_string(),
+        ));
     }
     let stop = Arc::new(AtomicBool::new(false));
     {
-        let mut running = state.agents.running.lock().unwrap_or_else(|p| p.into_inner());
+        let mut running = state
+            .agents
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if running.contains_key(&thread.id) {
-            return Err(ApiError::new(StatusCode::CONFLICT, "turn_running", "a turn is running on this thread; stop it or wait"));
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "turn_running",
+                "a turn is running on this thread; stop it or wait",
+            ));
         }
         running.insert(thread.id.clone(), (String::new(), stop.clone()));
     }
-    let prepared = match begin(state, user_id, project, thread, ask, mode, &target.public_name).await {
+    let prepared = match begin(
+        state,
+        user_id,
+        project,
+        thread,
+        ask,
+        mode,
+        &target.public_name,
+    )
+    .await
+    {
         Ok(p) => p,
         Err(e) => {
-            state.agents.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&thread.id);
+            state
+                .agents
+                .running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&thread.id);
             return Err(e);
         }
     };
-    if let Some(entry) = state.agents.running.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&thread.id) {
+    if let Some(entry) = state
+        .agents
+        .running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_mut(&thread.id)
+    {
         entry.0 = prepared.turn.id.clone();
     }
     let log = state.agents.log(&thread.id);
-    let model = ProviderModel::new(target, state.clone(), user_id, project.id.clone(), log, prepared.turn.id.clone());
+    let model = ProviderModel::new(
+        target,
+        state.clone(),
+        user_id,
+        project.id.clone(),
+        log,
+        prepared.turn.id.clone(),
+    );
     let turn_out = prepared.turn.clone();
     let (state, project, thread) = (state.clone(), project.clone(), thread.clone());
     tokio::spawn(async move {
-        run(state.clone(), project, thread.clone(), prepared, mode, opts, model, stop).await;
-        state.agents.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&thread.id);
+        run(
+            state.clone(),
+            project,
+            thread.clone(),
+            prepared,
+            mode,
+            opts,
+            model,
+            stop,
+        )
+        .await;
+        state
+            .agents
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&thread.id);
     });
     Ok(turn_out)
 }
@@ -147,23 +250,54 @@ pub async fn start(state: &AppState, user_id: i64, project: &Project, thread: &T
 /// (a regeneration's is already stored and was checked when it was sent).
 fn request_tokens(ask: &Ask) -> usize {
     match ask {
-        Ask::New { content, .. } | Ask::Edit { content, .. } => context::estimate(content).saturating_sub(budget::REQUEST_ALLOWANCE),
+        Ask::New { content, .. } | Ask::Edit { content, .. } => {
+            context::estimate(content).saturating_sub(budget::REQUEST_ALLOWANCE)
+        }
         Ask::Regenerate { .. } => 0,
     }
 }
 
 /// Stores the user's message (unless regenerating) and the running turn.
-async fn begin(state: &AppState, user_id: i64, project: &Project, thread: &Thread, ask: Ask, mode: Mode, model: &str) -> Result<Prepared, ApiError> {
+async fn begin(
+    state: &AppState,
+    user_id: i64,
+    project: &Project,
+    thread: &Thread,
+    ask: Ask,
+    mode: Mode,
+    model: &str,
+) -> Result<Prepared, ApiError> {
     let git = state.git.clone();
     let id = project.id.clone();
-    let head = crate::error::blocking(move || Ok(git.history(&id, None, 0, 1)?.0.first().map(|v| v.sha.clone()))).await?;
-    let all = store::messages(&state.pool, &thread.id).await.map_err(store_error)?;
+    let head = crate::error::blocking(move || {
+        Ok(git
+            .history(&id, None, 0, 1)?
+            .0
+            .first()
+            .map(|v| v.sha.clone()))
+    })
+    .await?;
+    let all = store::messages(&state.pool, &thread.id)
+        .await
+        .map_err(store_error)?;
     // The message the new one follows, and the version to start from.
     let (parent, content, earlier) = match &ask {
-        Ask::New { content, .. } => (store::active_leaf(&all).map(str::to_string), Some(content.trim().to_string()), None),
-        Ask::Edit { message_id, content, .. } => {
+        Ask::New { content, .. } => (
+            store::active_leaf(&all).map(str::to_string),
+            Some(content.trim().to_string()),
+            None,
+        ),
+        Ask::Edit {
+            message_id,
+            content,
+            ..
+        } => {
             let m = find(&all, message_id)?;
-            (m.parent_id.clone(), Some(content.trim().to_string()), Some(m))
+            (
+                m.parent_id.clone(),
+                Some(content.trim().to_string()),
+                Some(m),
+            )
         }
         Ask::Regenerate { message_id } => {
             let m = find(&all, message_id)?;
@@ -171,40 +305,97 @@ async fn begin(state: &AppState, user_id: i64, project: &Project, thread: &Threa
         }
     };
     let restore = match earlier.and_then(|m| m.turn_id.clone()) {
-        Some(turn_id) => store::turn(&state.pool, &thread.id, &turn_id).await.map_err(store_error)?.base_sha.filter(|b| Some(b) != head.as_ref()),
+        Some(turn_id) => store::turn(&state.pool, &thread.id, &turn_id)
+            .await
+            .map_err(store_error)?
+            .base_sha
+            .filter(|b| Some(b) != head.as_ref()),
         None => None,
     };
     let history = store::branch(&all, parent.as_deref())
         .into_iter()
-        .filter(|m| m.role == "user" || (m.role == "assistant" && m.tool_calls.is_none() && !m.content.is_empty()))
-        .map(|m| (m.id.clone(), ChatMsg::new(if m.role == "user" { "user" } else { "assistant" }, with_attachment_names(m))))
+        .filter(|m| {
+            m.role == "user"
+                || (m.role == "assistant" && m.tool_calls.is_none() && !m.content.is_empty())
+        })
+        .map(|m| {
+            (
+                m.id.clone(),
+                ChatMsg::new(
+                    if m.role == "user" {
+                        "user"
+                    } else {
+                        "assistant"
+                    },
+                    with_attachment_names(m),
+                ),
+            )
+        })
         .collect();
-    let turn = store::begin_turn(&state.pool, thread, user_id, mode.as_str(), model, head.as_deref()).await.map_err(store_error)?;
+    let turn = store::begin_turn(
+        &state.pool,
+        thread,
+        user_id,
+        mode.as_str(),
+        model,
+        head.as_deref(),
+    )
+    .await
+    .map_err(store_error)?;
     let attachment_ids = match &ask {
-        Ask::New { attachments, .. } | Ask::Edit { attachments: Some(attachments), .. } => attachments.clone(),
-        Ask::Edit { message_id, attachments: None, .. } => attachments::ids_of_message(&state.pool, message_id).await.map_err(store_error)?,
+        Ask::New { attachments, .. }
+        | Ask::Edit {
+            attachments: Some(attachments),
+            ..
+        } => attachments.clone(),
+        Ask::Edit {
+            message_id,
+            attachments: None,
+            ..
+        } => attachments::ids_of_message(&state.pool, message_id)
+            .await
+            .map_err(store_error)?,
         Ask::Regenerate { .. } => Vec::new(),
     };
     let request = match (content, &ask) {
         (Some(content), _) => store::add_message(
             &state.pool,
             &thread.id,
-            NewMessage { role: "user", content, parent_id: parent, turn_id: Some(turn.id.clone()), attachments: attachment_ids, ..Default::default() },
+            NewMessage {
+                role: "user",
+                content,
+                parent_id: parent,
+                turn_id: Some(turn.id.clone()),
+                attachments: attachment_ids,
+                ..Default::default()
+            },
         )
-            .await
-            .map_err(store_error)?,
+        .await
+        .map_err(store_error)?,
         (None, Ask::Regenerate { message_id }) => find(&all, message_id)?,
         (None, _) => unreachable!("only a regeneration has no new content"),
     };
-    store::set_request(&state.pool, &turn.id, &request.id).await.map_err(store_error)?;
-    Ok(Prepared { turn, request, history, restore })
+    store::set_request(&state.pool, &turn.id, &request.id)
+        .await
+        .map_err(store_error)?;
+    Ok(Prepared {
+        turn,
+        request,
+        history,
+        restore,
+    })
 }
 
 /// The request as the model gets it: text files inlined after the
 /// message (together at most `text_budget` bytes, so a small context is not
 /// overrun: a longer file is cut, and says so), images as images for a
 /// model that reads them and as a note for one that does not.
-fn request_with_attachments(content: &str, attached: Vec<(attachments::Attachment, Vec<u8>)>, images_ok: bool, text_budget: usize) -> (String, Vec<Image>) {
+fn request_with_attachments(
+    content: &str,
+    attached: Vec<(attachments::Attachment, Vec<u8>)>,
+    images_ok: bool,
+    text_budget: usize,
+) -> (String, Vec<Image>) {
     use base64::Engine;
     let mut text = content.to_string();
     let mut budget = text_budget;
@@ -213,7 +404,12 @@ fn request_with_attachments(content: &str, attached: Vec<(attachments::Attachmen
         if a.kind == "image" {
             if images_ok {
                 text.push_str(&format!("\n\n(Attached image `{}`, shown below.)", a.name));
-                images.push(Image { media_type: a.media_type, base64: base64::engine::general_purpose::STANDARD.encode(&data).into() });
+                images.push(Image {
+                    media_type: a.media_type,
+                    base64: base64::engine::general_purpose::STANDARD
+                        .encode(&data)
+                        .into(),
+                });
             } else {
                 text.push_str(&format!(
                     "\n\n(The person attached the image `{}`, but the model in use cannot see images; ask them to describe it if it matters.)",
@@ -228,13 +424,18 @@ fn request_with_attachments(content: &str, attached: Vec<(attachments::Attachmen
                     end -= 1;
                 }
                 body.truncate(end);
-                body.push_str("\n[the rest of this file was cut: it does not fit the model's context]");
+                body.push_str(
+                    "\n[the rest of this file was cut: it does not fit the model's context]",
+                );
             }
             budget = budget.saturating_sub(body.len());
             // A fence longer than any run of backticks in the file.
             let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
             let fence = "`".repeat(longest.max(2) + 1);
-            text.push_str(&format!("\n\nAttached file `{}`:\n{fence}\n{body}\n{fence}", a.name));
+            text.push_str(&format!(
+                "\n\nAttached file `{}`:\n{fence}\n{body}\n{fence}",
+                a.name
+            ));
         }
     }
     (text, images)
@@ -252,11 +453,23 @@ fn with_attachment_names(m: &Message) -> String {
 
 /// The message `id` among the thread's (start checked that it is the user's).
 fn find(all: &[Message], id: &str) -> Result<Message, ApiError> {
-    all.iter().find(|m| m.id == id).cloned().ok_or_else(|| ApiError::not_found("message"))
+    all.iter()
+        .find(|m| m.id == id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("message"))
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mode: Mode, opts: Options, mut model: ProviderModel, stop: Arc<AtomicBool>) {
+async fn run(
+    state: AppState,
+    project: Project,
+    thread: Thread,
+    p: Prepared,
+    mode: Mode,
+    opts: Options,
+    mut model: ProviderModel,
+    stop: Arc<AtomicBool>,
+) {
     let started = std::time::Instant::now();
     let log = state.agents.log(&thread.id);
     let turn = p.turn.clone();
@@ -264,7 +477,10 @@ async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mod
     // The turn holds the project's writer lock: no push or save lands in the middle of it.
     let _lock = state.git.lock(&project.id).await;
     let settings = Settings {
-        limits: Limits { max_iterations: state.config.agent.max_iterations, repair_rounds: state.config.agent.repair_rounds },
+        limits: Limits {
+            max_iterations: state.config.agent.max_iterations,
+            repair_rounds: state.config.agent.repair_rounds,
+        },
         context_tokens: model.target.context_tokens,
         max_answer: state.config.agent.max_tokens as usize,
         tools_in_prompt: model.text_tools(),
@@ -272,19 +488,38 @@ async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mod
     let result = match &p.restore {
         Some(sha) => {
             let (git, id, sha) = (state.git.clone(), project.id.clone(), sha.clone());
-            crate::error::blocking(move || Ok(git.load_version_into_worktree(&id, &sha)?)).await.map_err(|e| e.message)
+            crate::error::blocking(move || Ok(git.load_version_into_worktree(&id, &sha)?))
+                .await
+                .map_err(|e| e.message)
         }
         None => Ok(()),
     };
     let attached = attachments::with_data(&state.pool, &p.request.id).await;
     let result = match (result, attached) {
-        (Err(e), _) => TurnRun::ended(Ending::Failed(format!("could not load the earlier version: {e}"))),
-        (_, Err(e)) => TurnRun::ended(Ending::Failed(format!("could not read the attachments: {e}"))),
+        (Err(e), _) => TurnRun::ended(Ending::Failed(format!(
+            "could not load the earlier version: {e}"
+        ))),
+        (_, Err(e)) => TurnRun::ended(Ending::Failed(format!(
+            "could not read the attachments: {e}"
+        ))),
         (Ok(()), Ok(attached)) => {
             // Attached text may take half the prompt's room (about 3 bytes a token).
             let text_budget = settings.budget().prompt_limit() / 2 * 3;
-            let (request, images) = request_with_attachments(&p.request.content, attached, model.target.images, text_budget);
-            let history = fit_history(&state, &thread, p.history, &mut model, settings.budget(), &stop).await;
+            let (request, images) = request_with_attachments(
+                &p.request.content,
+                attached,
+                model.target.images,
+                text_budget,
+            );
+            let history = fit_history(
+                &state,
+                &thread,
+                p.history,
+                &mut model,
+                settings.budget(),
+                &stop,
+            )
+            .await;
             let mut wt = Worktree::new(state.git.worktree_path(&project.id), FileLimits::default());
             let input = TurnInput {
                 project: project_brief(&state, &project, &wt, &opts.open_files),
@@ -295,7 +530,11 @@ async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mod
                 settings,
                 text_tools: model.text_tools(),
             };
-            let sandbox = SandboxBridge { state: state.clone(), project_id: project.id.clone(), template: project.template.clone() };
+            let sandbox = SandboxBridge {
+                state: state.clone(),
+                project_id: project.id.clone(),
+                template: project.template.clone(),
+            };
             let mut hooks = ServerHooks {
                 state: state.clone(),
                 log: log.clone(),
@@ -305,41 +544,76 @@ async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mod
                 auto_approve: opts.auto_approve,
             };
             let (emit_log, turn_id) = (log.clone(), turn.id.clone());
-            pipeline::run_turn(&mut model, &sandbox, &mut wt, &mut hooks, input, &stop, move |e| emit(&emit_log, &turn_id, e)).await
+            pipeline::run_turn(
+                &mut model,
+                &sandbox,
+                &mut wt,
+                &mut hooks,
+                input,
+                &stop,
+                move |e| emit(&emit_log, &turn_id, e),
+            )
+            .await
         }
     };
-    let cancelled = model.cancelled_tokens.load(std::sync::atomic::Ordering::Relaxed);
+    let cancelled = model
+        .cancelled_tokens
+        .load(std::sync::atomic::Ordering::Relaxed);
     let tokens = (result.prompt_tokens + result.completion_tokens + cancelled) as i64;
     // Stop pressed after the last step's work: the person was told it stops, so nothing is committed.
-    let ending = if stop.load(std::sync::atomic::Ordering::SeqCst) { Ending::Stopped } else { result.ending.clone() };
+    let ending = if stop.load(std::sync::atomic::Ordering::SeqCst) {
+        Ending::Stopped
+    } else {
+        result.ending.clone()
+    };
     let (status, commit, error) = match &ending {
         Ending::Done { remaining_errors } => {
             let git = state.git.clone();
             let (id, message) = (project.id.clone(), commit_message(&thread, mode, &result));
             let author = Author::agent(pipeline::DEVELOPER.name);
-            match crate::error::blocking(move || Ok(git.commit_worktree(&id, &message, &author)?)).await {
+            match crate::error::blocking(move || Ok(git.commit_worktree(&id, &message, &author)?))
+                .await
+            {
                 Ok(sha) => {
                     let mut notes = Vec::new();
                     if *remaining_errors > 0 {
-                        notes.push(format!("{remaining_errors} error(s) left after the repair rounds"));
+                        notes.push(format!(
+                            "{remaining_errors} error(s) left after the repair rounds"
+                        ));
                     }
-                    let high = result.findings.iter().filter(|f| f.severity == "high").count();
+                    let high = result
+                        .findings
+                        .iter()
+                        .filter(|f| f.severity == "high")
+                        .count();
                     if high > 0 {
                         notes.push(format!("{high} high-severity security finding(s) left"));
                     }
                     ("done", sha, (!notes.is_empty()).then(|| notes.join("; ")))
                 }
-                Err(e) => ("failed", None, Some(format!("could not commit: {}", e.message))),
+                Err(e) => (
+                    "failed",
+                    None,
+                    Some(format!("could not commit: {}", e.message)),
+                ),
             }
         }
         Ending::Stopped => ("stopped", None, Some("stopped by the user".to_string())),
-        Ending::IterationLimit => ("failed", None, Some(format!("no answer after {} model calls", settings.limits.max_iterations))),
+        Ending::IterationLimit => (
+            "failed",
+            None,
+            Some(format!(
+                "no answer after {} model calls",
+                settings.limits.max_iterations
+            )),
+        ),
         Ending::Failed(e) => ("failed", None, Some(e.clone())),
     };
     if status != "done" {
         let git = state.git.clone();
         let id = project.id.clone();
-        if let Err(e) = crate::error::blocking(move || Ok(git.discard_worktree_changes(&id)?)).await {
+        if let Err(e) = crate::error::blocking(move || Ok(git.discard_worktree_changes(&id)?)).await
+        {
             tracing::error!(project = %project.id, error = %e.message, "could not discard a turn's changes");
         }
     }
@@ -349,7 +623,15 @@ async fn run(state: AppState, project: Project, thread: Thread, p: Prepared, mod
         error: error.as_deref(),
         charge_milli: tokens * state.config.agent.milli_credits_per_token,
     };
-    if let Err(e) = store::finish_turn(&state.pool, &turn, &p.request.id, answer_chain(&turn, &result), end).await {
+    if let Err(e) = store::finish_turn(
+        &state.pool,
+        &turn,
+        &p.request.id,
+        answer_chain(&turn, &result),
+        end,
+    )
+    .await
+    {
         tracing::error!(turn = %turn.id, error = %e, "could not store the end of a turn");
     }
     log.push("turn:end", json!({"turn": turn.id, "status": status, "commit": commit, "error": error,
@@ -372,8 +654,13 @@ fn answer_chain(turn: &Turn, result: &TurnRun) -> Vec<NewMessage> {
             agent_role: Some(role.to_string()),
             content: m.content.clone(),
             tool_calls: (!m.tool_calls.is_empty()).then(|| {
-                serde_json::to_string(&m.tool_calls.iter().map(|c| json!({"id": c.id, "name": c.name, "arguments": c.arguments})).collect::<Vec<_>>())
-                    .unwrap_or_default()
+                serde_json::to_string(
+                    &m.tool_calls
+                        .iter()
+                        .map(|c| json!({"id": c.id, "name": c.name, "arguments": c.arguments}))
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap_or_default()
             }),
             tool_call_id: m.tool_call_id.clone(),
             turn_id: Some(turn.id.clone()),
@@ -388,12 +675,28 @@ fn answer_chain(turn: &Turn, result: &TurnRun) -> Vec<NewMessage> {
 /// The thread's earlier messages for the prompt (`history::fit`): a summary
 /// the model makes of older ones is kept on the thread. Stop ends the
 /// summary call too.
-async fn fit_history(state: &AppState, thread: &Thread, history: Vec<(String, ChatMsg)>, model: &mut ProviderModel, budget: Budget, stop: &AtomicBool) -> Vec<ChatMsg> {
+async fn fit_history(
+    state: &AppState,
+    thread: &Thread,
+    history: Vec<(String, ChatMsg)>,
+    model: &mut ProviderModel,
+    budget: Budget,
+    stop: &AtomicBool,
+) -> Vec<ChatMsg> {
     let kept = match (&thread.summary, &thread.summary_upto) {
-        (Some(text), Some(upto)) => Some(history::Summary { text: text.clone(), upto: upto.clone() }),
+        (Some(text), Some(upto)) => Some(history::Summary {
+            text: text.clone(),
+            upto: upto.clone(),
+        }),
         _ => None,
     };
-    let recent_only = history.iter().rev().take(2).rev().map(|(_, m)| m.clone()).collect();
+    let recent_only = history
+        .iter()
+        .rev()
+        .take(2)
+        .rev()
+        .map(|(_, m)| m.clone())
+        .collect();
     let fitted = tokio::select! {
         f = history::fit(model, history, kept, budget) => f,
         _ = autocrea_core::agent::runner::stopped(stop) => history::Fitted { messages: recent_only, new_summary: None },
@@ -408,8 +711,16 @@ async fn fit_history(state: &AppState, thread: &Thread, history: Vec<(String, Ch
 
 /// About the project for the system prompt: name, template, description,
 /// the errors the sandbox knows of, and the files the user has open.
-fn project_brief(state: &AppState, project: &Project, wt: &Worktree, open_files: &[String]) -> String {
-    let mut s = format!("The project is \"{}\" (template {}).", project.name, project.template);
+fn project_brief(
+    state: &AppState,
+    project: &Project,
+    wt: &Worktree,
+    open_files: &[String],
+) -> String {
+    let mut s = format!(
+        "The project is \"{}\" (template {}).",
+        project.name, project.template
+    );
     if !project.description.trim().is_empty() {
         s.push_str(&format!(" Its description: {}", project.description.trim()));
     }
@@ -434,12 +745,27 @@ fn project_brief(state: &AppState, project: &Project, wt: &Worktree, open_files:
 fn emit(log: &super::EventLog, turn: &str, e: Event) {
     let (kind, data) = match e {
         Event::Text(t) => ("message", json!({"turn": turn, "text": t})),
-        Event::ToolStart { id, name } => ("tool:start", json!({"turn": turn, "id": id, "name": name})),
-        Event::ToolEnd { id, name, ok, summary } => ("tool:end", json!({"turn": turn, "id": id, "name": name, "ok": ok, "summary": summary})),
+        Event::ToolStart { id, name } => {
+            ("tool:start", json!({"turn": turn, "id": id, "name": name}))
+        }
+        Event::ToolEnd {
+            id,
+            name,
+            ok,
+            summary,
+        } => (
+            "tool:end",
+            json!({"turn": turn, "id": id, "name": name, "ok": ok, "summary": summary}),
+        ),
         Event::FileUpdated(path) => ("file:updated", json!({"turn": turn, "path": path})),
         Event::PreviewRefresh => ("preview:refresh", json!({"turn": turn})),
-        Event::ErrorsDetected(errors) => ("error:detected", json!({"turn": turn, "errors": errors})),
-        Event::Editor { open, paths } => ("editor", json!({"turn": turn, "open": open, "paths": paths})),
+        Event::ErrorsDetected(errors) => {
+            ("error:detected", json!({"turn": turn, "errors": errors}))
+        }
+        Event::Editor { open, paths } => (
+            "editor",
+            json!({"turn": turn, "open": open, "paths": paths}),
+        ),
     };
     log.push(kind, data);
 }
@@ -448,11 +774,29 @@ fn commit_message(thread: &Thread, mode: Mode, result: &TurnRun) -> String {
     let summary = result
         .summary
         .as_deref()
-        .map(|s| s.lines().next().unwrap_or("").trim().chars().take(72).collect::<String>())
+        .map(|s| {
+            s.lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .chars()
+                .take(72)
+                .collect::<String>()
+        })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| format!("Changes from the chat \"{}\"", thread.title));
-    let roles: Vec<&str> = result.steps.iter().filter(|s| s.status == "done").map(|s| s.role).collect();
-    format!("{summary}\n\nMade by the agent ({} mode: {}) in thread {}.", mode.as_str(), roles.join(", "), thread.id)
+    let roles: Vec<&str> = result
+        .steps
+        .iter()
+        .filter(|s| s.status == "done")
+        .map(|s| s.role)
+        .collect();
+    format!(
+        "{summary}\n\nMade by the agent ({} mode: {}) in thread {}.",
+        mode.as_str(),
+        roles.join(", "),
+        thread.id
+    )
 }
 
 pub fn store_error(e: store::StoreError) -> ApiError {
@@ -461,7 +805,11 @@ pub fn store_error(e: store::StoreError) -> ApiError {
         store::StoreError::Invalid(m) => ApiError::invalid(m),
         store::StoreError::Db(e) => {
             tracing::error!(error = %e, "agent store");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the database failed")
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the database failed",
+            )
         }
     }
 }
@@ -471,16 +819,32 @@ mod tests {
     use super::*;
 
     fn attachment(name: &str, kind: &str) -> attachments::Attachment {
-        attachments::Attachment { id: name.into(), name: name.into(), kind: kind.into(), media_type: "image/png".into(), size: 0 }
+        attachments::Attachment {
+            id: name.into(),
+            name: name.into(),
+            kind: kind.into(),
+            media_type: "image/png".into(),
+            size: 0,
+        }
     }
 
     #[test]
     fn text_is_inlined_within_its_budget_and_images_follow_the_model() {
-        let files = vec![(attachment("a.txt", "text"), b"x".repeat(100)), (attachment("b.txt", "text"), b"y".repeat(100)), (attachment("p.png", "image"), vec![1, 2, 3])];
+        let files = vec![
+            (attachment("a.txt", "text"), b"x".repeat(100)),
+            (attachment("b.txt", "text"), b"y".repeat(100)),
+            (attachment("p.png", "image"), vec![1, 2, 3]),
+        ];
         let (text, images) = request_with_attachments("Do it", files.clone(), true, 150);
-        assert!(text.starts_with("Do it\n\nAttached file `a.txt`:\n```\n"), "{text}");
+        assert!(
+            text.starts_with("Do it\n\nAttached file `a.txt`:\n```\n"),
+            "{text}"
+        );
         assert!(text.contains(&"x".repeat(100)) && !text.contains(&"x".repeat(101)));
-        assert!(text.contains(&"y".repeat(50)) && !text.contains(&"y".repeat(51)), "the second file gets what is left");
+        assert!(
+            text.contains(&"y".repeat(50)) && !text.contains(&"y".repeat(51)),
+            "the second file gets what is left"
+        );
         assert!(text.contains("[the rest of this file was cut"));
         assert_eq!(images.len(), 1);
         assert_eq!(&*images[0].base64, "AQID");

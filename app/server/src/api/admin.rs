@@ -21,7 +21,11 @@ pub struct SettingsView {
     pub warnings: Vec<Warning>,
 }
 
-fn settings_view(state: &AppState, headers: &HeaderMap, settings: InstanceSettings) -> SettingsView {
+fn settings_view(
+    state: &AppState,
+    headers: &HeaderMap,
+    settings: InstanceSettings,
+) -> SettingsView {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     SettingsView {
         settings,

@@ -43,10 +43,22 @@ pub async fn upload(
     let project = projects::get(&state.pool, auth.user.id, &id).await?;
     let (kind, media_type) = attachments::classify(&p.name, &body).map_err(|r| match r {
         Refusal::TooLarge(m) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", m),
-        Refusal::Unsupported(m) => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type", m),
+        Refusal::Unsupported(m) => {
+            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type", m)
+        }
         Refusal::Invalid(m) => ApiError::invalid(m),
     })?;
-    let a = attachments::create(&state.pool, &project.id, auth.user.id, &p.name, kind, media_type, &body).await.map_err(store_error)?;
+    let a = attachments::create(
+        &state.pool,
+        &project.id,
+        auth.user.id,
+        &p.name,
+        kind,
+        media_type,
+        &body,
+    )
+    .await
+    .map_err(store_error)?;
     Ok((StatusCode::CREATED, Json(a)))
 }
 
@@ -54,14 +66,27 @@ pub async fn upload(
 #[utoipa::path(get, path = "/api/v1/projects/{id}/attachments/{attachment}", tag = "agent",
     params(("id" = String, Path, description = "project id"), ("attachment" = String, Path, description = "attachment id")),
     responses((status = 200, description = "the file", content_type = "application/octet-stream"), (status = 404, body = ErrorBody)))]
-pub async fn download(State(state): State<AppState>, auth: Auth, Path((id, attachment)): Path<(String, String)>) -> ApiResult<Response> {
+pub async fn download(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, attachment)): Path<(String, String)>,
+) -> ApiResult<Response> {
     let project = projects::get(&state.pool, auth.user.id, &id).await?;
-    let (a, data) = attachments::read(&state.pool, &project.id, &attachment).await.map_err(store_error)?;
+    let (a, data) = attachments::read(&state.pool, &project.id, &attachment)
+        .await
+        .map_err(store_error)?;
     let mut res = data.into_response();
     let headers = res.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(&a.media_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&a.media_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
     // Shown, never run: a text file is plain text, and nothing in it may load or script.
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; img-src 'self'; sandbox"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; img-src 'self'; sandbox"),
+    );
     // RFC 5987: the name percent-encoded as UTF-8, so no quote or newline in it can break the header.
     let name = percent_encoding::utf8_percent_encode(&a.name, percent_encoding::NON_ALPHANUMERIC);
     let disposition = format!("inline; filename*=UTF-8''{name}");

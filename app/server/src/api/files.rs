@@ -42,11 +42,25 @@ pub struct FileTree {
 #[utoipa::path(get, path = "/api/v1/projects/{id}/files", tag = "files",
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = FileTree), (status = 404, body = ErrorBody)))]
-pub async fn tree(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<FileTree>> {
+pub async fn tree(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<FileTree>> {
     let project = owned(&state, &auth, &id).await?;
     let git = state.git.clone();
     let (version, entries) = blocking(move || git.all_files(&project.id)).await?;
-    Ok(Json(FileTree { version, files: entries.into_iter().map(|e| FileEntry { path: e.path, sha: e.sha, size: e.size }).collect() }))
+    Ok(Json(FileTree {
+        version,
+        files: entries
+            .into_iter()
+            .map(|e| FileEntry {
+                path: e.path,
+                sha: e.sha,
+                size: e.size,
+            })
+            .collect(),
+    }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -77,11 +91,17 @@ pub struct FileView {
 #[utoipa::path(get, path = "/api/v1/projects/{id}/file", tag = "files",
     params(("id" = String, Path, description = "project id"), FileQuery),
     responses((status = 200, body = FileView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn read(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, Query(q): Query<FileQuery>) -> ApiResult<Json<FileView>> {
+pub async fn read(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<FileQuery>,
+) -> ApiResult<Json<FileView>> {
     let project = owned(&state, &auth, &id).await?;
     let git = state.git.clone();
     let (path, reference) = (q.path.clone(), q.reference.clone());
-    let (content, version) = blocking(move || git.read(&project.id, reference.as_deref(), &path)).await?;
+    let (content, version) =
+        blocking(move || git.read(&project.id, reference.as_deref(), &path)).await?;
     match content {
         Content::File { entry, data } => Ok(Json(FileView {
             path: entry.path,
@@ -114,7 +134,10 @@ pub struct Saved {
 }
 
 /// The agent writes the working tree during a turn: edits wait for its end.
-pub(super) fn writer_lock(state: &AppState, project_id: &str) -> ApiResult<tokio::sync::OwnedMutexGuard<()>> {
+pub(super) fn writer_lock(
+    state: &AppState,
+    project_id: &str,
+) -> ApiResult<tokio::sync::OwnedMutexGuard<()>> {
     state.git.try_lock(project_id).ok_or_else(|| {
         ApiError::new(StatusCode::CONFLICT, "agent_running", "the agent (or another save) is changing this project's files; try again when it is done")
     })
@@ -124,35 +147,79 @@ pub(super) fn writer_lock(state: &AppState, project_id: &str) -> ApiResult<tokio
 #[utoipa::path(put, path = "/api/v1/projects/{id}/file", tag = "files", request_body = SaveFile,
     params(("id" = String, Path, description = "project id"), FileQuery),
     responses((status = 200, body = Saved), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
-pub async fn save(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, Query(q): Query<FileQuery>, ApiJson(body): ApiJson<SaveFile>) -> ApiResult<Json<Saved>> {
+pub async fn save(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<FileQuery>,
+    ApiJson(body): ApiJson<SaveFile>,
+) -> ApiResult<Json<Saved>> {
     let project = owned(&state, &auth, &id).await?;
     if body.content.len() > SAVE_MAX {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("a file saved from the editor has at most {SAVE_MAX} bytes")));
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("a file saved from the editor has at most {SAVE_MAX} bytes"),
+        ));
     }
     let verb = if body.sha.is_some() { "Update" } else { "Add" };
-    let message = body.message.filter(|m| !m.trim().is_empty()).unwrap_or_else(|| format!("{verb} {}", q.path));
+    let message = body
+        .message
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| format!("{verb} {}", q.path));
     let _lock = writer_lock(&state, &project.id)?;
     let (git, author, path) = (state.git.clone(), person(&auth), q.path.clone());
     let pid = project.id.clone();
-    let (oid, blob) = blocking(move || git.write_file(&pid, None, None, &path, Some(body.content.as_bytes()), body.sha.as_deref(), &message, &author)).await?;
+    let (oid, blob) = blocking(move || {
+        git.write_file(
+            &pid,
+            None,
+            None,
+            &path,
+            Some(body.content.as_bytes()),
+            body.sha.as_deref(),
+            &message,
+            &author,
+        )
+    })
+    .await?;
     projects::touch(&state.pool, &project.id).await?;
-    Ok(Json(Saved { path: q.path, sha: blob.map(|b| b.to_string()), version: oid.to_string() }))
+    Ok(Json(Saved {
+        path: q.path,
+        sha: blob.map(|b| b.to_string()),
+        version: oid.to_string(),
+    }))
 }
 
 /// Deletes a file as a new version (`sha`: the blob id last read).
 #[utoipa::path(delete, path = "/api/v1/projects/{id}/file", tag = "files",
     params(("id" = String, Path, description = "project id"), FileQuery),
     responses((status = 200, body = Saved), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn delete(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, Query(q): Query<FileQuery>) -> ApiResult<Json<Saved>> {
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<FileQuery>,
+) -> ApiResult<Json<Saved>> {
     let project = owned(&state, &auth, &id).await?;
-    let sha = q.sha.clone().ok_or_else(|| ApiError::invalid("sha: the blob id of the file you delete"))?;
+    let sha = q
+        .sha
+        .clone()
+        .ok_or_else(|| ApiError::invalid("sha: the blob id of the file you delete"))?;
     let _lock = writer_lock(&state, &project.id)?;
     let (git, author, path) = (state.git.clone(), person(&auth), q.path.clone());
     let pid = project.id.clone();
     let message = format!("Delete {}", q.path);
-    let (oid, _) = blocking(move || git.write_file(&pid, None, None, &path, None, Some(&sha), &message, &author)).await?;
+    let (oid, _) = blocking(move || {
+        git.write_file(&pid, None, None, &path, None, Some(&sha), &message, &author)
+    })
+    .await?;
     projects::touch(&state.pool, &project.id).await?;
-    Ok(Json(Saved { path: q.path, sha: None, version: oid.to_string() }))
+    Ok(Json(Saved {
+        path: q.path,
+        sha: None,
+        version: oid.to_string(),
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -168,14 +235,24 @@ pub struct RenameFile {
 #[utoipa::path(post, path = "/api/v1/projects/{id}/file/rename", tag = "files", request_body = RenameFile,
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = Saved), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn rename(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, ApiJson(body): ApiJson<RenameFile>) -> ApiResult<Json<Saved>> {
+pub async fn rename(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RenameFile>,
+) -> ApiResult<Json<Saved>> {
     let project = owned(&state, &auth, &id).await?;
     let _lock = writer_lock(&state, &project.id)?;
     let (git, author) = (state.git.clone(), person(&auth));
     let pid = project.id.clone();
     let message = format!("Rename {} to {}", body.from, body.to);
     let (from, to, sha) = (body.from.clone(), body.to.clone(), body.sha.clone());
-    let (oid, blob) = blocking(move || git.rename_file(&pid, &from, &to, &sha, &message, &author)).await?;
+    let (oid, blob) =
+        blocking(move || git.rename_file(&pid, &from, &to, &sha, &message, &author)).await?;
     projects::touch(&state.pool, &project.id).await?;
-    Ok(Json(Saved { path: body.to, sha: Some(blob.to_string()), version: oid.to_string() }))
+    Ok(Json(Saved {
+        path: body.to,
+        sha: Some(blob.to_string()),
+        version: oid.to_string(),
+    }))
 }

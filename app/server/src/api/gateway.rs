@@ -51,8 +51,17 @@ const DEFAULT_CONTEXT: usize = 32_768;
     responses((status = 200, description = "OpenAI's model list", body = Object), (status = 401, body = ErrorBody)))]
 pub async fn models(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
     let policy = policy::load(&state.pool).await?;
-    let mut mine: Vec<String> = keys::list(&state.pool, auth.user.id).await?.into_iter().map(|k| k.provider).collect();
-    mine.extend(shared_keys::list(&state.pool).await?.into_iter().map(|k| k.provider));
+    let mut mine: Vec<String> = keys::list(&state.pool, auth.user.id)
+        .await?
+        .into_iter()
+        .map(|k| k.provider)
+        .collect();
+    mine.extend(
+        shared_keys::list(&state.pool)
+            .await?
+            .into_iter()
+            .map(|k| k.provider),
+    );
     let mut data = Vec::new();
     if let (true, Some(id)) = (policy.local, &state.llm.local_model) {
         if state.config.llm.worker {
@@ -95,7 +104,18 @@ pub async fn chat_completions(
     let stream = request.options.stream;
     let started = Instant::now();
     let events = target.adapter.chat(&target.model, request).await;
-    answer(state, auth.user.id, project, target, "chat", Shape::Chat, stream, started, events).await
+    answer(
+        state,
+        auth.user.id,
+        project,
+        target,
+        "chat",
+        Shape::Chat,
+        stream,
+        started,
+        events,
+    )
+    .await
 }
 
 /// OpenAI's raw-prompt completions (the editor's code completion).
@@ -109,7 +129,10 @@ pub async fn completions(
     headers: HeaderMap,
     body: Result<Json<CompletionRequest>, JsonRejection>,
 ) -> Response {
-    let prepared = prepare(&state, &auth, &headers, body, |r: &CompletionRequest| Ok(r.model.as_deref())).await;
+    let prepared = prepare(&state, &auth, &headers, body, |r: &CompletionRequest| {
+        Ok(r.model.as_deref())
+    })
+    .await;
     let (request, project, target) = match prepared {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -117,7 +140,18 @@ pub async fn completions(
     let stream = request.options.stream;
     let started = Instant::now();
     let events = target.adapter.complete(&target.model, request).await;
-    answer(state, auth.user.id, project, target, "completion", Shape::Text, stream, started, events).await
+    answer(
+        state,
+        auth.user.id,
+        project,
+        target,
+        "completion",
+        Shape::Text,
+        stream,
+        started,
+        events,
+    )
+    .await
 }
 
 /// The checked request, the project it is charged to and the model it goes to.
@@ -153,7 +187,9 @@ async fn answer(
         let (provider, model) = (target.provider_id.clone(), target.public_name.clone());
         move |outcome: Outcome| {
             let (prompt_tokens, completion_tokens, outcome) = match outcome {
-                Outcome::Finished { usage, .. } => (usage.prompt_tokens, usage.completion_tokens, "finished"),
+                Outcome::Finished { usage, .. } => {
+                    (usage.prompt_tokens, usage.completion_tokens, "finished")
+                }
                 Outcome::Failed(_) => (0, 0, "failed"),
                 Outcome::Cancelled => (0, 0, "cancelled"),
             };
@@ -184,7 +220,9 @@ async fn answer(
     };
     // A local worker that dies mid-answer: say that it is coming back.
     let events: crate::llm::EventStream = if target.provider_id == "local" {
-        Box::pin(futures_util::StreamExt::map(events, |r| r.map_err(explain_local)))
+        Box::pin(futures_util::StreamExt::map(events, |r| {
+            r.map_err(explain_local)
+        }))
     } else {
         events
     };
@@ -226,7 +264,11 @@ fn explain_local(e: LlmError) -> LlmError {
 }
 
 /// The project named in `X-Autocrea-Project`, which the caller must own.
-async fn project_of(state: &AppState, auth: &Auth, headers: &HeaderMap) -> Result<Option<String>, LlmError> {
+async fn project_of(
+    state: &AppState,
+    auth: &Auth,
+    headers: &HeaderMap,
+) -> Result<Option<String>, LlmError> {
     let Some(value) = headers.get(PROJECT_HEADER) else {
         return Ok(None);
     };
@@ -245,7 +287,11 @@ async fn project_of(state: &AppState, auth: &Auth, headers: &HeaderMap) -> Resul
 /// Which provider and model a request's `model` means, for this caller.
 /// The provider and model a name (`local`, the local id, or `<provider>/<model>`)
 /// stands for, for `user_id` (whose own key a provider needs).
-pub(crate) async fn resolve(state: &AppState, user_id: i64, model: Option<&str>) -> Result<Target, LlmError> {
+pub(crate) async fn resolve(
+    state: &AppState,
+    user_id: i64,
+    model: Option<&str>,
+) -> Result<Target, LlmError> {
     let internal = |e: autocrea_core::llm::LlmStoreError| LlmError::Internal(e.to_string());
     let policy = policy::load(&state.pool).await.map_err(internal)?;
     let local_id = state.llm.local_model.clone();
@@ -269,7 +315,12 @@ pub(crate) async fn resolve(state: &AppState, user_id: i64, model: Option<&str>)
             provider_id: "local".into(),
             model: id.clone(),
             public_name: id,
-            adapter: providers::adapter(policy::ProviderKind::Openai, "the local model worker", &base, None),
+            adapter: providers::adapter(
+                policy::ProviderKind::Openai,
+                "the local model worker",
+                &base,
+                None,
+            ),
             tools: policy::ToolFormat::Native,
             context_tokens: state.llm.local_context.unwrap_or(8192) as usize,
             // The worker runs text models (no multimodal projector is loaded).
@@ -296,7 +347,10 @@ pub(crate) async fn resolve(state: &AppState, user_id: i64, model: Option<&str>)
         public_name: name.to_string(),
         adapter: providers::adapter(provider.kind, provider_id, &provider.base_url, Some(key)),
         tools: provider.tools,
-        context_tokens: provider.context.map(|c| c as usize).unwrap_or(DEFAULT_CONTEXT),
+        context_tokens: provider
+            .context
+            .map(|c| c as usize)
+            .unwrap_or(DEFAULT_CONTEXT),
         images: provider.images,
     })
 }

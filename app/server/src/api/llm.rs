@@ -43,7 +43,10 @@ pub struct ProvidersView {
 /// The providers the admin allows, and whether the caller has a key for each.
 #[utoipa::path(get, path = "/api/v1/llm/providers", tag = "models",
     responses((status = 200, body = ProvidersView), (status = 401, body = ErrorBody)))]
-pub async fn providers(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<ProvidersView>> {
+pub async fn providers(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<ProvidersView>> {
     let policy = policy::load(&state.pool).await?;
     let mine = keys::list(&state.pool, auth.user.id).await?;
     let shared = shared_keys::list(&state.pool).await?;
@@ -70,7 +73,10 @@ pub async fn providers(State(state): State<AppState>, auth: Auth) -> ApiResult<J
 /// The caller's provider keys: provider and last four characters only.
 #[utoipa::path(get, path = "/api/v1/me/provider-keys", tag = "models",
     responses((status = 200, body = [ProviderKeyInfo]), (status = 401, body = ErrorBody)))]
-pub async fn list_keys(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<ProviderKeyInfo>>> {
+pub async fn list_keys(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<Vec<ProviderKeyInfo>>> {
     Ok(Json(keys::list(&state.pool, auth.user.id).await?))
 }
 
@@ -94,8 +100,22 @@ pub async fn put_key(
     if policy.provider(&provider).is_none() {
         return Err(crate::error::ApiError::not_found("provider"));
     }
-    let info = keys::put(&state.pool, &state.llm.master_key, auth.user.id, &provider, body.key.trim()).await?;
-    audit::record(&state.pool, &auth.actor(), "provider_key.stored", Some(&provider), None).await;
+    let info = keys::put(
+        &state.pool,
+        &state.llm.master_key,
+        auth.user.id,
+        &provider,
+        body.key.trim(),
+    )
+    .await?;
+    audit::record(
+        &state.pool,
+        &auth.actor(),
+        "provider_key.stored",
+        Some(&provider),
+        None,
+    )
+    .await;
     Ok(Json(info))
 }
 
@@ -109,14 +129,24 @@ pub async fn delete_key(
     Path(provider): Path<String>,
 ) -> ApiResult<StatusCode> {
     keys::delete(&state.pool, auth.user.id, &provider).await?;
-    audit::record(&state.pool, &auth.actor(), "provider_key.deleted", Some(&provider), None).await;
+    audit::record(
+        &state.pool,
+        &auth.actor(),
+        "provider_key.deleted",
+        Some(&provider),
+        None,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The caller's model usage, per project and model.
 #[utoipa::path(get, path = "/api/v1/me/usage", tag = "models",
     responses((status = 200, body = [UsageTotal]), (status = 401, body = ErrorBody)))]
-pub async fn my_usage(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<UsageTotal>>> {
+pub async fn my_usage(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<Vec<UsageTotal>>> {
     Ok(Json(usage::totals(&state.pool, Some(auth.user.id)).await?))
 }
 
@@ -133,7 +163,10 @@ pub struct AdminLlmView {
 /// The local worker's state (with its last stderr lines) and the policy.
 #[utoipa::path(get, path = "/api/v1/admin/llm", tag = "admin",
     responses((status = 200, body = AdminLlmView), (status = 403, body = ErrorBody)))]
-pub async fn admin_view(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<AdminLlmView>> {
+pub async fn admin_view(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> ApiResult<Json<AdminLlmView>> {
     let policy = policy::load(&state.pool).await?;
     Ok(Json(AdminLlmView {
         worker: state.llm.worker.status(),
@@ -155,11 +188,28 @@ pub async fn put_shared_key(
     Path(provider): Path<String>,
     ApiJson(body): ApiJson<PutKey>,
 ) -> ApiResult<Json<SharedKeyInfo>> {
-    if policy::load(&state.pool).await?.provider(&provider).is_none() {
+    if policy::load(&state.pool)
+        .await?
+        .provider(&provider)
+        .is_none()
+    {
         return Err(crate::error::ApiError::not_found("provider"));
     }
-    let info = shared_keys::put(&state.pool, &state.llm.master_key, &provider, body.key.trim()).await?;
-    audit::record(&state.pool, &auth.actor(), "provider_shared_key.stored", Some(&provider), None).await;
+    let info = shared_keys::put(
+        &state.pool,
+        &state.llm.master_key,
+        &provider,
+        body.key.trim(),
+    )
+    .await?;
+    audit::record(
+        &state.pool,
+        &auth.actor(),
+        "provider_shared_key.stored",
+        Some(&provider),
+        None,
+    )
+    .await;
     Ok(Json(info))
 }
 
@@ -167,9 +217,20 @@ pub async fn put_shared_key(
 #[utoipa::path(delete, path = "/api/v1/admin/llm/providers/{provider}/key", tag = "admin",
     params(("provider" = String, Path, description = "provider id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_shared_key(State(state): State<AppState>, Admin(auth): Admin, Path(provider): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_shared_key(
+    State(state): State<AppState>,
+    Admin(auth): Admin,
+    Path(provider): Path<String>,
+) -> ApiResult<StatusCode> {
     shared_keys::delete(&state.pool, &provider).await?;
-    audit::record(&state.pool, &auth.actor(), "provider_shared_key.deleted", Some(&provider), None).await;
+    audit::record(
+        &state.pool,
+        &auth.actor(),
+        "provider_shared_key.deleted",
+        Some(&provider),
+        None,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -189,7 +250,10 @@ pub async fn update_policy(
 /// Everyone's model usage, per user, project and model.
 #[utoipa::path(get, path = "/api/v1/admin/usage", tag = "admin",
     responses((status = 200, body = [UsageTotal]), (status = 403, body = ErrorBody)))]
-pub async fn all_usage(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<Vec<UsageTotal>>> {
+pub async fn all_usage(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> ApiResult<Json<Vec<UsageTotal>>> {
     Ok(Json(usage::totals(&state.pool, None).await?))
 }
 
@@ -201,7 +265,11 @@ pub(crate) fn local_status(state: &AppState, policy: &LlmPolicy) -> LocalStatus 
         model: state.llm.local_model.as_deref(),
         context: state.llm.local_context,
         test_model: state.llm.local_test_model,
-        worker: if worker.base_url().is_some() { Ok(()) } else { Err(worker.unavailable_reason()) },
+        worker: if worker.base_url().is_some() {
+            Ok(())
+        } else {
+            Err(worker.unavailable_reason())
+        },
         // The worker takes native tool calls (a grammar), so the text format's instructions are not in its prompt.
         smallest_prompt: autocrea_core::agent::pipeline::smallest_prompt_anywhere(false),
         max_answer: state.config.agent.max_tokens as usize,

@@ -73,8 +73,8 @@ const DERIVED_NAME_MAX: usize = 40;
 /// punctuation mark are left out; at most six words and 40 characters.
 pub fn name_from_prompt(prompt: &str) -> String {
     const LEAD: &[&str] = &[
-        "please", "build", "create", "make", "write", "generate", "design", "develop", "code",
-        "i", "want", "would", "like", "need", "to", "me", "us", "a", "an", "the", "simple", "small",
+        "please", "build", "create", "make", "write", "generate", "design", "develop", "code", "i",
+        "want", "would", "like", "need", "to", "me", "us", "a", "an", "the", "simple", "small",
         "new", "can", "you", "let's", "lets",
     ];
     const STOP: &[&str] = &["with", "that", "which", "where", "using"];
@@ -107,14 +107,23 @@ pub fn name_from_prompt(prompt: &str) -> String {
     }
     if name.is_empty() {
         // Nothing but filler words (or none at all): the prompt's start.
-        name = prompt.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(DERIVED_NAME_MAX).collect();
+        name = prompt
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(DERIVED_NAME_MAX)
+            .collect();
         name = name.trim().to_string();
     }
     if name.is_empty() {
         return "New project".into();
     }
     let mut chars = name.chars();
-    let head = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    let head = chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>())
+        .unwrap_or_default();
     head + chars.as_str()
 }
 
@@ -168,20 +177,37 @@ pub async fn create(
         Some(p) => {
             let p = p.trim();
             if p.is_empty() || p.chars().count() > PROMPT_MAX {
-                return Err(ApiError::invalid(format!("prompt: 1 to {PROMPT_MAX} characters")));
+                return Err(ApiError::invalid(format!(
+                    "prompt: 1 to {PROMPT_MAX} characters"
+                )));
             }
-            if p.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
-                return Err(ApiError::invalid("prompt: must not contain control characters"));
+            if p.chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+            {
+                return Err(ApiError::invalid(
+                    "prompt: must not contain control characters",
+                ));
             }
             Some(p.to_string())
         }
     };
-    let model = body.model.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::to_string);
+    let model = body
+        .model
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(str::to_string);
     if let Some(m) = &model {
         // As for the agent settings: the local model may be down now and still be chosen.
         match crate::api::gateway::resolve(&state, auth.user.id, Some(m)).await {
             Ok(_) | Err(crate::llm::LlmError::Unavailable(_)) => {}
-            Err(e) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "model_unavailable", format!("model: {e}"))),
+            Err(e) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "model_unavailable",
+                    format!("model: {e}"),
+                ))
+            }
         }
     }
     let name = match (&prompt, body.name.trim().is_empty()) {
@@ -192,7 +218,8 @@ pub async fn create(
         (Some(p), true) => p.chars().take(projects::DESCRIPTION_MAX).collect(),
         _ => body.description.clone(),
     };
-    let mut project = projects::create(&state.pool, auth.user.id, &name, &description, template).await?;
+    let mut project =
+        projects::create(&state.pool, auth.user.id, &name, &description, template).await?;
     let (git, id, template, author) = (
         state.git.clone(),
         project.id.clone(),
@@ -213,7 +240,14 @@ pub async fn create(
     )
     .await;
     if model.is_some() {
-        project = projects::set_agent(&state.pool, auth.user.id, &project.id, model.as_deref(), None).await?;
+        project = projects::set_agent(
+            &state.pool,
+            auth.user.id,
+            &project.id,
+            model.as_deref(),
+            None,
+        )
+        .await?;
     }
     let mut created = CreatedProject {
         project: view(&state, &project),
@@ -229,7 +263,10 @@ pub async fn create(
             }
             Err((thread, e)) => {
                 created.thread_id = thread;
-                created.turn_error = Some(ErrorDetail { code: e.code.to_string(), message: e.message });
+                created.turn_error = Some(ErrorDetail {
+                    code: e.code.to_string(),
+                    message: e.message,
+                });
             }
         }
     }
@@ -247,8 +284,20 @@ async fn first_turn(
     let thread = store::create_thread(&state.pool, &project.id, user_id, &project.name)
         .await
         .map_err(|e| (None, turn::store_error(e)))?;
-    let ask = turn::Ask::New { content: prompt, attachments: vec![] };
-    match turn::start(state, user_id, project, &thread, ask, turn::Options::default()).await {
+    let ask = turn::Ask::New {
+        content: prompt,
+        attachments: vec![],
+    };
+    match turn::start(
+        state,
+        user_id,
+        project,
+        &thread,
+        ask,
+        turn::Options::default(),
+    )
+    .await
+    {
         Ok(t) => Ok((thread.id, t.id)),
         Err(e) => {
             tracing::info!(project = %project.id, code = e.code, "the first turn of a new project did not start");
@@ -266,7 +315,10 @@ pub async fn get(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ProjectView>> {
-    Ok(Json(view(&state, &projects::get(&state.pool, auth.user.id, &id).await?)))
+    Ok(Json(view(
+        &state,
+        &projects::get(&state.pool, auth.user.id, &id).await?,
+    )))
 }
 
 /// Renames a project or changes its description.
@@ -378,12 +430,21 @@ mod tests {
         for (prompt, name) in [
             ("Build a todo list app with add and delete", "Todo list app"),
             ("build me a recipe book, with photos", "Recipe book"),
-            ("I want a landing page for my bakery", "Landing page for my bakery"),
-            ("Create an invoice tracker that emails reminders", "Invoice tracker"),
+            (
+                "I want a landing page for my bakery",
+                "Landing page for my bakery",
+            ),
+            (
+                "Create an invoice tracker that emails reminders",
+                "Invoice tracker",
+            ),
             ("kanban board", "Kanban board"),
             ("Make a", "Make a"),
             ("   ", "New project"),
-            ("A very long name for a project that goes on and on and on forever", "Very long name for a project"),
+            (
+                "A very long name for a project that goes on and on and on forever",
+                "Very long name for a project",
+            ),
         ] {
             assert_eq!(name_from_prompt(prompt), name, "for {prompt:?}");
         }

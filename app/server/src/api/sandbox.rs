@@ -23,11 +23,17 @@ use tokio::io::AsyncWriteExt;
 impl From<SandboxError> for ApiError {
     fn from(e: SandboxError) -> Self {
         let (status, code) = match &e {
-            SandboxError::Disabled | SandboxError::EngineUnavailable(_) | SandboxError::ImageMissing(_) => {
+            SandboxError::Disabled
+            | SandboxError::EngineUnavailable(_)
+            | SandboxError::ImageMissing(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "sandbox_unavailable")
             }
-            SandboxError::NoSandbox(_) | SandboxError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_input"),
-            SandboxError::CommandRefused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "command_refused"),
+            SandboxError::NoSandbox(_) | SandboxError::Invalid(_) => {
+                (StatusCode::BAD_REQUEST, "invalid_input")
+            }
+            SandboxError::CommandRefused(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "command_refused")
+            }
             SandboxError::NotRunning => (StatusCode::CONFLICT, "sandbox_not_running"),
             SandboxError::Engine(_) | SandboxError::Git(_) | SandboxError::Io(_) => {
                 tracing::error!(error = %e, "sandbox failure");
@@ -65,7 +71,11 @@ async fn wait(running: &autocrea_core::sandbox::Running, q: &WaitParams) {
 #[utoipa::path(get, path = "/api/v1/projects/{id}/sandbox", tag = "sandbox",
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = SandboxView), (status = 404, body = ErrorBody)))]
-pub async fn status(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<SandboxView>> {
+pub async fn status(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SandboxView>> {
     let project = owned(&state, &auth, &id).await?;
     if let Some(r) = state.sandboxes.running(&id) {
         r.touch();
@@ -93,7 +103,11 @@ pub async fn start(
 #[utoipa::path(post, path = "/api/v1/projects/{id}/sandbox/stop", tag = "sandbox",
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = SandboxView), (status = 404, body = ErrorBody)))]
-pub async fn stop(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<SandboxView>> {
+pub async fn stop(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SandboxView>> {
     let project = owned(&state, &auth, &id).await?;
     state.sandboxes.stop(&id).await?;
     Ok(Json(view(&state, &project)))
@@ -161,7 +175,10 @@ pub async fn logs(
         .and_then(|v| v.parse().ok());
     let (kept, rx) = running.logs.since(q.after.or(resume).unwrap_or(0));
     if !follow {
-        return Ok(Json(LogList { lines: kept.into_iter().map(|(_, l)| l).collect() }).into_response());
+        return Ok(Json(LogList {
+            lines: kept.into_iter().map(|(_, l)| l).collect(),
+        })
+        .into_response());
     }
     let events = kept_then_live(kept, rx).map(|(_, line)| {
         Ok::<_, Infallible>(
@@ -172,7 +189,9 @@ pub async fn logs(
                 .unwrap_or_else(|_| Event::default()),
         )
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -212,9 +231,15 @@ pub struct ErrorList {
 #[utoipa::path(get, path = "/api/v1/projects/{id}/sandbox/errors", tag = "sandbox",
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = ErrorList), (status = 404, body = ErrorBody)))]
-pub async fn errors(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<ErrorList>> {
+pub async fn errors(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ErrorList>> {
     owned(&state, &auth, &id).await?;
-    Ok(Json(ErrorList { errors: state.sandboxes.known_errors(&id) }))
+    Ok(Json(ErrorList {
+        errors: state.sandboxes.known_errors(&id),
+    }))
 }
 
 /// `check_for_errors`: runs the template's build, lint and type-check in the
@@ -222,9 +247,16 @@ pub async fn errors(State(state): State<AppState>, auth: Auth, Path(id): Path<St
 #[utoipa::path(post, path = "/api/v1/projects/{id}/sandbox/errors", tag = "sandbox",
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = ErrorList), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn check(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<ErrorList>> {
+pub async fn check(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ErrorList>> {
     let project = owned(&state, &auth, &id).await?;
-    let errors = state.sandboxes.check_for_errors(&id, &project.template).await?;
+    let errors = state
+        .sandboxes
+        .check_for_errors(&id, &project.template)
+        .await?;
     Ok(Json(ErrorList { errors }))
 }
 
@@ -248,7 +280,10 @@ pub async fn open_preview(
 ) -> ApiResult<Response> {
     owned(&state, &auth, &id).await?;
     let ticket = state.preview.mint_ticket(auth.user.id, &id);
-    let next = q.next.filter(|n| crate::preview::is_local_path(n)).unwrap_or_else(|| "/".into());
+    let next = q
+        .next
+        .filter(|n| crate::preview::is_local_path(n))
+        .unwrap_or_else(|| "/".into());
     let url = state.preview.entry_url(&id, &ticket, &next);
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response())
 }
@@ -263,10 +298,16 @@ pub struct PreviewTicket {
 #[utoipa::path(post, path = "/api/v1/projects/{id}/preview/ticket", tag = "sandbox",
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = PreviewTicket), (status = 404, body = ErrorBody)))]
-pub async fn preview_ticket(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<PreviewTicket>> {
+pub async fn preview_ticket(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PreviewTicket>> {
     owned(&state, &auth, &id).await?;
     let ticket = state.preview.mint_ticket(auth.user.id, &id);
-    Ok(Json(PreviewTicket { url: state.preview.entry_url(&id, &ticket, "/") }))
+    Ok(Json(PreviewTicket {
+        url: state.preview.entry_url(&id, &ticket, "/"),
+    }))
 }
 
 /// An interactive shell in the sandbox over a WebSocket: binary or text
@@ -306,11 +347,18 @@ async fn pump_terminal(
     sandboxes: std::sync::Arc<autocrea_core::sandbox::Sandboxes>,
 ) {
     let (mut ws_tx, mut ws_rx) = socket.split();
-    let autocrea_core::sandbox::Terminal { exec_id, mut output, mut input } = term;
+    let autocrea_core::sandbox::Terminal {
+        exec_id,
+        mut output,
+        mut input,
+    } = term;
     let out = async {
         while let Some(Ok(chunk)) = output.next().await {
             running.touch();
-            if futures_util::SinkExt::send(&mut ws_tx, Message::Binary(chunk.into_bytes())).await.is_err() {
+            if futures_util::SinkExt::send(&mut ws_tx, Message::Binary(chunk.into_bytes()))
+                .await
+                .is_err()
+            {
                 break;
             }
         }
@@ -320,7 +368,10 @@ async fn pump_terminal(
         while let Some(Ok(msg)) = ws_rx.next().await {
             let bytes = match msg {
                 Message::Text(t) => {
-                    if let Ok(Resize { resize: (cols, rows) }) = serde_json::from_str::<Resize>(&t) {
+                    if let Ok(Resize {
+                        resize: (cols, rows),
+                    }) = serde_json::from_str::<Resize>(&t)
+                    {
                         let _ = sandboxes.resize_terminal(&exec_id, cols, rows).await;
                         continue;
                     }
@@ -364,7 +415,10 @@ pub struct Health {
 
 impl From<Result<(), String>> for Health {
     fn from(r: Result<(), String>) -> Self {
-        Self { ok: r.is_ok(), message: r.err() }
+        Self {
+            ok: r.is_ok(),
+            message: r.err(),
+        }
     }
 }
 
@@ -378,7 +432,10 @@ pub struct RunningSandbox {
 /// Every running sandbox, the warm pool and the engine's health (admins).
 #[utoipa::path(get, path = "/api/v1/admin/sandboxes", tag = "admin",
     responses((status = 200, body = SandboxOverview), (status = 403, body = ErrorBody)))]
-pub async fn overview(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<SandboxOverview>> {
+pub async fn overview(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> ApiResult<Json<SandboxOverview>> {
     let sandboxes = &state.sandboxes;
     let engine = sandboxes.engine_health().await;
     let running = sandboxes

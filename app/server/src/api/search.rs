@@ -32,12 +32,19 @@ pub struct SearchParams {
 #[utoipa::path(get, path = "/api/v1/projects/{id}/search", tag = "files",
     params(("id" = String, Path, description = "project id"), SearchParams),
     responses((status = 200, body = SearchResult), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn search(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, Query(p): Query<SearchParams>) -> ApiResult<Json<SearchResult>> {
+pub async fn search(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(p): Query<SearchParams>,
+) -> ApiResult<Json<SearchResult>> {
     let project = projects::get(&state.pool, auth.user.id, &id).await?;
     let query = SearchQuery::new(&p.q, p.regex, p.case)?;
     let limit = p.limit.unwrap_or(500).clamp(1, 2000);
     let git = state.git.clone();
-    Ok(Json(blocking(move || git.search(&project.id, &query, limit)).await?))
+    Ok(Json(
+        blocking(move || git.search(&project.id, &query, limit)).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -75,17 +82,35 @@ pub struct ReplaceResult {
 #[utoipa::path(post, path = "/api/v1/projects/{id}/replace", tag = "files", request_body = ReplaceRequest,
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = ReplaceResult), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn replace(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, ApiJson(body): ApiJson<ReplaceRequest>) -> ApiResult<Json<ReplaceResult>> {
+pub async fn replace(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReplaceRequest>,
+) -> ApiResult<Json<ReplaceResult>> {
     let project = projects::get(&state.pool, auth.user.id, &id).await?;
     let query = SearchQuery::new(&body.q, body.regex, body.case)?;
     let _lock = writer_lock(&state, &project.id)?;
     let files: Vec<(String, String)> = body.files.into_iter().map(|f| (f.path, f.sha)).collect();
-    let message = format!("Replace {:?} with {:?} in {} file{}", short(&body.q), short(&body.replacement), files.len(), if files.len() == 1 { "" } else { "s" });
+    let message = format!(
+        "Replace {:?} with {:?} in {} file{}",
+        short(&body.q),
+        short(&body.replacement),
+        files.len(),
+        if files.len() == 1 { "" } else { "s" }
+    );
     let (git, author, pid) = (state.git.clone(), person(&auth), project.id.clone());
-    let (oid, replaced) = blocking(move || git.replace_in_files(&pid, &query, &body.replacement, &files, &message, &author)).await?;
+    let (oid, replaced) = blocking(move || {
+        git.replace_in_files(&pid, &query, &body.replacement, &files, &message, &author)
+    })
+    .await?;
     projects::touch(&state.pool, &project.id).await?;
     let replacements = replaced.iter().map(|r| r.replacements).sum();
-    Ok(Json(ReplaceResult { version: oid.to_string(), files: replaced, replacements }))
+    Ok(Json(ReplaceResult {
+        version: oid.to_string(),
+        files: replaced,
+        replacements,
+    }))
 }
 
 /// A search or replacement as it appears in a commit message.

@@ -21,9 +21,16 @@ async fn owned(state: &AppState, auth: &Auth, id: &str) -> ApiResult<Project> {
     Ok(projects::get(&state.pool, auth.user.id, id).await?)
 }
 
-async fn owned_thread(state: &AppState, auth: &Auth, id: &str, thread_id: &str) -> ApiResult<(Project, Thread)> {
+async fn owned_thread(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    thread_id: &str,
+) -> ApiResult<(Project, Thread)> {
     let project = owned(state, auth, id).await?;
-    let thread = store::thread(&state.pool, &project.id, thread_id).await.map_err(map_store_error)?;
+    let thread = store::thread(&state.pool, &project.id, thread_id)
+        .await
+        .map_err(map_store_error)?;
     Ok((project, thread))
 }
 
@@ -42,9 +49,16 @@ pub struct ThreadList {
 #[utoipa::path(post, path = "/api/v1/projects/{id}/threads", tag = "agent", request_body = CreateThread,
     params(("id" = String, Path, description = "project id")),
     responses((status = 201, body = Thread), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn create(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, ApiJson(body): ApiJson<CreateThread>) -> ApiResult<(StatusCode, Json<Thread>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CreateThread>,
+) -> ApiResult<(StatusCode, Json<Thread>)> {
     let project = owned(&state, &auth, &id).await?;
-    let thread = store::create_thread(&state.pool, &project.id, auth.user.id, &body.title).await.map_err(map_store_error)?;
+    let thread = store::create_thread(&state.pool, &project.id, auth.user.id, &body.title)
+        .await
+        .map_err(map_store_error)?;
     Ok((StatusCode::CREATED, Json(thread)))
 }
 
@@ -52,9 +66,17 @@ pub async fn create(State(state): State<AppState>, auth: Auth, Path(id): Path<St
 #[utoipa::path(get, path = "/api/v1/projects/{id}/threads", tag = "agent",
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = ThreadList), (status = 404, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<ThreadList>> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ThreadList>> {
     let project = owned(&state, &auth, &id).await?;
-    Ok(Json(ThreadList { threads: store::threads(&state.pool, &project.id).await.map_err(map_store_error)? }))
+    Ok(Json(ThreadList {
+        threads: store::threads(&state.pool, &project.id)
+            .await
+            .map_err(map_store_error)?,
+    }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -73,11 +95,24 @@ pub struct MessageList {
 #[utoipa::path(get, path = "/api/v1/projects/{id}/threads/{thread}/messages", tag = "agent",
     params(("id" = String, Path, description = "project id"), ("thread" = String, Path, description = "thread id")),
     responses((status = 200, body = MessageList), (status = 404, body = ErrorBody)))]
-pub async fn messages(State(state): State<AppState>, auth: Auth, Path((id, thread_id)): Path<(String, String)>) -> ApiResult<Json<MessageList>> {
+pub async fn messages(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, thread_id)): Path<(String, String)>,
+) -> ApiResult<Json<MessageList>> {
     let (_, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
-    let messages = store::messages(&state.pool, &thread.id).await.map_err(map_store_error)?;
-    let branch = store::branch(&messages, store::active_leaf(&messages)).into_iter().map(|m| m.id.clone()).collect();
-    Ok(Json(MessageList { messages, branch, running: state.agents.is_running(&thread.id) }))
+    let messages = store::messages(&state.pool, &thread.id)
+        .await
+        .map_err(map_store_error)?;
+    let branch = store::branch(&messages, store::active_leaf(&messages))
+        .into_iter()
+        .map(|m| m.id.clone())
+        .collect();
+    Ok(Json(MessageList {
+        messages,
+        branch,
+        running: state.agents.is_running(&thread.id),
+    }))
 }
 
 /// How a turn runs; each field falls back to the project's agent settings.
@@ -99,9 +134,16 @@ impl TurnOptions {
     fn into_options(self) -> ApiResult<turn::Options> {
         let mode = match self.mode.as_deref() {
             None => None,
-            Some(m) => Some(Mode::parse(m).ok_or_else(|| ApiError::invalid("mode: quick or full"))?),
+            Some(m) => {
+                Some(Mode::parse(m).ok_or_else(|| ApiError::invalid("mode: quick or full"))?)
+            }
         };
-        Ok(turn::Options { mode, model: self.model.filter(|m| !m.is_empty()), auto_approve: self.auto_approve, open_files: self.open_files })
+        Ok(turn::Options {
+            mode,
+            model: self.model.filter(|m| !m.is_empty()),
+            auto_approve: self.auto_approve,
+            open_files: self.open_files,
+        })
     }
 }
 
@@ -129,7 +171,18 @@ pub async fn send(
     ApiJson(body): ApiJson<SendMessage>,
 ) -> ApiResult<(StatusCode, Json<Turn>)> {
     let (project, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
-    let turn = turn::start(&state, auth.user.id, &project, &thread, turn::Ask::New { content: body.content, attachments: body.attachments }, body.options.into_options()?).await?;
+    let turn = turn::start(
+        &state,
+        auth.user.id,
+        &project,
+        &thread,
+        turn::Ask::New {
+            content: body.content,
+            attachments: body.attachments,
+        },
+        body.options.into_options()?,
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(turn)))
 }
 
@@ -155,8 +208,20 @@ pub async fn edit(
     ApiJson(body): ApiJson<EditMessage>,
 ) -> ApiResult<(StatusCode, Json<Turn>)> {
     let (project, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
-    let ask = turn::Ask::Edit { message_id, content: body.content, attachments: body.attachments };
-    let turn = turn::start(&state, auth.user.id, &project, &thread, ask, body.options.into_options()?).await?;
+    let ask = turn::Ask::Edit {
+        message_id,
+        content: body.content,
+        attachments: body.attachments,
+    };
+    let turn = turn::start(
+        &state,
+        auth.user.id,
+        &project,
+        &thread,
+        ask,
+        body.options.into_options()?,
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(turn)))
 }
 
@@ -172,7 +237,15 @@ pub async fn regenerate(
     ApiJson(body): ApiJson<TurnOptions>,
 ) -> ApiResult<(StatusCode, Json<Turn>)> {
     let (project, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
-    let turn = turn::start(&state, auth.user.id, &project, &thread, turn::Ask::Regenerate { message_id }, body.into_options()?).await?;
+    let turn = turn::start(
+        &state,
+        auth.user.id,
+        &project,
+        &thread,
+        turn::Ask::Regenerate { message_id },
+        body.into_options()?,
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(turn)))
 }
 
@@ -195,11 +268,24 @@ pub struct TurnList {
 #[utoipa::path(get, path = "/api/v1/projects/{id}/threads/{thread}/turns", tag = "agent",
     params(("id" = String, Path, description = "project id"), ("thread" = String, Path, description = "thread id")),
     responses((status = 200, body = TurnList), (status = 404, body = ErrorBody)))]
-pub async fn turns(State(state): State<AppState>, auth: Auth, Path((id, thread_id)): Path<(String, String)>) -> ApiResult<Json<TurnList>> {
+pub async fn turns(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, thread_id)): Path<(String, String)>,
+) -> ApiResult<Json<TurnList>> {
     let (_, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
-    let turns = store::turns_with_steps(&state.pool, &thread.id).await.map_err(map_store_error)?;
+    let turns = store::turns_with_steps(&state.pool, &thread.id)
+        .await
+        .map_err(map_store_error)?;
     Ok(Json(TurnList {
-        turns: turns.into_iter().map(|(turn, steps)| TurnView { plan_waiting: state.agents.plan_waits(&turn.id), turn, steps }).collect(),
+        turns: turns
+            .into_iter()
+            .map(|(turn, steps)| TurnView {
+                plan_waiting: state.agents.plan_waits(&turn.id),
+                turn,
+                steps,
+            })
+            .collect(),
     }))
 }
 
@@ -227,7 +313,9 @@ pub async fn answer_plan(
     ApiJson(body): ApiJson<PlanAnswer>,
 ) -> ApiResult<StatusCode> {
     let (_, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
-    let turn = store::turn(&state.pool, &thread.id, &turn_id).await.map_err(map_store_error)?;
+    let turn = store::turn(&state.pool, &thread.id, &turn_id)
+        .await
+        .map_err(map_store_error)?;
     let answer = match (body.approve, body.plan) {
         (true, Some(plan)) => {
             let plan = plan.trim().to_string();
@@ -243,7 +331,11 @@ pub async fn answer_plan(
     if state.agents.answer_plan(&turn.id, answer) {
         Ok(StatusCode::ACCEPTED)
     } else {
-        Err(ApiError::new(StatusCode::CONFLICT, "no_plan_waiting", "no plan of this turn waits for an answer"))
+        Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no_plan_waiting",
+            "no plan of this turn waits for an answer",
+        ))
     }
 }
 
@@ -260,9 +352,16 @@ pub struct AgentSettings {
 #[utoipa::path(get, path = "/api/v1/projects/{id}/agent", tag = "agent",
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = AgentSettings), (status = 404, body = ErrorBody)))]
-pub async fn agent_settings(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<AgentSettings>> {
+pub async fn agent_settings(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AgentSettings>> {
     let project = owned(&state, &auth, &id).await?;
-    Ok(Json(AgentSettings { model: project.agent_model, mode: project.agent_mode }))
+    Ok(Json(AgentSettings {
+        model: project.agent_model,
+        mode: project.agent_mode,
+    }))
 }
 
 /// Picks the agent's model (one you may use: the local model, or a
@@ -283,14 +382,30 @@ pub async fn set_agent_settings(
         // Resolving checks the policy and the key; the local model may be down now and still be chosen.
         match crate::api::gateway::resolve(&state, auth.user.id, Some(m)).await {
             Ok(_) | Err(crate::llm::LlmError::Unavailable(_)) => {}
-            Err(e) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "model_unavailable", e.to_string())),
+            Err(e) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "model_unavailable",
+                    e.to_string(),
+                ))
+            }
         }
     }
     if let Some(m) = &body.mode {
         Mode::parse(m).ok_or_else(|| ApiError::invalid("mode: quick or full"))?;
     }
-    let p = projects::set_agent(&state.pool, auth.user.id, &project.id, model.as_deref(), body.mode.as_deref()).await?;
-    Ok(Json(AgentSettings { model: p.agent_model, mode: p.agent_mode }))
+    let p = projects::set_agent(
+        &state.pool,
+        auth.user.id,
+        &project.id,
+        model.as_deref(),
+        body.mode.as_deref(),
+    )
+    .await?;
+    Ok(Json(AgentSettings {
+        model: p.agent_model,
+        mode: p.agent_mode,
+    }))
 }
 
 /// Stops the thread's running turn: its changes are discarded, the project
@@ -298,12 +413,20 @@ pub async fn set_agent_settings(
 #[utoipa::path(post, path = "/api/v1/projects/{id}/threads/{thread}/stop", tag = "agent",
     params(("id" = String, Path, description = "project id"), ("thread" = String, Path, description = "thread id")),
     responses((status = 202), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn stop(State(state): State<AppState>, auth: Auth, Path((id, thread_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+pub async fn stop(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, thread_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     let (_, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
     if state.agents.stop(&thread.id) {
         Ok(StatusCode::ACCEPTED)
     } else {
-        Err(ApiError::new(StatusCode::CONFLICT, "no_turn_running", "no turn is running on this thread"))
+        Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no_turn_running",
+            "no turn is running on this thread",
+        ))
     }
 }
 
@@ -345,14 +468,35 @@ pub async fn events(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (_, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
-    let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
-    let (kept, rx) = state.agents.log(&thread.id).since(q.after.or(resume).unwrap_or(0));
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let (kept, rx) = state
+        .agents
+        .log(&thread.id)
+        .since(q.after.or(resume).unwrap_or(0));
     if !q.follow.unwrap_or(true) {
-        let events = kept.into_iter().map(|(_, e)| EventView { id: e.id, kind: e.kind.to_string(), data: e.data }).collect();
+        let events = kept
+            .into_iter()
+            .map(|(_, e)| EventView {
+                id: e.id,
+                kind: e.kind.to_string(),
+                data: e.data,
+            })
+            .collect();
         return Ok(Json(EventList { events }).into_response());
     }
     let stream = kept_then_live(kept, rx).map(|(_, e)| {
-        Ok::<_, Infallible>(Event::default().event(e.kind).id(e.id.to_string()).json_data(&e.data).unwrap_or_default())
+        Ok::<_, Infallible>(
+            Event::default()
+                .event(e.kind)
+                .id(e.id.to_string())
+                .json_data(&e.data)
+                .unwrap_or_default(),
+        )
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }

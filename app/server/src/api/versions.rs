@@ -272,10 +272,19 @@ pub struct PreviewVersion {
 #[utoipa::path(get, path = "/api/v1/projects/{id}/preview-version", tag = "versions",
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = Previewing), (status = 404, body = ErrorBody)))]
-pub async fn previewing(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Previewing>> {
+pub async fn previewing(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Previewing>> {
     let id = owned(&state, &auth, &id).await?;
     let git = state.git.clone();
-    let version = blocking(move || git.pinned(&id).map(|sha| git.version(&id, &sha)).transpose()).await?;
+    let version = blocking(move || {
+        git.pinned(&id)
+            .map(|sha| git.version(&id, &sha))
+            .transpose()
+    })
+    .await?;
     Ok(Json(Previewing { version }))
 }
 
@@ -300,14 +309,20 @@ pub async fn preview_version(
         git.version(&id, &sha)
     })
     .await?;
-    Ok(Json(Previewing { version: Some(version) }))
+    Ok(Json(Previewing {
+        version: Some(version),
+    }))
 }
 
 /// Brings the latest version back into the preview.
 #[utoipa::path(delete, path = "/api/v1/projects/{id}/preview-version", tag = "versions",
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = Previewing), (status = 404, body = ErrorBody)))]
-pub async fn preview_latest(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Previewing>> {
+pub async fn preview_latest(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Previewing>> {
     let id = owned(&state, &auth, &id).await?;
     let git = state.git.clone();
     blocking(move || git.unpin(&id)).await?;

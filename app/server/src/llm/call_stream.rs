@@ -24,7 +24,11 @@ enum State {
     Head,
     /// Inside the arguments: `start` is where they begin in `buf`, `sent`
     /// how far they were handed out; the JSON scan state finds their end.
-    Arguments { start: usize, sent: usize, scan: Scan },
+    Arguments {
+        start: usize,
+        sent: usize,
+        scan: Scan,
+    },
     /// The arguments are complete, or this is not a call.
     Over,
 }
@@ -52,7 +56,11 @@ impl CallStream {
                 }
                 Head::Call { name, arguments_at } => {
                     out.push(Piece::Name(name));
-                    self.state = State::Arguments { start: arguments_at, sent: arguments_at, scan: Scan::default() };
+                    self.state = State::Arguments {
+                        start: arguments_at,
+                        sent: arguments_at,
+                        scan: Scan::default(),
+                    };
                 }
             }
         }
@@ -114,9 +122,16 @@ enum Head {
 
 /// Reads `{ "name" : "<name>" , "arguments" :` with any whitespace.
 fn head(buf: &str) -> Head {
-    let mut p = Parser { s: buf.as_bytes(), at: 0 };
-    let steps: [&dyn Fn(&mut Parser) -> Step; 4] =
-        [&|p| p.literal("{"), &|p| p.literal("\"name\""), &|p| p.literal(":"), &|p| p.literal("\"")];
+    let mut p = Parser {
+        s: buf.as_bytes(),
+        at: 0,
+    };
+    let steps: [&dyn Fn(&mut Parser) -> Step; 4] = [
+        &|p| p.literal("{"),
+        &|p| p.literal("\"name\""),
+        &|p| p.literal(":"),
+        &|p| p.literal("\""),
+    ];
     for step in steps {
         match step(&mut p) {
             Step::Ok => {}
@@ -125,7 +140,9 @@ fn head(buf: &str) -> Head {
         }
     }
     let name_start = p.at;
-    let Some(len) = buf[name_start..].find('"') else { return Head::Incomplete };
+    let Some(len) = buf[name_start..].find('"') else {
+        return Head::Incomplete;
+    };
     let name = buf[name_start..name_start + len].to_string();
     p.at = name_start + len + 1;
     for lit in [",", "\"arguments\"", ":"] {
@@ -140,7 +157,10 @@ fn head(buf: &str) -> Head {
     if p.at >= p.s.len() {
         return Head::Incomplete;
     }
-    Head::Call { name, arguments_at: p.at }
+    Head::Call {
+        name,
+        arguments_at: p.at,
+    }
 }
 
 enum Step {
@@ -167,7 +187,11 @@ impl Parser<'_> {
         let rest = &self.s[self.at..];
         let lit = lit.as_bytes();
         if rest.len() < lit.len() {
-            return if lit.starts_with(rest) { Step::More } else { Step::No };
+            return if lit.starts_with(rest) {
+                Step::More
+            } else {
+                Step::No
+            };
         }
         if rest.starts_with(lit) {
             self.at += lit.len();
@@ -202,20 +226,35 @@ mod tests {
         // Every split of the text into two chunks, and one byte at a time, give the same pieces.
         let whole = pieces_of(&[text]);
         assert_eq!(whole.0.as_deref(), Some("create_file"));
-        assert_eq!(whole.1, r#"{"path": "a.js", "content": "x = {\"}\": [1]}; é"}"#);
+        assert_eq!(
+            whole.1,
+            r#"{"path": "a.js", "content": "x = {\"}\": [1]}; é"}"#
+        );
         assert!(serde_json::from_str::<serde_json::Value>(&whole.1).is_ok());
         for i in (0..text.len()).filter(|i| text.is_char_boundary(*i)) {
             assert_eq!(pieces_of(&[&text[..i], &text[i..]]), whole, "split at {i}");
         }
         let chars: Vec<String> = text.chars().map(String::from).collect();
-        assert_eq!(pieces_of(&chars.iter().map(String::as_str).collect::<Vec<_>>()), whole);
+        assert_eq!(
+            pieces_of(&chars.iter().map(String::as_str).collect::<Vec<_>>()),
+            whole
+        );
     }
 
     #[test]
     fn text_and_other_shapes_give_no_pieces() {
-        assert_eq!(pieces_of(&["Hello, the app is done."]), (None, String::new()));
-        assert_eq!(pieces_of(&[r#"{"arguments": {}, "name": "finish"}"#]), (None, String::new()));
+        assert_eq!(
+            pieces_of(&["Hello, the app is done."]),
+            (None, String::new())
+        );
+        assert_eq!(
+            pieces_of(&[r#"{"arguments": {}, "name": "finish"}"#]),
+            (None, String::new())
+        );
         // Cut off inside the arguments: what was written so far.
-        assert_eq!(pieces_of(&[r#"{"name": "finish", "arguments": {"summary": "Do"#]), (Some("finish".into()), r#"{"summary": "Do"#.into()));
+        assert_eq!(
+            pieces_of(&[r#"{"name": "finish", "arguments": {"summary": "Do"#]),
+            (Some("finish".into()), r#"{"summary": "Do"#.into())
+        );
     }
 }

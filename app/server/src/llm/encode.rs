@@ -56,7 +56,10 @@ impl Meta {
 /// How an answer ended, for usage records.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Finished { reason: String, usage: Usage },
+    Finished {
+        reason: String,
+        usage: Usage,
+    },
     Failed(String),
     /// The client went away before the end.
     Cancelled,
@@ -210,7 +213,10 @@ pub fn streamed(
     );
     let mut response = Response::new(Body::from_stream(body));
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     response

@@ -127,7 +127,9 @@ impl Supervisor {
     pub fn unavailable_reason(&self) -> String {
         let s = self.status();
         match s.state {
-            WorkerState::Disabled => "the local model worker is turned off ([llm] worker = false)".into(),
+            WorkerState::Disabled => {
+                "the local model worker is turned off ([llm] worker = false)".into()
+            }
             WorkerState::Starting => "the local model is loading; retry in a few seconds".into(),
             WorkerState::Restarting => format!(
                 "the local model worker stopped ({}); it restarts in {} s",

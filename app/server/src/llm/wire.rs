@@ -134,11 +134,22 @@ impl ChatMessage {
             .iter()
             .filter_map(|p| {
                 let url = p.image_url.as_ref()?;
-                let url = url.get("url").and_then(Value::as_str).or_else(|| url.as_str())?;
-                Some(match url.strip_prefix("data:").and_then(|rest| rest.split_once(";base64,")) {
-                    Some((media_type, data)) => ImageRef::Inline { media_type: media_type.to_string(), data: data.to_string() },
-                    None => ImageRef::Url(url.to_string()),
-                })
+                let url = url
+                    .get("url")
+                    .and_then(Value::as_str)
+                    .or_else(|| url.as_str())?;
+                Some(
+                    match url
+                        .strip_prefix("data:")
+                        .and_then(|rest| rest.split_once(";base64,"))
+                    {
+                        Some((media_type, data)) => ImageRef::Inline {
+                            media_type: media_type.to_string(),
+                            data: data.to_string(),
+                        },
+                        None => ImageRef::Url(url.to_string()),
+                    },
+                )
             })
             .collect()
     }
@@ -233,7 +244,10 @@ mod image_tests {
             ]
         }))
         .unwrap();
-        ChatRequest { messages: vec![message], ..Default::default() }
+        ChatRequest {
+            messages: vec![message],
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -241,7 +255,10 @@ mod image_tests {
         assert_eq!(
             request().messages[0].images(),
             vec![
-                ImageRef::Inline { media_type: "image/png".into(), data: "iVBORw0K".into() },
+                ImageRef::Inline {
+                    media_type: "image/png".into(),
+                    data: "iVBORw0K".into()
+                },
                 ImageRef::Url("https://example.com/a.png".into())
             ]
         );
@@ -252,11 +269,20 @@ mod image_tests {
     fn vendors_get_images_in_their_own_blocks() {
         let body = anthropic::request_body("claude", &request());
         let blocks = &body["messages"][0]["content"];
-        assert_eq!(blocks[0], serde_json::json!({"type": "text", "text": "Make it look like this"}));
-        assert_eq!(blocks[1], serde_json::json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0K"}}));
+        assert_eq!(
+            blocks[0],
+            serde_json::json!({"type": "text", "text": "Make it look like this"})
+        );
+        assert_eq!(
+            blocks[1],
+            serde_json::json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0K"}})
+        );
         assert_eq!(blocks[2]["source"]["url"], "https://example.com/a.png");
         let body = gemini::request_body(&request());
         let parts = &body["contents"][0]["parts"];
-        assert_eq!(parts[1], serde_json::json!({"inlineData": {"mimeType": "image/png", "data": "iVBORw0K"}}));
+        assert_eq!(
+            parts[1],
+            serde_json::json!({"inlineData": {"mimeType": "image/png", "data": "iVBORw0K"}})
+        );
     }
 }

@@ -65,11 +65,20 @@ struct Session {
 
 impl Previews {
     pub fn new(config: &Config, addr: SocketAddr) -> Self {
-        let public = config.public_url.as_deref().map(|u| u.trim_end_matches('/').to_string());
+        let public = config
+            .public_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/').to_string());
         let (scheme, port) = match &public {
             Some(u) => {
                 let https = u.starts_with("https://");
-                let authority = u.split("://").nth(1).unwrap_or("").split('/').next().unwrap_or("");
+                let authority = u
+                    .split("://")
+                    .nth(1)
+                    .unwrap_or("")
+                    .split('/')
+                    .next()
+                    .unwrap_or("");
                 let port = authority.rsplit_once(':').and_then(|(_, p)| p.parse().ok());
                 (if https { "https" } else { "http" }, port)
             }
@@ -110,14 +119,25 @@ impl Previews {
 
     /// The project a request's Host names, when it is a preview origin.
     pub fn project_of(&self, headers: &HeaderMap) -> Option<String> {
-        let host = headers.get(header::HOST)?.to_str().ok()?.to_ascii_lowercase();
+        let host = headers
+            .get(header::HOST)?
+            .to_str()
+            .ok()?
+            .to_ascii_lowercase();
         let host = host.rsplit_once(':').map_or(host.as_str(), |(h, p)| {
-            if p.chars().all(|c| c.is_ascii_digit()) { h } else { host.as_str() }
+            if p.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                host.as_str()
+            }
         });
         let label = host.strip_suffix(&self.domain)?.strip_suffix('.')?;
         let id = label.strip_prefix("p-")?;
-        (!id.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-            .then(|| id.to_string())
+        (!id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        .then(|| id.to_string())
     }
 
     /// A one-time ticket that opens `project_id`'s preview for `user_id`.
@@ -127,7 +147,11 @@ impl Previews {
         tickets.retain(|_, t| t.expires > Instant::now());
         tickets.insert(
             ticket.clone(),
-            Ticket { user_id, project_id: project_id.to_string(), expires: Instant::now() + TICKET_TTL },
+            Ticket {
+                user_id,
+                project_id: project_id.to_string(),
+                expires: Instant::now() + TICKET_TTL,
+            },
         );
         ticket
     }
@@ -142,7 +166,11 @@ impl Previews {
     }
 
     fn take_ticket(&self, ticket: &str) -> Option<Ticket> {
-        let t = self.tickets.lock().unwrap_or_else(|p| p.into_inner()).remove(ticket)?;
+        let t = self
+            .tickets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(ticket)?;
         (t.expires > Instant::now()).then_some(t)
     }
 
@@ -170,7 +198,12 @@ impl Previews {
     /// `public_url` is set.
     pub fn cookie_warning(&self, request_host: Option<&str>) -> Option<Warning> {
         let console = match &self.console {
-            Some(url) => url.split_once("://").map_or(url.as_str(), |(_, rest)| rest).split('/').next().unwrap_or(""),
+            Some(url) => url
+                .split_once("://")
+                .map_or(url.as_str(), |(_, rest)| rest)
+                .split('/')
+                .next()
+                .unwrap_or(""),
             None => request_host?,
         };
         cookie_tossing_warning(&host_without_port(console), &self.domain, self.https)
@@ -205,7 +238,11 @@ fn site_of(host: &str) -> String {
 /// on a sibling subdomain (a preview, whose scripts the project's authors
 /// write) can set a cookie with `Domain=<site>` that the console then reads
 /// as its own ("cookie tossing"). Over HTTPS the prefix forbids that.
-pub fn cookie_tossing_warning(console_host: &str, preview_domain: &str, https: bool) -> Option<Warning> {
+pub fn cookie_tossing_warning(
+    console_host: &str,
+    preview_domain: &str,
+    https: bool,
+) -> Option<Warning> {
     let preview_domain = preview_domain.trim_matches('.').to_ascii_lowercase();
     if https || console_host.is_empty() || site_of(console_host) != site_of(&preview_domain) {
         return None;
@@ -253,9 +290,10 @@ pub async fn route(State(state): State<AppState>, req: Request, next: Next) -> R
 /// outermost, so the console's header never reaches these responses; the
 /// dev server's own policy is overridden too.
 fn without_referrer(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     response
 }
 
@@ -265,14 +303,20 @@ async fn serve(state: AppState, project_id: String, req: Request) -> Response {
         "/__autocrea/auth" => return sign_in(&state, &project_id, &req),
         "/__autocrea/console.js" => {
             return (
-                [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
+                [
+                    (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
                 CONSOLE_JS,
             )
                 .into_response()
         }
         _ => {}
     }
-    let Some((token, session)) = previews.session(req.headers()).filter(|(_, s)| s.project_id == project_id) else {
+    let Some((token, session)) = previews
+        .session(req.headers())
+        .filter(|(_, s)| s.project_id == project_id)
+    else {
         return to_console(&state, &project_id, &req);
     };
     let template = if session.checked.elapsed() < RECHECK {
@@ -281,13 +325,22 @@ async fn serve(state: AppState, project_id: String, req: Request) -> Response {
         // Still the project's owner? Deleted projects and revoked access end here.
         match projects::get(&state.pool, session.user_id, &project_id).await {
             Ok(p) => {
-                if let Some(s) = previews.sessions.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&token) {
+                if let Some(s) = previews
+                    .sessions
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_mut(&token)
+                {
                     s.checked = Instant::now();
                 }
                 p.template
             }
             Err(_) => {
-                previews.sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(&token);
+                previews
+                    .sessions
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&token);
                 return not_found();
             }
         }
@@ -301,7 +354,14 @@ async fn serve(state: AppState, project_id: String, req: Request) -> Response {
         Some(r) => r,
         None => match state.sandboxes.start(&project_id, &template).await {
             Ok(r) => r,
-            Err(e) => return page(StatusCode::SERVICE_UNAVAILABLE, "The preview cannot start", &e.to_string(), false),
+            Err(e) => {
+                return page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The preview cannot start",
+                    &e.to_string(),
+                    false,
+                )
+            }
         },
     };
     running.touch();
@@ -310,14 +370,31 @@ async fn serve(state: AppState, project_id: String, req: Request) -> Response {
         let tail: Vec<String> = running.logs.tail(15).into_iter().map(|l| l.text).collect();
         let detail = format!(
             "The dev server is {}{}.\n\n{}",
-            serde_json::to_value(view.state).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
-            view.last_exit.map(|e| format!(" (last exit: {e})")).unwrap_or_default(),
+            serde_json::to_value(view.state)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            view.last_exit
+                .map(|e| format!(" (last exit: {e})"))
+                .unwrap_or_default(),
             tail.join("\n")
         );
-        return page(StatusCode::SERVICE_UNAVAILABLE, "The preview is not ready yet", &detail, true);
+        return page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The preview is not ready yet",
+            &detail,
+            true,
+        );
     }
     let hidden = cookie_names(previews.https);
-    proxy::forward(&previews.client, &running, req, &[COOKIE, hidden.session, hidden.csrf], previews.scheme).await
+    proxy::forward(
+        &previews.client,
+        &running,
+        req,
+        &[COOKIE, hidden.session, hidden.csrf],
+        previews.scheme,
+    )
+    .await
 }
 
 /// `/__autocrea/auth?ticket=...&next=/path`: a ticket becomes a preview cookie.
@@ -343,7 +420,11 @@ fn sign_in(state: &AppState, project_id: &str, req: &Request) -> Response {
     let token = autocrea_core::secrets::random_token(32);
     let now = Instant::now();
     {
-        let mut sessions = state.preview.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sessions = state
+            .preview
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         sessions.retain(|_, s| s.expires > now);
         sessions.insert(
             token.clone(),
@@ -362,13 +443,19 @@ fn sign_in(state: &AppState, project_id: &str, req: &Request) -> Response {
     // for this console only), so a frame gets that kind. Over plain HTTP on
     // a real domain Secure is not allowed, and the preview opens in its own
     // tab instead.
-    let framed = req.headers().get("sec-fetch-dest").is_some_and(|v| v == "iframe");
+    let framed = req
+        .headers()
+        .get("sec-fetch-dest")
+        .is_some_and(|v| v == "iframe");
     let attributes = match (state.preview.cookie_in_frames(), framed) {
         (true, true) => "SameSite=None; Secure; Partitioned",
         (true, false) => "SameSite=None; Secure",
         (false, _) => "SameSite=Lax",
     };
-    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; {attributes}; Max-Age={}", SESSION_TTL.as_secs());
+    let cookie = format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; {attributes}; Max-Age={}",
+        SESSION_TTL.as_secs()
+    );
     Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header(header::LOCATION, next)
@@ -392,7 +479,11 @@ fn to_console(state: &AppState, project_id: &str, req: &Request) -> Response {
     }
     let console = state.preview.console.clone().unwrap_or_else(|| {
         // p-<id>.<domain>[:port] -> <domain>[:port], same scheme.
-        let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
         let rest = host.split_once('.').map_or(host, |(_, r)| r);
         format!("{}://{rest}", state.preview.scheme)
     });
@@ -442,7 +533,10 @@ fn refuse_report(state: &AppState, project_id: &str, req: &Request) -> Option<St
     // project's preview on a sibling subdomain is same-site, so its
     // requests carry this preview's cookie) could otherwise write into the
     // agent's prompt. Browsers always send Origin on a POST.
-    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
     if !origin.is_some_and(|o| is_origin_of(o, req.headers())) {
         return Some(StatusCode::FORBIDDEN);
     }
@@ -491,7 +585,11 @@ pub(crate) struct RateLimit {
 
 impl RateLimit {
     fn new(limit: u32, window: Duration) -> Self {
-        Self { limit, window, hits: Mutex::default() }
+        Self {
+            limit,
+            window,
+            hits: Mutex::default(),
+        }
     }
 
     /// Counts a hit for `key`; false when the window's limit is used up.
@@ -529,35 +627,53 @@ async fn report(state: &AppState, project_id: &str, req: Request) -> Response {
         running.page_loaded(&r.page);
     } else {
         // Script URLs are the preview's own: keep the path, as the project names it.
-        let file = r.source.split("://").nth(1).and_then(|rest| rest.split_once('/')).map(|(_, path)| {
-            path.split(['?', '#']).next().unwrap_or("").to_string()
-        });
+        let file = r
+            .source
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split_once('/'))
+            .map(|(_, path)| path.split(['?', '#']).next().unwrap_or("").to_string());
         let mut message: String = r.message.chars().take(2000).collect();
         if r.kind == "console" {
             message = format!("console.error: {message}");
         }
         if !r.stack.is_empty() && r.kind == "error" && r.source.is_empty() {
-            message = format!("{message}\n{}", r.stack.chars().take(2000).collect::<String>());
+            message = format!(
+                "{message}\n{}",
+                r.stack.chars().take(2000).collect::<String>()
+            );
         }
-        running.report_browser_error(&r.page, Diagnostic {
-            file: file.filter(|f| !f.is_empty()),
-            line: (r.line > 0).then_some(r.line),
-            column: (r.column > 0).then_some(r.column),
-            severity: "error".into(),
-            message,
-            source: "browser".into(),
-        });
+        running.report_browser_error(
+            &r.page,
+            Diagnostic {
+                file: file.filter(|f| !f.is_empty()),
+                line: (r.line > 0).then_some(r.line),
+                column: (r.column > 0).then_some(r.column),
+                severity: "error".into(),
+                message,
+                source: "browser".into(),
+            },
+        );
     }
     StatusCode::NO_CONTENT.into_response()
 }
 
 fn not_found() -> Response {
-    page(StatusCode::NOT_FOUND, "Not found", "There is no preview here, or you may not see it.", false)
+    page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is no preview here, or you may not see it.",
+        false,
+    )
 }
 
 /// A small self-contained page (no console assets on a preview origin).
 pub(super) fn page(status: StatusCode, title: &str, detail: &str, refresh: bool) -> Response {
-    let refresh = if refresh { r#"<meta http-equiv="refresh" content="3">"# } else { "" };
+    let refresh = if refresh {
+        r#"<meta http-equiv="refresh" content="3">"#
+    } else {
+        ""
+    };
     let body = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\">{refresh}<title>{t}</title>\
          <style>body{{font:15px system-ui,sans-serif;margin:3rem auto;max-width:46rem;padding:0 1rem;color:#222}}\
@@ -568,13 +684,19 @@ pub(super) fn page(status: StatusCode, title: &str, detail: &str, refresh: bool)
     );
     let mut resp = (status, body).into_response();
     let headers = resp.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
 fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A path on this origin to redirect to: the one check every redirect uses
@@ -587,7 +709,9 @@ pub fn encode_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -601,7 +725,10 @@ fn decode_component(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
                     Ok(b) => {
                         out.push(b);
                         i += 3;
@@ -646,20 +773,49 @@ mod tests {
             assert!(is_local_path(ok), "{ok}");
         }
         // Percent-encoded slashes could become `//host` for a consumer that decodes again.
-        for bad in ["//evil.com", "/\\evil.com", "https://evil.com", "evil.com", "/a\nb", "", "/%2F%2Fx", "/%09/evil.com", "/\t/evil.com"] {
+        for bad in [
+            "//evil.com",
+            "/\\evil.com",
+            "https://evil.com",
+            "evil.com",
+            "/a\nb",
+            "",
+            "/%2F%2Fx",
+            "/%09/evil.com",
+            "/\t/evil.com",
+        ] {
             assert!(!is_local_path(bad), "{bad}");
         }
     }
 
     #[test]
     fn previews_under_the_consoles_site_over_http_are_warned_about() {
-        let warn = |console: &str, previews: &str, https: bool| cookie_tossing_warning(console, previews, https).map(|w| w.severity);
-        assert_eq!(warn("autocrea.example.com", "preview.example.com", false), Some("warning"));
-        assert_eq!(warn("autocrea.example.com", "p.autocrea.example.com", false), Some("warning"));
+        let warn = |console: &str, previews: &str, https: bool| {
+            cookie_tossing_warning(console, previews, https).map(|w| w.severity)
+        };
+        assert_eq!(
+            warn("autocrea.example.com", "preview.example.com", false),
+            Some("warning")
+        );
+        assert_eq!(
+            warn("autocrea.example.com", "p.autocrea.example.com", false),
+            Some("warning")
+        );
         assert_eq!(warn("example.com", "example.com", false), Some("warning"));
-        assert_eq!(warn("autocrea.example.com", "preview.example.com", true), None, "__Host- cookies over HTTPS");
-        assert_eq!(warn("autocrea.example.com", "autocrea-preview.net", false), None);
-        assert_eq!(warn("localhost", "localhost", false), Some("info"), "the single-machine default");
+        assert_eq!(
+            warn("autocrea.example.com", "preview.example.com", true),
+            None,
+            "__Host- cookies over HTTPS"
+        );
+        assert_eq!(
+            warn("autocrea.example.com", "autocrea-preview.net", false),
+            None
+        );
+        assert_eq!(
+            warn("localhost", "localhost", false),
+            Some("info"),
+            "the single-machine default"
+        );
         assert_eq!(warn("127.0.0.1", "localhost", false), None);
         assert_eq!(warn("10.0.0.5", "0.5", false), None);
     }
@@ -668,13 +824,19 @@ mod tests {
     fn the_consoles_host_comes_from_public_url_or_the_request() {
         let mut config = Config::default();
         let p = Previews::new(&config, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(p.cookie_warning(Some("localhost:8080")).map(|w| w.severity), Some("info"));
+        assert_eq!(
+            p.cookie_warning(Some("localhost:8080")).map(|w| w.severity),
+            Some("info")
+        );
         assert_eq!(p.cookie_warning(Some("127.0.0.1:8080")), None);
         assert_eq!(p.cookie_warning(None), None);
         config.public_url = Some("http://autocrea.example.com:8080/".into());
         config.sandbox.preview_domain = "preview.example.com".into();
         let p = Previews::new(&config, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(p.cookie_warning(Some("127.0.0.1:8080")).map(|w| w.severity), Some("warning"));
+        assert_eq!(
+            p.cookie_warning(Some("127.0.0.1:8080")).map(|w| w.severity),
+            Some("warning")
+        );
         assert_eq!(host_without_port("[::1]:8080"), "[::1]");
         assert_eq!(host_without_port("Example.COM."), "example.com");
     }

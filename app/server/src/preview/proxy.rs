@@ -27,16 +27,33 @@ pub fn client() -> Client {
 
 /// Headers that describe one hop, not the message (RFC 9110 §7.6.1).
 const HOP_BY_HOP: &[&str] = &[
-    "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-    "proxy-authorization", "proxy-authenticate",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
 ];
 
-pub async fn forward(client: &Client, running: &Running, mut req: Request, hidden_cookies: &[&str], scheme: &str) -> Response {
+pub async fn forward(
+    client: &Client,
+    running: &Running,
+    mut req: Request,
+    hidden_cookies: &[&str],
+    scheme: &str,
+) -> Response {
     let upgrade = req.headers().get(header::UPGRADE).cloned();
     let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
     let wants_page = is_navigation(req.headers());
     let (mut parts, body) = req.into_parts();
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
     let Ok(uri) = format!("http://{}{path}", running.addr).parse::<Uri>() else {
         return StatusCode::BAD_REQUEST.into_response();
     };
@@ -46,13 +63,22 @@ pub async fn forward(client: &Client, running: &Running, mut req: Request, hidde
     let headers = &mut parts.headers;
     // Dev servers check Host against their own name (Vite's allowedHosts);
     // the public name travels in X-Forwarded-Host.
-    headers.insert(header::HOST, HeaderValue::from_str(&format!("localhost:{}", running.addr.port())).expect("valid host"));
+    headers.insert(
+        header::HOST,
+        HeaderValue::from_str(&format!("localhost:{}", running.addr.port())).expect("valid host"),
+    );
     if let Some(h) = original_host {
         headers.insert(HeaderName::from_static("x-forwarded-host"), h);
     }
-    headers.insert(HeaderName::from_static("x-forwarded-proto"), HeaderValue::from_str(scheme).expect("valid scheme"));
+    headers.insert(
+        HeaderName::from_static("x-forwarded-proto"),
+        HeaderValue::from_str(scheme).expect("valid scheme"),
+    );
     // Uncompressed answers, so the error script can go into HTML; this hop is local.
-    headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    headers.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
     if let Some(u) = &upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(header::UPGRADE, u.clone());
@@ -69,7 +95,8 @@ pub async fn forward(client: &Client, running: &Running, mut req: Request, hidde
         };
         let server_upgrade = hyper::upgrade::on(&mut resp);
         tokio::spawn(async move {
-            let (Ok(client_io), Ok(server_io)) = (client_upgrade.await, server_upgrade.await) else {
+            let (Ok(client_io), Ok(server_io)) = (client_upgrade.await, server_upgrade.await)
+            else {
                 return;
             };
             let mut client_io = TokioIo::new(client_io);
@@ -87,18 +114,32 @@ pub async fn forward(client: &Client, running: &Running, mut req: Request, hidde
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("text/html"));
-    let encoded = parts.headers.get(header::CONTENT_ENCODING).is_some_and(|e| e != "identity");
+    let encoded = parts
+        .headers
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|e| e != "identity");
     strip_hop_by_hop(&mut parts.headers);
     if !is_html || encoded {
         return Response::from_parts(parts, Body::new(body));
     }
-    let bytes = match http_body_util::Limited::new(body, INJECT_MAX).collect().await {
+    let bytes = match http_body_util::Limited::new(body, INJECT_MAX)
+        .collect()
+        .await
+    {
         Ok(b) => b.to_bytes(),
-        Err(e) => return (StatusCode::BAD_GATEWAY, format!("reading the page failed: {e}")).into_response(),
+        Err(e) => {
+            return (
+                StatusCode::BAD_GATEWAY,
+                format!("reading the page failed: {e}"),
+            )
+                .into_response()
+        }
     };
     let html = inject(&bytes);
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(html.len()));
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(html.len()));
     Response::from_parts(parts, Body::from(html))
 }
 
@@ -120,7 +161,12 @@ fn not_answering(wants_page: bool, why: &str) -> Response {
 
 /// Whether the browser is loading a page (a frame or tab), not a resource.
 fn is_navigation(headers: &axum::http::HeaderMap) -> bool {
-    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let value = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
     match value("sec-fetch-mode") {
         "" => value("accept").contains("text/html"),
         mode => mode == "navigate",
@@ -129,9 +175,18 @@ fn is_navigation(headers: &axum::http::HeaderMap) -> bool {
 
 /// The page with the error-reporting script first in `<head>` (or first of all).
 fn inject(html: &[u8]) -> Vec<u8> {
-    let lower: Vec<u8> = html.iter().take(64 * 1024).map(u8::to_ascii_lowercase).collect();
+    let lower: Vec<u8> = html
+        .iter()
+        .take(64 * 1024)
+        .map(u8::to_ascii_lowercase)
+        .collect();
     let at = find(&lower, b"<head")
-        .and_then(|start| lower[start..].iter().position(|&b| b == b'>').map(|end| start + end + 1))
+        .and_then(|start| {
+            lower[start..]
+                .iter()
+                .position(|&b| b == b'>')
+                .map(|end| start + end + 1)
+        })
         .unwrap_or(0);
     let mut out = Vec::with_capacity(html.len() + SCRIPT_TAG.len());
     out.extend_from_slice(&html[..at]);
@@ -153,7 +208,11 @@ fn strip_hop_by_hop(headers: &mut axum::http::HeaderMap) {
         .flat_map(|v| v.split(','))
         .map(|s| s.trim().to_ascii_lowercase())
         .collect();
-    for h in HOP_BY_HOP.iter().copied().chain(named.iter().map(String::as_str)) {
+    for h in HOP_BY_HOP
+        .iter()
+        .copied()
+        .chain(named.iter().map(String::as_str))
+    {
         headers.remove(h);
     }
 }
@@ -220,7 +279,9 @@ mod tests {
             String::from_utf8(out).unwrap(),
             format!("<!doctype html><HTML><Head lang=x>{SCRIPT_TAG}<title>t</title></head></html>")
         );
-        assert!(String::from_utf8(inject(b"<p>hi</p>")).unwrap().starts_with(SCRIPT_TAG));
+        assert!(String::from_utf8(inject(b"<p>hi</p>"))
+            .unwrap()
+            .starts_with(SCRIPT_TAG));
     }
 
     #[test]
@@ -235,10 +296,17 @@ mod tests {
         ] {
             h.append(header::SET_COOKIE, HeaderValue::from_static(v));
         }
-        h.append(header::SET_COOKIE, HeaderValue::from_bytes(b"e=\xff; Domain=x").unwrap());
+        h.append(
+            header::SET_COOKIE,
+            HeaderValue::from_bytes(b"e=\xff; Domain=x").unwrap(),
+        );
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
         strip_domain_cookies(&mut h);
-        let left: Vec<_> = h.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap()).collect();
+        let left: Vec<_> = h
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
         assert_eq!(left, ["app=1; Path=/; HttpOnly", "d=domain; Path=/domain"]);
         assert_eq!(h.get(header::CONTENT_TYPE).unwrap(), "text/html");
     }
@@ -257,7 +325,10 @@ mod tests {
 
         let page = not_answering(true, "connection refused");
         assert_eq!(page.status(), StatusCode::BAD_GATEWAY);
-        assert!(page.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        assert!(page.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
         let resource = not_answering(false, "connection refused");
         assert_eq!(resource.status(), StatusCode::BAD_GATEWAY);
         assert!(resource.headers().get(header::CONTENT_TYPE).is_none());
@@ -266,8 +337,14 @@ mod tests {
     #[test]
     fn appliance_cookies_are_not_forwarded() {
         let mut h = axum::http::HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; autocrea_preview=secret; b=2"));
-        h.append(header::COOKIE, HeaderValue::from_static("autocrea_session=s"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; autocrea_preview=secret; b=2"),
+        );
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("autocrea_session=s"),
+        );
         strip_cookies(&mut h, &["autocrea_preview", "autocrea_session"]);
         assert_eq!(h.get(header::COOKIE).unwrap(), "a=1; b=2");
     }

@@ -31,7 +31,12 @@ fn run(dir: &Path, args: &[&str], stdin: &str) -> String {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{args:?}");
     String::from_utf8(out.stdout).unwrap()
@@ -52,10 +57,34 @@ pub fn start(llm: &str, rest: &str) -> (Server, String) {
         ),
     )
     .unwrap();
-    run(dir.path(), &["user", "create", "--email", "ada@example.com", "--name", "Ada", "--admin", "--password-stdin"], "a long enough passphrase 42\n");
-    let token = run(dir.path(), &["token", "create", "--email", "ada@example.com", "--name", "t"], "")
-        .trim()
-        .to_string();
+    run(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--name",
+            "Ada",
+            "--admin",
+            "--password-stdin",
+        ],
+        "a long enough passphrase 42\n",
+    );
+    let token = run(
+        dir.path(),
+        &[
+            "token",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--name",
+            "t",
+        ],
+        "",
+    )
+    .trim()
+    .to_string();
     let mut child = Command::new(BIN)
         .arg("serve")
         .env("AUTOCREA_CONFIG", dir.path().join("autocrea.toml"))
@@ -65,14 +94,23 @@ pub fn start(llm: &str, rest: &str) -> (Server, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let url = line
         .split("listening on ")
         .nth(1)
         .and_then(|r| r.split_whitespace().next())
         .expect("serve prints its address")
         .to_string();
-    (Server { child, url, _dir: dir }, token)
+    (
+        Server {
+            child,
+            url,
+            _dir: dir,
+        },
+        token,
+    )
 }
 
 pub async fn worker_status(http: &reqwest::Client, s: &Server, token: &str) -> Value {
@@ -94,8 +132,10 @@ pub async fn wait_ready(http: &reqwest::Client, s: &Server, token: &str) -> Valu
         if w["state"] == "ready" {
             return w;
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "the worker never became ready: {w}");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the worker never became ready: {w}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
-

@@ -35,7 +35,10 @@ pub fn start(data: &Path, port: u16) -> Server {
     // The port is bound before start-up work (repository checks, recovery of
     // interrupted turns) is done; only an HTTP answer means it is serving.
     while !answers_http(port) {
-        assert!(started.elapsed() < Duration::from_secs(20), "server did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     Server { child, url }
@@ -44,9 +47,14 @@ pub fn start(data: &Path, port: u16) -> Server {
 /// Whether `GET /healthz` on the port gets an HTTP 200.
 fn answers_http(port: u16) -> bool {
     use std::io::{Read, Write};
-    let Ok(mut tcp) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let Ok(mut tcp) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
     let _ = tcp.set_read_timeout(Some(Duration::from_secs(2)));
-    if tcp.write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+    if tcp
+        .write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
         return false;
     }
     let mut head = [0u8; 12];
@@ -54,21 +62,37 @@ fn answers_http(port: u16) -> bool {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Creates an account with the CLI (`--admin` when asked) and returns a new API token of it.
 pub fn user_token(data: &Path, email: &str, admin: bool) -> String {
     use std::io::Write;
     let mut create = Command::new(BIN);
-    create.args(["user", "create", "--email", email, "--name", "Test"]).env("AUTOCREA_DATA_DIR", data).stdin(Stdio::piped());
+    create
+        .args(["user", "create", "--email", email, "--name", "Test"])
+        .env("AUTOCREA_DATA_DIR", data)
+        .stdin(Stdio::piped());
     if admin {
         create.arg("--admin");
     }
     let mut child = create.arg("--password-stdin").spawn().unwrap();
-    child.stdin.take().unwrap().write_all(PASSWORD.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(PASSWORD.as_bytes())
+        .unwrap();
     assert!(child.wait().unwrap().success());
-    let out = Command::new(BIN).args(["token", "create", "--email", email, "--name", "t"]).env("AUTOCREA_DATA_DIR", data).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["token", "create", "--email", email, "--name", "t"])
+        .env("AUTOCREA_DATA_DIR", data)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }

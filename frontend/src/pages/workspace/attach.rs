@@ -32,13 +32,29 @@ fn url_of(project_id: &str, id: &str) -> String {
 /// Uploads each file; what the server took joins `attached`, what it
 /// refused is explained in `error` (its reason names the file).
 #[cfg(feature = "hydrate")]
-pub fn upload_files(project_id: String, files: Vec<web_sys::File>, attached: RwSignal<Vec<AttachmentView>>, busy: RwSignal<u32>, error: RwSignal<Option<String>>) {
+pub fn upload_files(
+    project_id: String,
+    files: Vec<web_sys::File>,
+    attached: RwSignal<Vec<AttachmentView>>,
+    busy: RwSignal<u32>,
+    error: RwSignal<Option<String>>,
+) {
     for file in files {
-        let url = format!("/api/v1/projects/{project_id}/attachments?name={}", encode(&file.name()));
+        let url = format!(
+            "/api/v1/projects/{project_id}/attachments?name={}",
+            encode(&file.name())
+        );
         // A placeholder keeps the chips in the order the files were picked,
         // whichever upload ends first.
         let slot = format!("uploading-{}", js_sys::Math::random());
-        attached.update(|list| list.push(AttachmentView { id: slot.clone(), name: file.name(), kind: "uploading".into(), size: file.size() as i64 }));
+        attached.update(|list| {
+            list.push(AttachmentView {
+                id: slot.clone(),
+                name: file.name(),
+                kind: "uploading".into(),
+                size: file.size() as i64,
+            })
+        });
         busy.update(|b| *b += 1);
         leptos::task::spawn_local(async move {
             let answer = api::upload::<AttachmentView>(&url, &file).await;
@@ -67,7 +83,11 @@ pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
 
 /// "Attach": a button that opens the file picker (keyboard reachable, unlike a bare file input).
 #[component]
-pub fn AttachButton(attached: RwSignal<Vec<AttachmentView>>, busy: RwSignal<u32>, error: RwSignal<Option<String>>) -> impl IntoView {
+pub fn AttachButton(
+    attached: RwSignal<Vec<AttachmentView>>,
+    busy: RwSignal<u32>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
     let ws = expect_context::<Ws>();
     let input = NodeRef::<leptos::html::Input>::new();
     let picked = move |_| {
@@ -97,8 +117,13 @@ struct AgentSettings {
 /// Whether the project's agent model reads images: the local model does
 /// not; a provider's models do when the admin says so.
 fn model_sees_images(model: Option<&str>, providers: &api::ProvidersView) -> bool {
-    let Some((provider, _)) = model.and_then(|m| m.split_once('/')) else { return false };
-    providers.providers.iter().any(|p| p.id == provider && p.images)
+    let Some((provider, _)) = model.and_then(|m| m.split_once('/')) else {
+        return false;
+    };
+    providers
+        .providers
+        .iter()
+        .any(|p| p.id == provider && p.images)
 }
 
 /// What goes with the next message, each removable; a note when images
@@ -109,10 +134,15 @@ pub fn AttachedChips(attached: RwSignal<Vec<AttachmentView>>) -> impl IntoView {
     let blind_model = LocalResource::new(move || {
         let id = ws.id();
         async move {
-            let settings = api::get::<AgentSettings>(&format!("/api/v1/projects/{id}/agent")).await.ok()?;
-            let providers = api::get::<api::ProvidersView>("/api/v1/llm/providers").await.ok()?;
+            let settings = api::get::<AgentSettings>(&format!("/api/v1/projects/{id}/agent"))
+                .await
+                .ok()?;
+            let providers = api::get::<api::ProvidersView>("/api/v1/llm/providers")
+                .await
+                .ok()?;
             let model = settings.model.clone();
-            (!model_sees_images(model.as_deref(), &providers)).then(|| model.unwrap_or_else(|| "the local model".into()))
+            (!model_sees_images(model.as_deref(), &providers))
+                .then(|| model.unwrap_or_else(|| "the local model".into()))
         }
     });
     move || {

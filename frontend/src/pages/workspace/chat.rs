@@ -117,12 +117,19 @@ struct Live {
 fn branch(messages: &[Message], choice: &HashMap<String, String>) -> Vec<Message> {
     let mut children: HashMap<String, Vec<&Message>> = HashMap::new();
     for m in messages {
-        children.entry(m.parent_id.clone().unwrap_or_default()).or_default().push(m);
+        children
+            .entry(m.parent_id.clone().unwrap_or_default())
+            .or_default()
+            .push(m);
     }
     let mut out = Vec::new();
     let mut at = String::new();
     while let Some(kids) = children.get(&at) {
-        let next = choice.get(&at).and_then(|c| kids.iter().find(|k| k.id == *c)).or(kids.last()).copied();
+        let next = choice
+            .get(&at)
+            .and_then(|c| kids.iter().find(|k| k.id == *c))
+            .or(kids.last())
+            .copied();
         let Some(m) = next else { break };
         out.push(m.clone());
         at = m.id.clone();
@@ -136,7 +143,9 @@ fn branch(messages: &[Message], choice: &HashMap<String, String>) -> Vec<Message
 /// A tool call in a few words: its name and the path it touched.
 fn call_label(c: &CallJson) -> String {
     let args: serde_json::Value = serde_json::from_str(&c.arguments).unwrap_or_default();
-    let target = ["path", "from", "command", "pattern", "name"].iter().find_map(|k| args.get(*k).and_then(|v| v.as_str()));
+    let target = ["path", "from", "command", "pattern", "name"]
+        .iter()
+        .find_map(|k| args.get(*k).and_then(|v| v.as_str()));
     match target {
         Some(t) => format!("{} {}", c.name, t.chars().take(80).collect::<String>()),
         None => c.name.clone(),
@@ -186,7 +195,11 @@ pub fn ChatPanel() -> impl IntoView {
         let (id, t) = (ws.id(), thread.get());
         async move {
             match t {
-                Some(t) => api::get::<MessageList>(&format!("/api/v1/projects/{id}/threads/{t}/messages")).await.map(Some),
+                Some(t) => {
+                    api::get::<MessageList>(&format!("/api/v1/projects/{id}/threads/{t}/messages"))
+                        .await
+                        .map(Some)
+                }
                 None => Ok(None),
             }
         }
@@ -196,7 +209,11 @@ pub fn ChatPanel() -> impl IntoView {
         let (id, t) = (ws.id(), thread.get());
         async move {
             match t {
-                Some(t) => api::get::<TurnList>(&format!("/api/v1/projects/{id}/threads/{t}/turns")).await.map(|l| l.turns),
+                Some(t) => {
+                    api::get::<TurnList>(&format!("/api/v1/projects/{id}/threads/{t}/turns"))
+                        .await
+                        .map(|l| l.turns)
+                }
                 None => Ok(Vec::new()),
             }
         }
@@ -233,56 +250,121 @@ pub fn ChatPanel() -> impl IntoView {
             let id = ws.id();
             spawn_local(async move {
                 let base = format!("/api/v1/projects/{id}/threads/{t}/events");
-                let after = api::get::<EventList>(&format!("{base}?follow=false")).await.ok().and_then(|l| l.events.last().map(|e| e.id)).unwrap_or(0);
-                let Ok(es) = web_sys::EventSource::new(&format!("{base}?after={after}")) else { return };
+                let after = api::get::<EventList>(&format!("{base}?follow=false"))
+                    .await
+                    .ok()
+                    .and_then(|l| l.events.last().map(|e| e.id))
+                    .unwrap_or(0);
+                let Ok(es) = web_sys::EventSource::new(&format!("{base}?after={after}")) else {
+                    return;
+                };
                 let on = |kind: &str, f: Box<dyn Fn(serde_json::Value)>| {
-                    let cb = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-                        let data = e.data().as_string().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
-                        f(data);
-                    });
+                    let cb = Closure::<dyn Fn(web_sys::MessageEvent)>::new(
+                        move |e: web_sys::MessageEvent| {
+                            let data = e
+                                .data()
+                                .as_string()
+                                .and_then(|s| serde_json::from_str(&s).ok())
+                                .unwrap_or_default();
+                            f(data);
+                        },
+                    );
                     let _ = es.add_event_listener_with_callback(kind, cb.as_ref().unchecked_ref());
                     cb.forget();
                 };
-                on("turn:start", Box::new(move |_| live.set(Live { running: true, ..Default::default() })));
-                on("token", Box::new(move |d| live.update(|l| {
-                    l.tokens.push_str(d["text"].as_str().unwrap_or(""));
-                    l.streamed += 1;
-                    l.writing = d["tool"].as_str().map(str::to_string);
-                })));
-                on("message", Box::new(move |d| live.update(|l| {
-                    l.tokens.clear();
-                    l.texts.push(d["text"].as_str().unwrap_or("").to_string());
-                })));
-                on("tool:start", Box::new(move |d| live.update(|l| {
-                    l.tokens.clear();
-                    l.tools.push((d["id"].as_str().unwrap_or("").into(), d["name"].as_str().unwrap_or("").into(), None, String::new()));
-                })));
-                on("tool:end", Box::new(move |d| live.update(|l| {
-                    if let Some(t) = l.tools.iter_mut().rev().find(|t| t.0 == d["id"].as_str().unwrap_or("")) {
-                        t.2 = d["ok"].as_bool();
-                        t.3 = d["summary"].as_str().unwrap_or("").to_string();
-                    }
-                })));
-                on("step", Box::new(move |d| {
-                    let (role, status) = (d["role"].as_str().unwrap_or("").to_string(), d["status"].as_str().unwrap_or("").to_string());
-                    live.update(|l| match l.steps.iter_mut().find(|s| s.0 == role) {
-                        Some(s) => s.1 = status,
-                        None => l.steps.push((role, status)),
-                    });
-                    if d["status"] == "waiting" {
-                        refresh.update(|r| *r += 1);
-                    }
-                }));
+                on(
+                    "turn:start",
+                    Box::new(move |_| {
+                        live.set(Live {
+                            running: true,
+                            ..Default::default()
+                        })
+                    }),
+                );
+                on(
+                    "token",
+                    Box::new(move |d| {
+                        live.update(|l| {
+                            l.tokens.push_str(d["text"].as_str().unwrap_or(""));
+                            l.streamed += 1;
+                            l.writing = d["tool"].as_str().map(str::to_string);
+                        })
+                    }),
+                );
+                on(
+                    "message",
+                    Box::new(move |d| {
+                        live.update(|l| {
+                            l.tokens.clear();
+                            l.texts.push(d["text"].as_str().unwrap_or("").to_string());
+                        })
+                    }),
+                );
+                on(
+                    "tool:start",
+                    Box::new(move |d| {
+                        live.update(|l| {
+                            l.tokens.clear();
+                            l.tools.push((
+                                d["id"].as_str().unwrap_or("").into(),
+                                d["name"].as_str().unwrap_or("").into(),
+                                None,
+                                String::new(),
+                            ));
+                        })
+                    }),
+                );
+                on(
+                    "tool:end",
+                    Box::new(move |d| {
+                        live.update(|l| {
+                            if let Some(t) = l
+                                .tools
+                                .iter_mut()
+                                .rev()
+                                .find(|t| t.0 == d["id"].as_str().unwrap_or(""))
+                            {
+                                t.2 = d["ok"].as_bool();
+                                t.3 = d["summary"].as_str().unwrap_or("").to_string();
+                            }
+                        })
+                    }),
+                );
+                on(
+                    "step",
+                    Box::new(move |d| {
+                        let (role, status) = (
+                            d["role"].as_str().unwrap_or("").to_string(),
+                            d["status"].as_str().unwrap_or("").to_string(),
+                        );
+                        live.update(|l| match l.steps.iter_mut().find(|s| s.0 == role) {
+                            Some(s) => s.1 = status,
+                            None => l.steps.push((role, status)),
+                        });
+                        if d["status"] == "waiting" {
+                            refresh.update(|r| *r += 1);
+                        }
+                    }),
+                );
                 on("plan", Box::new(move |_| refresh.update(|r| *r += 1)));
-                on("preview:refresh", Box::new(move |_| ws.reload_preview.update(|n| *n += 1)));
-                on("turn:end", Box::new(move |d| {
-                    if let Some(e) = d["error"].as_str() {
-                        error.set(Some(format!("The turn ended {}: {e}", d["status"].as_str().unwrap_or(""))));
-                    }
-                    ending.set_value(true);
-                    refresh.update(|r| *r += 1);
-                    ws.changed();
-                }));
+                on(
+                    "preview:refresh",
+                    Box::new(move |_| ws.reload_preview.update(|n| *n += 1)),
+                );
+                on(
+                    "turn:end",
+                    Box::new(move |d| {
+                        if let Some(e) = d["error"].as_str() {
+                            error.set(Some(format!(
+                                "The turn ended {}: {e}",
+                                d["status"].as_str().unwrap_or("")
+                            )));
+                        }
+                        ending.set_value(true);
+                        refresh.update(|r| *r += 1);
+                        ws.changed();
+                    }),
+                );
                 source.set_value(Some(es));
             });
         });
@@ -294,7 +376,12 @@ pub fn ChatPanel() -> impl IntoView {
             return Ok(t);
         }
         let id = ws.id();
-        let t = api::send::<Thread>("POST", &format!("/api/v1/projects/{id}/threads"), Some(json!({}))).await?;
+        let t = api::send::<Thread>(
+            "POST",
+            &format!("/api/v1/projects/{id}/threads"),
+            Some(json!({})),
+        )
+        .await?;
         thread.set(Some(t.id.clone()));
         refresh.update(|r| *r += 1);
         Ok::<_, api::ApiFailure>(t.id)
@@ -313,13 +400,22 @@ pub fn ChatPanel() -> impl IntoView {
             };
             let ids: Vec<String> = attached.get_untracked().into_iter().map(|a| a.id).collect();
             let body = json!({"content": text, "mode": mode.get_untracked(), "attachments": ids});
-            match api::send::<serde_json::Value>("POST", &format!("/api/v1/projects/{id}/threads/{t}/messages"), Some(body)).await {
+            match api::send::<serde_json::Value>(
+                "POST",
+                &format!("/api/v1/projects/{id}/threads/{t}/messages"),
+                Some(body),
+            )
+            .await
+            {
                 Ok(_) => {
                     draft.set(String::new());
                     attached.set(Vec::new());
                     // The turn took the writer lock, which ends a previewed version.
                     ws.previewing.set(None);
-                    live.set(Live { running: true, ..Default::default() });
+                    live.set(Live {
+                        running: true,
+                        ..Default::default()
+                    });
                     refresh.update(|r| *r += 1);
                 }
                 Err(e) => error.set(Some(e.message)),
@@ -335,9 +431,17 @@ pub fn ChatPanel() -> impl IntoView {
     });
     let post = move |path: String, body: serde_json::Value| {
         let id = ws.id();
-        let Some(t) = thread.get_untracked() else { return };
+        let Some(t) = thread.get_untracked() else {
+            return;
+        };
         spawn_local(async move {
-            match api::send::<serde_json::Value>("POST", &format!("/api/v1/projects/{id}/threads/{t}/{path}"), Some(body)).await {
+            match api::send::<serde_json::Value>(
+                "POST",
+                &format!("/api/v1/projects/{id}/threads/{t}/{path}"),
+                Some(body),
+            )
+            .await
+            {
                 Ok(_) => refresh.update(|r| *r += 1),
                 Err(e) => error.set(Some(e.message)),
             }
@@ -350,9 +454,17 @@ pub fn ChatPanel() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         {
             use wasm_bindgen::JsCast;
-            let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+            let Some(target) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            else {
+                return;
+            };
             if target.class_list().contains("copy") {
-                if let Some(code) = target.parent_element().and_then(|p| p.query_selector("code").ok().flatten()) {
+                if let Some(code) = target
+                    .parent_element()
+                    .and_then(|p| p.query_selector("code").ok().flatten())
+                {
                     js::copy(&code.text_content().unwrap_or_default());
                     target.set_text_content(Some("Copied"));
                 }
@@ -369,7 +481,10 @@ pub fn ChatPanel() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         {
             use wasm_bindgen::JsCast;
-            if let Some(el) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+            if let Some(el) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            {
                 at_end.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < 48);
             }
         }
@@ -383,7 +498,10 @@ pub fn ChatPanel() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         if at_end.get_value() {
             request_animation_frame(|| {
-                if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("ws-messages")) {
+                if let Some(el) = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.get_element_by_id("ws-messages"))
+                {
                     el.set_scroll_top(el.scroll_height());
                 }
             });
@@ -409,13 +527,20 @@ pub fn ChatPanel() -> impl IntoView {
         let results: HashMap<String, bool> = list
             .iter()
             .filter(|m| m.role == "tool")
-            .filter_map(|m| m.tool_call_id.clone().map(|id| (id, !m.content.starts_with("error:"))))
+            .filter_map(|m| {
+                m.tool_call_id
+                    .clone()
+                    .map(|id| (id, !m.content.starts_with("error:")))
+            })
             .collect();
         let mut out = Vec::new();
         for (i, m) in shown.iter().enumerate() {
             match m.role.as_str() {
                 "user" => {
-                    let siblings: Vec<&Message> = all.iter().filter(|s| s.parent_id == m.parent_id && s.role == "user").collect();
+                    let siblings: Vec<&Message> = all
+                        .iter()
+                        .filter(|s| s.parent_id == m.parent_id && s.role == "user")
+                        .collect();
                     let pos = siblings.iter().position(|s| s.id == m.id).unwrap_or(0);
                     let parent_key = m.parent_id.clone().unwrap_or_default();
                     let nav = (siblings.len() > 1).then(|| {
@@ -471,7 +596,10 @@ pub fn ChatPanel() -> impl IntoView {
                     // The turn that answered it on this branch: its steps, its plan. With no
                     // answer after it (the turn failed or was stopped, and a new message may
                     // follow), its latest turn, so a failed turn stays visible.
-                    let answered_by = shown.get(i + 1).filter(|n| n.role != "user").and_then(|n| n.turn_id.clone());
+                    let answered_by = shown
+                        .get(i + 1)
+                        .filter(|n| n.role != "user")
+                        .and_then(|n| n.turn_id.clone());
                     let of_this = |t: &&TurnView| t.request_id.as_deref() == Some(m.id.as_str());
                     let turn = match answered_by {
                         Some(id) => turns.iter().filter(of_this).find(|t| t.id == id),
@@ -483,8 +611,13 @@ pub fn ChatPanel() -> impl IntoView {
                     }
                 }
                 "assistant" => {
-                    let calls: Vec<CallJson> = m.tool_calls.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default();
-                    let html = (!m.content.trim().is_empty()).then(|| markdown::to_html(&m.content));
+                    let calls: Vec<CallJson> = m
+                        .tool_calls
+                        .as_deref()
+                        .and_then(|c| serde_json::from_str(c).ok())
+                        .unwrap_or_default();
+                    let html =
+                        (!m.content.trim().is_empty()).then(|| markdown::to_html(&m.content));
                     let role = m.agent_role.clone().unwrap_or_default();
                     let tokens = format!("{} + {} tokens", m.prompt_tokens, m.completion_tokens);
                     let change = m.turn_id.as_ref().and_then(|t| commits.get(t)).cloned();
@@ -610,8 +743,17 @@ fn tail(text: &str, max: usize) -> String {
 }
 
 /// A turn's steps (role, status, time, tokens) and, while it waits, its plan to approve or edit.
-fn turn_card(t: TurnView, plan_edit: RwSignal<HashMap<String, String>>, post: impl Fn(String, serde_json::Value) + Copy + 'static) -> impl IntoView {
-    let plan = t.steps.iter().find(|s| s.role == "Architect").map(|s| s.output.clone()).unwrap_or_default();
+fn turn_card(
+    t: TurnView,
+    plan_edit: RwSignal<HashMap<String, String>>,
+    post: impl Fn(String, serde_json::Value) + Copy + 'static,
+) -> impl IntoView {
+    let plan = t
+        .steps
+        .iter()
+        .find(|s| s.role == "Architect")
+        .map(|s| s.output.clone())
+        .unwrap_or_default();
     let (id1, id2, id3) = (t.id.clone(), t.id.clone(), t.id.clone());
     let waiting = t.plan_waiting;
     view! {

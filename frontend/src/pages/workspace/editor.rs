@@ -51,7 +51,10 @@ struct Tabs {
 }
 
 fn file_url(id: &str, path: &str) -> String {
-    format!("/api/v1/projects/{id}/file?path={}", super::super::encode(path))
+    format!(
+        "/api/v1/projects/{id}/file?path={}",
+        super::super::encode(path)
+    )
 }
 
 #[component]
@@ -65,14 +68,22 @@ pub fn FileTree() -> impl IntoView {
     let new_file = move |_| {
         #[cfg(feature = "hydrate")]
         {
-            let Some(path) = web_sys::window().and_then(|w| w.prompt_with_message("New file (path in the project):").ok().flatten()) else { return };
+            let Some(path) = web_sys::window().and_then(|w| {
+                w.prompt_with_message("New file (path in the project):")
+                    .ok()
+                    .flatten()
+            }) else {
+                return;
+            };
             let path = path.trim().to_string();
             if path.is_empty() {
                 return;
             }
             let id = ws.id();
             spawn_local(async move {
-                match api::send::<Saved>("PUT", &file_url(&id, &path), Some(json!({"content": ""}))).await {
+                match api::send::<Saved>("PUT", &file_url(&id, &path), Some(json!({"content": ""})))
+                    .await
+                {
                     Ok(_) => {
                         ws.changed();
                         ws.open_file.set(Some(path));
@@ -130,7 +141,13 @@ pub fn Timeline() -> impl IntoView {
     let revert = move |sha: String| {
         let id = ws.id();
         spawn_local(async move {
-            match api::send::<serde_json::Value>("POST", &format!("/api/v1/projects/{id}/versions/{sha}/revert"), None).await {
+            match api::send::<serde_json::Value>(
+                "POST",
+                &format!("/api/v1/projects/{id}/versions/{sha}/revert"),
+                None,
+            )
+            .await
+            {
                 Ok(_) => ws.changed(),
                 Err(e) => error.set(Some(e.message)),
             }
@@ -200,14 +217,27 @@ pub fn EditorPanel() -> impl IntoView {
 
     let save = move |path: String, text: String, force: bool| {
         let id = ws.id();
-        let sha = if force { None } else { tabs.shas.with_value(|s| s.get(&path).cloned()) };
+        let sha = if force {
+            None
+        } else {
+            tabs.shas.with_value(|s| s.get(&path).cloned())
+        };
         spawn_local(async move {
             // Overwriting after a conflict: start from the newest blob.
             let sha = match sha {
                 Some(s) => Some(s),
-                None => api::get::<FileView>(&file_url(&id, &path)).await.ok().map(|f| f.sha),
+                None => api::get::<FileView>(&file_url(&id, &path))
+                    .await
+                    .ok()
+                    .map(|f| f.sha),
             };
-            match api::send::<Saved>("PUT", &file_url(&id, &path), Some(json!({"content": text, "sha": sha}))).await {
+            match api::send::<Saved>(
+                "PUT",
+                &file_url(&id, &path),
+                Some(json!({"content": text, "sha": sha})),
+            )
+            .await
+            {
                 Ok(s) => {
                     if let Some(new) = s.sha {
                         tabs.shas.update_value(|m| {
@@ -215,12 +245,14 @@ pub fn EditorPanel() -> impl IntoView {
                         });
                     }
                     js::mark_saved(&path, &text);
-                    tabs.message.set(Some(format!("Saved {path} as a new version.")));
+                    tabs.message
+                        .set(Some(format!("Saved {path} as a new version.")));
                     ws.changed();
                 }
                 Err(e) if e.code == "conflict" => {
                     if let Ok(f) = api::get::<FileView>(&file_url(&id, &path)).await {
-                        tabs.conflict.set(Some((path, f.content.unwrap_or_default(), f.sha)));
+                        tabs.conflict
+                            .set(Some((path, f.content.unwrap_or_default(), f.sha)));
                     }
                 }
                 Err(e) => tabs.message.set(Some(format!("Not saved: {}", e.message))),
@@ -271,7 +303,9 @@ pub fn EditorPanel() -> impl IntoView {
                         });
                         tabs.active.set(Some(f.path));
                     }
-                    None => tabs.message.set(Some(format!("{path} is not a text file."))),
+                    None => tabs
+                        .message
+                        .set(Some(format!("{path} is not a text file."))),
                 },
                 Err(e) => tabs.message.set(Some(e.message)),
             }
@@ -325,7 +359,13 @@ pub fn EditorPanel() -> impl IntoView {
         spawn_local(async move {
             let text_at = |r: String| {
                 let url = format!("{}&ref={r}", file_url(&id, &path));
-                async move { api::get::<FileView>(&url).await.ok().and_then(|f| f.content).unwrap_or_default() }
+                async move {
+                    api::get::<FileView>(&url)
+                        .await
+                        .ok()
+                        .and_then(|f| f.content)
+                        .unwrap_or_default()
+                }
             };
             let (old, new) = (text_at(from).await, text_at(to).await);
             js::show_diff(el, &path, &old, &new);
@@ -336,7 +376,14 @@ pub fn EditorPanel() -> impl IntoView {
         if tabs.dirty.get_untracked().contains(&path) {
             #[cfg(feature = "hydrate")]
             {
-                let ok = web_sys::window().and_then(|w| w.confirm_with_message(&format!("{path} has unsaved changes. Close it anyway?")).ok()).unwrap_or(false);
+                let ok = web_sys::window()
+                    .and_then(|w| {
+                        w.confirm_with_message(&format!(
+                            "{path} has unsaved changes. Close it anyway?"
+                        ))
+                        .ok()
+                    })
+                    .unwrap_or(false);
                 if !ok {
                     return;
                 }
@@ -361,15 +408,34 @@ pub fn EditorPanel() -> impl IntoView {
     let rename = move |_| {
         #[cfg(feature = "hydrate")]
         {
-            let Some(from) = tabs.active.get_untracked() else { return };
-            let Some(to) = web_sys::window().and_then(|w| w.prompt_with_message_and_default("Rename to:", &from).ok().flatten()) else { return };
+            let Some(from) = tabs.active.get_untracked() else {
+                return;
+            };
+            let Some(to) = web_sys::window().and_then(|w| {
+                w.prompt_with_message_and_default("Rename to:", &from)
+                    .ok()
+                    .flatten()
+            }) else {
+                return;
+            };
             let to = to.trim().to_string();
             if to.is_empty() || to == from {
                 return;
             }
-            let (id, sha) = (ws.id(), tabs.shas.with_value(|m| m.get(&from).cloned()).unwrap_or_default());
+            let (id, sha) = (
+                ws.id(),
+                tabs.shas
+                    .with_value(|m| m.get(&from).cloned())
+                    .unwrap_or_default(),
+            );
             spawn_local(async move {
-                match api::send::<Saved>("POST", &format!("/api/v1/projects/{id}/file/rename"), Some(json!({"from": from, "to": to, "sha": sha}))).await {
+                match api::send::<Saved>(
+                    "POST",
+                    &format!("/api/v1/projects/{id}/file/rename"),
+                    Some(json!({"from": from, "to": to, "sha": sha})),
+                )
+                .await
+                {
                     Ok(_) => {
                         js::close(&from);
                         tabs.open.update(|o| o.retain(|p| *p != from));
@@ -387,12 +453,26 @@ pub fn EditorPanel() -> impl IntoView {
     let delete = move |_| {
         #[cfg(feature = "hydrate")]
         {
-            let Some(path) = tabs.active.get_untracked() else { return };
-            let ok = web_sys::window().and_then(|w| w.confirm_with_message(&format!("Delete {path}? It stays in the version history.")).ok()).unwrap_or(false);
+            let Some(path) = tabs.active.get_untracked() else {
+                return;
+            };
+            let ok = web_sys::window()
+                .and_then(|w| {
+                    w.confirm_with_message(&format!(
+                        "Delete {path}? It stays in the version history."
+                    ))
+                    .ok()
+                })
+                .unwrap_or(false);
             if !ok {
                 return;
             }
-            let (id, sha) = (ws.id(), tabs.shas.with_value(|m| m.get(&path).cloned()).unwrap_or_default());
+            let (id, sha) = (
+                ws.id(),
+                tabs.shas
+                    .with_value(|m| m.get(&path).cloned())
+                    .unwrap_or_default(),
+            );
             spawn_local(async move {
                 let url = format!("{}&sha={sha}", file_url(&id, &path));
                 match api::send::<Saved>("DELETE", &url, None).await {
@@ -414,11 +494,12 @@ pub fn EditorPanel() -> impl IntoView {
             }
         }
     };
-    Effect::new(move |_| {
-        match (show_terminal.get(), terminal.get()) {
-            (true, Some(el)) => js::open_terminal(el.into(), &format!("/api/v1/projects/{}/sandbox/terminal", ws.id())),
-            _ => js::close_terminal(),
-        }
+    Effect::new(move |_| match (show_terminal.get(), terminal.get()) {
+        (true, Some(el)) => js::open_terminal(
+            el.into(),
+            &format!("/api/v1/projects/{}/sandbox/terminal", ws.id()),
+        ),
+        _ => js::close_terminal(),
     });
 
     view! {
@@ -483,4 +564,3 @@ pub fn EditorPanel() -> impl IntoView {
         <div id="ws-terminal" class="ws-terminal" class:hidden=move || !show_terminal.get() data-testid="terminal" node_ref=terminal></div>
     }
 }
-

@@ -53,7 +53,10 @@ impl Ws {
         leptos::task::spawn_local(async move {
             let url = format!("/api/v1/projects/{}/preview-version", ws.id());
             let answer = match sha {
-                Some(sha) => api::send::<Previewing>("PUT", &url, Some(serde_json::json!({ "sha": sha }))).await,
+                Some(sha) => {
+                    api::send::<Previewing>("PUT", &url, Some(serde_json::json!({ "sha": sha })))
+                        .await
+                }
                 None => api::send::<Previewing>("DELETE", &url, None).await,
             };
             match answer {
@@ -106,14 +109,24 @@ struct Widths {
 const WIDTHS_KEY: &str = "autocrea-workspace-widths";
 
 fn stored_widths() -> Widths {
-    let fallback = Widths { side: 190.0, chat: 330.0, preview: 420.0 };
+    let fallback = Widths {
+        side: 190.0,
+        chat: 330.0,
+        preview: 420.0,
+    };
     #[cfg(feature = "hydrate")]
     {
-        let stored = web_sys::window().and_then(|w| w.local_storage().ok().flatten()).and_then(|s| s.get_item(WIDTHS_KEY).ok().flatten());
+        let stored = web_sys::window()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .and_then(|s| s.get_item(WIDTHS_KEY).ok().flatten());
         if let Some(v) = stored {
             let n: Vec<f64> = v.split(',').filter_map(|x| x.parse().ok()).collect();
             if n.len() == 3 {
-                return Widths { side: n[0], chat: n[1], preview: n[2] };
+                return Widths {
+                    side: n[0],
+                    chat: n[1],
+                    preview: n[2],
+                };
             }
         }
     }
@@ -144,11 +157,17 @@ fn Workspace(project: Project) -> impl IntoView {
     provide_context(ws);
     // A version previewed before this page opened (another tab, a reload).
     leptos::task::spawn_local(async move {
-        if let Ok(p) = api::get::<Previewing>(&format!("/api/v1/projects/{}/preview-version", ws.id())).await {
+        if let Ok(p) =
+            api::get::<Previewing>(&format!("/api/v1/projects/{}/preview-version", ws.id())).await
+        {
             ws.previewing.set(p.version);
         }
     });
-    let widths = RwSignal::new(Widths { side: 190.0, chat: 330.0, preview: 420.0 });
+    let widths = RwSignal::new(Widths {
+        side: 190.0,
+        chat: 330.0,
+        preview: 420.0,
+    });
     Effect::new(move |_| widths.set(stored_widths()));
     let show_side = RwSignal::new(true);
     let show_chat = RwSignal::new(true);
@@ -170,7 +189,12 @@ fn Workspace(project: Project) -> impl IntoView {
             }
         });
     }
-    let shown = move || Shown { side: show_side.get(), chat: show_chat.get(), editor: show_editor.get(), preview: show_preview.get() };
+    let shown = move || Shown {
+        side: show_side.get(),
+        chat: show_chat.get(),
+        editor: show_editor.get(),
+        preview: show_preview.get(),
+    };
     let columns = move || format!("grid-template-columns: {}", shown().columns(widths.get()));
     let start_drag = move |which: &'static str, ev: leptos::ev::PointerEvent| {
         let w = widths.get_untracked();
@@ -182,7 +206,9 @@ fn Workspace(project: Project) -> impl IntoView {
         drag.set(Some((which, ev.client_x() as f64, width)));
     };
     let on_move = move |ev: leptos::ev::PointerEvent| {
-        let Some((which, x0, w0)) = drag.get_untracked() else { return };
+        let Some((which, x0, w0)) = drag.get_untracked() else {
+            return;
+        };
         let dx = ev.client_x() as f64 - x0;
         widths.update(|w| match which {
             "side" => w.side = (w0 + dx).clamp(140.0, 480.0),
@@ -215,14 +241,18 @@ fn Workspace(project: Project) -> impl IntoView {
     // Ctrl+Shift+F: the search, with its box focused.
     let side_search = RwSignal::new(false);
     let shortcut = window_event_listener(leptos::ev::keydown, move |ev| {
-        if (ev.ctrl_key() || ev.meta_key()) && ev.shift_key() && ev.key().eq_ignore_ascii_case("f") {
+        if (ev.ctrl_key() || ev.meta_key()) && ev.shift_key() && ev.key().eq_ignore_ascii_case("f")
+        {
             ev.prevent_default();
             show_side.set(true);
             side_search.set(true);
             // After the panel is shown (the DOM updates on the next tick).
             #[cfg(feature = "hydrate")]
             request_animation_frame(|| {
-                if let Some(input) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(search::INPUT_ID)) {
+                if let Some(input) = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.get_element_by_id(search::INPUT_ID))
+                {
                     use wasm_bindgen::JsCast;
                     if let Ok(input) = input.dyn_into::<web_sys::HtmlElement>() {
                         let _ = input.focus();
@@ -236,20 +266,25 @@ fn Workspace(project: Project) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::prelude::*;
-        let guard = Closure::<dyn Fn(web_sys::BeforeUnloadEvent)>::new(|ev: web_sys::BeforeUnloadEvent| {
-            if crate::workspace_js::any_dirty() {
-                ev.prevent_default();
-                ev.set_return_value("You have unsaved changes.");
-            }
-        });
+        let guard =
+            Closure::<dyn Fn(web_sys::BeforeUnloadEvent)>::new(|ev: web_sys::BeforeUnloadEvent| {
+                if crate::workspace_js::any_dirty() {
+                    ev.prevent_default();
+                    ev.set_return_value("You have unsaved changes.");
+                }
+            });
         if let Some(w) = web_sys::window() {
-            let _ = w.add_event_listener_with_callback("beforeunload", guard.as_ref().unchecked_ref());
+            let _ =
+                w.add_event_listener_with_callback("beforeunload", guard.as_ref().unchecked_ref());
         }
         let guard = StoredValue::new_local(guard);
         on_cleanup(move || {
             if let Some(w) = web_sys::window() {
                 guard.with_value(|g| {
-                    let _ = w.remove_event_listener_with_callback("beforeunload", g.as_ref().unchecked_ref());
+                    let _ = w.remove_event_listener_with_callback(
+                        "beforeunload",
+                        g.as_ref().unchecked_ref(),
+                    );
                 });
             }
         });
@@ -378,12 +413,17 @@ impl Shown {
     }
 
     fn count(self) -> usize {
-        [self.side, self.chat, self.editor, self.preview].iter().filter(|s| **s).count()
+        [self.side, self.chat, self.editor, self.preview]
+            .iter()
+            .filter(|s| **s)
+            .count()
     }
 
     /// The panel that takes the free width.
     fn fill(self) -> Option<Panel> {
-        [Panel::Editor, Panel::Preview, Panel::Chat, Panel::Side].into_iter().find(|p| self.is(*p))
+        [Panel::Editor, Panel::Preview, Panel::Chat, Panel::Side]
+            .into_iter()
+            .find(|p| self.is(*p))
     }
 
     /// Whether the resize bar of `p` (side and chat: right of it; preview:
@@ -397,7 +437,13 @@ impl Shown {
     /// `grid-template-columns` for the shown panels and bars.
     fn columns(self, w: Widths) -> String {
         let fill = self.fill();
-        let width = |p: Panel, px: f64| if fill == Some(p) { "minmax(0, 1fr)".to_string() } else { format!("{px}px") };
+        let width = |p: Panel, px: f64| {
+            if fill == Some(p) {
+                "minmax(0, 1fr)".to_string()
+            } else {
+                format!("{px}px")
+            }
+        };
         let mut cols = Vec::new();
         if self.side {
             cols.push(width(Panel::Side, w.side));
@@ -454,7 +500,9 @@ fn focus_chat_input() {
     #[cfg(feature = "hydrate")]
     request_animation_frame(|| {
         use wasm_bindgen::JsCast;
-        let input = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(chat::INPUT_ID));
+        let input = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(chat::INPUT_ID));
         if let Some(input) = input.and_then(|i| i.dyn_into::<web_sys::HtmlElement>().ok()) {
             let _ = input.focus();
         }
@@ -465,10 +513,19 @@ fn focus_chat_input() {
 mod tests {
     use super::*;
 
-    const W: Widths = Widths { side: 190.0, chat: 330.0, preview: 420.0 };
+    const W: Widths = Widths {
+        side: 190.0,
+        chat: 330.0,
+        preview: 420.0,
+    };
 
     fn shown(bits: u8) -> Shown {
-        Shown { side: bits & 1 != 0, chat: bits & 2 != 0, editor: bits & 4 != 0, preview: bits & 8 != 0 }
+        Shown {
+            side: bits & 1 != 0,
+            chat: bits & 2 != 0,
+            editor: bits & 4 != 0,
+            preview: bits & 8 != 0,
+        }
     }
 
     #[test]
@@ -476,10 +533,21 @@ mod tests {
         for bits in 1..16u8 {
             let s = shown(bits);
             let cols = tracks(&s.columns(W));
-            let bars = [Panel::Side, Panel::Chat, Panel::Preview].into_iter().filter(|p| s.resizer(*p)).count();
+            let bars = [Panel::Side, Panel::Chat, Panel::Preview]
+                .into_iter()
+                .filter(|p| s.resizer(*p))
+                .count();
             assert_eq!(cols.len(), s.count() + bars, "{s:?}: {cols:?}");
-            assert_eq!(cols.iter().filter(|c| c.contains("1fr")).count(), 1, "{s:?}: {cols:?}");
-            assert_eq!(bars, s.count() - 1, "{s:?}: a bar between each pair of neighbours");
+            assert_eq!(
+                cols.iter().filter(|c| c.contains("1fr")).count(),
+                1,
+                "{s:?}: {cols:?}"
+            );
+            assert_eq!(
+                bars,
+                s.count() - 1,
+                "{s:?}: a bar between each pair of neighbours"
+            );
         }
     }
 
@@ -504,7 +572,12 @@ mod tests {
 
     #[test]
     fn without_the_editor_the_preview_fills() {
-        let s = Shown { side: false, chat: true, editor: false, preview: true };
+        let s = Shown {
+            side: false,
+            chat: true,
+            editor: false,
+            preview: true,
+        };
         assert_eq!(s.columns(W), "330px 6px minmax(0, 1fr)");
         assert_eq!(s.fill(), Some(Panel::Preview));
     }

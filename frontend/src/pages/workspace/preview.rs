@@ -47,7 +47,13 @@ struct LogList {
 
 /// Points the frame at a one-time sign-in URL of the preview origin.
 async fn load_frame(id: String, src: RwSignal<Option<String>>, note: RwSignal<Option<String>>) {
-    match api::send::<Ticket>("POST", &format!("/api/v1/projects/{id}/preview/ticket"), None).await {
+    match api::send::<Ticket>(
+        "POST",
+        &format!("/api/v1/projects/{id}/preview/ticket"),
+        None,
+    )
+    .await
+    {
         Ok(t) => src.set(Some(t.url)),
         Err(e) => note.set(Some(e.message)),
     }
@@ -80,14 +86,24 @@ pub fn PreviewPanel() -> impl IntoView {
         let id = ws.id();
         spawn_local(async move {
             state.set("starting".into());
-            match api::send::<SandboxView>("POST", &format!("/api/v1/projects/{id}/sandbox/start?wait_secs=60"), None).await {
+            match api::send::<SandboxView>(
+                "POST",
+                &format!("/api/v1/projects/{id}/sandbox/start?wait_secs=60"),
+                None,
+            )
+            .await
+            {
                 Ok(v) => {
                     state.set(v.state.clone());
                     if let Some(u) = v.preview_url.clone() {
                         origin.set(Some(u.trim_end_matches('/').to_string()));
                     }
                     if v.state != "ready" {
-                        note.set(v.message.clone().or(Some("The dev server is not ready yet.".into())));
+                        note.set(
+                            v.message
+                                .clone()
+                                .or(Some("The dev server is not ready yet.".into())),
+                        );
                     }
                 }
                 Err(e) => {
@@ -122,7 +138,9 @@ pub fn PreviewPanel() -> impl IntoView {
                 // restarts after the start is no longer "ready"); once it is
                 // ready again, the frame loads the app in place of the waiting page.
                 if origin.get_untracked().is_some() {
-                    if let Ok(v) = api::get::<SandboxView>(&format!("/api/v1/projects/{id}/sandbox")).await {
+                    if let Ok(v) =
+                        api::get::<SandboxView>(&format!("/api/v1/projects/{id}/sandbox")).await
+                    {
                         let was = state.get_untracked();
                         if was != v.state {
                             state.set(v.state.clone());
@@ -132,19 +150,26 @@ pub fn PreviewPanel() -> impl IntoView {
                         }
                     }
                 }
-                if let Ok(list) = api::get::<ErrorList>(&format!("/api/v1/projects/{id}/sandbox/errors")).await {
+                if let Ok(list) =
+                    api::get::<ErrorList>(&format!("/api/v1/projects/{id}/sandbox/errors")).await
+                {
                     if errors.get_untracked() != list.errors {
                         errors.set(list.errors);
                     }
                 }
                 if tab.get_untracked() == "logs" {
-                    if let Ok(l) = api::get::<LogList>(&format!("/api/v1/projects/{id}/sandbox/logs?follow=false")).await {
+                    if let Ok(l) = api::get::<LogList>(&format!(
+                        "/api/v1/projects/{id}/sandbox/logs?follow=false"
+                    ))
+                    .await
+                    {
                         logs.set(l.lines.into_iter().map(|l| l.text).collect());
                     }
                 }
             });
         };
-        let handle = leptos::prelude::set_interval_with_handle(poll, std::time::Duration::from_secs(3)).ok();
+        let handle =
+            leptos::prelude::set_interval_with_handle(poll, std::time::Duration::from_secs(3)).ok();
         on_cleanup(move || {
             if let Some(h) = handle {
                 h.clear();
@@ -157,13 +182,22 @@ pub fn PreviewPanel() -> impl IntoView {
         checked.set(None);
         tab.set("bugs");
         spawn_local(async move {
-            match api::send::<ErrorList>("POST", &format!("/api/v1/projects/{id}/sandbox/errors"), None).await {
+            match api::send::<ErrorList>(
+                "POST",
+                &format!("/api/v1/projects/{id}/sandbox/errors"),
+                None,
+            )
+            .await
+            {
                 Ok(l) => checked.set(Some(l.errors)),
                 Err(e) => note.set(Some(e.message)),
             }
         });
     };
-    let fix = move |d: Diagnostic| ws.ask.set(Some(format!("Fix this error: {}", describe(&d))));
+    let fix = move |d: Diagnostic| {
+        ws.ask
+            .set(Some(format!("Fix this error: {}", describe(&d))))
+    };
     // Phone and tablet keep their device width (the page inside sees 375 or
     // 768 px) and are scaled down to fit the panel, as browsers' device
     // toolbars do (workspace.js sets the scale); desktop is the panel's width.
@@ -178,7 +212,7 @@ pub fn PreviewPanel() -> impl IntoView {
     };
     let panel_tab = move |label: &'static str, key: &'static str| {
         view! { <button type="button" class="btn btn-ghost btn-small" aria-pressed=move || (tab.get() == key).to_string()
-            on:click=move |_| tab.update(|t| *t = if *t == key { "none" } else { key })>{label}</button> }
+        on:click=move |_| tab.update(|t| *t = if *t == key { "none" } else { key })>{label}</button> }
     };
     view! {
         <div class="ws-head ws-preview-bar">

@@ -52,7 +52,11 @@ fn split_line(m: &Match) -> (String, String, String) {
     let start = (m.column as usize).saturating_sub(1).min(chars.len());
     let end = (start + m.length as usize).min(chars.len());
     let part = |a: usize, b: usize| chars[a..b].iter().collect::<String>();
-    (part(0, start).trim_start().to_string(), part(start, end), part(end, chars.len()))
+    (
+        part(0, start).trim_start().to_string(),
+        part(start, end),
+        part(end, chars.len()),
+    )
 }
 
 #[component]
@@ -78,7 +82,11 @@ pub fn SearchPanel() -> impl IntoView {
             error.set(None);
             return;
         }
-        let url = format!("/api/v1/projects/{}/search?{}", ws.id(), query_string(&q, regex.get_untracked(), case.get_untracked()));
+        let url = format!(
+            "/api/v1/projects/{}/search?{}",
+            ws.id(),
+            query_string(&q, regex.get_untracked(), case.get_untracked())
+        );
         spawn_local(async move {
             let answer = api::get::<Found>(&url).await;
             if generation.get_value() != mine {
@@ -119,13 +127,30 @@ pub fn SearchPanel() -> impl IntoView {
     });
 
     let replace_all = move |_| {
-        let Some(f) = found.get_untracked() else { return };
-        let files: Vec<_> = f.files.iter().map(|f| json!({"path": f.path, "sha": f.sha})).collect();
+        let Some(f) = found.get_untracked() else {
+            return;
+        };
+        let files: Vec<_> = f
+            .files
+            .iter()
+            .map(|f| json!({"path": f.path, "sha": f.sha}))
+            .collect();
         #[cfg(feature = "hydrate")]
         {
-            let more = if f.truncated { " The search stopped early: files it did not list stay as they are." } else { "" };
-            let ask = format!("Replace the matches in {} file(s) ({} listed)? This saves a new version.{more}", files.len(), f.total);
-            if !web_sys::window().and_then(|w| w.confirm_with_message(&ask).ok()).unwrap_or(false) {
+            let more = if f.truncated {
+                " The search stopped early: files it did not list stay as they are."
+            } else {
+                ""
+            };
+            let ask = format!(
+                "Replace the matches in {} file(s) ({} listed)? This saves a new version.{more}",
+                files.len(),
+                f.total
+            );
+            if !web_sys::window()
+                .and_then(|w| w.confirm_with_message(&ask).ok())
+                .unwrap_or(false)
+            {
                 return;
             }
         }
@@ -136,7 +161,11 @@ pub fn SearchPanel() -> impl IntoView {
         spawn_local(async move {
             match api::send::<Replaced>("POST", &url, Some(body)).await {
                 Ok(r) => {
-                    status.set(Some(format!("Replaced {} match(es) in {} file(s) as a new version.", r.replacements, r.files.len())));
+                    status.set(Some(format!(
+                        "Replaced {} match(es) in {} file(s) as a new version.",
+                        r.replacements,
+                        r.files.len()
+                    )));
                     ws.changed();
                 }
                 Err(e) => error.set(Some(e.message)),
@@ -209,14 +238,30 @@ mod tests {
 
     #[test]
     fn query_values_are_percent_encoded() {
-        assert_eq!(query_string("a b&c=é", true, false), "q=a%20b%26c%3D%C3%A9&regex=true&case=false");
+        assert_eq!(
+            query_string("a b&c=é", true, false),
+            "q=a%20b%26c%3D%C3%A9&regex=true&case=false"
+        );
     }
 
     #[test]
     fn a_line_splits_around_its_match() {
-        let m = Match { line: 1, column: 5, length: 3, text: "  x foo bar".into() };
+        let m = Match {
+            line: 1,
+            column: 5,
+            length: 3,
+            text: "  x foo bar".into(),
+        };
         assert_eq!(split_line(&m), ("x ".into(), "foo".into(), " bar".into()));
-        let cut = Match { line: 1, column: 400, length: 3, text: "short".into() };
-        assert_eq!(split_line(&cut), ("short".into(), String::new(), String::new()));
+        let cut = Match {
+            line: 1,
+            column: 400,
+            length: 3,
+            text: "short".into(),
+        };
+        assert_eq!(
+            split_line(&cut),
+            ("short".into(), String::new(), String::new())
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! and `anthropic-version`; system text apart from the messages, tool calls
 //! as `tool_use` blocks and their results as `tool_result` blocks.
 
-use super::{http_client, ready, transport_error, translate_sse, upstream_error, Provider, Step};
+use super::{http_client, ready, translate_sse, transport_error, upstream_error, Provider, Step};
 use crate::llm::wire::{ChatRequest, FunctionCall, ImageRef, ToolCall, Usage};
 use crate::llm::{ChatEvent, EventStream, LlmError};
 use serde_json::{json, Map, Value};
@@ -174,10 +174,19 @@ impl Provider for Anthropic {
                 message: format!("the answer is not JSON: {e}"),
             })?;
             let mut events = Vec::new();
-            for block in value.get("content").and_then(Value::as_array).into_iter().flatten() {
+            for block in value
+                .get("content")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 match block.get("type").and_then(Value::as_str) {
                     Some("text") => events.push(ChatEvent::Text(
-                        block.get("text").and_then(Value::as_str).unwrap_or("").to_string(),
+                        block
+                            .get("text")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
                     )),
                     Some("tool_use") => events.push(tool_call(
                         block.get("id").and_then(Value::as_str).unwrap_or(""),
@@ -190,8 +199,14 @@ impl Provider for Anthropic {
             events.push(ChatEvent::Finish {
                 reason: finish_reason(value.get("stop_reason").and_then(Value::as_str)),
                 usage: Usage {
-                    prompt_tokens: value.pointer("/usage/input_tokens").and_then(Value::as_u64).unwrap_or(0),
-                    completion_tokens: value.pointer("/usage/output_tokens").and_then(Value::as_u64).unwrap_or(0),
+                    prompt_tokens: value
+                        .pointer("/usage/input_tokens")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0),
+                    completion_tokens: value
+                        .pointer("/usage/output_tokens")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0),
                 },
             });
             return Ok(ready(events));
@@ -200,11 +215,16 @@ impl Provider for Anthropic {
         let mut usage = Usage::default();
         let mut reason = None;
         // Open tool_use blocks by index: (id, name, partial JSON).
-        let mut open: std::collections::BTreeMap<u64, (String, String, String)> = Default::default();
+        let mut open: std::collections::BTreeMap<u64, (String, String, String)> =
+            Default::default();
         Ok(translate_sse(&self.name, response, move |event| {
             let data: Value = serde_json::from_str(&event.data).unwrap_or(Value::Null);
             let mut step = Step::default();
-            match data.get("type").and_then(Value::as_str).or(event.event.as_deref()) {
+            match data
+                .get("type")
+                .and_then(Value::as_str)
+                .or(event.event.as_deref())
+            {
                 Some("message_start") => {
                     usage.prompt_tokens = data
                         .pointer("/message/usage/input_tokens")
@@ -215,11 +235,22 @@ impl Provider for Anthropic {
                     let index = data.get("index").and_then(Value::as_u64).unwrap_or(0);
                     let block = data.get("content_block").cloned().unwrap_or(Value::Null);
                     if block.get("type").and_then(Value::as_str) == Some("tool_use") {
-                        open.insert(index, (
-                            block.get("id").and_then(Value::as_str).unwrap_or("").to_string(),
-                            block.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
-                            String::new(),
-                        ));
+                        open.insert(
+                            index,
+                            (
+                                block
+                                    .get("id")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("")
+                                    .to_string(),
+                                block
+                                    .get("name")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("")
+                                    .to_string(),
+                                String::new(),
+                            ),
+                        );
                     }
                 }
                 Some("content_block_delta") => {
@@ -244,7 +275,11 @@ impl Provider for Anthropic {
                 Some("content_block_stop") => {
                     let index = data.get("index").and_then(Value::as_u64).unwrap_or(0);
                     if let Some((id, name, args)) = open.remove(&index) {
-                        let args = if args.trim().is_empty() { "{}".to_string() } else { args };
+                        let args = if args.trim().is_empty() {
+                            "{}".to_string()
+                        } else {
+                            args
+                        };
                         step.events.push(tool_call(&id, &name, args));
                     }
                 }

@@ -3,7 +3,7 @@
 //! Roles are `user` and `model`; system text goes to `systemInstruction`;
 //! tool calls are `functionCall` parts and results `functionResponse` parts.
 
-use super::{http_client, ready, transport_error, translate_sse, upstream_error, Provider, Step};
+use super::{http_client, ready, translate_sse, transport_error, upstream_error, Provider, Step};
 use crate::llm::wire::{ChatRequest, FunctionCall, ImageRef, ToolCall, Usage};
 use crate::llm::{ChatEvent, EventStream, LlmError};
 use serde_json::{json, Map, Value};
@@ -45,7 +45,8 @@ pub fn request_body(request: &ChatRequest) -> Value {
                     call_names.insert(c.id.clone(), c.function.name.clone());
                     let args: Value =
                         serde_json::from_str(&c.function.arguments).unwrap_or_else(|_| json!({}));
-                    parts.push(json!({ "functionCall": { "name": c.function.name, "args": args } }));
+                    parts
+                        .push(json!({ "functionCall": { "name": c.function.name, "args": args } }));
                 }
                 contents.push(json!({ "role": "model", "parts": parts }));
             }
@@ -53,7 +54,11 @@ pub fn request_body(request: &ChatRequest) -> Value {
                 let name = m
                     .name
                     .clone()
-                    .or_else(|| m.tool_call_id.as_ref().and_then(|id| call_names.get(id).cloned()))
+                    .or_else(|| {
+                        m.tool_call_id
+                            .as_ref()
+                            .and_then(|id| call_names.get(id).cloned())
+                    })
                     .unwrap_or_default();
                 contents.push(json!({ "role": "user", "parts": [{ "functionResponse": {
                     "name": name, "response": { "content": m.text_content() } } }] }));
@@ -61,7 +66,9 @@ pub fn request_body(request: &ChatRequest) -> Value {
             _ => {
                 let mut parts = vec![json!({ "text": m.text_content() })];
                 parts.extend(m.images().into_iter().map(|i| match i {
-                    ImageRef::Inline { media_type, data } => json!({ "inlineData": { "mimeType": media_type, "data": data } }),
+                    ImageRef::Inline { media_type, data } => {
+                        json!({ "inlineData": { "mimeType": media_type, "data": data } })
+                    }
                     // Gemini fetches only its own file URIs; the URL goes as text.
                     ImageRef::Url(url) => json!({ "text": format!("(image: {url})") }),
                 }));
@@ -129,7 +136,10 @@ pub fn request_body(request: &ChatRequest) -> Value {
                 d
             })
             .collect();
-        body.insert("tools".into(), json!([{ "functionDeclarations": declarations }]));
+        body.insert(
+            "tools".into(),
+            json!([{ "functionDeclarations": declarations }]),
+        );
         let config = match &request.tool_choice {
             Some(Value::String(s)) if s == "required" => Some(json!({ "mode": "ANY" })),
             Some(Value::String(s)) if s == "none" => Some(json!({ "mode": "NONE" })),
@@ -148,17 +158,32 @@ pub fn request_body(request: &ChatRequest) -> Value {
 
 /// One response (whole, or one streamed chunk) as events; `true` when it
 /// carries the finish reason.
-fn response_events(value: &Value, calls_seen: &mut usize, usage: &mut Usage) -> (Vec<ChatEvent>, bool) {
+fn response_events(
+    value: &Value,
+    calls_seen: &mut usize,
+    usage: &mut Usage,
+) -> (Vec<ChatEvent>, bool) {
     let mut events = Vec::new();
     if let Some(u) = value.get("usageMetadata") {
-        usage.prompt_tokens = u.get("promptTokenCount").and_then(Value::as_u64).unwrap_or(usage.prompt_tokens);
+        usage.prompt_tokens = u
+            .get("promptTokenCount")
+            .and_then(Value::as_u64)
+            .unwrap_or(usage.prompt_tokens);
         usage.completion_tokens = u
             .get("candidatesTokenCount")
             .and_then(Value::as_u64)
             .unwrap_or(usage.completion_tokens);
     }
-    let candidate = value.pointer("/candidates/0").cloned().unwrap_or(Value::Null);
-    for part in candidate.pointer("/content/parts").and_then(Value::as_array).into_iter().flatten() {
+    let candidate = value
+        .pointer("/candidates/0")
+        .cloned()
+        .unwrap_or(Value::Null);
+    for part in candidate
+        .pointer("/content/parts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(t) = part.get("text").and_then(Value::as_str) {
             if !t.is_empty() {
                 events.push(ChatEvent::Text(t.to_string()));
@@ -170,7 +195,11 @@ fn response_events(value: &Value, calls_seen: &mut usize, usage: &mut Usage) -> 
                 id: format!("call_{}", autocrea_core::secrets::random_token(24)),
                 kind: "function".into(),
                 function: FunctionCall {
-                    name: call.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+                    name: call
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
                     arguments: call.get("args").cloned().unwrap_or(json!({})).to_string(),
                 },
             }));
@@ -180,7 +209,9 @@ fn response_events(value: &Value, calls_seen: &mut usize, usage: &mut Usage) -> 
     if let Some(f) = finish {
         let reason = match f {
             "MAX_TOKENS" => "length",
-            "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" => "content_filter",
+            "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" => {
+                "content_filter"
+            }
             _ if *calls_seen > 0 => "tool_calls",
             _ => "stop",
         };
@@ -200,11 +231,16 @@ impl Provider for Gemini {
 
     async fn chat(&self, model: &str, request: ChatRequest) -> Result<EventStream, LlmError> {
         if model.contains('/') || model.contains('?') || model.contains('#') {
-            return Err(LlmError::BadRequest(format!("{model:?} is not a Gemini model name")));
+            return Err(LlmError::BadRequest(format!(
+                "{model:?} is not a Gemini model name"
+            )));
         }
         let stream = request.options.stream;
         let url = if stream {
-            format!("{}/v1beta/models/{model}:streamGenerateContent?alt=sse", self.base_url)
+            format!(
+                "{}/v1beta/models/{model}:streamGenerateContent?alt=sse",
+                self.base_url
+            )
         } else {
             format!("{}/v1beta/models/{model}:generateContent", self.base_url)
         };
@@ -229,17 +265,21 @@ impl Provider for Gemini {
             })?;
             let (mut events, finished) = response_events(&value, &mut calls, &mut usage);
             if !finished {
-                events.push(ChatEvent::Finish { reason: "stop".into(), usage });
+                events.push(ChatEvent::Finish {
+                    reason: "stop".into(),
+                    usage,
+                });
             }
             return Ok(ready(events));
         }
         let name = self.name.clone();
         Ok(translate_sse(&self.name, response, move |event| {
-            let value: Value = serde_json::from_str(&event.data).map_err(|e| LlmError::Upstream {
-                provider: name.clone(),
-                status: 200,
-                message: format!("a streamed chunk is not JSON: {e}"),
-            })?;
+            let value: Value =
+                serde_json::from_str(&event.data).map_err(|e| LlmError::Upstream {
+                    provider: name.clone(),
+                    status: 200,
+                    message: format!("a streamed chunk is not JSON: {e}"),
+                })?;
             if let Some(message) = value.pointer("/error/message").and_then(Value::as_str) {
                 return Err(LlmError::Upstream {
                     provider: name.clone(),

@@ -19,13 +19,22 @@ use std::time::Duration;
 pub use autocrea_core::llm::policy::ProviderKind;
 
 /// An adapter for `kind`'s protocol at `base_url` with `key`.
-pub fn adapter(kind: ProviderKind, name: &str, base_url: &str, key: Option<String>) -> Box<dyn Provider> {
+pub fn adapter(
+    kind: ProviderKind,
+    name: &str,
+    base_url: &str,
+    key: Option<String>,
+) -> Box<dyn Provider> {
     match kind {
         ProviderKind::Openai => Box::new(openai::OpenAiCompatible::new(name, base_url, key)),
-        ProviderKind::Anthropic => {
-            Box::new(anthropic::Anthropic::new(name, base_url, key.unwrap_or_default()))
+        ProviderKind::Anthropic => Box::new(anthropic::Anthropic::new(
+            name,
+            base_url,
+            key.unwrap_or_default(),
+        )),
+        ProviderKind::Gemini => {
+            Box::new(gemini::Gemini::new(name, base_url, key.unwrap_or_default()))
         }
-        ProviderKind::Gemini => Box::new(gemini::Gemini::new(name, base_url, key.unwrap_or_default())),
     }
 }
 

@@ -2,7 +2,7 @@
 //! `POST {base}/completions` with a bearer key; streamed answers ask for the
 //! usage chunk (`stream_options.include_usage`).
 
-use super::{http_client, ready, transport_error, translate_sse, upstream_error, Provider, Step};
+use super::{http_client, ready, translate_sse, transport_error, upstream_error, Provider, Step};
 use crate::llm::wire::{ChatRequest, CompletionRequest, FunctionCall, ToolCall, Usage};
 use crate::llm::{ChatEvent, EventStream, LlmError};
 use serde_json::{json, Value};
@@ -25,7 +25,10 @@ impl OpenAiCompatible {
     }
 
     async fn post(&self, path: &str, body: &Value) -> Result<reqwest::Response, LlmError> {
-        let mut request = self.http.post(format!("{}{path}", self.base_url)).json(body);
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .json(body);
         if let Some(key) = &self.key {
             request = request.bearer_auth(key);
         }
@@ -39,7 +42,13 @@ impl OpenAiCompatible {
         Ok(response)
     }
 
-    async fn call(&self, path: &str, mut body: Value, stream: bool, chat: bool) -> Result<EventStream, LlmError> {
+    async fn call(
+        &self,
+        path: &str,
+        mut body: Value,
+        stream: bool,
+        chat: bool,
+    ) -> Result<EventStream, LlmError> {
         if stream {
             body["stream_options"] = json!({ "include_usage": true });
         }
@@ -58,14 +67,11 @@ impl OpenAiCompatible {
                 answer.chunk(&name, &event.data, chat)
             }));
         }
-        let value: Value = response
-            .json()
-            .await
-            .map_err(|e| LlmError::Upstream {
-                provider: self.name.clone(),
-                status: 200,
-                message: format!("the answer is not JSON: {e}"),
-            })?;
+        let value: Value = response.json().await.map_err(|e| LlmError::Upstream {
+            provider: self.name.clone(),
+            status: 200,
+            message: format!("the answer is not JSON: {e}"),
+        })?;
         Ok(ready(whole_answer(&value, chat)))
     }
 }
@@ -101,7 +107,10 @@ fn usage_of(value: &Value) -> Option<Usage> {
     let u = value.get("usage")?;
     Some(Usage {
         prompt_tokens: u.get("prompt_tokens")?.as_u64()?,
-        completion_tokens: u.get("completion_tokens").and_then(Value::as_u64).unwrap_or(0),
+        completion_tokens: u
+            .get("completion_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
     })
 }
 
@@ -116,7 +125,10 @@ fn whole_answer(value: &Value, chat: bool) -> Vec<ChatEvent> {
     if let Some(t) = text.and_then(Value::as_str).filter(|t| !t.is_empty()) {
         events.push(ChatEvent::Text(t.to_string()));
     }
-    if let Some(calls) = choice.pointer("/message/tool_calls").and_then(Value::as_array) {
+    if let Some(calls) = choice
+        .pointer("/message/tool_calls")
+        .and_then(Value::as_array)
+    {
         for c in calls {
             if let Ok(call) = serde_json::from_value::<ToolCall>(c.clone()) {
                 events.push(ChatEvent::ToolCall(call));
@@ -146,7 +158,8 @@ struct Answer {
 impl Answer {
     fn chunk(&mut self, provider: &str, data: &str, chat: bool) -> Result<Step, LlmError> {
         if data.trim() == "[DONE]" {
-            let mut events: Vec<ChatEvent> = self.calls.drain(..).map(ChatEvent::ToolCall).collect();
+            let mut events: Vec<ChatEvent> =
+                self.calls.drain(..).map(ChatEvent::ToolCall).collect();
             events.push(ChatEvent::Finish {
                 reason: self.reason.take().unwrap_or_else(|| "stop".into()),
                 usage: self.usage,
@@ -170,7 +183,10 @@ impl Answer {
         }
         let mut events = Vec::new();
         let Some(choice) = value.pointer("/choices/0") else {
-            return Ok(Step { events, done: false });
+            return Ok(Step {
+                events,
+                done: false,
+            });
         };
         let text = if chat {
             choice.pointer("/delta/content")
@@ -206,7 +222,10 @@ impl Answer {
             if let Some(name) = name {
                 call.function.name.push_str(name);
             }
-            let args = piece.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("");
+            let args = piece
+                .pointer("/function/arguments")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             call.function.arguments.push_str(args);
             // The piece as progress; the whole call goes out at the end.
             events.push(ChatEvent::ToolCallDelta {
@@ -219,6 +238,9 @@ impl Answer {
         if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
             self.reason = Some(reason.to_string());
         }
-        Ok(Step { events, done: false })
+        Ok(Step {
+            events,
+            done: false,
+        })
     }
 }

@@ -73,8 +73,12 @@ mod tests {
     #[tokio::test]
     async fn events_split_across_chunks_and_crlf() {
         let chunks: Vec<Result<Bytes, reqwest::Error>> = vec![
-            Ok(Bytes::from_static(b": keep-alive\n\nevent: ping\r\ndata: {\"a\"")),
-            Ok(Bytes::from_static(b":1}\r\n\r\ndata: x\ndata: y\n\ndata: [DONE]")),
+            Ok(Bytes::from_static(
+                b": keep-alive\n\nevent: ping\r\ndata: {\"a\"",
+            )),
+            Ok(Bytes::from_static(
+                b":1}\r\n\r\ndata: x\ndata: y\n\ndata: [DONE]",
+            )),
         ];
         let got: Vec<SseEvent> = events(futures_util::stream::iter(chunks))
             .map(|e| e.unwrap())
@@ -83,9 +87,18 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                SseEvent { event: Some("ping".into()), data: "{\"a\":1}".into() },
-                SseEvent { event: None, data: "x\ny".into() },
-                SseEvent { event: None, data: "[DONE]".into() },
+                SseEvent {
+                    event: Some("ping".into()),
+                    data: "{\"a\":1}".into()
+                },
+                SseEvent {
+                    event: None,
+                    data: "x\ny".into()
+                },
+                SseEvent {
+                    event: None,
+                    data: "[DONE]".into()
+                },
             ]
         );
     }
