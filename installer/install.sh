@@ -27,6 +27,7 @@ if [ "$cuda" = 1 ]; then
 else
   log "building the release binary"
 fi
+forget_stale_llama_builds
 cargo build --release -p autocrea "${features[@]}"
 bin="$CARGO_TARGET_DIR/release/autocrea"
 install -d "$REPO_ROOT/bin"

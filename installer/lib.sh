@@ -33,3 +33,20 @@ ensure_docker() {
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return; sleep 0.5; done
   die "the Docker engine did not start (see /var/log/autocrea-dockerd.log)"
 }
+
+# llama.cpp's cmake build does not reconfigure when .cargo/config.toml's
+# C/C++ flags change, so a build cache from before they left ggml's AMX
+# kernels out (docs/decisions.md) would keep the old, crashing objects.
+# Such builds are cleaned; cargo then builds llama.cpp again (minutes, once).
+forget_stale_llama_builds() {
+  local flags profile
+  for flags in "$CARGO_TARGET_DIR"/*/build/llama-cpp-sys-2-*/out/build/ggml/src/CMakeFiles/ggml-cpu.dir/flags.make; do
+    [ -f "$flags" ] || continue
+    grep -q -- '-mno-amx-int8' "$flags" && continue
+    profile="${flags#"$CARGO_TARGET_DIR"/}"
+    profile="${profile%%/*}"
+    [ "$profile" = debug ] && profile=dev
+    log "cleaning llama.cpp's $profile build, made with the old CPU flags"
+    (cd "$REPO_ROOT" && cargo clean -p llama-cpp-sys-2 --profile "$profile" --quiet)
+  done
+}

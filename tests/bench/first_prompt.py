@@ -60,16 +60,22 @@ def main():
     del os.environ["AUTOCREA_SANDBOX"]
     try:
         wait_ready(app)
-        times = []
+        times, stops = [], []
         for run in range(args.runs):
             t0 = time.monotonic()
             made = app.json("POST", "/api/v1/projects", {"prompt": PROMPT, "template": "vite-react", "model": "local"})
             assert made.get("turn_id"), made
             times.append(first_token(app, made["id"], made["thread_id"], t0))
+            # Stop mid-generation, to the turn's end (the next run's first
+            # token shows the worker's slot was freed).
+            t1 = time.monotonic()
             app.call("POST", f"/api/v1/projects/{made['id']}/threads/{made['thread_id']}/stop")  # 204
             turn_end(app, made["id"], made["thread_id"])
+            stops.append(time.monotonic() - t1)
         print(f"dashboard prompt to first streamed token, development model (gemma-3-270m, CPU, 2 threads): "
               f"median {statistics.median(times):.2f} s, max {max(times):.2f} s over {len(times)} runs")
+        print(f"Stop during generation to the turn's end: median {statistics.median(stops):.2f} s, "
+              f"max {max(stops):.2f} s over {len(stops)} runs")
     finally:
         app.proc.kill()
 
