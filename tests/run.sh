@@ -3,6 +3,11 @@
 # there), builds the UI bundle, runs the Rust tests (unit, API against the
 # real server on loopback, CLI as a process, sandboxes on the real Docker
 # engine) and the headless Chromium tests.
+#
+# Formatting, lints and import cycles are checked first and stop the run: a
+# change that breaks them is not worth 25 minutes of tests. After that every
+# suite runs even when an earlier one failed, and the run ends with the list
+# of the suites that failed (and a non-zero exit).
 set -euo pipefail
 source "$(dirname "$0")/../installer/lib.sh"
 cd "$REPO_ROOT"
@@ -15,23 +20,48 @@ if [ "$(df -Pk "$CARGO_TARGET_DIR" | awk 'NR==2 {print $4}')" -lt 15000000 ]; th
   log "less than 15 GB free: clearing the incremental build state in $CARGO_TARGET_DIR"
   rm -rf "$CARGO_TARGET_DIR"/*/incremental
 fi
+forget_stale_llama_builds
 "$REPO_ROOT/installer/build-frontend.sh"
 "$REPO_ROOT/models/fetch.sh"
 # The sandbox tests use the real Docker engine and the sandbox images.
 "$REPO_ROOT/installer/images.sh"
 
-log "Rust tests"
+log "Static checks: rustfmt, clippy (warnings are errors), import cycles"
+cargo fmt --all --check || die "the code is not rustfmt-clean: run cargo fmt --all"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy -p autocrea-frontend --features ssr --lib --quiet -- -D warnings
+cargo clippy -p autocrea-frontend --features hydrate --lib --target wasm32-unknown-unknown --quiet -- -D warnings
+python3 "$REPO_ROOT/tests/tools/module_cycles.py" app/core/src app/inference/src app/server/src frontend/src
+
+failed=()
+# Runs one suite; a failure is remembered, not fatal, so every suite reports.
+suite() {
+  local name="$1"; shift
+  log "$name"
+  if ! "$@"; then
+    failed+=("$name")
+    printf '\033[1;31m==> %s FAILED\033[0m\n' "$name" >&2
+  fi
+}
+
 # --no-fail-fast: one failing test binary must not hide what the others would say.
-cargo test --workspace --exclude autocrea-frontend --no-fail-fast
+suite "Rust tests" cargo test --workspace --exclude autocrea-frontend --no-fail-fast
 # The UI crate's own unit tests (layout arithmetic, redirects, markdown) on the server side of its features.
-cargo test -p autocrea-frontend --features ssr --lib
+suite "UI unit tests" cargo test -p autocrea-frontend --features ssr --lib
 
 cargo build -p autocrea --quiet
-log "Python tests: py-gitea against the Gitea API, the openai client against the /v1 gateway"
-AUTOCREA_BIN="$CARGO_TARGET_DIR/debug/autocrea" "${AUTOCREA_VENV:-$HOME/.cache/autocrea-venv}/bin/python" \
+suite "Python tests: py-gitea against the Gitea API, the openai client against the /v1 gateway" \
+  env AUTOCREA_BIN="$CARGO_TARGET_DIR/debug/autocrea" "${AUTOCREA_VENV:-$HOME/.cache/autocrea-venv}/bin/python" \
   -m unittest discover -v -s "$REPO_ROOT/tests/python" -p 'test_*.py'
 
-log "Node tests: pages in headless Chromium (foundation, versions, models, sandbox, workspace), gitea-js against the Gitea API"
 rm -rf "$REPO_ROOT/tests/artifacts/screenshots"
-(cd "$REPO_ROOT/tests/browser" && AUTOCREA_BIN="$CARGO_TARGET_DIR/debug/autocrea" node --test --test-concurrency=1)
+browser_tests() {
+  (cd "$REPO_ROOT/tests/browser" && AUTOCREA_BIN="$CARGO_TARGET_DIR/debug/autocrea" node --test --test-concurrency=1)
+}
+suite "Node tests: pages in headless Chromium, gitea-js against the Gitea API" browser_tests
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf '\033[1;31m==> failed: %s\033[0m\n' "${failed[@]}" >&2
+  exit 1
+fi
 log "all tests passed; screenshots in tests/artifacts/screenshots"

@@ -357,7 +357,7 @@ async fn answer(response: gloo_net::http::Response) -> Result<serde_json::Value,
         .unwrap_or_else(|| format!("the server answered {status}"));
     if status == 401 && code == "unauthenticated" {
         // The session ended elsewhere (sign-out, password change): start over.
-        crate::app::go_to("/login");
+        crate::session::go_to("/login");
     }
     Err(ApiFailure {
         status,

@@ -10,7 +10,9 @@ use crate::pages::{
     versions::VersionsPage,
     workspace::{provide_skip_to_chat, SkipToChat, WorkspacePage},
 };
-use crate::SessionInfo;
+#[cfg(feature = "hydrate")]
+use crate::session::first_turn_error_key;
+use crate::session::{session_from_request, SessionResource};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -22,7 +24,7 @@ if(t!=='light'&&t!=='dark'){t=matchMedia('(prefers-color-scheme: dark)').matches
 document.documentElement.dataset.theme=t}catch(e){}})()";
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let nonce = leptos::nonce::use_nonce();
+    let nonce = use_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -41,40 +43,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
-    }
-}
-
-/// The session as the server resolved it; None when signed out.
-pub type SessionResource = Resource<Option<SessionInfo>>;
-
-fn session_from_request() -> Option<SessionInfo> {
-    #[cfg(feature = "ssr")]
-    {
-        use_context::<http::request::Parts>()
-            .and_then(|p| p.extensions.get::<SessionInfo>().cloned())
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        None
-    }
-}
-
-/// Put in the request's extensions by the server when no account exists
-/// yet: the sign-up page then says that this first account is the admin.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FirstRun(pub bool);
-
-/// Whether the server rendered this page for a fresh install (no account yet).
-pub fn first_run_from_request() -> bool {
-    #[cfg(feature = "ssr")]
-    {
-        use_context::<http::request::Parts>()
-            .and_then(|p| p.extensions.get::<FirstRun>().copied())
-            .is_some_and(|f| f.0)
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        false
     }
 }
 
@@ -108,22 +76,6 @@ pub fn App() -> impl IntoView {
             </Routes>
         </Router>
     }
-}
-
-/// Session-storage key of why project `id`'s first turn did not start.
-#[cfg(feature = "hydrate")]
-fn first_turn_error_key(id: &str) -> String {
-    format!("autocrea.first-turn-error.{id}")
-}
-
-/// Keeps why project `id`'s first turn did not start, for its workspace.
-pub fn keep_first_turn_error(id: &str, message: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(storage) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
-        let _ = storage.set_item(&first_turn_error_key(id), message);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (id, message);
 }
 
 /// Why a new project's first turn did not start (kept by the dashboard when
@@ -179,15 +131,4 @@ fn NotFound() -> impl IntoView {
             </div>
         </div>
     }
-}
-
-/// Full page navigation: after sign-in or sign-out the server renders the
-/// next page with the new session.
-pub fn go_to(path: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(w) = web_sys::window() {
-        let _ = w.location().assign(path);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = path;
 }

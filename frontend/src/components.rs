@@ -1,8 +1,8 @@
 //! Pieces shared by pages: top bar, theme switch, dialogs, notices.
 
 use crate::api;
-use crate::app::{go_to, SessionResource};
 use crate::icons::{Icon, IconKind};
+use crate::session::{go_to, SessionResource};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 

@@ -10,6 +10,7 @@ pub mod icons;
 pub mod markdown;
 pub mod pages;
 pub mod redirect;
+pub mod session;
 pub mod workspace_js;
 
 pub use app::{shell, App};

@@ -45,6 +45,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// A master key given in the environment. Its `Debug` never shows it, so a
+/// logged configuration cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MasterKeyValue(pub String);
+
+impl std::fmt::Debug for MasterKeyValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKeyValue(redacted)")
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -65,6 +76,11 @@ pub struct Config {
     pub llm: LlmConfig,
     pub sandbox: SandboxConfig,
     pub agent: AgentConfig,
+    /// The key that encrypts stored provider keys: 32 bytes as 64 hex digits or base64
+    /// (`AUTOCREA_MASTER_KEY` only, never the file); without it the key
+    /// file in the data folder is used, created on first start.
+    #[serde(skip)]
+    pub master_key: Option<MasterKeyValue>,
     /// OpenAI-compatible (or other) providers set up from this file
     /// (`[[providers]]`); at start they are written into the admin's policy,
     /// enabled, with their key shared with every user.
@@ -108,6 +124,14 @@ impl ProviderConfig {
             context: self.context,
             images: self.images,
         }
+    }
+
+    /// The entry with its key read, for `llm::policy::apply_config`.
+    pub fn configured(&self) -> Result<crate::llm::policy::ConfiguredProvider, String> {
+        Ok(crate::llm::policy::ConfiguredProvider {
+            policy: self.policy(),
+            key: self.key()?,
+        })
     }
 
     /// The key from `key` or the variable `key_env` names.
@@ -246,6 +270,9 @@ pub struct LlmConfig {
     pub context: u32,
     /// The program to run as the worker; this executable when unset.
     pub worker_binary: Option<PathBuf>,
+    /// AUTOCREA's own output head for CPU models (`AUTOCREA_OUTPUT_HEAD`);
+    /// off keeps llama.cpp's output product, to compare the two.
+    pub output_head: bool,
 }
 
 impl Default for LlmConfig {
@@ -259,6 +286,7 @@ impl Default for LlmConfig {
             queue: 16,
             context: 0,
             worker_binary: None,
+            output_head: true,
         }
     }
 }
@@ -309,6 +337,7 @@ impl Default for Config {
             llm: LlmConfig::default(),
             sandbox: SandboxConfig::default(),
             agent: AgentConfig::default(),
+            master_key: None,
             providers: Vec::new(),
         }
     }
@@ -371,6 +400,12 @@ impl Config {
         }
         if let Some(v) = lookup("AUTOCREA_PREVIEW_DOMAIN") {
             config.sandbox.preview_domain = v.trim_matches('.').to_ascii_lowercase();
+        }
+        if let Some(v) = lookup("AUTOCREA_OUTPUT_HEAD") {
+            config.llm.output_head = switch("AUTOCREA_OUTPUT_HEAD", v)?;
+        }
+        if let Some(v) = lookup("AUTOCREA_MASTER_KEY") {
+            config.master_key = Some(MasterKeyValue(v));
         }
         if let Some(v) = lookup("AUTOCREA_LOG_FORMAT") {
             config.log_format = match v.as_str() {

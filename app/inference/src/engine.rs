@@ -3,7 +3,6 @@
 
 use crate::head::OutputHead;
 use crate::manifest::{Manifest, ModelSpec};
-use crate::scheduler::{Job, Scheduler, SchedulerOptions};
 use crate::{files, ModelError};
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::params::LlamaModelParams;
@@ -97,10 +96,33 @@ pub struct Generation {
     pub finish_reason: &'static str,
 }
 
+/// How to load a model.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    /// AUTOCREA's output head for CPU models (head/mod.rs); off keeps
+    /// llama.cpp's output product, to compare the two.
+    pub output_head: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self { output_head: true }
+    }
+}
+
 impl Engine {
     /// Checks the file (header, sha256 when the manifest has one), loads it
     /// and settles its chat template. Every failure names the file.
     pub fn load(manifest: &Manifest, spec: &ModelSpec) -> Result<Self, ModelError> {
+        Self::load_with(manifest, spec, LoadOptions::default())
+    }
+
+    /// [`Engine::load`] with options.
+    pub fn load_with(
+        manifest: &Manifest,
+        spec: &ModelSpec,
+        options: LoadOptions,
+    ) -> Result<Self, ModelError> {
         let path = manifest.path_of(spec);
         files::check_header(&path)?;
         if let Some(sha) = &spec.sha256 {
@@ -120,7 +142,15 @@ impl Engine {
                 .chat_template(None)
                 .map_err(|_| ModelError::NoTemplate(spec.id.clone()))?,
         };
-        let head = Mutex::new(load_output_head(spec, &path, &model));
+        let head = Mutex::new(if options.output_head {
+            load_output_head(spec, &path, &model)
+        } else {
+            tracing::info!(
+                "output head off for {}: turned off in the configuration",
+                spec.id
+            );
+            HeadState::Off
+        });
         let engine = Self {
             spec: spec.clone(),
             path,
@@ -152,49 +182,6 @@ impl Engine {
         self.model
             .apply_chat_template(&self.template, &chat, true)
             .map_err(|e| ModelError::Engine(e.to_string()))
-    }
-
-    /// Generates up to `max_tokens` after `prompt` on a context of its own
-    /// (one slot); the worker shares one scheduler between requests instead.
-    pub fn generate(
-        self: &Arc<Self>,
-        prompt: &str,
-        max_tokens: usize,
-        threads: i32,
-        sampling: &Sampling,
-    ) -> Result<Generation, ModelError> {
-        self.generate_with(prompt, max_tokens, threads, sampling, |_| true)
-    }
-
-    /// Like [`Engine::generate`], handing each piece of text to `on_text` as
-    /// it is decoded; `on_text` returning false stops at once.
-    pub fn generate_with(
-        self: &Arc<Self>,
-        prompt: &str,
-        max_tokens: usize,
-        threads: i32,
-        sampling: &Sampling,
-        on_text: impl FnMut(&str) -> bool,
-    ) -> Result<Generation, ModelError> {
-        let scheduler = Scheduler::start(
-            self.clone(),
-            SchedulerOptions {
-                slots: 1,
-                threads,
-                queue: 1,
-                context: (self.tokenize(prompt).len() + max_tokens + 1) as u32,
-                batch: 512,
-            },
-        )?;
-        scheduler.run(
-            Job {
-                prompt: prompt.to_string(),
-                max_tokens,
-                sampling: sampling.clone(),
-                grammar: None,
-            },
-            on_text,
-        )
     }
 
     /// The prompt's tokens (with the model's beginning-of-sequence token).
@@ -296,16 +283,12 @@ impl Engine {
     }
 }
 
-/// The output head for a CPU-only model whose output weights it handles;
-/// `AUTOCREA_OUTPUT_HEAD=off` keeps llama.cpp's output product (to compare).
+/// The output head for a CPU-only model whose output weights it handles.
 fn load_output_head(spec: &ModelSpec, path: &std::path::Path, model: &LlamaModel) -> HeadState {
     let off = |why: String| {
         tracing::info!("output head off for {}: {why}", spec.id);
         HeadState::Off
     };
-    if std::env::var("AUTOCREA_OUTPUT_HEAD").is_ok_and(|v| v == "off" || v == "0") {
-        return off("AUTOCREA_OUTPUT_HEAD=off".into());
-    }
     if spec.gpu_layers != 0 {
         return off("layers are offloaded to a GPU".into());
     }
@@ -337,5 +320,23 @@ impl Engine {
             .filter(|t| vocab.is_eog(*t))
             .map(|t| t.0)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod build_tests {
+    /// `.cargo/config.toml` keeps ggml's Intel AMX kernels out of the build:
+    /// on the Sapphire Rapids guests we build on, the release worker died
+    /// with SIGILL in them while loading the model. ggml reports the
+    /// instruction sets it was compiled for; this fails if the flags that
+    /// leave AMX out stop reaching its compiler.
+    #[test]
+    fn ggml_is_compiled_without_amx_kernels() {
+        // SAFETY: a pure query of compile-time constants.
+        let amx = unsafe { llama_cpp_sys_2::ggml_cpu_has_amx_int8() };
+        assert_eq!(
+            amx, 0,
+            "ggml was compiled with AMX: CFLAGS/CXXFLAGS_x86_64_unknown_linux_gnu in .cargo/config.toml did not reach it"
+        );
     }
 }

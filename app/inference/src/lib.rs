@@ -10,7 +10,7 @@ pub mod scheduler;
 pub mod structured;
 mod text_stream;
 
-pub use engine::{Engine, Generation, Sampling};
+pub use engine::{Engine, Generation, LoadOptions, Sampling};
 pub use manifest::{Manifest, ModelSpec, Purpose};
 pub use scheduler::{
     slot_context, Event, Job, Scheduler, SchedulerOptions, SchedulerStatus, SubmitError,

@@ -856,3 +856,51 @@ impl Generation {
         }
     }
 }
+
+/// One-off generation on a scheduler of one slot. Here rather than in
+/// `engine.rs`: the scheduler drives an `Engine`, so the engine must not
+/// depend on the scheduler.
+impl Engine {
+    /// Generates up to `max_tokens` after `prompt` on a context of its own
+    /// (one slot); the worker shares one scheduler between requests instead.
+    pub fn generate(
+        self: &Arc<Self>,
+        prompt: &str,
+        max_tokens: usize,
+        threads: i32,
+        sampling: &Sampling,
+    ) -> Result<Generation, ModelError> {
+        self.generate_with(prompt, max_tokens, threads, sampling, |_| true)
+    }
+
+    /// Like [`Engine::generate`], handing each piece of text to `on_text` as
+    /// it is decoded; `on_text` returning false stops at once.
+    pub fn generate_with(
+        self: &Arc<Self>,
+        prompt: &str,
+        max_tokens: usize,
+        threads: i32,
+        sampling: &Sampling,
+        on_text: impl FnMut(&str) -> bool,
+    ) -> Result<Generation, ModelError> {
+        let scheduler = Scheduler::start(
+            self.clone(),
+            SchedulerOptions {
+                slots: 1,
+                threads,
+                queue: 1,
+                context: (self.tokenize(prompt).len() + max_tokens + 1) as u32,
+                batch: 512,
+            },
+        )?;
+        scheduler.run(
+            Job {
+                prompt: prompt.to_string(),
+                max_tokens,
+                sampling: sampling.clone(),
+                grammar: None,
+            },
+            on_text,
+        )
+    }
+}

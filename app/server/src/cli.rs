@@ -62,6 +62,10 @@ enum Command {
         /// Exit when standard input closes (the supervising server died).
         #[arg(long)]
         exit_with_stdin: bool,
+        /// AUTOCREA's output head for CPU models (off: llama.cpp's output
+        /// product, to compare); `[llm] output_head` for a served worker.
+        #[arg(long, default_value = "on", value_parser = clap::builder::BoolishValueParser::new())]
+        output_head: bool,
     },
 }
 
@@ -167,6 +171,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             slots,
             context,
             exit_with_stdin,
+            output_head,
         } => {
             if exit_with_stdin {
                 std::thread::spawn(|| {
@@ -188,6 +193,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 queue,
                 slots,
                 context,
+                output_head,
             })
             .await?;
             Ok(ExitCode::SUCCESS)

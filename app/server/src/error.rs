@@ -1,10 +1,34 @@
 //! The one place where domain errors become HTTP: every error leaves the
-//! server as `{"error": {"code", "message"}}` with a fitting status.
+//! `/api/v1` routes as `{"error": {"code", "message"}}` with a fitting
+//! status. Each domain error converts with `From`, so handlers use `?` and
+//! never pick a status themselves for a domain failure.
+//!
+//! Which error belongs where:
+//! - `AccountError` (core `accounts`): sign-up, sign-in, passwords, sessions
+//!   and API tokens.
+//! - `ProjectError` (core `projects`): a project's name, template, existence.
+//! - `GitError` (core `gitstore`): repositories, files, versions. `NotFound`,
+//!   `Invalid` and `Conflict` are the caller's (404, 400, 409); a failing
+//!   repository is ours (500).
+//! - `StoreError` (core `agent::store_error`): threads, messages, turns and
+//!   attachments.
+//! - `SandboxError` (core `sandbox`): containers, previews, commands. An
+//!   engine that is away is 503 `sandbox_unavailable`, one that fails 502.
+//! - `LlmStoreError` (core `llm`): provider keys and the provider policy.
+//! - `sqlx::Error` and `DbError`: always 500; the detail goes to the log.
+//! - `ApiError::invalid`, `forbidden`, `not_found` and `new` directly: checks
+//!   a handler makes itself (a field it validates, a rule of the route).
+//!
+//! Not here, on purpose: the OpenAI-compatible `/v1` gateway answers with
+//! OpenAI's error shape from `LlmError` (`llm/mod.rs`), which OpenAI clients
+//! read, and the Gitea-compatible API with Gitea's (`gitea/mod.rs`).
 
 use autocrea_core::accounts::AccountError;
+use autocrea_core::agent::store::StoreError;
 use autocrea_core::db::DbError;
 use autocrea_core::gitstore::GitError;
 use autocrea_core::projects::ProjectError;
+use autocrea_core::sandbox::SandboxError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -173,5 +197,46 @@ impl From<autocrea_core::llm::LlmStoreError> for ApiError {
             Decrypt => Self::new(StatusCode::CONFLICT, "key_unreadable", message),
             MasterKey { .. } | Db(_) | Io(_) => Self::internal(message),
         }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => Self::not_found(what),
+            StoreError::Invalid(m) => Self::invalid(m),
+            StoreError::Db(e) => {
+                tracing::error!(error = %e, "agent store");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the database failed",
+                )
+            }
+        }
+    }
+}
+
+impl From<SandboxError> for ApiError {
+    fn from(e: SandboxError) -> Self {
+        let (status, code) = match &e {
+            SandboxError::Disabled
+            | SandboxError::EngineUnavailable(_)
+            | SandboxError::ImageMissing(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "sandbox_unavailable")
+            }
+            SandboxError::NoSandbox(_) | SandboxError::Invalid(_) => {
+                (StatusCode::BAD_REQUEST, "invalid_input")
+            }
+            SandboxError::CommandRefused(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "command_refused")
+            }
+            SandboxError::NotRunning => (StatusCode::CONFLICT, "sandbox_not_running"),
+            SandboxError::Engine(_) | SandboxError::Git(_) | SandboxError::Io(_) => {
+                tracing::error!(error = %e, "sandbox failure");
+                (StatusCode::BAD_GATEWAY, "sandbox_failed")
+            }
+        };
+        ApiError::new(status, code, e.public_message())
     }
 }

@@ -1,6 +1,7 @@
 //! Request extractors: who is calling (session cookie with CSRF check, or API
 //! token), the client address, and JSON bodies whose errors speak our format.
 
+use crate::cookies::{cookie, cookie_names};
 use crate::error::ApiError;
 use crate::state::AppState;
 use autocrea_core::accounts::{sessions, tokens, User};
@@ -13,39 +14,6 @@ use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 
 pub const CSRF_HEADER: &str = "x-csrf-token";
-
-/// Cookie names; `__Host-` prefixed (which forces Secure, Path=/ and no
-/// Domain) when the console is served over HTTPS.
-pub struct CookieNames {
-    pub session: &'static str,
-    pub csrf: &'static str,
-}
-
-pub fn cookie_names(https: bool) -> CookieNames {
-    if https {
-        CookieNames {
-            session: "__Host-autocrea_session",
-            csrf: "__Host-autocrea_csrf",
-        }
-    } else {
-        CookieNames {
-            session: "autocrea_session",
-            csrf: "autocrea_csrf",
-        }
-    }
-}
-
-/// The value of cookie `name` in the request, if any.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
 
 /// The peer address (the appliance does not trust forwarding headers by default).
 pub fn client_ip(parts: &Parts) -> Option<String> {

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod api;
 pub mod assets;
 pub mod cli;
+pub mod cookies;
 pub mod error;
 pub mod extract;
 pub mod git_auth;

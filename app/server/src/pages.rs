@@ -5,24 +5,15 @@
 use crate::extract::resolve;
 use crate::state::AppState;
 use autocrea_core::accounts::users;
-use autocrea_frontend::app::FirstRun;
+use autocrea_frontend::session::FirstRun;
 use autocrea_frontend::{App, SessionInfo};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Router;
-use leptos::config::LeptosOptions;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-
-pub fn leptos_options() -> LeptosOptions {
-    LeptosOptions::builder()
-        .output_name("autocrea")
-        .site_pkg_dir("pkg")
-        .site_root("site")
-        .build()
-}
 
 const PUBLIC_ONLY: &[&str] = &["/login", "/signup"];
 
@@ -97,7 +88,7 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
 /// Sets a Content-Security-Policy whose only inline scripts are the ones
 /// carrying this response's nonce (the hydration loader and the theme setter).
 fn set_csp(frame_src: &str) {
-    let Some(nonce) = leptos::nonce::use_nonce() else {
+    let Some(nonce) = use_nonce() else {
         return;
     };
     let Some(options) = use_context::<leptos_axum::ResponseOptions>() else {

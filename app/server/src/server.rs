@@ -65,7 +65,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     .await??;
     let master_key = MasterKey::load_or_create(
         &config.data_dir,
-        std::env::var("AUTOCREA_MASTER_KEY").ok().as_deref(),
+        config.master_key.as_ref().map(|k| k.0.as_str()),
     )?;
     // The manifest names the local model; a broken manifest is the worker's
     // error to report (it keeps restarting with the reason), not a reason
@@ -100,9 +100,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         local_context,
         local_test_model,
     };
-    autocrea_core::llm::policy::apply_config(&pool, &llm.master_key, &config.providers)
-        .await
-        .map_err(|e| anyhow::anyhow!("[[providers]] in the configuration: {e}"))?;
+    // A key that cannot be read fails the start before anything is written.
+    let configured: Result<Vec<_>, _> = config.providers.iter().map(|p| p.configured()).collect();
+    let applied = match configured {
+        Ok(providers) => {
+            autocrea_core::llm::policy::apply_config(&pool, &llm.master_key, &providers).await
+        }
+        Err(e) => Err(autocrea_core::llm::LlmStoreError::Invalid(e)),
+    };
+    applied.map_err(|e| anyhow::anyhow!("[[providers]] in the configuration: {e}"))?;
     let git = std::sync::Arc::new(git);
     // Agent turns cut off by a crash: marked failed, their half-written
     // changes gone from the working tree (the repository never had them).

@@ -21,7 +21,7 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     pub llm: Arc<LlmRuntime>,
     pub sandboxes: Arc<Sandboxes>,
-    pub preview: Arc<crate::preview::Previews>,
+    pub preview: Arc<crate::preview::previews::Previews>,
     pub agents: Arc<crate::agent::Agents>,
 }
 
@@ -51,7 +51,7 @@ impl AppState {
     ) -> Self {
         let throttle = Arc::new(LoginThrottle::new(config.login_throttle.clone()));
         Self {
-            preview: Arc::new(crate::preview::Previews::new(&config, addr)),
+            preview: Arc::new(crate::preview::previews::Previews::new(&config, addr)),
             agents: Arc::default(),
             sandboxes,
             llm: Arc::new(llm),
@@ -60,7 +60,7 @@ impl AppState {
             throttle,
             token_usage: Arc::new(UsageClock::default()),
             git,
-            leptos: crate::pages::leptos_options(),
+            leptos: leptos_options(),
         }
     }
 }
@@ -69,4 +69,14 @@ impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos.clone()
     }
+}
+
+/// Where the UI bundle is (`installer/build-frontend.sh` writes
+/// `site/pkg/autocrea.*`), for rendering and hydration.
+fn leptos_options() -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("autocrea")
+        .site_pkg_dir("pkg")
+        .site_root("site")
+        .build()
 }

@@ -15,7 +15,8 @@ use crate::llm::wire::{ChatRequest, CompletionRequest, FunctionCall, Options, To
 use crate::llm::{ChatEvent, EventStream, LlmError};
 use autocrea_inference::structured::{self, ToolChoice, ToolSpec};
 use autocrea_inference::{
-    Engine, Event, Job, Manifest, ModelError, Sampling, Scheduler, SchedulerOptions, SubmitError,
+    Engine, Event, Job, LoadOptions, Manifest, ModelError, Sampling, Scheduler, SchedulerOptions,
+    SubmitError,
 };
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
@@ -37,6 +38,8 @@ pub struct WorkerOptions {
     pub queue: usize,
     pub slots: usize,
     pub context: u32,
+    /// AUTOCREA's output head for CPU models (see `Engine::load_with`).
+    pub output_head: bool,
 }
 
 struct Worker {
@@ -66,7 +69,13 @@ pub async fn run(opts: WorkerOptions) -> anyhow::Result<()> {
         ..Default::default()
     };
     let scheduler = tokio::task::spawn_blocking(move || {
-        let engine = Arc::new(Engine::load(&manifest, &spec)?);
+        let engine = Arc::new(Engine::load_with(
+            &manifest,
+            &spec,
+            LoadOptions {
+                output_head: opts.output_head,
+            },
+        )?);
         Scheduler::start(engine, sched_opts)
     })
     .await??;

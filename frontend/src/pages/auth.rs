@@ -2,8 +2,8 @@
 
 use super::hydrated;
 use crate::api::{self, field_of};
-use crate::app::go_to;
 use crate::components::{FormError, Logo, ThemeToggle};
+use crate::session::go_to;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -91,7 +91,7 @@ pub fn SignupPage() -> impl IntoView {
     // Resolved on the server (no account exists yet), carried into hydration.
     let first_run = Resource::new(
         || (),
-        |_| async move { crate::app::first_run_from_request() },
+        |_| async move { crate::session::first_run_from_request() },
     );
 
     let submit = move |ev: SubmitEvent| {

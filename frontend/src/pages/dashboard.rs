@@ -20,7 +20,7 @@ use serde_json::json;
 /// alert), for `FirstTurnError` to show once.
 fn workspace_of(created: &CreatedProject) -> String {
     if let Some(e) = &created.turn_error {
-        crate::app::keep_first_turn_error(&created.project.id, &e.message);
+        crate::session::keep_first_turn_error(&created.project.id, &e.message);
     }
     format!("/projects/{}/workspace", created.project.id)
 }

@@ -219,7 +219,7 @@ fn SettingsForms(project: Project) -> impl IntoView {
 /// `git clone` address of the project on this server, for the signed-in owner.
 #[component]
 fn CloneUrl(slug: String) -> impl IntoView {
-    let session = expect_context::<crate::app::SessionResource>();
+    let session = expect_context::<crate::session::SessionResource>();
     view! {
         <Suspense fallback=|| ()>
             {move || {

@@ -77,7 +77,7 @@ pub fn normalise_scopes(scopes: &[String]) -> Result<String, AccountError> {
     for scope in scopes {
         let s = scope.trim();
         let known = SCOPES.iter().find(|k| **k == s).ok_or_else(|| {
-            AccountError::Invalid(crate::text::InvalidText {
+            AccountError::Invalid(text::InvalidText {
                 field: "scopes",
                 reason: format!("unknown scope {s:?}"),
             })

@@ -3,7 +3,7 @@
 //! NUL bytes), the size limits, and how they are stored and linked to
 //! messages. SVG is taken as text: as an image it could carry script.
 
-use super::store::StoreError;
+use super::store_error::StoreError;
 use crate::{clock, secrets};
 use serde::Serialize;
 use sqlx::SqlitePool;

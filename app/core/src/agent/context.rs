@@ -3,7 +3,7 @@
 //! nearer three of code and JSON, so three bytes a token errs on the safe
 //! side (how much the answer gets is `budget`'s part).
 
-use super::runner::ChatMsg;
+use super::message::ChatMsg;
 
 pub fn estimate(text: &str) -> usize {
     text.len().div_ceil(3)
@@ -184,7 +184,7 @@ pub fn split_history(history: &[ChatMsg], budget: usize) -> (Vec<ChatMsg>, Vec<C
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::runner::Call;
+    use crate::agent::message::Call;
 
     fn assistant_calls(id: &str) -> ChatMsg {
         ChatMsg {

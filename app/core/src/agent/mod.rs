@@ -1,10 +1,12 @@
 //! The agent: safe paths and the file tools on a project's working tree
 //! (`paths`, `files`), the tools' schemas and parsing (`tools`, and
 //! `textcalls` for models without native tool calls), one role's loop
-//! (`runner`), the roles of a turn (`pipeline`), what goes into a model's
-//! context (`budget` shares it between prompt and answer, `context` cuts
-//! a conversation to size, `history` summarises older messages), the security scan (`security`) and what is kept in SQLite
-//! (`store`). A turn writes in place and ends as one commit
+//! (`runner`) over the conversation types (`message`), the roles of a turn
+//! (`pipeline`), what goes into a model's context (`budget` shares it
+//! between prompt and answer, `context` cuts a conversation to size,
+//! `history` summarises older messages), the security scan (`security`)
+//! and what is kept in SQLite (`store`, `attachments`, their `StoreError`
+//! in `store_error`). A turn writes in place and ends as one commit
 //! (`GitStore::commit_worktree`) or is discarded whole
 //! (`GitStore::discard_worktree_changes`).
 
@@ -13,11 +15,13 @@ pub mod budget;
 pub mod context;
 pub mod files;
 pub mod history;
+pub mod message;
 pub mod paths;
 pub mod pipeline;
 pub mod runner;
 pub mod security;
 pub mod store;
+pub mod store_error;
 pub mod textcalls;
 pub mod tools;
 

@@ -6,63 +6,12 @@
 
 use super::budget::{self, Budget};
 use super::files::Worktree;
+pub use super::message::{Call, ChatMsg, Image, Reply};
 use super::tools::{definitions_of, offered, Outcome as ToolOutcome, ToolCall, NAMES};
 use super::{context, textcalls};
 use crate::sandbox::Diagnostic;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// A message of the conversation, in the shape of OpenAI's chat API.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ChatMsg {
-    /// system, user, assistant or tool
-    pub role: &'static str,
-    pub content: String,
-    pub tool_calls: Vec<Call>,
-    pub tool_call_id: Option<String>,
-    /// For assistant messages: what the call that wrote it counted.
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-    /// Images sent with a user message (to models that accept them).
-    pub images: Vec<Image>,
-}
-
-/// An image for the model: its media type and its bytes in base64 (shared,
-/// as every call of a role sends the conversation again).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Image {
-    pub media_type: String,
-    pub base64: std::sync::Arc<str>,
-}
-
-impl ChatMsg {
-    pub fn new(role: &'static str, content: impl Into<String>) -> Self {
-        Self {
-            role,
-            content: content.into(),
-            ..Default::default()
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Call {
-    pub id: String,
-    pub name: String,
-    /// JSON text, as the model wrote it (it may not parse).
-    pub arguments: String,
-}
-
-/// One answer of the model.
-#[derive(Debug, Clone, Default)]
-pub struct Reply {
-    pub text: String,
-    pub calls: Vec<Call>,
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-    /// Calls written as text that could not be read (text-format models).
-    pub format_errors: Vec<String>,
-}
 
 pub trait Model {
     /// One answer to `messages`, at most `max_tokens` long. Dropping the
@@ -919,7 +868,7 @@ mod tests {
             setter.store(true, Ordering::SeqCst);
         });
         let convo = vec![ChatMsg::new("user", "Build it")];
-        let run = super::run(
+        let run = run(
             &mut model,
             &sandbox,
             &mut wt,
@@ -992,7 +941,7 @@ mod tests {
                 ChatMsg::new("system", "You are the Developer."),
                 ChatMsg::new("user", "Read big.js"),
             ];
-            let run = super::run(
+            let run = run(
                 &mut model,
                 &sandbox,
                 &mut wt,
@@ -1046,7 +995,7 @@ mod tests {
             checks: Mutex::default(),
             commands: Mutex::default(),
         };
-        let run = super::run(
+        let run = run(
             &mut model,
             &sandbox,
             &mut wt,

@@ -6,15 +6,7 @@ use crate::{clock, secrets};
 use serde::Serialize;
 use sqlx::SqlitePool;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("invalid input: {0}")]
-    Invalid(String),
-    #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
-}
+pub use super::store_error::StoreError;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Thread {

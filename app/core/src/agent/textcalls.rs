@@ -7,7 +7,7 @@
 //! A block that looks like a call but cannot be read is reported, so the
 //! model can be asked to write it again.
 
-use super::runner::Call;
+use super::message::Call;
 use serde_json::Value;
 
 /// What a reply's text held.

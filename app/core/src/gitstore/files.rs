@@ -211,10 +211,8 @@ impl GitStore {
         author: &Author,
     ) -> Result<(Oid, Oid), GitError> {
         let data = match self.read(project_id, None, from)?.0 {
-            super::Content::File { data, .. } => data,
-            super::Content::Dir(_) => {
-                return Err(GitError::Conflict(format!("{from} is a folder")))
-            }
+            Content::File { data, .. } => data,
+            Content::Dir(_) => return Err(GitError::Conflict(format!("{from} is a folder"))),
         };
         let changes = [
             FileChange {

@@ -797,7 +797,7 @@ impl GitStore {
         limit: usize,
     ) -> Result<(Vec<Version>, usize), GitError> {
         let repo = self.open(project_id)?;
-        let start = files::resolve_ref(&repo, reference)?.id();
+        let start = resolve_ref(&repo, reference)?.id();
         history::log_from(&repo, start, path, skip, limit)
     }
 }

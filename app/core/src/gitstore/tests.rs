@@ -246,7 +246,7 @@ fn a_file_cannot_be_saved_under_a_link_or_a_file() {
     let mut update = git2::build::TreeUpdateBuilder::new();
     update.upsert("src", link, git2::FileMode::Link);
     let tree = update.create_updated(&repo, &head.tree().unwrap()).unwrap();
-    let sig = git2::Signature::now("Ada", "ada@example.com").unwrap();
+    let sig = Signature::now("Ada", "ada@example.com").unwrap();
     repo.commit(
         Some("HEAD"),
         &sig,

@@ -190,25 +190,33 @@ pub async fn save(pool: &SqlitePool, policy: &LlmPolicy) -> Result<(), LlmStoreE
     Ok(())
 }
 
+/// A provider the configuration file names, its key read: what
+/// `apply_config` writes. Built by `config::ProviderConfig::configured`.
+#[derive(Debug, Clone)]
+pub struct ConfiguredProvider {
+    pub policy: ProviderPolicy,
+    pub key: Option<String>,
+}
+
 /// Writes autocrea.toml's `[[providers]]` into the policy (enabled; an
 /// entry replaces the provider with its id) and their keys into the shared
 /// keys. Run at start, so the file wins over earlier edits in the console.
 pub async fn apply_config(
     pool: &SqlitePool,
     master: &super::master_key::MasterKey,
-    providers: &[crate::config::ProviderConfig],
+    providers: &[ConfiguredProvider],
 ) -> Result<(), LlmStoreError> {
     if providers.is_empty() {
         return Ok(());
     }
     let mut policy = load(pool).await?;
     for p in providers {
-        policy.upsert(p.policy());
+        policy.upsert(p.policy.clone());
     }
     save(pool, &policy).await?;
     for p in providers {
-        if let Some(key) = p.key().map_err(LlmStoreError::Invalid)? {
-            super::shared_keys::put(pool, master, &p.id, &key).await?;
+        if let Some(key) = &p.key {
+            super::shared_keys::put(pool, master, &p.policy.id, key).await?;
         }
     }
     Ok(())

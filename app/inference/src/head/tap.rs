@@ -86,9 +86,7 @@ unsafe extern "C" fn on_node(t: *mut ggml_tensor, ask: bool, user: *mut c_void) 
 /// size check below proves: a lone field as large as its struct sits at
 /// offset 0, so the two are the same bytes.
 pub(crate) fn install(params: LlamaContextParams, tap: *mut HiddenTap) -> LlamaContextParams {
-    const _: () = assert!(
-        std::mem::size_of::<LlamaContextParams>() == std::mem::size_of::<llama_context_params>()
-    );
+    const _: () = assert!(size_of::<LlamaContextParams>() == size_of::<llama_context_params>());
     // SAFETY: same size and the raw struct is the only field (see above).
     let mut raw: llama_context_params = unsafe { std::mem::transmute(params) };
     raw.cb_eval = Some(on_node);

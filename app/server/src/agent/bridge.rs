@@ -1,7 +1,7 @@
 //! The agent loop's model and sandbox, as the server has them.
 
 use super::EventLog;
-use crate::api::gateway::Target;
+use crate::llm::resolve::Target;
 use crate::llm::wire::{
     ChatMessage, ChatRequest, Content, ContentPart, FunctionCall, Tool, ToolCall,
 };

@@ -86,9 +86,7 @@ pub async fn start(
         }
     }
     if let Ask::Edit { message_id, .. } | Ask::Regenerate { message_id } = &ask {
-        let m = store::message(&state.pool, &thread.id, message_id)
-            .await
-            .map_err(store_error)?;
+        let m = store::message(&state.pool, &thread.id, message_id).await?;
         if m.role != "user" {
             return Err(ApiError::invalid(
                 "only your own messages can be edited or answered again",
@@ -103,18 +101,14 @@ pub async fn start(
         ..
     } = &ask
     {
-        attachments::check_own(&state.pool, &project.id, user_id, ids)
-            .await
-            .map_err(store_error)?;
+        attachments::check_own(&state.pool, &project.id, user_id, ids).await?;
     }
     if opts.open_files.len() > OPEN_FILES_MAX {
         return Err(ApiError::invalid(format!(
             "open_files: at most {OPEN_FILES_MAX} paths"
         )));
     }
-    let balance = store::balance_milli(&state.pool, user_id)
-        .await
-        .map_err(store_error)?;
+    let balance = store::balance_milli(&state.pool, user_id).await?;
     if balance <= 0 {
         return Err(ApiError::new(
             StatusCode::PAYMENT_REQUIRED,
@@ -126,11 +120,7 @@ pub async fn start(
         ));
     }
     let limit = state.config.agent.turns_per_hour;
-    if store::turns_last_hour(&state.pool, user_id)
-        .await
-        .map_err(store_error)?
-        >= limit
-    {
+    if store::turns_last_hour(&state.pool, user_id).await? >= limit {
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "turn_limit",
@@ -144,7 +134,7 @@ pub async fn start(
         .or_else(|| project.agent_mode.as_deref().and_then(Mode::parse))
         .unwrap_or(Mode::Quick);
     let model_name = opts.model.clone().or_else(|| project.agent_model.clone());
-    let target = crate::api::gateway::resolve(state, user_id, model_name.as_deref())
+    let target = crate::llm::resolve::resolve(state, user_id, model_name.as_deref())
         .await
         .map_err(|e| ApiError::new(e.status(), "model_unavailable", e.to_string()))?;
     // Refused before anything is stored when the model's context cannot
@@ -277,9 +267,7 @@ async fn begin(
             .map(|v| v.sha.clone()))
     })
     .await?;
-    let all = store::messages(&state.pool, &thread.id)
-        .await
-        .map_err(store_error)?;
+    let all = store::messages(&state.pool, &thread.id).await?;
     // The message the new one follows, and the version to start from.
     let (parent, content, earlier) = match &ask {
         Ask::New { content, .. } => (
@@ -306,8 +294,7 @@ async fn begin(
     };
     let restore = match earlier.and_then(|m| m.turn_id.clone()) {
         Some(turn_id) => store::turn(&state.pool, &thread.id, &turn_id)
-            .await
-            .map_err(store_error)?
+            .await?
             .base_sha
             .filter(|b| Some(b) != head.as_ref()),
         None => None,
@@ -340,8 +327,7 @@ async fn begin(
         model,
         head.as_deref(),
     )
-    .await
-    .map_err(store_error)?;
+    .await?;
     let attachment_ids = match &ask {
         Ask::New { attachments, .. }
         | Ask::Edit {
@@ -352,32 +338,29 @@ async fn begin(
             message_id,
             attachments: None,
             ..
-        } => attachments::ids_of_message(&state.pool, message_id)
-            .await
-            .map_err(store_error)?,
+        } => attachments::ids_of_message(&state.pool, message_id).await?,
         Ask::Regenerate { .. } => Vec::new(),
     };
     let request = match (content, &ask) {
-        (Some(content), _) => store::add_message(
-            &state.pool,
-            &thread.id,
-            NewMessage {
-                role: "user",
-                content,
-                parent_id: parent,
-                turn_id: Some(turn.id.clone()),
-                attachments: attachment_ids,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(store_error)?,
+        (Some(content), _) => {
+            store::add_message(
+                &state.pool,
+                &thread.id,
+                NewMessage {
+                    role: "user",
+                    content,
+                    parent_id: parent,
+                    turn_id: Some(turn.id.clone()),
+                    attachments: attachment_ids,
+                    ..Default::default()
+                },
+            )
+            .await?
+        }
         (None, Ask::Regenerate { message_id }) => find(&all, message_id)?,
         (None, _) => unreachable!("only a regeneration has no new content"),
     };
-    store::set_request(&state.pool, &turn.id, &request.id)
-        .await
-        .map_err(store_error)?;
+    store::set_request(&state.pool, &turn.id, &request.id).await?;
     Ok(Prepared {
         turn,
         request,
@@ -797,21 +780,6 @@ fn commit_message(thread: &Thread, mode: Mode, result: &TurnRun) -> String {
         roles.join(", "),
         thread.id
     )
-}
-
-pub fn store_error(e: store::StoreError) -> ApiError {
-    match e {
-        store::StoreError::NotFound(what) => ApiError::not_found(what),
-        store::StoreError::Invalid(m) => ApiError::invalid(m),
-        store::StoreError::Db(e) => {
-            tracing::error!(error = %e, "agent store");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the database failed",
-            )
-        }
-    }
 }
 
 #[cfg(test)]

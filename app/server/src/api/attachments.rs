@@ -2,7 +2,6 @@
 //! the type found from them, never from the name or a header), then named
 //! by the message that carries them; read back for the chat's previews.
 
-use crate::agent::turn::store_error;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Auth;
 use crate::state::AppState;
@@ -57,8 +56,7 @@ pub async fn upload(
         media_type,
         &body,
     )
-    .await
-    .map_err(store_error)?;
+    .await?;
     Ok((StatusCode::CREATED, Json(a)))
 }
 
@@ -72,9 +70,7 @@ pub async fn download(
     Path((id, attachment)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let project = projects::get(&state.pool, auth.user.id, &id).await?;
-    let (a, data) = attachments::read(&state.pool, &project.id, &attachment)
-        .await
-        .map_err(store_error)?;
+    let (a, data) = attachments::read(&state.pool, &project.id, &attachment).await?;
     let mut res = data.into_response();
     let headers = res.headers_mut();
     headers.insert(

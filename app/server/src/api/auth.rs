@@ -1,7 +1,8 @@
 //! Sign-up, sign-in, sign-out.
 
+use crate::cookies::cookie_names;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{cookie_names, resolve, ApiJson, ClientIp};
+use crate::extract::{resolve, ApiJson, ClientIp};
 use crate::state::AppState;
 use autocrea_core::accounts::sessions::{self, NewSession};
 use autocrea_core::accounts::users::{self, NewUser, UserView};
@@ -88,7 +89,7 @@ async fn start_session(
 ) -> ApiResult<Response> {
     // A previous session cookie in this browser ends here: never two ids for one sign-in.
     let names = cookie_names(state.config.is_https());
-    if let Some(old) = crate::extract::cookie(headers, names.session) {
+    if let Some(old) = crate::cookies::cookie(headers, names.session) {
         sessions::delete(&state.pool, &autocrea_core::secrets::sha256_hex(old)).await?;
     }
     let session = sessions::create(

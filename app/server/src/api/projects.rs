@@ -141,7 +141,7 @@ pub async fn list(
     auth: Auth,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<ProjectList>> {
-    let Query(params) = params.map_err(|e| crate::error::ApiError::invalid(e.body_text()))?;
+    let Query(params) = params.map_err(|e| ApiError::invalid(e.body_text()))?;
     let query = ListQuery {
         search: params.q,
         sort: params.sort.unwrap_or_default(),
@@ -199,7 +199,7 @@ pub async fn create(
         .map(str::to_string);
     if let Some(m) = &model {
         // As for the agent settings: the local model may be down now and still be chosen.
-        match crate::api::gateway::resolve(&state, auth.user.id, Some(m)).await {
+        match crate::llm::resolve::resolve(&state, auth.user.id, Some(m)).await {
             Ok(_) | Err(crate::llm::LlmError::Unavailable(_)) => {}
             Err(e) => {
                 return Err(ApiError::new(
@@ -283,7 +283,7 @@ async fn first_turn(
 ) -> Result<(String, String), (Option<String>, ApiError)> {
     let thread = store::create_thread(&state.pool, &project.id, user_id, &project.name)
         .await
-        .map_err(|e| (None, turn::store_error(e)))?;
+        .map_err(|e| (None, ApiError::from(e)))?;
     let ask = turn::Ask::New {
         content: prompt,
         attachments: vec![],

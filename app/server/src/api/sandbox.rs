@@ -20,30 +20,6 @@ use std::convert::Infallible;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
-impl From<SandboxError> for ApiError {
-    fn from(e: SandboxError) -> Self {
-        let (status, code) = match &e {
-            SandboxError::Disabled
-            | SandboxError::EngineUnavailable(_)
-            | SandboxError::ImageMissing(_) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "sandbox_unavailable")
-            }
-            SandboxError::NoSandbox(_) | SandboxError::Invalid(_) => {
-                (StatusCode::BAD_REQUEST, "invalid_input")
-            }
-            SandboxError::CommandRefused(_) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "command_refused")
-            }
-            SandboxError::NotRunning => (StatusCode::CONFLICT, "sandbox_not_running"),
-            SandboxError::Engine(_) | SandboxError::Git(_) | SandboxError::Io(_) => {
-                tracing::error!(error = %e, "sandbox failure");
-                (StatusCode::BAD_GATEWAY, "sandbox_failed")
-            }
-        };
-        ApiError::new(status, code, e.public_message())
-    }
-}
-
 async fn owned(state: &AppState, auth: &Auth, id: &str) -> ApiResult<Project> {
     Ok(projects::get(&state.pool, auth.user.id, id).await?)
 }

@@ -1,6 +1,6 @@
 //! Chat threads of a project and the agent turns they run.
 
-use crate::agent::turn::{self, store_error as map_store_error};
+use crate::agent::turn;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth};
 use crate::state::AppState;
@@ -28,9 +28,7 @@ async fn owned_thread(
     thread_id: &str,
 ) -> ApiResult<(Project, Thread)> {
     let project = owned(state, auth, id).await?;
-    let thread = store::thread(&state.pool, &project.id, thread_id)
-        .await
-        .map_err(map_store_error)?;
+    let thread = store::thread(&state.pool, &project.id, thread_id).await?;
     Ok((project, thread))
 }
 
@@ -56,9 +54,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateThread>,
 ) -> ApiResult<(StatusCode, Json<Thread>)> {
     let project = owned(&state, &auth, &id).await?;
-    let thread = store::create_thread(&state.pool, &project.id, auth.user.id, &body.title)
-        .await
-        .map_err(map_store_error)?;
+    let thread = store::create_thread(&state.pool, &project.id, auth.user.id, &body.title).await?;
     Ok((StatusCode::CREATED, Json(thread)))
 }
 
@@ -73,9 +69,7 @@ pub async fn list(
 ) -> ApiResult<Json<ThreadList>> {
     let project = owned(&state, &auth, &id).await?;
     Ok(Json(ThreadList {
-        threads: store::threads(&state.pool, &project.id)
-            .await
-            .map_err(map_store_error)?,
+        threads: store::threads(&state.pool, &project.id).await?,
     }))
 }
 
@@ -101,9 +95,7 @@ pub async fn messages(
     Path((id, thread_id)): Path<(String, String)>,
 ) -> ApiResult<Json<MessageList>> {
     let (_, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
-    let messages = store::messages(&state.pool, &thread.id)
-        .await
-        .map_err(map_store_error)?;
+    let messages = store::messages(&state.pool, &thread.id).await?;
     let branch = store::branch(&messages, store::active_leaf(&messages))
         .into_iter()
         .map(|m| m.id.clone())
@@ -274,9 +266,7 @@ pub async fn turns(
     Path((id, thread_id)): Path<(String, String)>,
 ) -> ApiResult<Json<TurnList>> {
     let (_, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
-    let turns = store::turns_with_steps(&state.pool, &thread.id)
-        .await
-        .map_err(map_store_error)?;
+    let turns = store::turns_with_steps(&state.pool, &thread.id).await?;
     Ok(Json(TurnList {
         turns: turns
             .into_iter()
@@ -313,9 +303,7 @@ pub async fn answer_plan(
     ApiJson(body): ApiJson<PlanAnswer>,
 ) -> ApiResult<StatusCode> {
     let (_, thread) = owned_thread(&state, &auth, &id, &thread_id).await?;
-    let turn = store::turn(&state.pool, &thread.id, &turn_id)
-        .await
-        .map_err(map_store_error)?;
+    let turn = store::turn(&state.pool, &thread.id, &turn_id).await?;
     let answer = match (body.approve, body.plan) {
         (true, Some(plan)) => {
             let plan = plan.trim().to_string();
@@ -380,7 +368,7 @@ pub async fn set_agent_settings(
     let model = body.model.filter(|m| !m.trim().is_empty());
     if let Some(m) = &model {
         // Resolving checks the policy and the key; the local model may be down now and still be chosen.
-        match crate::api::gateway::resolve(&state, auth.user.id, Some(m)).await {
+        match crate::llm::resolve::resolve(&state, auth.user.id, Some(m)).await {
             Ok(_) | Err(crate::llm::LlmError::Unavailable(_)) => {}
             Err(e) => {
                 return Err(ApiError::new(

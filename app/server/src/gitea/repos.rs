@@ -196,7 +196,7 @@ pub async fn create(
         let _ = projects::delete(&state.pool, caller.user.id, &project.id).await;
         return Err(e);
     }
-    let actor = autocrea_core::audit::Actor {
+    let actor = audit::Actor {
         user_id: Some(caller.user.id),
         label: Some(caller.user.email.clone()),
         ip: None,

@@ -5,6 +5,7 @@
 pub mod call_stream;
 pub mod encode;
 pub mod providers;
+pub mod resolve;
 pub mod supervisor;
 pub mod wire;
 

@@ -160,6 +160,9 @@ fn worker_command(config: &LlmConfig) -> std::io::Result<Command> {
     if let Some(t) = config.threads {
         cmd.args(["--threads", &t.to_string()]);
     }
+    if !config.output_head {
+        cmd.args(["--output-head", "off"]);
+    }
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -230,11 +230,11 @@ pub fn sse(value: &Value) -> bytes::Bytes {
 pub const SSE_DONE: &[u8] = b"data: [DONE]\n\n";
 
 #[cfg(test)]
-mod image_tests {
+pub(crate) mod image_tests {
     use super::*;
-    use crate::llm::providers::{anthropic, gemini};
 
-    fn request() -> ChatRequest {
+    /// A user message with text, an inline image and an image URL.
+    pub(crate) fn request() -> ChatRequest {
         let message: ChatMessage = serde_json::from_value(serde_json::json!({
             "role": "user",
             "content": [
@@ -263,26 +263,5 @@ mod image_tests {
             ]
         );
         assert!(ChatMessage::text("user", "hi").images().is_empty());
-    }
-
-    #[test]
-    fn vendors_get_images_in_their_own_blocks() {
-        let body = anthropic::request_body("claude", &request());
-        let blocks = &body["messages"][0]["content"];
-        assert_eq!(
-            blocks[0],
-            serde_json::json!({"type": "text", "text": "Make it look like this"})
-        );
-        assert_eq!(
-            blocks[1],
-            serde_json::json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0K"}})
-        );
-        assert_eq!(blocks[2]["source"]["url"], "https://example.com/a.png");
-        let body = gemini::request_body(&request());
-        let parts = &body["contents"][0]["parts"];
-        assert_eq!(
-            parts[1],
-            serde_json::json!({"inlineData": {"mimeType": "image/png", "data": "iVBORw0K"}})
-        );
     }
 }

@@ -171,3 +171,30 @@ pub fn translate_sse(
 pub fn ready(events: Vec<super::ChatEvent>) -> EventStream {
     Box::pin(futures_util::stream::iter(events.into_iter().map(Ok)))
 }
+
+#[cfg(test)]
+mod image_tests {
+    use super::{anthropic, gemini};
+    use crate::llm::wire::image_tests::request;
+
+    #[test]
+    fn vendors_get_images_in_their_own_blocks() {
+        let body = anthropic::request_body("claude", &request());
+        let blocks = &body["messages"][0]["content"];
+        assert_eq!(
+            blocks[0],
+            serde_json::json!({"type": "text", "text": "Make it look like this"})
+        );
+        assert_eq!(
+            blocks[1],
+            serde_json::json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0K"}})
+        );
+        assert_eq!(blocks[2]["source"]["url"], "https://example.com/a.png");
+        let body = gemini::request_body(&request());
+        let parts = &body["contents"][0]["parts"];
+        assert_eq!(
+            parts[1],
+            serde_json::json!({"inlineData": {"mimeType": "image/png", "data": "iVBORw0K"}})
+        );
+    }
+}
