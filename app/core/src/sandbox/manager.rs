@@ -3,7 +3,8 @@
 
 use super::devserver::{self, DevState, LogBuffer, Marker};
 use super::diagnostics::{self, Diagnostic};
-use super::docker::{ContainerSpec, Engine, InputSink, OutputStream};
+use super::docker::Engine;
+use super::engine::{ContainerEngine, ContainerSpec, InputSink, OutputStream};
 use super::errors::{BrowserErrors, CheckRun};
 use super::{manifest, policy, SandboxError};
 use crate::config::SandboxConfig;
@@ -29,7 +30,7 @@ pub struct Sandboxes {
     git: Arc<GitStore>,
     /// `<data>/sandbox`: warm-pool folders and in-flight swaps.
     scratch_root: PathBuf,
-    engine: tokio::sync::Mutex<Option<Engine>>,
+    engine: tokio::sync::Mutex<Option<Arc<dyn ContainerEngine>>>,
     running: Mutex<HashMap<String, Arc<Running>>>,
     project_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     warm: Mutex<HashMap<String, Vec<Warm>>>,
@@ -260,7 +261,7 @@ impl Sandboxes {
         format!("autocrea-{}-{}", self.instance, project_id)
     }
 
-    async fn engine(&self) -> Result<Engine, SandboxError> {
+    async fn engine(&self) -> Result<Arc<dyn ContainerEngine>, SandboxError> {
         if !self.config.enabled {
             return Err(SandboxError::Disabled);
         }
@@ -268,7 +269,8 @@ impl Sandboxes {
         if let Some(e) = slot.as_ref() {
             return Ok(e.clone());
         }
-        let engine = Engine::connect(&self.config.docker_socket).await?;
+        let engine: Arc<dyn ContainerEngine> =
+            Arc::new(Engine::connect(&self.config.docker_socket).await?);
         engine
             .ensure_network(&self.config.network, false, &self.instance)
             .await?;
@@ -450,7 +452,7 @@ impl Sandboxes {
             .try_lock(project_id)
             .and_then(|guard| Some((guard, self.take_warm(template)?)));
         if let Some((guard, warm)) = warm {
-            match self.claim(&engine, guard, warm, project_id, &name).await {
+            match self.claim(&*engine, guard, warm, project_id, &name).await {
                 Ok(id) => {
                     container_id = Some(id);
                     from_pool = true;
@@ -491,7 +493,7 @@ impl Sandboxes {
             }
         };
         let running = self.track(
-            &engine,
+            &*engine,
             project_id,
             template,
             &name,
@@ -508,7 +510,7 @@ impl Sandboxes {
     #[allow(clippy::too_many_arguments)]
     fn track(
         &self,
-        engine: &Engine,
+        engine: &dyn ContainerEngine,
         project_id: &str,
         template: &str,
         name: &str,
@@ -808,7 +810,7 @@ impl Sandboxes {
     /// the project's name, and its dev server starts.
     async fn claim(
         &self,
-        engine: &Engine,
+        engine: &dyn ContainerEngine,
         git_lock: tokio::sync::OwnedMutexGuard<()>,
         warm: Warm,
         project_id: &str,
@@ -880,7 +882,7 @@ impl Sandboxes {
                     if have >= self.config.warm_pool {
                         break;
                     }
-                    match self.new_warm(&engine, t.id, &image, manifest).await {
+                    match self.new_warm(&*engine, t.id, &image, manifest).await {
                         Ok(w) => self
                             .warm
                             .lock()
@@ -900,7 +902,7 @@ impl Sandboxes {
 
     async fn new_warm(
         &self,
-        engine: &Engine,
+        engine: &dyn ContainerEngine,
         template: &str,
         image: &str,
         manifest: &manifest::TemplateManifest,
@@ -992,7 +994,7 @@ impl Sandboxes {
                     match engine.address(&c.id, &network).await {
                         Ok(ip) => {
                             self.track(
-                                &engine,
+                                &*engine,
                                 project,
                                 template,
                                 &c.name,

@@ -11,6 +11,7 @@
 pub mod devserver;
 pub mod diagnostics;
 pub mod docker;
+pub mod engine;
 mod errors;
 mod firewall;
 mod manager;
