@@ -144,3 +144,98 @@ impl Sandboxes {
         self.engine().await?.resize_exec(exec_id, cols, rows).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::SandboxConfig;
+    use crate::sandbox::fake::{Call, Harness};
+    use crate::sandbox::SandboxError;
+
+    fn running_p1() -> Harness {
+        let h = Harness::new(SandboxConfig {
+            warm_pool: 0,
+            ..Default::default()
+        });
+        h.engine.add_image("autocrea/sandbox-static");
+        h.project("p1");
+        h
+    }
+
+    #[tokio::test]
+    async fn a_command_runs_under_timeout_in_the_projects_container() {
+        let h = running_p1();
+        h.engine.reply_to_exec("\u{1b}[32mhello\u{1b}[0m\n", 3);
+
+        let out = h
+            .sandboxes
+            .exec("p1", "static", "echo hello", Some(7))
+            .await
+            .unwrap();
+
+        assert_eq!(out.output, "hello\n", "colour codes are stripped");
+        assert_eq!(out.exit_code, Some(3));
+        assert!(!out.timed_out && !out.truncated);
+        let last = h.engine.calls().pop();
+        assert_eq!(
+            last,
+            Some(Call::Exec {
+                container: h.name_of("p1"),
+                cmd: ["timeout", "-s", "KILL", "7", "sh", "-c", "echo hello"]
+                    .map(String::from)
+                    .to_vec(),
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn output_past_the_cap_is_cut() {
+        let h = Harness::new(SandboxConfig {
+            warm_pool: 0,
+            exec_output_bytes: 4,
+            ..Default::default()
+        });
+        h.engine.add_image("autocrea/sandbox-static");
+        h.project("p1");
+        h.engine.reply_to_exec("abcdefgh", 0);
+        let out = h
+            .sandboxes
+            .exec("p1", "static", "echo abcdefgh", None)
+            .await
+            .unwrap();
+        assert_eq!(out.output, "abcd");
+        assert!(out.truncated);
+    }
+
+    #[tokio::test]
+    async fn a_refused_command_or_timeout_starts_nothing() {
+        let h = running_p1();
+        let refused = h.sandboxes.exec("p1", "static", "rm -rf /", None).await;
+        assert!(matches!(refused, Err(SandboxError::CommandRefused(_))));
+        let too_long = h.sandboxes.exec("p1", "static", "ls", Some(100_000)).await;
+        assert!(matches!(too_long, Err(SandboxError::Invalid(_))));
+        assert!(h.engine.calls().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_terminal_is_a_shell_with_a_tty_that_can_be_resized() {
+        let h = running_p1();
+        let (term, _running) = h.sandboxes.terminal("p1", "static").await.unwrap();
+        h.sandboxes
+            .resize_terminal(&term.exec_id, 120, 40)
+            .await
+            .unwrap();
+        let calls = h.engine.calls();
+        assert!(calls.contains(&Call::Exec {
+            container: h.name_of("p1"),
+            cmd: vec!["/bin/bash".into()],
+        }));
+        assert_eq!(
+            calls.last(),
+            Some(&Call::ResizeExec {
+                exec_id: term.exec_id.clone(),
+                cols: 120,
+                rows: 40
+            })
+        );
+    }
+}

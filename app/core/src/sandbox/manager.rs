@@ -424,3 +424,157 @@ pub(super) async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| SandboxError::Io(std::io::Error::other(e.to_string())))?
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::SandboxConfig;
+    use crate::sandbox::fake::{Call, Harness};
+    use crate::sandbox::{DevState, SandboxError};
+
+    fn harness() -> Harness {
+        let h = Harness::new(SandboxConfig {
+            warm_pool: 0,
+            ..Default::default()
+        });
+        h.engine.add_image("autocrea/sandbox-static");
+        h
+    }
+
+    #[tokio::test]
+    async fn a_start_runs_one_container_on_the_working_tree_and_a_second_start_reuses_it() {
+        let h = harness();
+        let tree = h.project("p1");
+        let first = h.sandboxes.start("p1", "static").await.unwrap();
+        let again = h.sandboxes.start("p1", "static").await.unwrap();
+
+        assert!(std::sync::Arc::ptr_eq(&first, &again));
+        let runs = h.engine.runs();
+        assert_eq!(runs.len(), 1);
+        assert!(
+            matches!(&runs[0], Call::Run { name, template, workspace, env }
+            if *name == h.name_of("p1") && template == "static" && *workspace == tree
+                && env.iter().any(|e| e.starts_with("AUTOCREA_DEV_COMMAND=")))
+        );
+        assert_eq!(first.addr.port(), 8000);
+        let view = h.sandboxes.view("p1", "static");
+        assert_eq!(view.container, Some(h.name_of("p1")));
+        // Ready when something on this machine happens to answer on the port.
+        assert!(matches!(view.state, DevState::Starting | DevState::Ready));
+    }
+
+    #[tokio::test]
+    async fn the_dev_servers_exit_marker_marks_it_crashed() {
+        let h = harness();
+        h.project("p1");
+        let r = h.sandboxes.start("p1", "static").await.unwrap();
+        h.engine.say(
+            &h.name_of("p1"),
+            "[autocrea] exited with status 137; restarting in 4s",
+        );
+        h.until("the crash to be seen", || r.state() == DevState::Crashed)
+            .await;
+        let view = h.sandboxes.view("p1", "static");
+        assert_eq!(view.restarts, 1);
+        assert_eq!(view.retry_in_secs, Some(4));
+        assert!(view.last_exit.unwrap().contains("137"));
+    }
+
+    #[tokio::test]
+    async fn a_container_that_goes_away_is_forgotten_and_the_view_says_why() {
+        let h = harness();
+        h.project("p1");
+        let r = h.sandboxes.start("p1", "static").await.unwrap();
+        h.engine.vanish(&h.name_of("p1"));
+        h.until("the follower to see the end", || {
+            r.state() == DevState::Stopped
+        })
+        .await;
+
+        assert!(h.sandboxes.running("p1").is_none());
+        assert!(h.sandboxes.running_projects().is_empty());
+        let view = h.sandboxes.view("p1", "static");
+        assert_eq!(view.state, DevState::Failed);
+        assert_eq!(
+            view.message.as_deref(),
+            Some("the sandbox container stopped")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_start_is_shown_until_the_next_start_works() {
+        let h = Harness::new(SandboxConfig {
+            warm_pool: 0,
+            ..Default::default()
+        });
+        h.project("p1");
+        let err = h.sandboxes.start("p1", "static").await.err();
+        assert!(
+            matches!(err, Some(SandboxError::ImageMissing(_))),
+            "{err:?}"
+        );
+        assert!(h.engine.runs().is_empty(), "checked before any container");
+        assert_eq!(h.sandboxes.view("p1", "static").state, DevState::Failed);
+
+        h.engine.add_image("autocrea/sandbox-static");
+        h.sandboxes.start("p1", "static").await.unwrap();
+        let view = h.sandboxes.view("p1", "static");
+        assert!(matches!(view.state, DevState::Starting | DevState::Ready));
+        assert_eq!(view.message, None);
+    }
+
+    #[tokio::test]
+    async fn a_stop_removes_the_container_and_a_second_stop_has_nothing_to_do() {
+        let h = harness();
+        h.project("p1");
+        h.sandboxes.start("p1", "static").await.unwrap();
+        assert!(h.sandboxes.stop("p1").await.unwrap());
+        assert!(!h.sandboxes.stop("p1").await.unwrap());
+        assert_eq!(h.engine.removed(), [h.name_of("p1")]);
+        assert_eq!(h.sandboxes.view("p1", "static").state, DevState::Stopped);
+    }
+
+    #[tokio::test]
+    async fn turned_off_sandboxes_never_reach_the_engine() {
+        let h = Harness::new(SandboxConfig {
+            enabled: false,
+            ..Default::default()
+        });
+        h.project("p1");
+        let err = h.sandboxes.start("p1", "static").await.err();
+        assert!(matches!(err, Some(SandboxError::Disabled)));
+        h.sandboxes.fill_pool().await;
+        assert!(h.engine.calls().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_networks_are_made_once_with_the_egress_one_only_when_asked_for() {
+        let h = Harness::new(SandboxConfig {
+            warm_pool: 0,
+            egress_templates: vec!["vite-react".into()],
+            ..Default::default()
+        });
+        h.engine.add_image("autocrea/sandbox-static");
+        h.project("p1");
+        h.sandboxes.start("p1", "static").await.unwrap();
+        h.sandboxes.engine_health().await.unwrap();
+        let networks: Vec<Call> = h
+            .engine
+            .calls()
+            .into_iter()
+            .filter(|c| matches!(c, Call::EnsureNetwork { .. }))
+            .collect();
+        assert_eq!(
+            networks,
+            [
+                Call::EnsureNetwork {
+                    name: "autocrea-sandbox".into(),
+                    egress: false
+                },
+                Call::EnsureNetwork {
+                    name: "autocrea-sandbox-egress".into(),
+                    egress: true
+                },
+            ]
+        );
+    }
+}

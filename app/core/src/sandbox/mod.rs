@@ -16,6 +16,8 @@ pub mod docker;
 pub mod engine;
 mod errors;
 mod exec;
+#[cfg(test)]
+mod fake;
 mod firewall;
 mod lock;
 mod manager;

@@ -232,3 +232,153 @@ fn swap_in(
     std::fs::remove_dir(&aside)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::GO_FILE;
+    use crate::config::SandboxConfig;
+    use crate::sandbox::fake::{Call, Harness};
+    use std::collections::HashMap;
+
+    fn pool_of(size: usize) -> Harness {
+        let h = Harness::new(SandboxConfig {
+            warm_pool: size,
+            ..Default::default()
+        });
+        // No image for nextjs: its pool stays empty.
+        h.engine.add_image("autocrea/sandbox-static");
+        h.engine.add_image("autocrea/sandbox-vite-react");
+        h
+    }
+
+    fn pool_runs(h: &Harness, template: &str) -> usize {
+        let prefix = format!("autocrea-{}-pool-", h.sandboxes.instance());
+        h.engine
+            .runs()
+            .iter()
+            .filter(|c| {
+                matches!(c, Call::Run { name, template: t, env, .. }
+                if name.starts_with(&prefix) && t == template
+                    && env.contains(&format!("AUTOCREA_WAIT_FOR={GO_FILE}")))
+            })
+            .count()
+    }
+
+    #[tokio::test]
+    async fn the_pool_fills_to_its_size_for_each_template_with_an_image() {
+        let h = pool_of(2);
+        h.sandboxes.fill_pool().await;
+        assert_eq!(
+            h.sandboxes.warm_counts(),
+            HashMap::from([("static".into(), 2), ("vite-react".into(), 2)])
+        );
+        assert_eq!(pool_runs(&h, "static"), 2);
+        assert_eq!(pool_runs(&h, "vite-react"), 2);
+        assert_eq!(
+            h.engine.runs().len(),
+            4,
+            "nothing for nextjs, whose image is missing"
+        );
+        // A full pool starts nothing more.
+        h.sandboxes.fill_pool().await;
+        assert_eq!(h.engine.runs().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_start_takes_a_warm_container_and_the_pool_refills() {
+        let h = pool_of(1);
+        h.sandboxes.fill_pool().await;
+        let warm = h.engine.containers()[0].clone();
+        let tree = h.project("p1");
+
+        let r = h.sandboxes.start("p1", "static").await.unwrap();
+
+        assert!(r.from_warm_pool);
+        assert_eq!(r.container, h.name_of("p1"));
+        let calls = h.engine.calls();
+        assert!(calls.contains(&Call::Rename {
+            container: warm.id.clone(),
+            to: h.name_of("p1")
+        }));
+        assert!(calls.contains(&Call::Exec {
+            container: warm.id.clone(),
+            cmd: vec!["touch".into(), GO_FILE.into()]
+        }));
+        assert!(!h.engine.removed().contains(&warm.id));
+        assert_eq!(
+            h.engine.container(&h.name_of("p1")).map(|c| c.id),
+            Some(warm.id)
+        );
+        // The project's files are in the folder the warm container mounts,
+        // now under the working tree's name.
+        assert!(tree.join("index.html").is_file());
+        let mounted = h.engine.runs().into_iter().find_map(|c| match c {
+            Call::Run {
+                name, workspace, ..
+            } if name == warm.name => Some(workspace),
+            _ => None,
+        });
+        assert!(
+            !mounted.unwrap().exists(),
+            "the pool folder took the tree's name"
+        );
+        let left: Vec<_> = std::fs::read_dir(h.scratch_root())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            left.iter().all(|f| f.starts_with("pool-")),
+            "nothing was left aside: {left:?}"
+        );
+
+        h.until("the pool to refill", || {
+            h.sandboxes.warm_counts().get("static") == Some(&1)
+        })
+        .await;
+        assert_eq!(pool_runs(&h, "static"), 2);
+        assert_eq!(
+            h.engine.runs().len(),
+            3,
+            "the project's own start ran no container"
+        );
+    }
+
+    #[tokio::test]
+    async fn during_an_agent_turn_a_start_leaves_the_pool_alone() {
+        let h = pool_of(1);
+        h.sandboxes.fill_pool().await;
+        h.project("p1");
+        let turn = h.git.lock("p1").await;
+
+        let r = h.sandboxes.start("p1", "static").await.unwrap();
+
+        assert!(!r.from_warm_pool);
+        assert_eq!(h.sandboxes.warm_counts().get("static"), Some(&1));
+        let last = h.engine.runs().pop();
+        assert!(
+            matches!(&last, Some(Call::Run { name, workspace, .. })
+                if *name == h.name_of("p1") && *workspace == h.git.worktree_path("p1")),
+            "a new container on the working tree itself: {last:?}"
+        );
+        drop(turn);
+    }
+
+    #[tokio::test]
+    async fn a_warm_container_that_cannot_be_claimed_is_removed_and_a_new_one_started() {
+        let h = pool_of(1);
+        h.sandboxes.fill_pool().await;
+        let warm = h.engine.containers()[0].clone();
+        h.engine.vanish(&warm.id);
+        h.project("p1");
+
+        let r = h.sandboxes.start("p1", "static").await.unwrap();
+
+        assert!(!r.from_warm_pool);
+        assert!(h.engine.removed().contains(&warm.id));
+        assert!(h
+            .engine
+            .runs()
+            .iter()
+            .any(|c| matches!(c, Call::Run { name, .. } if *name == h.name_of("p1"))));
+    }
+}
