@@ -4,6 +4,7 @@
 //! appliance follows the output into a ring buffer, reads those markers,
 //! and probes the port to tell "starting" from "ready".
 
+use super::lock::lock;
 use crate::replay::Replay;
 use serde::Serialize;
 use std::sync::Mutex;
@@ -22,6 +23,9 @@ pub struct LogLine {
     pub stream: &'static str,
     pub text: String,
 }
+
+/// Kept lines (each with its `seq`) and a receiver for the lines after them.
+pub type Backlog = (Vec<(u64, LogLine)>, broadcast::Receiver<(u64, LogLine)>);
 
 pub struct LogBuffer {
     lines: Replay<LogLine>,
@@ -42,7 +46,7 @@ impl LogBuffer {
     /// Appends raw output; returns the complete lines it finished.
     pub fn push(&self, stderr: bool, bytes: &[u8]) -> Vec<LogLine> {
         let text = String::from_utf8_lossy(bytes);
-        let mut partial = self.partial.lock().unwrap_or_else(|p| p.into_inner());
+        let mut partial = lock(&self.partial);
         let pending = &mut partial[stderr as usize];
         pending.push_str(&text);
         let mut done = Vec::new();
@@ -68,7 +72,7 @@ impl LogBuffer {
     }
 
     /// Kept lines with `seq > after`, and a receiver for what follows them.
-    pub fn since(&self, after: u64) -> (Vec<(u64, LogLine)>, broadcast::Receiver<(u64, LogLine)>) {
+    pub fn since(&self, after: u64) -> Backlog {
         self.lines.since(after)
     }
 

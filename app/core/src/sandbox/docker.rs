@@ -1,9 +1,10 @@
 //! The Docker Engine as sandboxes use it (bollard): the network, hardened
 //! containers, exec with captured or interactive output, and logs.
 
+use super::engine::ContainerEngine;
+pub use super::engine::{ContainerSpec, InputSink, Listed, OutputStream};
 use super::SandboxError;
 use crate::config::SandboxConfig;
-use bollard::container::LogOutput;
 use bollard::exec::{ResizeExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, ExecConfig, HostConfig, NetworkCreateRequest};
 use bollard::query_parameters::{
@@ -11,13 +12,9 @@ use bollard::query_parameters::{
     RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder,
 };
 use bollard::Docker;
-use futures_util::{Stream, StreamExt};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::pin::Pin;
-use std::time::Duration;
-use tokio::io::AsyncWrite;
 
 /// Label on every container we create; its value is the appliance instance
 /// (one per data folder), so two appliances on one engine never touch each
@@ -40,32 +37,6 @@ pub struct Engine {
     docker: Docker,
 }
 
-/// What a new container needs besides the hardening every sandbox gets.
-pub struct ContainerSpec<'a> {
-    pub name: &'a str,
-    pub image: &'a str,
-    pub template: &'a str,
-    pub instance: &'a str,
-    /// Host folder mounted read-only at /workspace.
-    pub workspace: &'a Path,
-    /// Project folders that get a writable tmpfs.
-    pub scratch: &'a [String],
-    pub env: Vec<String>,
-    pub network: &'a str,
-}
-
-/// One of our containers, as listed by the engine.
-pub struct Listed {
-    pub id: String,
-    pub name: String,
-    pub running: bool,
-    pub template: String,
-}
-
-pub type OutputStream =
-    Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
-pub type InputSink = Pin<Box<dyn AsyncWrite + Send>>;
-
 impl Engine {
     pub async fn connect(socket: &Path) -> Result<Self, SandboxError> {
         let path = socket.to_string_lossy();
@@ -78,7 +49,10 @@ impl Engine {
             .map_err(|e| SandboxError::EngineUnavailable(format!("{path}: {e}")))?;
         Ok(Self { docker })
     }
+}
 
+#[async_trait::async_trait]
+impl ContainerEngine for Engine {
     /// Creates the sandbox network when it is missing: a bridge marked
     /// internal (no route out) unless `egress`, and always with
     /// inter-container traffic off, so one project's sandbox cannot reach
@@ -86,7 +60,7 @@ impl Engine {
     /// A network an older version made with that traffic on is replaced:
     /// this instance's sandboxes on it are removed first (they start again
     /// on demand); anyone else's container on it stops the replacement.
-    pub async fn ensure_network(
+    async fn ensure_network(
         &self,
         name: &str,
         egress: bool,
@@ -157,14 +131,14 @@ impl Engine {
         }
     }
 
-    pub async fn image_exists(&self, image: &str) -> bool {
+    async fn image_exists(&self, image: &str) -> bool {
         self.docker.inspect_image(image).await.is_ok()
     }
 
     /// Creates and starts a container with the sandbox hardening: non-root,
     /// no capabilities, no new privileges, read-only root and project,
     /// tmpfs scratch space, memory / CPU / pids limits, no Docker socket.
-    pub async fn run(
+    async fn run(
         &self,
         spec: &ContainerSpec<'_>,
         limits: &SandboxConfig,
@@ -231,7 +205,7 @@ impl Engine {
     }
 
     /// The container's address on `network`.
-    pub async fn address(&self, container: &str, network: &str) -> Result<Ipv4Addr, SandboxError> {
+    async fn address(&self, container: &str, network: &str) -> Result<Ipv4Addr, SandboxError> {
         let info = self
             .docker
             .inspect_container(container, None)
@@ -248,7 +222,7 @@ impl Engine {
     }
 
     /// Removes a container, running or not; a missing one is fine.
-    pub async fn remove(&self, container: &str) -> Result<(), SandboxError> {
+    async fn remove(&self, container: &str) -> Result<(), SandboxError> {
         let options = RemoveContainerOptionsBuilder::default()
             .force(true)
             .v(true)
@@ -260,7 +234,7 @@ impl Engine {
         }
     }
 
-    pub async fn rename(&self, container: &str, to: &str) -> Result<(), SandboxError> {
+    async fn rename(&self, container: &str, to: &str) -> Result<(), SandboxError> {
         let options = RenameContainerOptionsBuilder::default().name(to).build();
         self.docker
             .rename_container(container, options)
@@ -269,7 +243,7 @@ impl Engine {
     }
 
     /// Every container of this appliance instance, running or not.
-    pub async fn list_ours(&self, instance: &str) -> Result<Vec<Listed>, SandboxError> {
+    async fn list_ours(&self, instance: &str) -> Result<Vec<Listed>, SandboxError> {
         let filters = HashMap::from([(
             "label".to_string(),
             vec![format!("{INSTANCE_LABEL}={instance}")],
@@ -299,7 +273,7 @@ impl Engine {
     }
 
     /// The container's output from its start, then as it comes.
-    pub fn follow_logs(&self, container: &str, tail: &str) -> OutputStream {
+    fn follow_logs(&self, container: &str, tail: &str) -> OutputStream {
         let options = LogsOptionsBuilder::default()
             .follow(true)
             .stdout(true)
@@ -311,7 +285,7 @@ impl Engine {
 
     /// Starts `cmd` in the container as the sandbox user; returns the exec id
     /// and its attached streams.
-    pub async fn exec(
+    async fn exec(
         &self,
         container: &str,
         cmd: Vec<String>,
@@ -353,7 +327,7 @@ impl Engine {
     }
 
     /// Exit code of a finished exec (`None` while it runs).
-    pub async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>, SandboxError> {
+    async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>, SandboxError> {
         let info = self.docker.inspect_exec(exec_id).await.map_err(engine)?;
         Ok(if info.running == Some(true) {
             None
@@ -362,12 +336,7 @@ impl Engine {
         })
     }
 
-    pub async fn resize_exec(
-        &self,
-        exec_id: &str,
-        cols: u16,
-        rows: u16,
-    ) -> Result<(), SandboxError> {
+    async fn resize_exec(&self, exec_id: &str, cols: u16, rows: u16) -> Result<(), SandboxError> {
         let options = ResizeExecOptions {
             width: cols,
             height: rows,
@@ -376,21 +345,6 @@ impl Engine {
             .resize_exec(exec_id, options)
             .await
             .map_err(engine)
-    }
-
-    /// Runs a short command to completion, ignoring its output.
-    pub async fn run_quiet(&self, container: &str, cmd: &[&str]) -> Result<(), SandboxError> {
-        let (_, mut output, _) = self
-            .exec(
-                container,
-                cmd.iter().map(|s| s.to_string()).collect(),
-                false,
-            )
-            .await?;
-        let drain = async { while output.next().await.is_some() {} };
-        tokio::time::timeout(Duration::from_secs(10), drain)
-            .await
-            .map_err(|_| SandboxError::Engine(format!("{cmd:?} did not finish in 10 s")))
     }
 }
 

@@ -8,18 +8,31 @@
 //! only run them. That is why the project is mounted read-only: a runaway
 //! process can fill nothing but its size-limited tmpfs.
 
+mod checks;
+mod clock;
 pub mod devserver;
 pub mod diagnostics;
 pub mod docker;
+pub mod engine;
 mod errors;
+mod exec;
+#[cfg(test)]
+mod fake;
 mod firewall;
+mod lock;
 mod manager;
 pub mod manifest;
 pub mod policy;
+mod pool;
+mod recovery;
+mod running;
+mod scratch;
 
 pub use devserver::{DevState, LogLine};
 pub use diagnostics::Diagnostic;
-pub use manager::{ExecResult, Running, SandboxView, Sandboxes, Terminal};
+pub use exec::{ExecResult, Terminal};
+pub use manager::{SandboxView, Sandboxes};
+pub use running::Running;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
