@@ -7,7 +7,9 @@ folder). Module A depends on module B when A's code names a path into B:
 resolved to the longest module it names, so `crate::agent::runner::Call`
 counts as a dependency on `agent::runner`.
 
-Dependencies between a module and one of its ancestors are left out: a
+Inline test modules (`#[cfg(test)] mod tests { … }`) are left out: nothing
+imports them, so what they use cannot close a cycle in the code that ships.
+Dependencies between a module and one of its ancestors are left out too: a
 folder's `mod.rs` declaring and re-exporting its children, and the children
 using `super::` items, is how Rust lays out a module tree, not a cycle. What
 is reported are strongly connected groups of modules that are not ancestor
@@ -83,6 +85,22 @@ def split_top(s):
     return items
 
 
+TEST_MOD = re.compile(r"#\[cfg\(test\)\]\s*(?:pub(?:\([a-z]+\))?\s+)?mod\s+\w+\s*\{")
+
+
+def without_test_modules(code):
+    """The code with each inline `#[cfg(test)] mod … { … }` cut out."""
+    while True:
+        m = TEST_MOD.search(code)
+        if not m:
+            return code
+        depth, i = 1, m.end()
+        while i < len(code) and depth:
+            depth += {"{": 1, "}": -1}.get(code[i], 0)
+            i += 1
+        code = code[: m.start()] + code[i:]
+
+
 def resolve(path, here, known):
     """The longest known module a path names, seen from module `here`."""
     parts = path.split("::")
@@ -113,6 +131,7 @@ def graph(src):
     for module, path in known.items():
         code = open(path, encoding="utf-8").read()
         code = STRING.sub('""', BLOCK_COMMENT.sub("", LINE_COMMENT.sub("", code)))
+        code = without_test_modules(code)
         paths = []
         for use in USE_RE.findall(code):
             paths.extend(expand(use))

@@ -17,6 +17,7 @@ pub mod replay;
 pub mod sandbox;
 pub mod secrets;
 pub mod settings;
+pub mod sync;
 pub mod templates;
 pub mod text;
 

@@ -2,6 +2,7 @@
 //! resume from (`Last-Event-ID`): the sandbox's output lines and an agent
 //! thread's events are both kept this way.
 
+use crate::sync::lock;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use tokio::sync::broadcast;
@@ -24,7 +25,7 @@ impl<T: Clone> Replay<T> {
     /// Appends the entry `make` builds from its number (one more than the
     /// last; the first is 1) and returns it.
     pub fn push(&self, make: impl FnOnce(u64) -> T) -> T {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = lock(&self.inner);
         inner.0 += 1;
         let seq = inner.0;
         let item = make(seq);
@@ -39,7 +40,7 @@ impl<T: Clone> Replay<T> {
     /// Kept entries numbered after `after`, and a receiver for what follows
     /// them (taken under the same lock, so nothing falls between).
     pub fn since(&self, after: u64) -> (Vec<(u64, T)>, broadcast::Receiver<(u64, T)>) {
-        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let inner = lock(&self.inner);
         let rx = self.tx.subscribe();
         (
             inner
@@ -54,7 +55,7 @@ impl<T: Clone> Replay<T> {
 
     /// The last `n` entries.
     pub fn tail(&self, n: usize) -> Vec<(u64, T)> {
-        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let inner = lock(&self.inner);
         inner
             .1
             .iter()

@@ -1,5 +1,6 @@
 //! `autocrea llm-worker` with the real small model (models/fetch.sh).
 
+use autocrea_core::sync::lock;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -29,7 +30,7 @@ fn start() -> Worker {
 }
 
 fn start_with(extra: &[&str]) -> Worker {
-    let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let serial = lock(&SERIAL);
     let models = &format!("{}/../../models/models.toml", manifest_dir());
     let mut child = Command::new(BIN)
         .args([

@@ -16,6 +16,7 @@
 
 use crate::accounts::AccountError;
 use crate::config::ThrottleConfig;
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -91,7 +92,7 @@ impl LoginThrottle {
 
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         // A panic elsewhere while holding the lock leaves counters that are still usable.
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.entries)
     }
 
     /// Whether `account` may be tried from `ip` now, and after what delay.

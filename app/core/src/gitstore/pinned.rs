@@ -7,6 +7,7 @@
 //! version, so a restart after a crash puts the tree back too.
 
 use super::{history, GitError, GitStore};
+use crate::sync::lock;
 use std::path::PathBuf;
 use tokio::sync::OwnedMutexGuard;
 
@@ -118,6 +119,6 @@ impl GitStore {
     }
 
     fn pins_table(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Pin>> {
-        self.pins.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.pins)
     }
 }

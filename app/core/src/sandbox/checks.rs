@@ -4,10 +4,10 @@
 
 use super::diagnostics::{self, Diagnostic};
 use super::errors::CheckRun;
-use super::lock::lock;
 use super::manager::Sandboxes;
 use super::running::{is_fresh_start, Running};
 use super::{devserver, manifest, SandboxError};
+use crate::sync::lock;
 use std::sync::Arc;
 
 impl Sandboxes {

@@ -19,7 +19,7 @@ impl Clock {
         match self {
             Clock::System => Instant::now(),
             #[cfg(test)]
-            Clock::Manual(now) => *super::lock::lock(now),
+            Clock::Manual(now) => *crate::sync::lock(now),
         }
     }
 
@@ -31,7 +31,7 @@ impl Clock {
     #[cfg(test)]
     pub fn advance(&self, by: std::time::Duration) {
         if let Clock::Manual(now) = self {
-            *super::lock::lock(now) += by;
+            *crate::sync::lock(now) += by;
         }
     }
 }

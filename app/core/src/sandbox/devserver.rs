@@ -4,8 +4,8 @@
 //! appliance follows the output into a ring buffer, reads those markers,
 //! and probes the port to tell "starting" from "ready".
 
-use super::lock::lock;
 use crate::replay::Replay;
+use crate::sync::lock;
 use serde::Serialize;
 use std::sync::Mutex;
 use tokio::sync::broadcast;

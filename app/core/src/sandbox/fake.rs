@@ -5,11 +5,11 @@
 
 use super::clock::Clock;
 use super::engine::{ContainerEngine, ContainerSpec, InputSink, Listed, OutputStream};
-use super::lock::lock;
 use super::manager::Sandboxes;
 use super::SandboxError;
 use crate::config::SandboxConfig;
 use crate::gitstore::GitStore;
+use crate::sync::lock;
 use bollard::container::LogOutput;
 use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;

@@ -19,7 +19,6 @@ mod exec;
 #[cfg(test)]
 mod fake;
 mod firewall;
-mod lock;
 mod manager;
 pub mod manifest;
 pub mod policy;
@@ -27,6 +26,7 @@ mod pool;
 mod recovery;
 mod running;
 mod scratch;
+mod warm_pool;
 
 pub use devserver::{DevState, LogLine};
 pub use diagnostics::Diagnostic;

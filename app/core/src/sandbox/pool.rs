@@ -4,57 +4,14 @@
 //! project's files into that folder.
 
 use super::engine::{ContainerEngine, ContainerSpec};
-use super::lock::lock;
 use super::manager::{blocking, Sandboxes};
 use super::scratch::make_scratch_dir;
+use super::warm_pool::{Warm, GO_FILE};
 use super::{manifest, SandboxError};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-
-/// The file a warm-pool container waits for before starting its dev server.
-pub(super) const GO_FILE: &str = "/tmp/.autocrea-go";
-
-#[derive(Default)]
-pub(super) struct WarmPool {
-    /// Per template.
-    ready: Mutex<HashMap<String, Vec<Warm>>>,
-    /// Held by the one fill that runs.
-    filling: tokio::sync::Mutex<()>,
-    /// Asked for during a fill: that fill goes round once more.
-    refill_wanted: AtomicBool,
-}
-
-/// A started container waiting for a project.
-struct Warm {
-    id: String,
-    dir: PathBuf,
-}
-
-impl WarmPool {
-    fn take(&self, template: &str) -> Option<Warm> {
-        lock(&self.ready).get_mut(template)?.pop()
-    }
-
-    fn len(&self, template: &str) -> usize {
-        lock(&self.ready).get(template).map_or(0, Vec::len)
-    }
-
-    fn add(&self, template: &str, warm: Warm) {
-        lock(&self.ready)
-            .entry(template.to_string())
-            .or_default()
-            .push(warm);
-    }
-
-    fn counts(&self) -> HashMap<String, usize> {
-        lock(&self.ready)
-            .iter()
-            .map(|(k, v)| (k.clone(), v.len()))
-            .collect()
-    }
-}
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 impl Sandboxes {
     /// Number of warm containers per template (for the admin view and tests).

@@ -1,10 +1,10 @@
 //! Sandboxes over the appliance's life: adoption of what still runs after
 //! a restart, and the background work (idle stops, the warm pool).
 
-use super::lock::lock;
 use super::manager::Sandboxes;
 use super::running::Started;
 use super::{manifest, SandboxError};
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;

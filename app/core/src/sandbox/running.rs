@@ -7,7 +7,7 @@ use super::devserver::{self, DevState, LogBuffer, Marker};
 use super::diagnostics::Diagnostic;
 use super::engine::{ContainerEngine, OutputStream};
 use super::errors::BrowserErrors;
-use super::lock::lock;
+use crate::sync::lock;
 use bollard::container::LogOutput;
 use futures_util::StreamExt;
 use std::net::SocketAddr;

@@ -9,6 +9,7 @@ pub mod turn;
 
 use autocrea_core::agent::pipeline::Approval;
 use autocrea_core::replay::Replay;
+use autocrea_core::sync::lock;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -29,9 +30,7 @@ pub struct Agents {
 
 impl Agents {
     pub fn log(&self, thread_id: &str) -> Arc<EventLog> {
-        self.logs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        lock(&self.logs)
             .entry(thread_id.to_string())
             .or_default()
             .clone()
@@ -40,12 +39,7 @@ impl Agents {
     /// Asks the thread's running turn to stop (a plan waiting for approval
     /// too); false when none runs.
     pub fn stop(&self, thread_id: &str) -> bool {
-        let flag = self
-            .running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(thread_id)
-            .cloned();
+        let flag = lock(&self.running).get(thread_id).cloned();
         match flag {
             Some((turn_id, flag)) => {
                 flag.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -58,38 +52,24 @@ impl Agents {
 
     /// Hands the user's answer to a plan that waits; false when none waits.
     pub fn answer_plan(&self, turn_id: &str, answer: Approval) -> bool {
-        match self
-            .approvals
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(turn_id)
-        {
+        match lock(&self.approvals).remove(turn_id) {
             Some(tx) => tx.send(answer).is_ok(),
             None => false,
         }
     }
 
     pub fn plan_waits(&self, turn_id: &str) -> bool {
-        self.approvals
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(turn_id)
+        lock(&self.approvals).contains_key(turn_id)
     }
 
     fn wait_for_answer(&self, turn_id: &str) -> tokio::sync::oneshot::Receiver<Approval> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.approvals
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(turn_id.to_string(), tx);
+        lock(&self.approvals).insert(turn_id.to_string(), tx);
         rx
     }
 
     pub fn is_running(&self, thread_id: &str) -> bool {
-        self.running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(thread_id)
+        lock(&self.running).contains_key(thread_id)
     }
 }
 

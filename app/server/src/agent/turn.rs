@@ -16,6 +16,7 @@ use autocrea_core::agent::store::{self, Message, NewMessage, Thread, Turn};
 use autocrea_core::agent::{attachments, context, history};
 use autocrea_core::gitstore::Author;
 use autocrea_core::projects::Project;
+use autocrea_core::sync::lock;
 use axum::http::StatusCode;
 use serde_json::json;
 use std::sync::atomic::AtomicBool;
@@ -158,11 +159,7 @@ pub async fn start(
     }
     let stop = Arc::new(AtomicBool::new(false));
     {
-        let mut running = state
-            .agents
-            .running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut running = lock(&state.agents.running);
         if running.contains_key(&thread.id) {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -185,22 +182,11 @@ pub async fn start(
     {
         Ok(p) => p,
         Err(e) => {
-            state
-                .agents
-                .running
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&thread.id);
+            lock(&state.agents.running).remove(&thread.id);
             return Err(e);
         }
     };
-    if let Some(entry) = state
-        .agents
-        .running
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get_mut(&thread.id)
-    {
+    if let Some(entry) = lock(&state.agents.running).get_mut(&thread.id) {
         entry.0 = prepared.turn.id.clone();
     }
     let log = state.agents.log(&thread.id);
@@ -226,12 +212,7 @@ pub async fn start(
             stop,
         )
         .await;
-        state
-            .agents
-            .running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&thread.id);
+        lock(&state.agents.running).remove(&thread.id);
     });
     Ok(turn_out)
 }

@@ -10,6 +10,7 @@
 pub mod previews;
 mod proxy;
 
+use autocrea_core::sync::lock;
 use previews::*;
 pub use previews::{cookie_tossing_warning, Previews, Warning, COOKIE};
 
@@ -76,22 +77,13 @@ async fn serve(state: AppState, project_id: String, req: Request) -> Response {
         // Still the project's owner? Deleted projects and revoked access end here.
         match projects::get(&state.pool, session.user_id, &project_id).await {
             Ok(p) => {
-                if let Some(s) = previews
-                    .sessions
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get_mut(&token)
-                {
+                if let Some(s) = lock(&previews.sessions).get_mut(&token) {
                     s.checked = Instant::now();
                 }
                 p.template
             }
             Err(_) => {
-                previews
-                    .sessions
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&token);
+                lock(&previews.sessions).remove(&token);
                 return not_found();
             }
         }
@@ -171,11 +163,7 @@ fn sign_in(state: &AppState, project_id: &str, req: &Request) -> Response {
     let token = autocrea_core::secrets::random_token(32);
     let now = Instant::now();
     {
-        let mut sessions = state
-            .preview
-            .sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut sessions = lock(&state.preview.sessions);
         sessions.retain(|_, s| s.expires > now);
         sessions.insert(
             token.clone(),

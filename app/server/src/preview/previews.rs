@@ -6,6 +6,7 @@
 use super::proxy;
 use super::{encode_component, REPORTS_PER_MINUTE};
 use autocrea_core::config::Config;
+use autocrea_core::sync::lock;
 use axum::http::{header, HeaderMap};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -131,7 +132,7 @@ impl Previews {
     /// A one-time ticket that opens `project_id`'s preview for `user_id`.
     pub fn mint_ticket(&self, user_id: i64, project_id: &str) -> String {
         let ticket = autocrea_core::secrets::random_token(32);
-        let mut tickets = self.tickets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tickets = lock(&self.tickets);
         tickets.retain(|_, t| t.expires > Instant::now());
         tickets.insert(
             ticket.clone(),
@@ -154,17 +155,13 @@ impl Previews {
     }
 
     pub(super) fn take_ticket(&self, ticket: &str) -> Option<Ticket> {
-        let t = self
-            .tickets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(ticket)?;
+        let t = lock(&self.tickets).remove(ticket)?;
         (t.expires > Instant::now()).then_some(t)
     }
 
     pub(super) fn session(&self, headers: &HeaderMap) -> Option<(String, Session)> {
         let token = crate::cookies::cookie(headers, COOKIE)?;
-        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let sessions = lock(&self.sessions);
         let s = sessions.get(token)?;
         (s.expires > Instant::now()).then(|| (token.to_string(), s.clone()))
     }
@@ -280,7 +277,7 @@ impl RateLimit {
     /// Counts a hit for `key`; false when the window's limit is used up.
     pub(super) fn allow(&self, key: &str) -> bool {
         let now = Instant::now();
-        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
+        let mut hits = lock(&self.hits);
         if hits.len() > 10_000 {
             hits.retain(|_, (start, _)| now - *start < self.window);
         }
