@@ -42,22 +42,22 @@ pub fn to_html(markdown: &str) -> String {
     options.insert(Options::ENABLE_STRIKETHROUGH);
     options.insert(Options::ENABLE_TASKLISTS);
     let mut in_image = false;
-    let events = Parser::new_ext(markdown, options).filter_map(|event| match event {
+    let events = Parser::new_ext(markdown, options).map(|event| match event {
         // Raw HTML from the model is shown, never parsed.
-        Event::Html(html) | Event::InlineHtml(html) => Some(Event::Text(html)),
+        Event::Html(html) | Event::InlineHtml(html) => Event::Text(html),
         Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
             let dest_url = if safe_url(&dest_url) { dest_url } else { CowStr::from("#") };
-            Some(Event::Start(Tag::Link { link_type, dest_url, title, id }))
+            Event::Start(Tag::Link { link_type, dest_url, title, id })
         }
         // An image becomes a link with its alt text.
         Event::Start(Tag::Image { dest_url, .. }) => {
             in_image = true;
             let href = if safe_url(&dest_url) { escape(&dest_url) } else { "#".into() };
-            Some(Event::Html(CowStr::from(format!("<a href=\"{href}\">"))))
+            Event::Html(CowStr::from(format!("<a href=\"{href}\">")))
         }
         Event::End(TagEnd::Image) if in_image => {
             in_image = false;
-            Some(Event::Html(CowStr::from("</a>")))
+            Event::Html(CowStr::from("</a>"))
         }
         Event::Start(Tag::CodeBlock(kind)) => {
             let lang = match kind {
@@ -65,12 +65,12 @@ pub fn to_html(markdown: &str) -> String {
                 CodeBlockKind::Indented => String::new(),
             };
             let lang: String = lang.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '+').take(20).collect();
-            Some(Event::Html(CowStr::from(format!(
+            Event::Html(CowStr::from(format!(
                 "<div class=\"code-block\"><button type=\"button\" class=\"copy\" aria-label=\"Copy code\">Copy</button><pre><code data-lang=\"{lang}\">"
-            ))))
+            )))
         }
-        Event::End(TagEnd::CodeBlock) => Some(Event::Html(CowStr::from("</code></pre></div>"))),
-        e => Some(e),
+        Event::End(TagEnd::CodeBlock) => Event::Html(CowStr::from("</code></pre></div>")),
+        e => e,
     });
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, events);

@@ -54,7 +54,7 @@ mod js {
 use leptos::web_sys::Element;
 
 #[cfg(feature = "hydrate")]
-fn element(id: &str) -> Option<web_sys::Element> {
+fn element(id: &str) -> Option<Element> {
     web_sys::window()?.document()?.get_element_by_id(id)
 }
 

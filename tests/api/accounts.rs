@@ -154,7 +154,7 @@ async fn wrong_password_until_throttled() {
         "{}",
         r.message()
     );
-    assert_eq!(
+    assert!(
         r.headers
             .get("retry-after")
             .unwrap()
@@ -162,8 +162,7 @@ async fn wrong_password_until_throttled() {
             .unwrap()
             .parse::<u64>()
             .unwrap()
-            > 500,
-        true
+            > 500
     );
     // Another account from the same address is not locked yet.
     s.user("bob@example.com").await;

@@ -293,6 +293,41 @@ pub async fn delete(pool: &SqlitePool, owner_id: i64, id: &str) -> Result<Projec
     Ok(project)
 }
 
+/// Every project's id and template (for reconciling the git store at start).
+pub async fn all_ids_and_templates(
+    pool: &SqlitePool,
+) -> Result<Vec<(String, String)>, ProjectError> {
+    Ok(sqlx::query_as("SELECT id, template FROM projects")
+        .fetch_all(pool)
+        .await?)
+}
+
+/// Marks a project as changed now (after a push, revert or branch switch).
+pub async fn touch(pool: &SqlitePool, id: &str) -> Result<(), ProjectError> {
+    sqlx::query("UPDATE projects SET updated_at = ? WHERE id = ?")
+        .bind(clock::now())
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The owner's project with this slug (git URLs name projects by it).
+pub async fn find_by_slug(
+    pool: &SqlitePool,
+    owner_id: i64,
+    slug: &str,
+) -> Result<Project, ProjectError> {
+    sqlx::query_as::<_, Project>(&format!(
+        "SELECT {SELECTED} FROM projects WHERE owner_id = ? AND slug = ?"
+    ))
+    .bind(owner_id)
+    .bind(slug)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(ProjectError::NotFound)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,39 +413,4 @@ mod tests {
             Err(ProjectError::NotFound)
         ));
     }
-}
-
-/// Every project's id and template (for reconciling the git store at start).
-pub async fn all_ids_and_templates(
-    pool: &SqlitePool,
-) -> Result<Vec<(String, String)>, ProjectError> {
-    Ok(sqlx::query_as("SELECT id, template FROM projects")
-        .fetch_all(pool)
-        .await?)
-}
-
-/// Marks a project as changed now (after a push, revert or branch switch).
-pub async fn touch(pool: &SqlitePool, id: &str) -> Result<(), ProjectError> {
-    sqlx::query("UPDATE projects SET updated_at = ? WHERE id = ?")
-        .bind(clock::now())
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
-/// The owner's project with this slug (git URLs name projects by it).
-pub async fn find_by_slug(
-    pool: &SqlitePool,
-    owner_id: i64,
-    slug: &str,
-) -> Result<Project, ProjectError> {
-    sqlx::query_as::<_, Project>(&format!(
-        "SELECT {SELECTED} FROM projects WHERE owner_id = ? AND slug = ?"
-    ))
-    .bind(owner_id)
-    .bind(slug)
-    .fetch_optional(pool)
-    .await?
-    .ok_or(ProjectError::NotFound)
 }

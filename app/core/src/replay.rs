@@ -7,6 +7,9 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use tokio::sync::broadcast;
 
+/// What came before a point, and what follows it.
+pub type Backlog<T> = (Vec<(u64, T)>, broadcast::Receiver<(u64, T)>);
+
 pub struct Replay<T> {
     inner: Mutex<(u64, VecDeque<(u64, T)>)>,
     capacity: usize,
@@ -39,7 +42,7 @@ impl<T: Clone> Replay<T> {
 
     /// Kept entries numbered after `after`, and a receiver for what follows
     /// them (taken under the same lock, so nothing falls between).
-    pub fn since(&self, after: u64) -> (Vec<(u64, T)>, broadcast::Receiver<(u64, T)>) {
+    pub fn since(&self, after: u64) -> Backlog<T> {
         let inner = lock(&self.inner);
         let rx = self.tx.subscribe();
         (

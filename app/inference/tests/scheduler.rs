@@ -101,12 +101,14 @@ fn eight_parallel_requests_equal_their_sequential_greedy_outputs() {
 fn a_dropped_receiver_frees_its_slot_at_once() {
     let engine = engine();
     let sched = scheduler(&engine, 1);
-    let mut banned = Sampling::default();
-    banned.logit_bias = engine
-        .end_of_generation_tokens()
-        .into_iter()
-        .map(|t| (t, -100.0))
-        .collect();
+    let banned = Sampling {
+        logit_bias: engine
+            .end_of_generation_tokens()
+            .into_iter()
+            .map(|t| (t, -100.0))
+            .collect(),
+        ..Default::default()
+    };
     let long = Job {
         prompt: chat(&engine, "Tell me a very long story."),
         max_tokens: 900,
@@ -173,12 +175,14 @@ fn the_next_turn_reuses_the_cached_prefix_and_the_queue_is_bounded() {
     );
 
     // Two slots busy, one waiting: a fourth is refused.
-    let mut banned = Sampling::default();
-    banned.logit_bias = engine
-        .end_of_generation_tokens()
-        .into_iter()
-        .map(|t| (t, -100.0))
-        .collect();
+    let banned = Sampling {
+        logit_bias: engine
+            .end_of_generation_tokens()
+            .into_iter()
+            .map(|t| (t, -100.0))
+            .collect(),
+        ..Default::default()
+    };
     let long = || Job {
         prompt: chat(&engine, "Count."),
         max_tokens: 400,

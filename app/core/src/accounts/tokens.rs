@@ -40,7 +40,7 @@ pub struct ApiToken {
     pub last_eight: String,
 }
 
-fn ser_scopes<S: serde::Serializer>(scopes: &String, s: S) -> Result<S::Ok, S::Error> {
+fn ser_scopes<S: serde::Serializer>(scopes: &str, s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(scopes.split(',').filter(|x| !x.is_empty()))
 }
 

@@ -219,6 +219,19 @@ pub async fn change_password(
     Ok(())
 }
 
+/// The user with this login name (git URLs name owners by it).
+pub async fn find_by_username(
+    pool: &SqlitePool,
+    username: &str,
+) -> Result<Option<User>, AccountError> {
+    Ok(
+        sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users WHERE username = ?"))
+            .bind(username)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,17 +287,4 @@ mod tests {
             Err(AccountError::WrongCredentials)
         ));
     }
-}
-
-/// The user with this login name (git URLs name owners by it).
-pub async fn find_by_username(
-    pool: &SqlitePool,
-    username: &str,
-) -> Result<Option<User>, AccountError> {
-    Ok(
-        sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users WHERE username = ?"))
-            .bind(username)
-            .fetch_optional(pool)
-            .await?,
-    )
 }

@@ -341,10 +341,10 @@ mod tests {
     #[test]
     fn history_splits_before_a_question() {
         let h = vec![
-            ChatMsg::new("user", &"a".repeat(400)),
-            ChatMsg::new("assistant", &"b".repeat(400)),
-            ChatMsg::new("user", &"c".repeat(40)),
-            ChatMsg::new("assistant", &"d".repeat(40)),
+            ChatMsg::new("user", "a".repeat(400)),
+            ChatMsg::new("assistant", "b".repeat(400)),
+            ChatMsg::new("user", "c".repeat(40)),
+            ChatMsg::new("assistant", "d".repeat(40)),
         ];
         let (old, recent) = split_history(&h, 60);
         assert_eq!((old.len(), recent.len()), (2, 2));

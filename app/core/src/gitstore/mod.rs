@@ -467,8 +467,7 @@ impl GitStore {
             );
             let sig = author.signature()?;
             let tree = target.tree()?;
-            let oid = repo.commit(Some("HEAD"), &sig, &sig, &message, &tree, &[&head])?;
-            oid
+            repo.commit(Some("HEAD"), &sig, &sig, &message, &tree, &[&head])?
         };
         self.sync_worktree(project_id)?;
         self.version(project_id, &oid.to_string())

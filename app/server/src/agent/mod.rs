@@ -14,7 +14,6 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use tokio::sync::broadcast;
 
 /// Events kept per thread for clients that reconnect.
 const KEPT_EVENTS: usize = 5000;
@@ -95,7 +94,7 @@ impl EventLog {
     }
 
     /// Kept events after `after`, and a receiver for the ones to come.
-    pub fn since(&self, after: u64) -> (Vec<(u64, Sent)>, broadcast::Receiver<(u64, Sent)>) {
+    pub fn since(&self, after: u64) -> autocrea_core::replay::Backlog<Sent> {
         self.0.since(after)
     }
 }

@@ -452,7 +452,7 @@ async fn run(
     let result = match &p.restore {
         Some(sha) => {
             let (git, id, sha) = (state.git.clone(), project.id.clone(), sha.clone());
-            crate::error::blocking(move || Ok(git.load_version_into_worktree(&id, &sha)?))
+            crate::error::blocking(move || git.load_version_into_worktree(&id, &sha))
                 .await
                 .map_err(|e| e.message)
         }
@@ -535,8 +535,7 @@ async fn run(
             let git = state.git.clone();
             let (id, message) = (project.id.clone(), commit_message(&thread, mode, &result));
             let author = Author::agent(pipeline::DEVELOPER.name);
-            match crate::error::blocking(move || Ok(git.commit_worktree(&id, &message, &author)?))
-                .await
+            match crate::error::blocking(move || git.commit_worktree(&id, &message, &author)).await
             {
                 Ok(sha) => {
                     let mut notes = Vec::new();
@@ -576,8 +575,7 @@ async fn run(
     if status != "done" {
         let git = state.git.clone();
         let id = project.id.clone();
-        if let Err(e) = crate::error::blocking(move || Ok(git.discard_worktree_changes(&id)?)).await
-        {
+        if let Err(e) = crate::error::blocking(move || git.discard_worktree_changes(&id)).await {
             tracing::error!(project = %project.id, error = %e.message, "could not discard a turn's changes");
         }
     }

@@ -49,7 +49,7 @@ pub async fn models(State(state): State<AppState>, auth: Auth) -> Result<Json<Va
         }
     }
     for p in policy.providers.iter().filter(|p| p.enabled) {
-        if !mine.iter().any(|k| *k == p.id) {
+        if !mine.contains(&p.id) {
             continue;
         }
         for m in &p.models {

@@ -79,7 +79,7 @@ pub fn name_from_prompt(prompt: &str) -> String {
     ];
     const STOP: &[&str] = &["with", "that", "which", "where", "using"];
     let first = prompt
-        .split(|c: char| matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | '\n' | '(' | '['))
+        .split(['.', ',', ';', ':', '!', '?', '\n', '(', '['])
         .map(str::trim)
         .find(|s| !s.is_empty())
         .unwrap_or("");
