@@ -168,8 +168,7 @@ pub fn PreviewPanel() -> impl IntoView {
                 }
             });
         };
-        let handle =
-            set_interval_with_handle(poll, std::time::Duration::from_secs(3)).ok();
+        let handle = set_interval_with_handle(poll, std::time::Duration::from_secs(3)).ok();
         on_cleanup(move || {
             if let Some(h) = handle {
                 h.clear();
