@@ -15,7 +15,11 @@ pub async fn healthz() -> Json<Status> {
     })
 }
 
-/// Readiness: the database answers too.
+/// Readiness: the database answers too. The server serves no request
+/// before its start-up work is done (repository audit and reconcile,
+/// interrupted turns failed and their changes discarded, sandboxes
+/// adopted; `server::start`), so a 200 here means that work is over: tests,
+/// `autocrea healthcheck` and a container health check wait for it.
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses((status = 200, body = Status), (status = 503, body = Status)))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Status>) {

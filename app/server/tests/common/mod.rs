@@ -33,8 +33,10 @@ pub fn start(data: &Path, port: u16) -> Server {
     let url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     // The port is bound before start-up work (repository checks, recovery of
-    // interrupted turns) is done; only an HTTP answer means it is serving.
-    while !answers_http(port) {
+    // interrupted turns) is done, so a TCP connect proves nothing; the
+    // server answers HTTP only after that work, and /readyz also checks
+    // the database.
+    while !ready(port) {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "server did not start"
@@ -44,15 +46,15 @@ pub fn start(data: &Path, port: u16) -> Server {
     Server { child, url }
 }
 
-/// Whether `GET /healthz` on the port gets an HTTP 200.
-fn answers_http(port: u16) -> bool {
+/// Whether `GET /readyz` on the port gets an HTTP 200.
+fn ready(port: u16) -> bool {
     use std::io::{Read, Write};
     let Ok(mut tcp) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
     let _ = tcp.set_read_timeout(Some(Duration::from_secs(2)));
     if tcp
-        .write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .write_all(b"GET /readyz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
         .is_err()
     {
         return false;

@@ -354,7 +354,7 @@ pub fn EditorPanel() -> impl IntoView {
             return;
         };
         let Some(el) = diff_host.get() else { return };
-        let el: web_sys::Element = el.into();
+        let el: leptos::web_sys::Element = el.into();
         let id = ws.id();
         spawn_local(async move {
             let text_at = |r: String| {
