@@ -321,6 +321,20 @@ impl Engine {
             .map(|t| t.0)
             .collect()
     }
+
+    /// Greedy sampling that never ends early: the end-of-generation tokens
+    /// are banned, so a generation runs to `max_tokens` (fixed-length
+    /// outputs for tests and benchmarks).
+    pub fn sampling_without_end(&self) -> Sampling {
+        Sampling {
+            logit_bias: self
+                .end_of_generation_tokens()
+                .into_iter()
+                .map(|t| (t, -100.0))
+                .collect(),
+            ..Default::default()
+        }
+    }
 }
 
 #[cfg(test)]

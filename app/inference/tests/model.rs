@@ -153,14 +153,7 @@ fn the_small_model_generates_deterministically_with_its_template() {
     );
 
     // A banned end of generation gives exactly max_tokens (fixed-length outputs for benchmarks).
-    let ban = Sampling {
-        logit_bias: engine
-            .end_of_generation_tokens()
-            .into_iter()
-            .map(|t| (t, -100.0))
-            .collect(),
-        ..Default::default()
-    };
+    let ban = engine.sampling_without_end();
     let long = engine.generate(&prompt, 64, 2, &ban).unwrap();
     assert_eq!((long.completion_tokens, long.finish_reason), (64, "length"));
 

@@ -101,14 +101,7 @@ fn eight_parallel_requests_equal_their_sequential_greedy_outputs() {
 fn a_dropped_receiver_frees_its_slot_at_once() {
     let engine = engine();
     let sched = scheduler(&engine, 1);
-    let banned = Sampling {
-        logit_bias: engine
-            .end_of_generation_tokens()
-            .into_iter()
-            .map(|t| (t, -100.0))
-            .collect(),
-        ..Default::default()
-    };
+    let banned = engine.sampling_without_end();
     let long = Job {
         prompt: chat(&engine, "Tell me a very long story."),
         max_tokens: 900,
@@ -175,14 +168,7 @@ fn the_next_turn_reuses_the_cached_prefix_and_the_queue_is_bounded() {
     );
 
     // Two slots busy, one waiting: a fourth is refused.
-    let banned = Sampling {
-        logit_bias: engine
-            .end_of_generation_tokens()
-            .into_iter()
-            .map(|t| (t, -100.0))
-            .collect(),
-        ..Default::default()
-    };
+    let banned = engine.sampling_without_end();
     let long = || Job {
         prompt: chat(&engine, "Count."),
         max_tokens: 400,
