@@ -9,12 +9,12 @@ counts as a dependency on `agent::runner`.
 
 Inline test modules (`#[cfg(test)] mod tests { … }`) are left out: nothing
 imports them, so what they use cannot close a cycle in the code that ships.
-Dependencies between a module and one of its ancestors are left out too: a
-folder's `mod.rs` declaring and re-exporting its children, and the children
-using `super::` items, is how Rust lays out a module tree, not a cycle. What
-is reported are strongly connected groups of modules that are not ancestor
-and descendant of each other (siblings, cousins), printed with one cycle
-each, e.g. `agent::context -> agent::runner -> agent::context`.
+A module's own dependencies on its descendants are left out too: a
+folder's `mod.rs` declaring and re-exporting its children is how Rust lays
+out a module tree. A child's use of its parent's items counts, so a child
+that a sibling's state holds and that reaches back up through its parent
+is a cycle. Each strongly connected group of modules is printed with one
+cycle, e.g. `agent::context -> agent::runner -> agent::context`.
 
 Usage: module_cycles.py CRATE_SRC_DIR [...]. Exits 1 when any crate has a
 cycle, so the test command fails on a new one.
@@ -24,10 +24,53 @@ import re
 import sys
 
 USE_RE = re.compile(r"\buse\s+((?:crate|super|self)(?:::[^;]*)?);", re.S)
-PATH_RE = re.compile(r"\b((?:crate|super)(?:::(?:super|[A-Za-z_][A-Za-z0-9_]*))+)")
-LINE_COMMENT = re.compile(r"//[^\n]*")
-BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
-STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+PATH_RE = re.compile(r"\b((?:crate|super)(?:\s*::\s*(?:super|[A-Za-z_][A-Za-z0-9_]*))+)")
+
+
+def code_only(text):
+    """The source with comments, string and char literals blanked, in one
+    pass (a `//` inside a string is not a comment, a `"` inside a comment
+    or a char literal is not a string). Line breaks are kept."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            i = n if j == -1 else j
+        elif text.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if text.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif text.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+            out.append(" ")
+        elif c == "r" and re.match(r'r#*"', text[i:]) and not (i and (text[i - 1].isalnum() or text[i - 1] == "_")):
+            hashes = len(re.match(r"r(#*)", text[i:]).group(1))
+            end = text.find('"' + "#" * hashes, i + 2 + hashes)
+            i = n if end == -1 else end + 1 + hashes
+            out.append('""')
+        elif c == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+            i += 1
+            out.append('""')
+        elif c == "'":
+            # A char literal ('a', '\n', '\u{1F600}', '"') or a lifetime ('a).
+            m = re.match(r"'(?:\\(?:u\{[0-9a-fA-F]+\}|x[0-9a-fA-F]{2}|.)|[^\\'])'", text[i:])
+            if m:
+                i += m.end()
+                out.append("' '")
+            else:
+                out.append(c)
+                i += 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
 
 
 def modules(src):
@@ -51,7 +94,7 @@ def modules(src):
 
 def expand(tree):
     """`a::{b, c::{d, e}}` -> ["a::b", "a::c::d", "a::c::e"]."""
-    tree = re.sub(r"\s+", "", tree)
+    tree = re.sub(r"\s*(::|,|\{|\})\s*", r"\1", tree.strip())
     depth, start = 0, None
     for i, ch in enumerate(tree):
         if ch == "{":
@@ -112,7 +155,7 @@ def resolve(path, here, known):
             if rest[0] == "super":
                 base = base[:-1]
             rest = rest[1:]
-    rest = [p.split(" as ")[0] for p in rest if p and p != "*"]
+    rest = [p.split(" as ")[0].strip() for p in rest if p and p != "*"]
     best = base
     for i in range(1, len(rest) + 1):
         candidate = base + tuple(rest[:i])
@@ -121,24 +164,22 @@ def resolve(path, here, known):
     return best
 
 
-def related(a, b):
-    return a[: len(b)] == b or b[: len(a)] == a
+def is_descendant(child, ancestor):
+    return len(child) > len(ancestor) and child[: len(ancestor)] == ancestor
 
 
 def graph(src):
     known = modules(src)
     edges = {m: set() for m in known}
     for module, path in known.items():
-        code = open(path, encoding="utf-8").read()
-        code = STRING.sub('""', BLOCK_COMMENT.sub("", LINE_COMMENT.sub("", code)))
-        code = without_test_modules(code)
+        code = without_test_modules(code_only(open(path, encoding="utf-8").read()))
         paths = []
         for use in USE_RE.findall(code):
             paths.extend(expand(use))
         paths.extend(PATH_RE.findall(code))
         for p in paths:
-            target = resolve(p.replace(" ", ""), module, known)
-            if target != module and target in known and not related(module, target):
+            target = resolve(re.sub(r"\s*::\s*", "::", p.strip()), module, known)
+            if target != module and target in known and not is_descendant(target, module):
                 edges[module].add(target)
     return edges
 

@@ -62,10 +62,11 @@ enum Command {
         /// Exit when standard input closes (the supervising server died).
         #[arg(long)]
         exit_with_stdin: bool,
-        /// AUTOCREA's output head for CPU models (off: llama.cpp's output
-        /// product, to compare); `[llm] output_head` for a served worker.
-        #[arg(long, default_value = "on", value_parser = clap::builder::BoolishValueParser::new())]
-        output_head: bool,
+        /// AUTOCREA's output head for CPU models: on or off (llama.cpp's
+        /// output product, to compare). Default: `[llm] output_head`, or
+        /// `AUTOCREA_OUTPUT_HEAD`.
+        #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
+        output_head: Option<bool>,
     },
 }
 
@@ -193,7 +194,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 queue,
                 slots,
                 context,
-                output_head,
+                output_head: output_head.unwrap_or(config.llm.output_head),
             })
             .await?;
             Ok(ExitCode::SUCCESS)

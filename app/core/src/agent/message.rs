@@ -1,7 +1,7 @@
 //! The conversation with a model: messages in the shape of OpenAI's chat
 //! API, the tool calls a model writes and one answer. Shared by the tool
-//! loop (`runner`), prompt fitting (`context`, `budget`) and the text-call
-//! reader (`textcalls`), so none of those depends on another for its types.
+//! loop (`runner`), prompt fitting (`context`) and the text-call reader
+//! (`textcalls`), so none of those depends on another for its types.
 
 /// A message of the conversation, in the shape of OpenAI's chat API.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -192,10 +192,20 @@ pub async fn save(pool: &SqlitePool, policy: &LlmPolicy) -> Result<(), LlmStoreE
 
 /// A provider the configuration file names, its key read: what
 /// `apply_config` writes. Built by `config::ProviderConfig::configured`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConfiguredProvider {
     pub policy: ProviderPolicy,
     pub key: Option<String>,
+}
+
+/// Never the key itself: a logged provider cannot leak it.
+impl std::fmt::Debug for ConfiguredProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfiguredProvider")
+            .field("policy", &self.policy)
+            .field("key", &self.key.as_ref().map(|_| "(redacted)"))
+            .finish()
+    }
 }
 
 /// Writes autocrea.toml's `[[providers]]` into the policy (enabled; an

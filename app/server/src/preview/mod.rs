@@ -7,10 +7,13 @@
 //! cookie that only that origin holds. Requests without it are sent to the
 //! console to get one; anyone else gets 404.
 
+mod page;
 pub mod previews;
 mod proxy;
 
 use autocrea_core::sync::lock;
+pub use page::encode_component;
+use page::{decode_component, page};
 use previews::*;
 pub use previews::{cookie_tossing_warning, Previews, Warning, COOKIE};
 
@@ -258,9 +261,6 @@ struct Report {
 
 /// Largest report body accepted.
 const REPORT_MAX: usize = 16 * 1024;
-/// Reports one project's previews may send per minute; the rest are
-/// dropped (a page that logs in a loop must not flood the agent's context).
-const REPORTS_PER_MINUTE: u32 = 120;
 
 /// Why a report is not taken: the page that sent it is not the preview's
 /// own, or it sent too much. Answered with a bare status, as the script ignores it.
@@ -373,82 +373,10 @@ fn not_found() -> Response {
     )
 }
 
-/// A small self-contained page (no console assets on a preview origin).
-pub(super) fn page(status: StatusCode, title: &str, detail: &str, refresh: bool) -> Response {
-    let refresh = if refresh {
-        r#"<meta http-equiv="refresh" content="3">"#
-    } else {
-        ""
-    };
-    let body = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\">{refresh}<title>{t}</title>\
-         <style>body{{font:15px system-ui,sans-serif;margin:3rem auto;max-width:46rem;padding:0 1rem;color:#222}}\
-         pre{{background:#f4f4f5;padding:1rem;white-space:pre-wrap;overflow:auto}}</style></head>\
-         <body><h1>{t}</h1><pre>{d}</pre></body></html>",
-        t = escape_html(title),
-        d = escape_html(detail)
-    );
-    let mut resp = (status, body).into_response();
-    let headers = resp.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
-}
-
-fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// A path on this origin to redirect to: the one check every redirect uses
 /// (`autocrea_frontend::redirect`, shared with the sign-in page).
 pub fn is_local_path(p: &str) -> bool {
     autocrea_frontend::redirect::is_local_path(p)
-}
-
-pub fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-fn decode_component(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(
-                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                    16,
-                ) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! request handlers in `preview/mod.rs` because `AppState` holds it, and
 //! the handlers take `AppState`.
 
+use super::page::encode_component;
 use super::proxy;
-use super::{encode_component, REPORTS_PER_MINUTE};
 use autocrea_core::config::Config;
 use autocrea_core::sync::lock;
 use axum::http::{header, HeaderMap};
@@ -14,6 +14,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub const COOKIE: &str = "autocrea_preview";
+/// Reports one project's previews may send per minute; the rest are
+/// dropped (a page that logs in a loop must not flood the agent's context).
+pub(super) const REPORTS_PER_MINUTE: u32 = 120;
 pub(super) const TICKET_TTL: Duration = Duration::from_secs(60);
 pub(super) const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// How long a preview session trusts its last permission check.

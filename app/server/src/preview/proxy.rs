@@ -151,7 +151,7 @@ fn not_answering(wants_page: bool, why: &str) -> Response {
     if !wants_page {
         return StatusCode::BAD_GATEWAY.into_response();
     }
-    super::page(
+    super::page::page(
         StatusCode::BAD_GATEWAY,
         "The app is not answering yet",
         &format!("The project's dev server is not answering yet ({why}). This page tries again every few seconds."),
