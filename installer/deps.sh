@@ -29,6 +29,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 command -v cargo >/dev/null || die "cargo is missing: install Rust with rustup first"
+# The test command checks formatting and lints first (a minimal rustup profile lacks both).
+if [ $want_test = 1 ] && ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
+  log "adding the rustfmt and clippy components"
+  rustup component add rustfmt clippy
+fi
 if ! rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
