@@ -230,11 +230,7 @@ pub fn diff(repo: &Repository, from: &str, to: &str) -> Result<Vec<FileDiff>, Gi
             let buf = patch.to_buf()?;
             let text = String::from_utf8_lossy(&buf);
             if text.len() > PATCH_LIMIT {
-                let cut = (0..=PATCH_LIMIT)
-                    .rev()
-                    .find(|i| text.is_char_boundary(*i))
-                    .unwrap_or(0);
-                file.patch = text[..cut].to_string();
+                file.patch = crate::text::prefix(&text, PATCH_LIMIT).to_string();
                 file.truncated = true;
             } else {
                 file.patch = text.into_owned();

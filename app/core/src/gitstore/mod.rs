@@ -396,13 +396,7 @@ impl GitStore {
             "diff the changes",
         )?;
         let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-        if text.len() > max_bytes {
-            let mut end = max_bytes;
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            text.truncate(end);
-        }
+        text.truncate(crate::text::prefix(&text, max_bytes).len());
         Ok(text)
     }
 

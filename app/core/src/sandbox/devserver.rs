@@ -57,11 +57,7 @@ impl LogBuffer {
                 line.pop();
             }
             if line.len() > LINE_MAX {
-                let mut cut = LINE_MAX;
-                while !line.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                line.truncate(cut);
+                line.truncate(crate::text::prefix(&line, LINE_MAX).len());
                 line.push('…');
             }
             let text = super::diagnostics::strip_ansi(&line);

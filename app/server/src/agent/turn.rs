@@ -383,11 +383,7 @@ fn request_with_attachments(
         } else {
             let mut body = String::from_utf8_lossy(&data).into_owned();
             if body.len() > budget {
-                let mut end = budget;
-                while !body.is_char_boundary(end) {
-                    end -= 1;
-                }
-                body.truncate(end);
+                body.truncate(autocrea_core::text::prefix(&body, budget).len());
                 body.push_str(
                     "\n[the rest of this file was cut: it does not fit the model's context]",
                 );
