@@ -158,14 +158,14 @@ async fn every_role_gets_the_expected_status_on_every_route() {
                     )
                     .await
                     .unwrap();
-                    store::end_turn(s.pool(), &turn.id, "done", None, None)
+                    store::end_turn(s.pool(), &turn.id, store::TurnStatus::Done, None, None)
                         .await
                         .unwrap();
                     let message = store::add_message(
                         s.pool(),
                         &thread_id,
                         store::NewMessage {
-                            role: "user",
+                            role: store::Role::User,
                             content: "Hi".into(),
                             turn_id: Some(turn.id.clone()),
                             ..Default::default()

@@ -2,8 +2,9 @@
 //! action they record; a failure to record is logged instead.
 
 use crate::clock;
-use serde::Serialize;
 use sqlx::SqlitePool;
+
+pub use autocrea_wire::audit::AuditEntry;
 
 /// Who acted (None for anonymous attempts such as failed sign-ins).
 #[derive(Debug, Clone, Default)]
@@ -13,18 +14,32 @@ pub struct Actor {
     pub ip: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct AuditEntry {
-    pub id: i64,
-    #[serde(serialize_with = "clock::ser_rfc3339")]
-    #[schema(value_type = String)]
-    pub at: i64,
-    pub actor_id: Option<i64>,
-    pub actor_label: Option<String>,
-    pub action: String,
-    pub target: Option<String>,
-    pub ip: Option<String>,
-    pub detail: Option<String>,
+/// An entry as stored (`at` in Unix seconds).
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    at: i64,
+    actor_id: Option<i64>,
+    actor_label: Option<String>,
+    action: String,
+    target: Option<String>,
+    ip: Option<String>,
+    detail: Option<String>,
+}
+
+impl From<Row> for AuditEntry {
+    fn from(r: Row) -> Self {
+        AuditEntry {
+            id: r.id,
+            at: clock::rfc3339(r.at),
+            actor_id: r.actor_id,
+            actor_label: r.actor_label,
+            action: r.action,
+            target: r.target,
+            ip: r.ip,
+            detail: r.detail,
+        }
+    }
 }
 
 pub async fn record(
@@ -57,12 +72,13 @@ pub async fn list(
     limit: i64,
     before_id: Option<i64>,
 ) -> Result<Vec<AuditEntry>, sqlx::Error> {
-    sqlx::query_as::<_, AuditEntry>(
+    let rows = sqlx::query_as::<_, Row>(
         "SELECT id, at, actor_id, actor_label, action, target, ip, detail FROM audit_log
          WHERE id < ? ORDER BY id DESC LIMIT ?",
     )
     .bind(before_id.unwrap_or(i64::MAX))
     .bind(limit.clamp(1, 500))
     .fetch_all(pool)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
 }

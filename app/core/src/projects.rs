@@ -2,8 +2,10 @@
 //! another user's project is indistinguishable from one that does not exist.
 
 use crate::{clock, secrets, templates, text};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::SqlitePool;
+
+pub use autocrea_wire::projects::ProjectView;
 
 pub const NAME_MAX: usize = 100;
 pub const DESCRIPTION_MAX: usize = 2000;
@@ -36,23 +38,6 @@ pub struct Project {
     pub agent_model: Option<String>,
     /// quick or full; quick when unset.
     pub agent_mode: Option<String>,
-}
-
-/// A project as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ProjectView {
-    pub id: String,
-    pub name: String,
-    /// URL- and git-safe name, unique per owner.
-    pub slug: String,
-    pub description: String,
-    pub template: String,
-    pub owner_id: i64,
-    pub created_at: String,
-    pub updated_at: String,
-    /// Where the project's live preview is served (its own origin).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview_url: Option<String>,
 }
 
 impl From<&Project> for ProjectView {

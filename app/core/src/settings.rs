@@ -1,19 +1,7 @@
 //! Instance-wide settings that admins change at run time.
 
-use serde::{Deserialize, Serialize};
+pub use autocrea_wire::settings::InstanceSettings;
 use sqlx::SqlitePool;
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct InstanceSettings {
-    /// Anyone may create an account (the first account is always allowed).
-    pub open_signup: bool,
-}
-
-impl Default for InstanceSettings {
-    fn default() -> Self {
-        Self { open_signup: true }
-    }
-}
 
 pub async fn load(pool: &SqlitePool) -> Result<InstanceSettings, sqlx::Error> {
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings")

@@ -1,15 +1,27 @@
 //! The project templates people choose from. Their starter files and sandbox
 //! images arrive with the sandbox issue; the catalogue is the contract.
 
-use serde::Serialize;
+pub use autocrea_wire::projects::TemplateView;
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A template of the catalogue (static data; `view` is what the API sends).
+#[derive(Debug, Clone)]
 pub struct Template {
     pub id: &'static str,
     pub name: &'static str,
     pub description: &'static str,
     /// Languages and tools, for the template card.
     pub stack: &'static [&'static str],
+}
+
+impl Template {
+    pub fn view(&self) -> TemplateView {
+        TemplateView {
+            id: self.id.into(),
+            name: self.name.into(),
+            description: self.description.into(),
+            stack: self.stack.iter().map(|s| s.to_string()).collect(),
+        }
+    }
 }
 
 pub const TEMPLATES: &[Template] = &[

@@ -29,9 +29,9 @@ use autocrea_core::db::DbError;
 use autocrea_core::gitstore::GitError;
 use autocrea_core::projects::ProjectError;
 use autocrea_core::sandbox::SandboxError;
+pub use autocrea_wire::error::{ErrorBody, ErrorDetail};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -39,19 +39,6 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub retry_after: Option<u64>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorDetail {
-    /// Stable, machine-readable: `invalid_input`, `not_found`, `csrf_failed`...
-    pub code: String,
-    /// For people; may change between versions.
-    pub message: String,
 }
 
 impl ApiError {

@@ -11,7 +11,6 @@ struct TokenOwner {
     user: User,
 }
 use crate::{clock, secrets, text};
-use serde::Serialize;
 use sqlx::SqlitePool;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,29 +18,44 @@ use std::sync::Mutex;
 pub const PREFIX: &str = "acr_";
 pub const NAME_MAX: usize = 100;
 
-/// A token as listed: never the secret itself.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub use autocrea_wire::accounts::{CreatedToken, TokenView};
+
+/// A token as stored, without the secret (its hash stays in the table).
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiToken {
     pub id: i64,
     pub name: String,
     /// The first characters of the token, to tell tokens apart.
     pub prefix: String,
-    #[serde(serialize_with = "clock::ser_rfc3339")]
-    #[schema(value_type = String)]
     pub created_at: i64,
-    #[serde(serialize_with = "clock::ser_opt_rfc3339")]
-    #[schema(value_type = Option<String>)]
     pub last_used_at: Option<i64>,
-    /// Gitea-style scopes, e.g. `all`, `read:repository`, `write:repository`.
-    #[serde(serialize_with = "ser_scopes")]
-    #[schema(value_type = Vec<String>)]
+    /// Gitea-style scopes, comma-separated: `all`, `read:repository`, `write:repository`.
     pub scopes: String,
     /// The secret's last eight characters.
     pub last_eight: String,
 }
 
-fn ser_scopes<S: serde::Serializer>(scopes: &str, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(scopes.split(',').filter(|x| !x.is_empty()))
+impl ApiToken {
+    pub fn scope_list(&self) -> Vec<String> {
+        self.scopes
+            .split(',')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The token as the API lists it.
+    pub fn view(&self) -> TokenView {
+        TokenView {
+            id: self.id,
+            name: self.name.clone(),
+            prefix: self.prefix.clone(),
+            created_at: clock::rfc3339(self.created_at),
+            last_used_at: self.last_used_at.map(clock::rfc3339),
+            scopes: self.scope_list(),
+            last_eight: self.last_eight.clone(),
+        }
+    }
 }
 
 /// Scope names accepted (Gitea's). A token may change things only with `all`
@@ -101,17 +115,6 @@ fn grant_of(scopes: &str) -> Grant {
             .split(',')
             .any(|s| s == "all" || s.starts_with("write:")),
     }
-}
-
-/// A token just made: the only time its secret exists outside the client.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct CreatedToken {
-    pub id: i64,
-    pub name: String,
-    /// The secret. Shown once; store it now.
-    pub token: String,
-    pub scopes: Vec<String>,
-    pub last_eight: String,
 }
 
 pub async fn create(

@@ -2,8 +2,9 @@
 
 use super::{passwords, AccountError};
 use crate::{clock, text};
-use serde::Serialize;
 use sqlx::SqlitePool;
+
+pub use autocrea_wire::accounts::UserView;
 
 /// A user as stored, without the password hash.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -15,19 +16,6 @@ pub struct User {
     pub is_admin: bool,
     pub disabled: bool,
     pub created_at: i64,
-}
-
-/// A user as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct UserView {
-    pub id: i64,
-    pub email: String,
-    /// Login name, used in git URLs (`/git/<username>/<project>.git`).
-    pub username: String,
-    pub name: String,
-    pub is_admin: bool,
-    /// RFC 3339.
-    pub created_at: String,
 }
 
 impl From<&User> for UserView {

@@ -5,7 +5,7 @@
 
 use super::store_error::StoreError;
 use crate::{clock, secrets};
-use serde::Serialize;
+pub use autocrea_wire::agent::Attachment;
 use sqlx::SqlitePool;
 use std::collections::HashMap;
 
@@ -17,16 +17,6 @@ pub const TEXT_MAX: usize = 256 * 1024;
 pub const PER_MESSAGE_MAX: usize = 5;
 /// Uploads no message names are removed after this many seconds.
 const UNLINKED_TTL_SECS: i64 = 24 * 3600;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Attachment {
-    pub id: String,
-    pub name: String,
-    /// `image` or `text`.
-    pub kind: String,
-    pub media_type: String,
-    pub size: i64,
-}
 
 /// Why an upload is refused.
 #[derive(Debug, PartialEq, Eq)]

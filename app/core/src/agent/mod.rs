@@ -80,7 +80,7 @@ mod tests {
             (total, log[0].sha.as_str(), log[1].sha.as_str()),
             (2, sha.as_str(), first.as_str())
         );
-        assert_eq!(log[0].author.kind, "agent");
+        assert_eq!(log[0].author.kind.as_str(), "agent");
         let mut files: Vec<(String, String)> = log[0]
             .files
             .iter()

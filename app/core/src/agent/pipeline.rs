@@ -13,6 +13,7 @@ use super::runner::{self, ChatMsg, Ending, Event, Model, RoleSpec, SandboxTools,
 use super::security::{self, Finding};
 use super::textcalls;
 use super::tools::{definitions_of, offered, NAMES};
+use autocrea_wire::agent::StepStatus;
 use serde::Serialize;
 use std::future::Future;
 use std::sync::atomic::AtomicBool;
@@ -101,7 +102,7 @@ pub struct StepReport {
     pub position: usize,
     pub role: &'static str,
     /// pending, running, waiting (a plan for approval), done, failed, stopped or skipped
-    pub status: &'static str,
+    pub status: StepStatus,
     pub started_at: Option<i64>,
     pub duration_ms: Option<u64>,
     pub prompt_tokens: u64,
@@ -194,7 +195,7 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
         .map(|(position, r)| StepReport {
             position,
             role: r.name,
-            status: "pending",
+            status: StepStatus::Pending,
             started_at: None,
             duration_ms: None,
             prompt_tokens: 0,
@@ -209,12 +210,12 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
     for (i, role) in roles.iter().enumerate() {
         if i > 0 && wt.changed().is_empty() && role.name != DEVELOPER.name {
             // Nothing was written: nothing to configure, test or audit.
-            steps[i].status = "skipped";
+            steps[i].status = StepStatus::Skipped;
             steps[i].output = "no files changed in this turn".into();
             hooks.step(&steps[i]).await;
             continue;
         }
-        steps[i].status = "running";
+        steps[i].status = StepStatus::Running;
         steps[i].started_at = Some(crate::clock::now());
         hooks.step(&steps[i]).await;
         let started = Instant::now();
@@ -285,9 +286,9 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
 
         let ended_well = matches!(run.ending, Ending::Done { .. });
         steps[i].status = match &run.ending {
-            Ending::Done { .. } => "done",
-            Ending::Stopped => "stopped",
-            _ => "failed",
+            Ending::Done { .. } => StepStatus::Done,
+            Ending::Stopped => StepStatus::Stopped,
+            _ => StepStatus::Failed,
         };
         if !ended_well {
             if let Ending::Failed(e) = &run.ending {
@@ -312,7 +313,7 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
 
         if role.name == ARCHITECT.name {
             if summary.trim().is_empty() {
-                steps[i].status = "failed";
+                steps[i].status = StepStatus::Failed;
                 steps[i].output = "the Architect gave no plan".into();
                 hooks.step(&steps[i]).await;
                 skip_rest(&mut steps, i);
@@ -320,17 +321,17 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
                 out.steps = steps;
                 return out;
             }
-            steps[i].status = "waiting";
+            steps[i].status = StepStatus::Waiting;
             hooks.step(&steps[i]).await;
             let approval = hooks.approve_plan(&summary).await;
             match approval {
                 Approval::Approved(plan) => {
-                    steps[i].status = "done";
+                    steps[i].status = StepStatus::Done;
                     steps[i].output = plan.clone();
                     out.plan = Some(plan);
                 }
                 Approval::Rejected(why) => {
-                    steps[i].status = "stopped";
+                    steps[i].status = StepStatus::Stopped;
                     hooks.step(&steps[i]).await;
                     skip_rest(&mut steps, i);
                     out.steps = steps;
@@ -343,7 +344,7 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
                     return out;
                 }
                 Approval::Stopped => {
-                    steps[i].status = "stopped";
+                    steps[i].status = StepStatus::Stopped;
                     hooks.step(&steps[i]).await;
                     skip_rest(&mut steps, i);
                     out.ending = Ending::Stopped;
@@ -381,7 +382,7 @@ pub async fn run_turn<M: Model, S: SandboxTools, H: Hooks>(
 /// The roles after `i` do not run.
 fn skip_rest(steps: &mut [StepReport], i: usize) {
     for later in steps.iter_mut().skip(i + 1) {
-        later.status = "skipped";
+        later.status = StepStatus::Skipped;
     }
 }
 
@@ -715,7 +716,11 @@ mod tests {
         );
         assert!(auditor_prompt.contains("- Developer: Greeting added"));
 
-        let statuses: Vec<(&str, &str)> = run.steps.iter().map(|s| (s.role, s.status)).collect();
+        let statuses: Vec<(&str, &str)> = run
+            .steps
+            .iter()
+            .map(|s| (s.role, s.status.as_str()))
+            .collect();
         assert_eq!(
             statuses,
             [
@@ -738,7 +743,7 @@ mod tests {
             hooks
                 .steps
                 .iter()
-                .any(|s| s.role == "Architect" && s.status == "waiting"),
+                .any(|s| s.role == "Architect" && s.status == StepStatus::Waiting),
             "the plan waited for approval"
         );
         assert_eq!(run.summary.as_deref(), Some("Greeting added"));
@@ -778,7 +783,10 @@ mod tests {
             Ending::Failed("the plan was rejected: too much".into())
         );
         assert_eq!(
-            run.steps.iter().map(|s| s.status).collect::<Vec<_>>(),
+            run.steps
+                .iter()
+                .map(|s| s.status.as_str())
+                .collect::<Vec<_>>(),
             ["stopped", "skipped", "skipped", "skipped", "skipped"]
         );
 
@@ -812,7 +820,10 @@ mod tests {
             }
         );
         assert_eq!(
-            run.steps.iter().map(|s| s.status).collect::<Vec<_>>(),
+            run.steps
+                .iter()
+                .map(|s| s.status.as_str())
+                .collect::<Vec<_>>(),
             ["done", "done", "skipped", "skipped", "skipped"]
         );
 

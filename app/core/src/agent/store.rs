@@ -3,51 +3,17 @@
 //! the ids as given.
 
 use crate::{clock, secrets};
-use serde::Serialize;
+pub use autocrea_wire::agent::{Message, Role, Step, StepStatus, Thread, Turn, TurnStatus};
 use sqlx::SqlitePool;
 
 pub use super::store_error::StoreError;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Thread {
-    pub id: String,
-    pub project_id: String,
-    pub title: String,
-    pub created_by: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    /// A summary of the thread up to message `summary_upto` (long threads).
-    pub summary: Option<String>,
-    pub summary_upto: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Message {
-    pub id: String,
-    pub thread_id: String,
-    pub parent_id: Option<String>,
-    pub turn_id: Option<String>,
-    pub role: String,
-    pub agent_role: Option<String>,
-    pub content: String,
-    /// JSON text, for assistant messages that call tools.
-    pub tool_calls: Option<String>,
-    pub tool_call_id: Option<String>,
-    pub model: Option<String>,
-    pub prompt_tokens: i64,
-    pub completion_tokens: i64,
-    pub created_at: i64,
-    /// Files the person attached (user messages).
-    #[sqlx(skip)]
-    pub attachments: Vec<super::attachments::Attachment>,
-}
-
 /// A message to store; ids and time are filled in.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewMessage {
     pub parent_id: Option<String>,
     pub turn_id: Option<String>,
-    pub role: &'static str,
+    pub role: Role,
     pub agent_role: Option<String>,
     pub content: String,
     pub tool_calls: Option<String>,
@@ -59,37 +25,23 @@ pub struct NewMessage {
     pub attachments: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Turn {
-    pub id: String,
-    pub thread_id: String,
-    pub project_id: String,
-    pub user_id: i64,
-    pub mode: String,
-    pub model: String,
-    pub status: String,
-    pub base_sha: Option<String>,
-    pub commit_sha: Option<String>,
-    pub error: Option<String>,
-    pub started_at: i64,
-    pub ended_at: Option<i64>,
-    /// The user message the turn answers.
-    pub request_id: Option<String>,
-}
-
-/// A stored step of a turn (see `pipeline::StepReport`).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Step {
-    #[serde(skip)]
-    pub turn_id: String,
-    pub position: i64,
-    pub role: String,
-    pub status: String,
-    pub started_at: Option<i64>,
-    pub duration_ms: Option<i64>,
-    pub prompt_tokens: i64,
-    pub completion_tokens: i64,
-    pub output: String,
+impl Default for NewMessage {
+    /// An empty message of the person's (`role` is the one field every caller sets).
+    fn default() -> Self {
+        NewMessage {
+            parent_id: None,
+            turn_id: None,
+            role: Role::User,
+            agent_role: None,
+            content: String::new(),
+            tool_calls: None,
+            tool_call_id: None,
+            model: None,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            attachments: Vec::new(),
+        }
+    }
 }
 
 const TITLE_MAX: usize = 200;
@@ -375,7 +327,7 @@ pub async fn save_step(
 pub async fn end_turn(
     pool: &SqlitePool,
     turn_id: &str,
-    status: &str,
+    status: TurnStatus,
     commit_sha: Option<&str>,
     error: Option<&str>,
 ) -> Result<Turn, StoreError> {
@@ -388,11 +340,11 @@ pub async fn end_turn(
 async fn end_turn_in(
     conn: &mut sqlx::SqliteConnection,
     turn_id: &str,
-    status: &str,
+    status: TurnStatus,
     commit_sha: Option<&str>,
     error: Option<&str>,
 ) -> Result<Turn, StoreError> {
-    if !matches!(status, "done" | "failed" | "stopped") {
+    if status == TurnStatus::Running {
         return Err(StoreError::Invalid(format!(
             "a turn cannot end as {status:?}"
         )));
@@ -412,7 +364,7 @@ async fn end_turn_in(
 
 /// How a turn ended, for `finish_turn`.
 pub struct TurnEnd<'a> {
-    pub status: &'a str,
+    pub status: TurnStatus,
     pub commit_sha: Option<&'a str>,
     pub error: Option<&'a str>,
     /// Thousandths of a credit to charge (0: none).
@@ -576,7 +528,7 @@ mod tests {
             &pool,
             &t.id,
             NewMessage {
-                role: "user",
+                role: Role::User,
                 content: "Build a todo app".into(),
                 turn_id: Some(turn.id.clone()),
                 ..Default::default()
@@ -588,7 +540,7 @@ mod tests {
             &pool,
             &t.id,
             NewMessage {
-                role: "assistant",
+                role: Role::Assistant,
                 parent_id: Some(q.id.clone()),
                 agent_role: Some("Developer".into()),
                 content: String::new(),
@@ -610,7 +562,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(balance_milli(&pool, user).await.unwrap(), 98_500);
-        let done = end_turn(&pool, &turn.id, "done", Some("def"), None)
+        let done = end_turn(&pool, &turn.id, TurnStatus::Done, Some("def"), None)
             .await
             .unwrap();
         assert_eq!(
@@ -618,7 +570,7 @@ mod tests {
             ("done", Some("def"))
         );
         assert!(
-            end_turn(&pool, &turn.id, "failed", None, None)
+            end_turn(&pool, &turn.id, TurnStatus::Failed, None, None)
                 .await
                 .is_err(),
             "a turn ends once"
@@ -638,7 +590,7 @@ mod tests {
         end_turn(
             &pool,
             &finished.id,
-            "stopped",
+            TurnStatus::Stopped,
             None,
             Some("stopped by the user"),
         )
@@ -649,7 +601,7 @@ mod tests {
             failed.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
             [running.id.as_str()]
         );
-        assert_eq!(failed[0].status, "failed");
+        assert_eq!(failed[0].status, TurnStatus::Failed);
         assert!(fail_interrupted_turns(&pool).await.unwrap().is_empty());
     }
 }

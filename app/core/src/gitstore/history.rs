@@ -2,69 +2,15 @@
 //! between any two versions, branches.
 
 use super::GitError;
+pub use autocrea_wire::versions::{
+    AuthorKind, Branch, ChangeKind, ChangedFile, FileDiff, Person, Version,
+};
 use git2::{Commit, Delta, DiffOptions, Oid, Repository, Sort};
-use serde::Serialize;
 
 /// Commits by agent roles carry an address in this domain (`developer@agent.autocrea`).
 pub const AGENT_DOMAIN: &str = "agent.autocrea";
 /// Larger patches are cut, with `truncated` set.
 const PATCH_LIMIT: usize = 256 * 1024;
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Person {
-    pub name: String,
-    pub email: String,
-    /// `person` or `agent`.
-    pub kind: &'static str,
-    /// The agent role (`architect`, `developer`...) for agent commits.
-    pub role: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ChangedFile {
-    pub path: String,
-    /// `added`, `modified`, `deleted`, `renamed` or `typechange`.
-    pub status: &'static str,
-    pub old_path: Option<String>,
-}
-
-/// One point on the timeline.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Version {
-    pub sha: String,
-    pub short_sha: String,
-    /// First line of the message.
-    pub summary: String,
-    pub message: String,
-    pub author: Person,
-    /// RFC 3339, the author's time.
-    pub time: String,
-    pub parents: Vec<String>,
-    /// Files changed against the first parent (everything for the first commit).
-    pub files: Vec<ChangedFile>,
-    pub additions: usize,
-    pub deletions: usize,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct FileDiff {
-    pub path: String,
-    pub old_path: Option<String>,
-    pub status: &'static str,
-    pub binary: bool,
-    pub additions: usize,
-    pub deletions: usize,
-    /// Unified diff of this file (`diff --git` header included).
-    pub patch: String,
-    pub truncated: bool,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Branch {
-    pub name: String,
-    pub current: bool,
-    pub head: Version,
-}
 
 pub fn parse_sha(sha: &str) -> Result<Oid, GitError> {
     if sha.len() < 4 || sha.len() > 40 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -78,13 +24,13 @@ pub fn parse_sha(sha: &str) -> Result<Oid, GitError> {
     ))
 }
 
-fn status_name(d: Delta) -> &'static str {
+fn status_name(d: Delta) -> ChangeKind {
     match d {
-        Delta::Added | Delta::Untracked | Delta::Copied => "added",
-        Delta::Deleted => "deleted",
-        Delta::Renamed => "renamed",
-        Delta::Typechange => "typechange",
-        _ => "modified",
+        Delta::Added | Delta::Untracked | Delta::Copied => ChangeKind::Added,
+        Delta::Deleted => ChangeKind::Deleted,
+        Delta::Renamed => ChangeKind::Renamed,
+        Delta::Typechange => ChangeKind::Typechange,
+        _ => ChangeKind::Modified,
     }
 }
 
@@ -97,7 +43,11 @@ fn person(sig: &git2::Signature) -> Person {
     Person {
         name,
         email,
-        kind: if role.is_some() { "agent" } else { "person" },
+        kind: if role.is_some() {
+            AuthorKind::Agent
+        } else {
+            AuthorKind::Person
+        },
         role,
     }
 }

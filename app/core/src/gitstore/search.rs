@@ -4,9 +4,9 @@
 //! no pattern a person types can hang the server.
 
 use super::{Author, FileChange, GitError, GitStore};
+pub use autocrea_wire::files::{Replaced, SearchFile, SearchMatch, SearchResult};
 use git2::Oid;
 use regex::{NoExpand, Regex, RegexBuilder};
-use serde::Serialize;
 
 /// Files larger than this are not searched (minified bundles, data).
 const FILE_MAX: usize = 1024 * 1024;
@@ -62,47 +62,6 @@ impl SearchQuery {
         };
         (out.into_owned(), count)
     }
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct SearchMatch {
-    pub path: String,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column, in characters.
-    pub column: usize,
-    /// Length of the match, in characters.
-    pub length: usize,
-    /// The line (cut to a few hundred characters).
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct SearchFile {
-    pub path: String,
-    /// The blob searched: send it back to replace in this file.
-    pub sha: String,
-    pub matches: Vec<SearchMatch>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct SearchResult {
-    /// The version searched (null for a project without commits).
-    pub version: Option<String>,
-    pub files: Vec<SearchFile>,
-    pub total: usize,
-    /// True when the list stops at the limit; narrow the search.
-    pub truncated: bool,
-    /// Text files skipped for their size or because they are binary.
-    pub skipped: usize,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Replaced {
-    pub path: String,
-    /// The file's new blob id.
-    pub sha: String,
-    pub replacements: usize,
 }
 
 /// The text of a blob worth searching, or None (binary, too large).

@@ -23,11 +23,11 @@ fn create_restore_branches_and_diff() {
     );
     let (log, total) = s.history("p1", None, 0, 10).unwrap();
     assert_eq!(total, 1);
-    assert_eq!(log[0].author.kind, "person");
+    assert_eq!(log[0].author.kind.as_str(), "person");
     assert!(log[0]
         .files
         .iter()
-        .any(|f| f.path == "index.html" && f.status == "added"));
+        .any(|f| f.path == "index.html" && f.status.as_str() == "added"));
 
     // A second version, written directly as an agent would.
     let second = {
@@ -61,14 +61,14 @@ fn create_restore_branches_and_diff() {
 
     let v = s.version("p1", &second.to_string()).unwrap();
     assert_eq!(
-        (v.author.kind, v.author.role.as_deref()),
+        (v.author.kind.as_str(), v.author.role.as_deref()),
         ("agent", Some("developer"))
     );
     let diff = s
         .diff("p1", &first.to_string(), &second.to_string())
         .unwrap();
     let page = diff.iter().find(|f| f.path == "index.html").unwrap();
-    assert_eq!(page.status, "modified");
+    assert_eq!(page.status.as_str(), "modified");
     assert!(
         page.patch.contains("+<h1>changed</h1>") && page.patch.starts_with("diff --git"),
         "{}",
@@ -76,7 +76,7 @@ fn create_restore_branches_and_diff() {
     );
     assert!(diff
         .iter()
-        .any(|f| f.path == "new.txt" && f.status == "added"));
+        .any(|f| f.path == "new.txt" && f.status.as_str() == "added"));
 
     // Restore the first version as a new commit.
     let restored = s.restore("p1", &first.to_string(), &ada()).unwrap();

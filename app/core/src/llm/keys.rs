@@ -4,19 +4,28 @@
 
 use super::master_key::MasterKey;
 use super::LlmStoreError;
-use serde::Serialize;
 use sqlx::SqlitePool;
 
-/// What a key looks like from outside: never the key itself.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct ProviderKeyInfo {
-    pub id: i64,
-    pub provider: String,
-    /// The key's last four characters, to tell keys apart.
-    pub last4: String,
-    #[serde(serialize_with = "crate::clock::ser_rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: i64,
+pub use autocrea_wire::llm::ProviderKeyInfo;
+
+/// A key's row without the key: what `ProviderKeyInfo` shows.
+#[derive(sqlx::FromRow)]
+struct InfoRow {
+    id: i64,
+    provider: String,
+    last4: String,
+    created_at: i64,
+}
+
+impl From<InfoRow> for ProviderKeyInfo {
+    fn from(r: InfoRow) -> Self {
+        ProviderKeyInfo {
+            id: r.id,
+            provider: r.provider,
+            last4: r.last4,
+            created_at: crate::clock::rfc3339(r.created_at),
+        }
+    }
 }
 
 fn context(user_id: i64, provider: &str) -> Vec<u8> {
@@ -60,7 +69,7 @@ pub async fn put(
     validate(key)?;
     let (nonce, ciphertext) = master.seal(key.as_bytes(), &context(user_id, provider));
     let last4 = last4(key);
-    let info = sqlx::query_as::<_, ProviderKeyInfo>(
+    let info = sqlx::query_as::<_, InfoRow>(
         "INSERT INTO provider_keys (user_id, provider, nonce, ciphertext, last4, created_at)
          VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (user_id, provider) DO UPDATE SET nonce = excluded.nonce,
@@ -75,16 +84,17 @@ pub async fn put(
     .bind(crate::clock::now())
     .fetch_one(pool)
     .await?;
-    Ok(info)
+    Ok(info.into())
 }
 
 pub async fn list(pool: &SqlitePool, user_id: i64) -> Result<Vec<ProviderKeyInfo>, LlmStoreError> {
-    Ok(sqlx::query_as::<_, ProviderKeyInfo>(
+    let rows = sqlx::query_as::<_, InfoRow>(
         "SELECT id, provider, last4, created_at FROM provider_keys WHERE user_id = ? ORDER BY provider",
     )
     .bind(user_id)
     .fetch_all(pool)
-    .await?)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
 }
 
 /// Deletes the user's key for `provider`; none is `NotFound`.

@@ -5,34 +5,7 @@
 //! agent's smallest prompt and answer.
 
 use crate::agent::budget::Budget;
-use serde::Serialize;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LocalState {
-    /// It can serve agent turns.
-    Ready,
-    /// A model for the appliance's own tests (`purpose = "test"`).
-    TestModel,
-    /// Its context per request cannot hold an agent turn.
-    ContextTooSmall,
-    /// The worker is off, loading, restarting, or the manifest is broken.
-    Unavailable,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct LocalStatus {
-    /// The model's id in models.toml, when the manifest could be read.
-    pub model: Option<String>,
-    /// Tokens each request gets on the worker.
-    pub context: Option<u32>,
-    pub test_model: bool,
-    /// It can serve an agent turn now (`state` is `ready`).
-    pub agent_ready: bool,
-    pub state: LocalState,
-    /// What is wrong and what to do, or what it is.
-    pub message: String,
-}
+pub use autocrea_wire::llm::{LocalState, LocalStatus};
 
 /// The ways forward when the local model cannot build apps.
 const WAYS_FORWARD: &str = "To build apps, point the `joxcoder` entry in models/models.toml at your company's GGUF model \

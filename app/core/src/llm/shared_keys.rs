@@ -4,16 +4,26 @@
 
 use super::master_key::MasterKey;
 use super::{keys, LlmStoreError};
-use serde::Serialize;
 use sqlx::SqlitePool;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct SharedKeyInfo {
-    pub provider: String,
-    pub last4: String,
-    #[serde(serialize_with = "crate::clock::ser_rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: i64,
+pub use autocrea_wire::llm::SharedKeyInfo;
+
+/// A shared key's row without the key: what `SharedKeyInfo` shows.
+#[derive(sqlx::FromRow)]
+struct InfoRow {
+    provider: String,
+    last4: String,
+    updated_at: i64,
+}
+
+impl From<InfoRow> for SharedKeyInfo {
+    fn from(r: InfoRow) -> Self {
+        SharedKeyInfo {
+            provider: r.provider,
+            last4: r.last4,
+            updated_at: crate::clock::rfc3339(r.updated_at),
+        }
+    }
 }
 
 fn context(provider: &str) -> Vec<u8> {
@@ -29,7 +39,7 @@ pub async fn put(
     keys::validate(key)?;
     let (nonce, ciphertext) = master.seal(key.as_bytes(), &context(provider));
     let last4 = keys::last4(key);
-    Ok(sqlx::query_as::<_, SharedKeyInfo>(
+    let row = sqlx::query_as::<_, InfoRow>(
         "INSERT INTO provider_shared_keys (provider, nonce, ciphertext, last4, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (provider) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext,
            last4 = excluded.last4, updated_at = excluded.updated_at
@@ -41,15 +51,17 @@ pub async fn put(
     .bind(last4)
     .bind(crate::clock::now())
     .fetch_one(pool)
-    .await?)
+    .await?;
+    Ok(row.into())
 }
 
 pub async fn list(pool: &SqlitePool) -> Result<Vec<SharedKeyInfo>, LlmStoreError> {
-    Ok(sqlx::query_as::<_, SharedKeyInfo>(
+    let rows = sqlx::query_as::<_, InfoRow>(
         "SELECT provider, last4, updated_at FROM provider_shared_keys ORDER BY provider",
     )
     .fetch_all(pool)
-    .await?)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
 }
 
 pub async fn delete(pool: &SqlitePool, provider: &str) -> Result<(), LlmStoreError> {

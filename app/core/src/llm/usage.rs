@@ -2,7 +2,7 @@
 //! tokens, how long, and how it ended.
 
 use super::LlmStoreError;
-use serde::Serialize;
+pub use autocrea_wire::llm::UsageTotal;
 use sqlx::SqlitePool;
 
 #[derive(Debug, Clone)]
@@ -38,25 +38,6 @@ pub async fn record(pool: &SqlitePool, r: &UsageRecord) -> Result<(), LlmStoreEr
     .execute(pool)
     .await?;
     Ok(())
-}
-
-/// Totals per user, project and model.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct UsageTotal {
-    pub user_id: i64,
-    pub username: String,
-    /// The person's display name.
-    pub user_name: String,
-    pub project_id: Option<String>,
-    /// The project's name; None for calls outside a project (the OpenAI
-    /// API) and for a project deleted since.
-    pub project_name: Option<String>,
-    pub provider: String,
-    pub model: String,
-    pub requests: i64,
-    pub prompt_tokens: i64,
-    pub completion_tokens: i64,
-    pub duration_ms: i64,
 }
 
 /// Totals of one user (`Some`) or everyone (`None`).

@@ -6,7 +6,7 @@
 
 use crate::replay::Replay;
 use crate::sync::lock;
-use serde::Serialize;
+pub use autocrea_wire::sandbox::{DevState, LogLine, Stream};
 use std::sync::Mutex;
 use tokio::sync::broadcast;
 
@@ -14,15 +14,6 @@ use tokio::sync::broadcast;
 pub const LOG_LINES: usize = 2000;
 /// Longest line kept; longer ones are cut (minified bundles print huge lines).
 const LINE_MAX: usize = 4000;
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct LogLine {
-    /// Increases by one per line over the sandbox's life; resume with `after`.
-    pub seq: u64,
-    /// `stdout` or `stderr`.
-    pub stream: &'static str,
-    pub text: String,
-}
 
 /// Kept lines (each with its `seq`) and a receiver for the lines after them.
 pub type Backlog = (Vec<(u64, LogLine)>, broadcast::Receiver<(u64, LogLine)>);
@@ -61,7 +52,11 @@ impl LogBuffer {
                 line.push('…');
             }
             let text = super::diagnostics::strip_ansi(&line);
-            let stream = if stderr { "stderr" } else { "stdout" };
+            let stream = if stderr {
+                Stream::Stderr
+            } else {
+                Stream::Stdout
+            };
             done.push(self.lines.push(|seq| LogLine { seq, stream, text }));
         }
         done
@@ -103,22 +98,6 @@ pub fn marker(line: &str) -> Option<Marker> {
     })
 }
 
-/// Where the dev server stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum DevState {
-    /// No container runs for the project.
-    Stopped,
-    /// The container runs; the dev server does not answer on its port yet.
-    Starting,
-    /// The dev server answers on its port.
-    Ready,
-    /// The dev server exited; the supervisor restarts it after a backoff.
-    Crashed,
-    /// The sandbox could not be started (see `message`).
-    Failed,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,7 +114,7 @@ mod tests {
         let (lines, _) = buf.since(0);
         let texts: Vec<_> = lines
             .iter()
-            .map(|(_, l)| (l.seq, l.stream, l.text.as_str()))
+            .map(|(_, l)| (l.seq, l.stream.as_str(), l.text.as_str()))
             .collect();
         assert_eq!(
             texts,

@@ -2,22 +2,9 @@
 //! into `{file, line, column, severity, message, source}` records.
 
 use super::manifest::Parser;
+pub use autocrea_wire::sandbox::Diagnostic;
 use regex::Regex;
-use serde::Serialize;
 use std::sync::OnceLock;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Diagnostic {
-    /// Path relative to the project root, when the tool named one.
-    pub file: Option<String>,
-    pub line: Option<u32>,
-    pub column: Option<u32>,
-    /// `error` or `warning`.
-    pub severity: String,
-    pub message: String,
-    /// What found it: a check's name, `dev-server` or `browser`.
-    pub source: String,
-}
 
 /// Where the project is mounted in the sandbox; tools print paths under it.
 pub const WORKSPACE: &str = "/workspace";

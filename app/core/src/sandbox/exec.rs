@@ -5,23 +5,11 @@ use super::engine::{InputSink, OutputStream};
 use super::manager::Sandboxes;
 use super::running::Running;
 use super::{diagnostics, policy, SandboxError};
+pub use autocrea_wire::sandbox::ExecResult;
 use bollard::container::LogOutput;
 use futures_util::StreamExt;
-use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The outcome of a command run through the exec API.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ExecResult {
-    /// `None` when it was killed at the timeout.
-    pub exit_code: Option<i64>,
-    /// stdout and stderr, interleaved as written, up to the output cap.
-    pub output: String,
-    pub truncated: bool,
-    pub timed_out: bool,
-    pub duration_ms: u64,
-}
 
 /// An interactive shell in a sandbox (exec with a TTY).
 pub struct Terminal {

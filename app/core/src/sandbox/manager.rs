@@ -14,7 +14,7 @@ use super::{manifest, SandboxError};
 use crate::config::SandboxConfig;
 use crate::gitstore::GitStore;
 use crate::sync::lock;
-use serde::Serialize;
+pub use autocrea_wire::sandbox::SandboxView;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -55,32 +55,6 @@ pub(super) struct Projects {
     pub running: HashMap<String, Arc<Running>>,
     /// Why the last start of a project failed, until it starts.
     pub failures: HashMap<String, String>,
-}
-
-/// A sandbox as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct SandboxView {
-    pub state: DevState,
-    pub template: String,
-    /// Container name, while one runs.
-    pub container: Option<String>,
-    pub image: String,
-    /// The dev server's port inside the container.
-    pub port: u16,
-    /// Unix seconds.
-    pub started_at: Option<i64>,
-    /// From the start request to the dev server's first answer.
-    pub ready_after_ms: Option<u64>,
-    pub restarts: u32,
-    pub last_exit: Option<String>,
-    pub retry_in_secs: Option<u64>,
-    /// Stopped after this many more seconds without use.
-    pub idle_stop_in_secs: Option<u64>,
-    pub from_warm_pool: bool,
-    /// Why it is failed or stopped, when known.
-    pub message: Option<String>,
-    /// Where the preview is served; filled in by the server, which knows its origin.
-    pub preview_url: Option<String>,
 }
 
 impl Sandboxes {

@@ -12,7 +12,9 @@ use autocrea_core::agent::budget::{self, Budget};
 use autocrea_core::agent::files::{Limits as FileLimits, Worktree};
 use autocrea_core::agent::pipeline::{self, Mode, TurnInput, TurnRun};
 use autocrea_core::agent::runner::{ChatMsg, Ending, Event, Image, Limits, Settings};
-use autocrea_core::agent::store::{self, Message, NewMessage, Thread, Turn};
+use autocrea_core::agent::store::{
+    self, Message, NewMessage, Role, StepStatus, Thread, Turn, TurnStatus,
+};
 use autocrea_core::agent::{attachments, context, history};
 use autocrea_core::gitstore::Author;
 use autocrea_core::projects::Project;
@@ -88,7 +90,7 @@ pub async fn start(
     }
     if let Ask::Edit { message_id, .. } | Ask::Regenerate { message_id } = &ask {
         let m = store::message(&state.pool, &thread.id, message_id).await?;
-        if m.role != "user" {
+        if m.role != Role::User {
             return Err(ApiError::invalid(
                 "only your own messages can be edited or answered again",
             ));
@@ -283,14 +285,14 @@ async fn begin(
     let history = store::branch(&all, parent.as_deref())
         .into_iter()
         .filter(|m| {
-            m.role == "user"
-                || (m.role == "assistant" && m.tool_calls.is_none() && !m.content.is_empty())
+            m.role == Role::User
+                || (m.role == Role::Assistant && m.tool_calls.is_none() && !m.content.is_empty())
         })
         .map(|m| {
             (
                 m.id.clone(),
                 ChatMsg::new(
-                    if m.role == "user" {
+                    if m.role == Role::User {
                         "user"
                     } else {
                         "assistant"
@@ -328,7 +330,7 @@ async fn begin(
                 &state.pool,
                 &thread.id,
                 NewMessage {
-                    role: "user",
+                    role: Role::User,
                     content,
                     parent_id: parent,
                     turn_id: Some(turn.id.clone()),
@@ -548,27 +550,35 @@ async fn run(
                     if high > 0 {
                         notes.push(format!("{high} high-severity security finding(s) left"));
                     }
-                    ("done", sha, (!notes.is_empty()).then(|| notes.join("; ")))
+                    (
+                        TurnStatus::Done,
+                        sha,
+                        (!notes.is_empty()).then(|| notes.join("; ")),
+                    )
                 }
                 Err(e) => (
-                    "failed",
+                    TurnStatus::Failed,
                     None,
                     Some(format!("could not commit: {}", e.message)),
                 ),
             }
         }
-        Ending::Stopped => ("stopped", None, Some("stopped by the user".to_string())),
+        Ending::Stopped => (
+            TurnStatus::Stopped,
+            None,
+            Some("stopped by the user".to_string()),
+        ),
         Ending::IterationLimit => (
-            "failed",
+            TurnStatus::Failed,
             None,
             Some(format!(
                 "no answer after {} model calls",
                 settings.limits.max_iterations
             )),
         ),
-        Ending::Failed(e) => ("failed", None, Some(e.clone())),
+        Ending::Failed(e) => (TurnStatus::Failed, None, Some(e.clone())),
     };
-    if status != "done" {
+    if status != TurnStatus::Done {
         let git = state.git.clone();
         let id = project.id.clone();
         if let Err(e) = crate::error::blocking(move || git.discard_worktree_changes(&id)).await {
@@ -604,9 +614,9 @@ fn answer_chain(turn: &Turn, result: &TurnRun) -> Vec<NewMessage> {
         .iter()
         .map(|(role, m)| NewMessage {
             role: match m.role {
-                "tool" => "tool",
-                "user" => "user",
-                _ => "assistant",
+                "tool" => Role::Tool,
+                "user" => Role::User,
+                _ => Role::Assistant,
             },
             parent_id: None,
             agent_role: Some(role.to_string()),
@@ -746,7 +756,7 @@ fn commit_message(thread: &Thread, mode: Mode, result: &TurnRun) -> String {
     let roles: Vec<&str> = result
         .steps
         .iter()
-        .filter(|s| s.status == "done")
+        .filter(|s| s.status == StepStatus::Done)
         .map(|s| s.role)
         .collect();
     format!(

@@ -2,24 +2,17 @@
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Admin, ApiJson};
-use crate::preview::Warning;
 use crate::state::AppState;
 use autocrea_core::accounts::users::{self, UserView};
-use autocrea_core::audit::{self, AuditEntry};
+use autocrea_core::audit::{self};
 use autocrea_core::settings::{self, InstanceSettings};
+use autocrea_wire::accounts::UserList;
+use autocrea_wire::audit::AuditList;
+use autocrea_wire::settings::{SettingsView, UpdateSettings};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
-use serde::{Deserialize, Serialize};
-
-/// The instance settings, and what the admin should know about this setup.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct SettingsView {
-    #[serde(flatten)]
-    pub settings: InstanceSettings,
-    /// E.g. `preview_cookie_tossing`: previews could set cookies the console reads.
-    pub warnings: Vec<Warning>,
-}
+use serde::Deserialize;
 
 fn settings_view(
     state: &AppState,
@@ -43,11 +36,6 @@ pub async fn get_settings(
 ) -> ApiResult<Json<SettingsView>> {
     let settings = settings::load(&state.pool).await?;
     Ok(Json(settings_view(&state, &headers, settings)))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct UpdateSettings {
-    pub open_signup: Option<bool>,
 }
 
 /// Changes instance settings.
@@ -75,11 +63,6 @@ pub async fn update_settings(
     Ok(Json(settings_view(&state, &headers, s)))
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct UserList {
-    pub users: Vec<UserView>,
-}
-
 /// Everyone with an account.
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
     responses((status = 200, body = UserList), (status = 403, body = ErrorBody)))]
@@ -97,11 +80,6 @@ pub struct AuditParams {
     pub limit: Option<i64>,
     /// Only entries older than this id (for paging).
     pub before: Option<i64>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct AuditList {
-    pub entries: Vec<AuditEntry>,
 }
 
 /// The audit log, newest first.

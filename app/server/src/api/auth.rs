@@ -9,25 +9,11 @@ use autocrea_core::accounts::users::{self, NewUser, UserView};
 use autocrea_core::accounts::{AccountError, User};
 use autocrea_core::audit::{self, Actor};
 use autocrea_core::settings;
+use autocrea_wire::accounts::{LoginRequest, SignupRequest};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct SignupRequest {
-    pub email: String,
-    pub name: String,
-    /// 8 to 128 characters, not a well-known password.
-    pub password: String,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct LoginRequest {
-    pub email: String,
-    pub password: String,
-}
 
 /// A browser that is navigated to us from another site must not sign in or
 /// sign up on its user's behalf (login CSRF).

@@ -11,31 +11,17 @@ use crate::extract::{ApiJson, Auth};
 use crate::state::AppState;
 use autocrea_core::gitstore::Content;
 use autocrea_core::projects::{self, Project};
+use autocrea_wire::files::{FileEntry, FileTree, FileView, RenameFile, SaveFile, Saved};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// Largest file the editor saves, in bytes.
 const SAVE_MAX: usize = 2 * 1024 * 1024;
 
 async fn owned(state: &AppState, auth: &Auth, id: &str) -> ApiResult<Project> {
     Ok(projects::get(&state.pool, auth.user.id, id).await?)
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct FileEntry {
-    pub path: String,
-    /// The blob id: send it back to save or delete the file.
-    pub sha: String,
-    pub size: u64,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct FileTree {
-    /// The version listed (null for a project without commits).
-    pub version: Option<String>,
-    pub files: Vec<FileEntry>,
 }
 
 /// Every file of the project's current version.
@@ -76,17 +62,6 @@ pub struct FileQuery {
     pub reference: Option<String>,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct FileView {
-    pub path: String,
-    pub sha: String,
-    pub size: u64,
-    /// The version it was read from.
-    pub version: String,
-    /// The text; null for a binary file.
-    pub content: Option<String>,
-}
-
 /// One file of the current version (or of `ref`), as text (null content when binary).
 #[utoipa::path(get, path = "/api/v1/projects/{id}/file", tag = "files",
     params(("id" = String, Path, description = "project id"), FileQuery),
@@ -112,25 +87,6 @@ pub async fn read(
         })),
         Content::Dir(_) => Err(ApiError::invalid(format!("{} is a folder", q.path))),
     }
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SaveFile {
-    pub content: String,
-    /// The blob id the editor started from; leave out to create a new file.
-    pub sha: Option<String>,
-    /// The commit message; "Update <path>" (or "Add <path>") when left out.
-    pub message: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Saved {
-    pub path: String,
-    /// The file's new blob id (null after a deletion).
-    pub sha: Option<String>,
-    /// The new version.
-    pub version: String,
 }
 
 /// The agent writes the working tree during a turn: edits wait for its end.
@@ -220,15 +176,6 @@ pub async fn delete(
         sha: None,
         version: oid.to_string(),
     }))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RenameFile {
-    pub from: String,
-    pub to: String,
-    /// The blob id of `from` last read.
-    pub sha: String,
 }
 
 /// Renames (moves) a file as one new version.

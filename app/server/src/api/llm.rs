@@ -3,42 +3,17 @@
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Admin, ApiJson, Auth};
-use crate::llm::supervisor::WorkerStatus;
 use crate::state::AppState;
 use autocrea_core::audit;
 use autocrea_core::llm::keys::{self, ProviderKeyInfo};
 use autocrea_core::llm::local_status::{self, LocalStatus};
-use autocrea_core::llm::policy::{self, LlmPolicy, ProviderKind};
+use autocrea_core::llm::policy::{self, LlmPolicy};
 use autocrea_core::llm::shared_keys::{self, SharedKeyInfo};
 use autocrea_core::llm::usage::{self, UsageTotal};
+use autocrea_wire::llm::{AdminLlmView, ProviderView, ProvidersView, PutKey};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
-
-/// A provider users may add a key for.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ProviderView {
-    pub id: String,
-    pub kind: ProviderKind,
-    pub models: Vec<String>,
-    /// The caller stored a key for it.
-    pub has_key: bool,
-    /// The admin set a key everyone may use.
-    pub shared_key: bool,
-    /// Its models read images (attached images go to them).
-    pub images: bool,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ProvidersView {
-    /// The local model may be used.
-    pub local: bool,
-    pub local_model: Option<String>,
-    /// Whether the local model can serve agent turns, and what to do if not.
-    pub local_status: LocalStatus,
-    pub providers: Vec<ProviderView>,
-}
 
 /// The providers the admin allows, and whether the caller has a key for each.
 #[utoipa::path(get, path = "/api/v1/llm/providers", tag = "models",
@@ -78,11 +53,6 @@ pub async fn list_keys(
     auth: Auth,
 ) -> ApiResult<Json<Vec<ProviderKeyInfo>>> {
     Ok(Json(keys::list(&state.pool, auth.user.id).await?))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct PutKey {
-    pub key: String,
 }
 
 /// Stores (or replaces) the caller's key for a provider the admin lists.
@@ -148,16 +118,6 @@ pub async fn my_usage(
     auth: Auth,
 ) -> ApiResult<Json<Vec<UsageTotal>>> {
     Ok(Json(usage::totals(&state.pool, Some(auth.user.id)).await?))
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct AdminLlmView {
-    pub worker: WorkerStatus,
-    /// "ready" only when the local model can serve an agent turn.
-    pub local_status: LocalStatus,
-    pub policy: LlmPolicy,
-    /// Keys the admin set for everyone (last four characters only).
-    pub shared_keys: Vec<SharedKeyInfo>,
 }
 
 /// The local worker's state (with its last stderr lines) and the policy.

@@ -6,21 +6,16 @@ use crate::state::AppState;
 use autocrea_core::accounts::tokens::{self, ApiToken, CreatedToken};
 use autocrea_core::accounts::users::{self, UserView};
 use autocrea_core::audit;
+use autocrea_wire::accounts::{ChangePassword, CreateToken, TokenList, UpdateMe};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
 
 /// Who is calling.
 #[utoipa::path(get, path = "/api/v1/me", tag = "me",
     responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
 pub async fn get(auth: Auth) -> Json<UserView> {
     Json(UserView::from(&auth.user))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct UpdateMe {
-    pub name: Option<String>,
 }
 
 /// Changes the display name.
@@ -37,12 +32,6 @@ pub async fn update(
         audit::record(&state.pool, &auth.actor(), "user.rename", None, None).await;
     }
     Ok(Json(UserView::from(&user)))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct ChangePassword {
-    pub current_password: String,
-    pub new_password: String,
 }
 
 /// Changes the password. Every other session of this user ends; the one
@@ -73,20 +62,6 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct CreateToken {
-    pub name: String,
-    /// Gitea-style scopes; `["all"]` when left out. Without `all` or a
-    /// `write:` scope the token is read-only.
-    #[serde(default)]
-    pub scopes: Vec<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TokenList {
-    pub tokens: Vec<ApiToken>,
-}
-
 /// Creates a personal API token. The secret is in this response only.
 #[utoipa::path(post, path = "/api/v1/me/tokens", tag = "me", request_body = CreateToken,
     responses((status = 201, body = CreatedToken), (status = 400, body = ErrorBody)))]
@@ -111,7 +86,11 @@ pub async fn create_token(
 #[utoipa::path(get, path = "/api/v1/me/tokens", tag = "me", responses((status = 200, body = TokenList)))]
 pub async fn list_tokens(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<TokenList>> {
     Ok(Json(TokenList {
-        tokens: tokens::list(&state.pool, auth.user.id).await?,
+        tokens: tokens::list(&state.pool, auth.user.id)
+            .await?
+            .iter()
+            .map(ApiToken::view)
+            .collect(),
     }))
 }
 

@@ -9,10 +9,11 @@ use autocrea_core::agent::store;
 use autocrea_core::audit;
 use autocrea_core::projects::{self, ListQuery, ProjectView, SortKey, SortOrder};
 use autocrea_core::templates::DEFAULT_TEMPLATE;
+use autocrea_wire::projects::{CreateProject, CreatedProject, ProjectList, UpdateProject};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -23,43 +24,6 @@ pub struct ListParams {
     pub sort: Option<SortKey>,
     /// `desc` (default) or `asc`.
     pub order: Option<SortOrder>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ProjectList {
-    pub projects: Vec<ProjectView>,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct CreateProject {
-    /// Derived from `prompt` when left out or empty (and a prompt is given).
-    #[serde(default)]
-    pub name: String,
-    /// The project's description; the prompt when left out and a prompt is given.
-    #[serde(default)]
-    pub description: String,
-    /// A template id from `GET /api/v1/templates`; `static` when left out.
-    pub template: Option<String>,
-    /// The first message to the agent: the server makes a thread and starts
-    /// the first turn with it (see `CreatedProject`). 1 to 32000 characters.
-    pub prompt: Option<String>,
-    /// The agent's model for this project (as in `PUT /projects/{id}/agent`):
-    /// `local` or `<provider>/<model>`; the default model when left out.
-    pub model: Option<String>,
-}
-
-/// A new project and, when a prompt was given, the first turn it started.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct CreatedProject {
-    #[serde(flatten)]
-    pub project: ProjectView,
-    /// The thread the first turn runs on (with a prompt).
-    pub thread_id: Option<String>,
-    /// The first turn (with a prompt, when it started).
-    pub turn_id: Option<String>,
-    /// Why the first turn did not start (e.g. `model_unavailable`); the
-    /// project exists all the same, and the prompt can be sent again.
-    pub turn_error: Option<ErrorDetail>,
 }
 
 /// Longest first message (the chat's limit).
@@ -125,12 +89,6 @@ pub fn name_from_prompt(prompt: &str) -> String {
         .map(|c| c.to_uppercase().collect::<String>())
         .unwrap_or_default();
     head + chars.as_str()
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct UpdateProject {
-    pub name: Option<String>,
-    pub description: Option<String>,
 }
 
 /// Lists the caller's projects.

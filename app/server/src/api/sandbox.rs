@@ -7,7 +7,10 @@ use crate::extract::{Admin, ApiJson, Auth};
 use crate::state::AppState;
 use autocrea_core::projects::{self, Project};
 use autocrea_core::replay::kept_then_live;
-use autocrea_core::sandbox::{Diagnostic, ExecResult, LogLine, SandboxError, SandboxView};
+use autocrea_core::sandbox::{ExecResult, SandboxError, SandboxView};
+use autocrea_wire::sandbox::{
+    ErrorList, ExecRequest, Health, LogList, PreviewTicket, RunningSandbox, SandboxOverview,
+};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -15,7 +18,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -115,11 +118,6 @@ pub struct LogParams {
     pub follow: Option<bool>,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct LogList {
-    pub lines: Vec<LogLine>,
-}
-
 /// The dev server's output: kept lines, then (with `follow`) a server-sent
 /// event stream of `log` events whose id is the line's sequence number.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/sandbox/logs", tag = "sandbox",
@@ -170,14 +168,6 @@ pub async fn logs(
         .into_response())
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct ExecRequest {
-    /// One line of shell; each step must start with an allowed program.
-    pub command: String,
-    /// Default from `[sandbox] exec_timeout_secs`.
-    pub timeout_secs: Option<u64>,
-}
-
 /// Runs a command in the project's sandbox (starting it if needed) under the
 /// command policy, with a timeout and an output cap.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/sandbox/exec", tag = "sandbox", request_body = ExecRequest,
@@ -195,11 +185,6 @@ pub async fn exec(
         .exec(&id, &project.template, &body.command, body.timeout_secs)
         .await?;
     Ok(Json(result))
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorList {
-    pub errors: Vec<Diagnostic>,
 }
 
 /// Errors known now: the last check run, the dev server's output since it
@@ -262,12 +247,6 @@ pub async fn open_preview(
         .unwrap_or_else(|| "/".into());
     let url = state.preview.entry_url(&id, &ticket, &next);
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response())
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PreviewTicket {
-    /// Open this URL (within a minute, once) to enter the preview.
-    pub url: String,
 }
 
 /// A one-time preview entry URL, for clients that follow redirects themselves.
@@ -368,41 +347,11 @@ async fn pump_terminal(
     tokio::select! { _ = out => {}, _ = inp => {} }
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct SandboxOverview {
-    pub enabled: bool,
-    /// The `org.autocrea.instance` label on this appliance's containers.
-    pub instance: String,
-    /// Whether the Docker engine answered, and why not.
-    pub engine: Health,
-    /// Whether sandboxes are kept off this host's own addresses (iptables
-    /// rules); `null` until the engine was first used.
-    pub host_guard: Option<Health>,
-    /// Started containers waiting for a project, per template.
-    pub warm: std::collections::HashMap<String, usize>,
-    pub running: Vec<RunningSandbox>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Health {
-    pub ok: bool,
-    pub message: Option<String>,
-}
-
-impl From<Result<(), String>> for Health {
-    fn from(r: Result<(), String>) -> Self {
-        Self {
-            ok: r.is_ok(),
-            message: r.err(),
-        }
+fn health(r: Result<(), String>) -> Health {
+    Health {
+        ok: r.is_ok(),
+        message: r.err(),
     }
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct RunningSandbox {
-    pub project_id: String,
-    #[serde(flatten)]
-    pub sandbox: SandboxView,
 }
 
 /// Every running sandbox, the warm pool and the engine's health (admins).
@@ -425,8 +374,8 @@ pub async fn overview(
     Ok(Json(SandboxOverview {
         enabled: sandboxes.config().enabled,
         instance: sandboxes.instance().to_string(),
-        engine: engine.into(),
-        host_guard: sandboxes.host_guard().map(Health::from),
+        engine: health(engine),
+        host_guard: sandboxes.host_guard().map(health),
         warm: sandboxes.warm_counts(),
         running,
     }))

@@ -7,11 +7,12 @@ use super::projects::person;
 use crate::error::{blocking, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth};
 use crate::state::AppState;
-use autocrea_core::gitstore::{Replaced, SearchQuery, SearchResult};
+use autocrea_core::gitstore::{SearchQuery, SearchResult};
 use autocrea_core::projects;
+use autocrea_wire::files::{ReplaceRequest, ReplaceResult};
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -45,36 +46,6 @@ pub async fn search(
     Ok(Json(
         blocking(move || git.search(&project.id, &query, limit)).await?,
     ))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReplaceRequest {
-    /// The search, as it was sent to /search.
-    pub q: String,
-    #[serde(default)]
-    pub regex: bool,
-    #[serde(default)]
-    pub case: bool,
-    /// The new text; `$1`, `${name}` insert groups in regex mode.
-    pub replacement: String,
-    /// The files to change, with the blob id the search returned for each.
-    pub files: Vec<FileAtBlob>,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FileAtBlob {
-    pub path: String,
-    pub sha: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ReplaceResult {
-    /// The new version.
-    pub version: String,
-    pub files: Vec<Replaced>,
-    pub replacements: usize,
 }
 
 /// Replaces every match in the named files as one new version. A file

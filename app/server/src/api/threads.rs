@@ -5,16 +5,20 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth};
 use crate::state::AppState;
 use autocrea_core::agent::pipeline::{Approval, Mode};
-use autocrea_core::agent::store::{self, Message, Step, Thread, Turn};
+use autocrea_core::agent::store::{self, Thread, Turn};
 use autocrea_core::projects::{self, Project};
 use autocrea_core::replay::kept_then_live;
+use autocrea_wire::agent::{
+    AgentSettings, CreateThread, EditMessage, EventList, EventView, MessageList, PlanAnswer,
+    SendMessage, ThreadList, TurnList, TurnOptions, TurnView,
+};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::convert::Infallible;
 
 async fn owned(state: &AppState, auth: &Auth, id: &str) -> ApiResult<Project> {
@@ -30,17 +34,6 @@ async fn owned_thread(
     let project = owned(state, auth, id).await?;
     let thread = store::thread(&state.pool, &project.id, thread_id).await?;
     Ok((project, thread))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct CreateThread {
-    #[serde(default)]
-    pub title: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ThreadList {
-    pub threads: Vec<Thread>,
 }
 
 /// Starts a new chat thread in the project.
@@ -73,18 +66,6 @@ pub async fn list(
     }))
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct MessageList {
-    /// Every message, every branch (`parent_id` links them).
-    pub messages: Vec<Message>,
-    /// The ids of the current branch, oldest first: its newest message and
-    /// that message's parents. An edit or a regeneration starts a new branch
-    /// beside the old one, which stays in `messages`.
-    pub branch: Vec<String>,
-    /// Whether a turn is running on the thread now.
-    pub running: bool,
-}
-
 /// Every message of a thread (user, assistant and tool), oldest first.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/threads/{thread}/messages", tag = "agent",
     params(("id" = String, Path, description = "project id"), ("thread" = String, Path, description = "thread id")),
@@ -107,46 +88,18 @@ pub async fn messages(
     }))
 }
 
-/// How a turn runs; each field falls back to the project's agent settings.
-#[derive(Deserialize, utoipa::ToSchema, Default)]
-pub struct TurnOptions {
-    /// `local`, the local model's id, or `<provider>/<model>`.
-    pub model: Option<String>,
-    /// `quick` (the Developer alone) or `full` (Architect, Developer, DevOps, Tester, Security Auditor).
-    pub mode: Option<String>,
-    /// Full mode: build the Architect's plan without waiting for approval.
-    #[serde(default)]
-    pub auto_approve: bool,
-    /// Files open in the editor, given to the agent as context (at most 10).
-    #[serde(default)]
-    pub open_files: Vec<String>,
-}
-
-impl TurnOptions {
-    fn into_options(self) -> ApiResult<turn::Options> {
-        let mode = match self.mode.as_deref() {
-            None => None,
-            Some(m) => {
-                Some(Mode::parse(m).ok_or_else(|| ApiError::invalid("mode: quick or full"))?)
-            }
-        };
-        Ok(turn::Options {
-            mode,
-            model: self.model.filter(|m| !m.is_empty()),
-            auto_approve: self.auto_approve,
-            open_files: self.open_files,
-        })
-    }
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct SendMessage {
-    pub content: String,
-    /// Ids of files uploaded to /attachments (at most 5).
-    #[serde(default)]
-    pub attachments: Vec<String>,
-    #[serde(flatten)]
-    pub options: TurnOptions,
+/// A request's turn options, checked.
+fn turn_options(o: TurnOptions) -> ApiResult<turn::Options> {
+    let mode = match o.mode.as_deref() {
+        None => None,
+        Some(m) => Some(Mode::parse(m).ok_or_else(|| ApiError::invalid("mode: quick or full"))?),
+    };
+    Ok(turn::Options {
+        mode,
+        model: o.model.filter(|m| !m.is_empty()),
+        auto_approve: o.auto_approve,
+        open_files: o.open_files,
+    })
 }
 
 /// Sends a message: the agent's turn starts at once (202) and reports on the
@@ -172,19 +125,10 @@ pub async fn send(
             content: body.content,
             attachments: body.attachments,
         },
-        body.options.into_options()?,
+        turn_options(body.options)?,
     )
     .await?;
     Ok((StatusCode::ACCEPTED, Json(turn)))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct EditMessage {
-    pub content: String,
-    /// The edited message's attachments; the old message's when left out.
-    pub attachments: Option<Vec<String>>,
-    #[serde(flatten)]
-    pub options: TurnOptions,
 }
 
 /// Edits one of your earlier messages: the edit is a new message beside the
@@ -211,7 +155,7 @@ pub async fn edit(
         &project,
         &thread,
         ask,
-        body.options.into_options()?,
+        turn_options(body.options)?,
     )
     .await?;
     Ok((StatusCode::ACCEPTED, Json(turn)))
@@ -235,25 +179,10 @@ pub async fn regenerate(
         &project,
         &thread,
         turn::Ask::Regenerate { message_id },
-        body.into_options()?,
+        turn_options(body)?,
     )
     .await?;
     Ok((StatusCode::ACCEPTED, Json(turn)))
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TurnView {
-    #[serde(flatten)]
-    pub turn: Turn,
-    /// The roles of the turn, in order, with status, time, tokens and output.
-    pub steps: Vec<Step>,
-    /// Its Architect's plan waits for your answer.
-    pub plan_waiting: bool,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TurnList {
-    pub turns: Vec<TurnView>,
 }
 
 /// The thread's turns, oldest first, with their steps.
@@ -277,18 +206,6 @@ pub async fn turns(
             })
             .collect(),
     }))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlanAnswer {
-    /// true: build the plan; false: the turn ends without changes.
-    pub approve: bool,
-    /// Your edit of the plan, built instead of the Architect's.
-    pub plan: Option<String>,
-    /// Why not (when rejecting).
-    #[serde(default)]
-    pub reason: String,
 }
 
 /// Approves (optionally edited) or rejects the plan a full-mode turn's
@@ -325,15 +242,6 @@ pub async fn answer_plan(
             "no plan of this turn waits for an answer",
         ))
     }
-}
-
-#[derive(Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AgentSettings {
-    /// The agent's model for the project; null: the local model.
-    pub model: Option<String>,
-    /// quick or full; null: quick.
-    pub mode: Option<String>,
 }
 
 /// The agent's model and mode for the project.
@@ -425,19 +333,6 @@ pub struct EventParams {
     pub after: Option<u64>,
     /// Keep the stream open for events to come (default true); false lists the kept ones as JSON.
     pub follow: Option<bool>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct EventList {
-    pub events: Vec<EventView>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct EventView {
-    pub id: u64,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub data: serde_json::Value,
 }
 
 /// Server-sent events of the thread: `turn:start`, `step` (a role's status,

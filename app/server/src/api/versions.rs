@@ -5,12 +5,15 @@ use crate::error::{blocking, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth};
 use crate::state::AppState;
 use autocrea_core::audit;
-use autocrea_core::gitstore::{Branch, FileDiff, Version};
+use autocrea_core::gitstore::{Branch, Version};
 use autocrea_core::projects;
+use autocrea_wire::versions::{
+    BranchList, Diff, History, NewBranch, PreviewVersion, Previewing, SwitchBranch,
+};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -21,15 +24,6 @@ pub struct HistoryParams {
     pub page: Option<usize>,
     /// Versions per page (1 to 100, default 30).
     pub limit: Option<usize>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct History {
-    pub branch: String,
-    pub versions: Vec<Version>,
-    pub total: usize,
-    pub page: usize,
-    pub limit: usize,
 }
 
 /// Checks the caller owns the project (404 otherwise) and returns its id.
@@ -92,13 +86,6 @@ pub struct DiffParams {
     pub to: String,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Diff {
-    pub from: String,
-    pub to: String,
-    pub files: Vec<FileDiff>,
-}
-
 /// Unified diffs, per file, between any two versions.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/diff", tag = "versions",
     params(("id" = String, Path, description = "project id"), DiffParams),
@@ -142,11 +129,6 @@ pub async fn revert(
     Ok((StatusCode::CREATED, Json(version)))
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct BranchList {
-    pub branches: Vec<Branch>,
-}
-
 /// Branches, the current one first.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/branches", tag = "versions",
     params(("id" = String, Path, description = "project id")),
@@ -161,13 +143,6 @@ pub async fn branches(
     Ok(Json(BranchList {
         branches: blocking(move || git.branches(&id)).await?,
     }))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct NewBranch {
-    pub name: String,
-    /// Start from this version; the current head when left out.
-    pub from: Option<String>,
 }
 
 /// Creates a branch.
@@ -194,11 +169,6 @@ pub async fn create_branch(
     )
     .await;
     Ok((StatusCode::CREATED, Json(branch)))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct SwitchBranch {
-    pub name: String,
 }
 
 /// Makes another branch current; the working tree follows it.
@@ -253,19 +223,6 @@ pub async fn delete_branch(
     )
     .await;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Previewing {
-    /// The version the preview shows instead of the latest; null when it shows the latest.
-    pub version: Option<Version>,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PreviewVersion {
-    /// The version (full 40-character commit sha) to show.
-    pub sha: String,
 }
 
 /// Which version the preview shows (null: the latest).

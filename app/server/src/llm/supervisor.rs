@@ -5,7 +5,7 @@
 //! process dies, even by `kill -9`, the pipe closes and the worker exits.
 
 use autocrea_core::config::LlmConfig;
-use serde::Serialize;
+pub use autocrea_wire::llm::{WorkerState, WorkerStatus};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -22,35 +22,6 @@ const LOAD_TIMEOUT: Duration = Duration::from_secs(300);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// A worker that ran this long counts as healthy: the backoff starts over.
 const STABLE_AFTER: Duration = Duration::from_secs(60);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum WorkerState {
-    /// Started, loading the model.
-    Starting,
-    Ready,
-    /// Exited or unhealthy; waiting out the backoff before the next start.
-    Restarting,
-    /// Turned off in the configuration.
-    Disabled,
-}
-
-/// What admins see of the worker.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct WorkerStatus {
-    pub state: WorkerState,
-    /// The model it serves (from its first line).
-    pub model: Option<String>,
-    pub pid: Option<u32>,
-    /// Starts after the first.
-    pub restarts: u32,
-    /// Why the last run ended.
-    pub last_exit: Option<String>,
-    /// Seconds until the next start, while restarting.
-    pub retry_in_secs: Option<u64>,
-    /// The newest stderr lines, oldest first.
-    pub stderr_tail: Vec<String>,
-}
 
 struct Inner {
     state: WorkerState,

@@ -426,7 +426,7 @@ mod tests {
     #[test]
     fn previews_under_the_consoles_site_over_http_are_warned_about() {
         let warn = |console: &str, previews: &str, https: bool| {
-            cookie_tossing_warning(console, previews, https).map(|w| w.severity)
+            cookie_tossing_warning(console, previews, https).map(|w| w.severity.as_str())
         };
         assert_eq!(
             warn("autocrea.example.com", "preview.example.com", false),
@@ -460,7 +460,8 @@ mod tests {
         let mut config = Config::default();
         let p = Previews::new(&config, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(
-            p.cookie_warning(Some("localhost:8080")).map(|w| w.severity),
+            p.cookie_warning(Some("localhost:8080"))
+                .map(|w| w.severity.as_str()),
             Some("info")
         );
         assert_eq!(p.cookie_warning(Some("127.0.0.1:8080")), None);
@@ -469,7 +470,8 @@ mod tests {
         config.sandbox.preview_domain = "preview.example.com".into();
         let p = Previews::new(&config, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(
-            p.cookie_warning(Some("127.0.0.1:8080")).map(|w| w.severity),
+            p.cookie_warning(Some("127.0.0.1:8080"))
+                .map(|w| w.severity.as_str()),
             Some("warning")
         );
         assert_eq!(host_without_port("[::1]:8080"), "[::1]");

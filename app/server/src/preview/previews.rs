@@ -7,6 +7,7 @@ use super::page::encode_component;
 use super::proxy;
 use autocrea_core::config::Config;
 use autocrea_core::sync::lock;
+pub use autocrea_wire::settings::{Severity, Warning};
 use axum::http::{header, HeaderMap};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -170,16 +171,6 @@ impl Previews {
     }
 }
 
-/// Something the admin should know about how previews are served.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema, PartialEq, Eq)]
-pub struct Warning {
-    /// `preview_cookie_tossing`
-    pub code: &'static str,
-    /// `warning`, or `info` for the single-machine `localhost` setup.
-    pub severity: &'static str,
-    pub message: String,
-}
-
 impl Previews {
     /// The admin's warning when previews could plant cookies for the
     /// console; `request_host` stands in for the console's host when no
@@ -238,8 +229,8 @@ pub fn cookie_tossing_warning(
     let site = site_of(console_host);
     if site == "localhost" {
         return Some(Warning {
-            code: "preview_cookie_tossing",
-            severity: "info",
+            code: "preview_cookie_tossing".into(),
+            severity: Severity::Info,
             message: format!(
                 "Single-machine setup: previews on *.{preview_domain} and the console on {console_host} share the site \
                  \"localhost\" over plain HTTP, so a preview's script could set a cookie the console reads. That is fine \
@@ -249,8 +240,8 @@ pub fn cookie_tossing_warning(
         });
     }
     Some(Warning {
-        code: "preview_cookie_tossing",
-        severity: "warning",
+        code: "preview_cookie_tossing".into(),
+        severity: Severity::Warning,
         message: format!(
             "Previews (*.{preview_domain}) share the site \"{site}\" with the console ({console_host}), which is served \
              over plain HTTP: a preview's script could set a cookie for {site} that the console reads as its own \
