@@ -23,7 +23,7 @@ fi
 forget_stale_llama_builds
 log "Static checks: rustfmt, import cycles, clippy (warnings are errors)"
 cargo fmt --all --check || die "the code is not rustfmt-clean: run cargo fmt --all"
-python3 "$REPO_ROOT/tests/tools/module_cycles.py" app/core/src app/inference/src app/server/src frontend/src
+python3 "$REPO_ROOT/tests/tools/module_cycles.py" app/wire/src app/core/src app/inference/src app/server/src frontend/src
 # The server embeds the UI bundle (site/) at compile time, so clippy runs after it is built.
 "$REPO_ROOT/installer/build-frontend.sh"
 cargo clippy --workspace --all-targets --quiet -- -D warnings

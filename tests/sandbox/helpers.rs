@@ -80,7 +80,7 @@ where
 /// Changes a file as the agent and the editor do: a commit through the git
 /// store, which updates the working tree the sandbox mounts.
 pub fn write_file(s: &TestServer, id: &str, path: &str, text: &str) {
-    let git = &s.state().git;
+    let git = s.state().git.store();
     let expected = match git.read(id, None, path) {
         Ok((Content::File { entry, .. }, _)) => Some(entry.sha),
         _ => None,

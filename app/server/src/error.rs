@@ -164,16 +164,6 @@ impl From<GitError> for ApiError {
     }
 }
 
-/// Runs blocking repository work off the async threads.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, GitError> + Send + 'static,
-) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::from)
-}
-
 impl From<autocrea_core::llm::LlmStoreError> for ApiError {
     fn from(e: autocrea_core::llm::LlmStoreError) -> Self {
         use autocrea_core::llm::LlmStoreError::*;

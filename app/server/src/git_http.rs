@@ -261,16 +261,8 @@ struct AfterPush {
 
 impl AfterPush {
     async fn run(self) {
-        let git = self.state.git.clone();
-        let id = self.project_id.clone();
-        match tokio::task::spawn_blocking(move || git.sync_worktree(&id)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(project = %self.project_id, error = %e, "working tree not updated after push")
-            }
-            Err(e) => {
-                tracing::error!(project = %self.project_id, error = %e, "working tree update panicked")
-            }
+        if let Err(e) = self.state.git.sync_worktree(&self.project_id).await {
+            tracing::error!(project = %self.project_id, error = %e, "working tree not updated after push")
         }
         if let Err(e) = projects::touch(&self.state.pool, &self.project_id).await {
             tracing::warn!(error = %e, "could not mark the project as changed");

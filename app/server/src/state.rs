@@ -2,7 +2,7 @@
 
 use crate::llm::supervisor::Supervisor;
 use autocrea_core::accounts::{tokens::UsageClock, LoginThrottle};
-use autocrea_core::gitstore::GitStore;
+use autocrea_core::gitstore::{Git, GitStore};
 use autocrea_core::llm::master_key::MasterKey;
 use autocrea_core::sandbox::Sandboxes;
 use autocrea_core::Config;
@@ -17,7 +17,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub throttle: Arc<LoginThrottle>,
     pub token_usage: Arc<UsageClock>,
-    pub git: Arc<GitStore>,
+    /// The git store, async (see `gitstore::Git`).
+    pub git: Git,
     pub leptos: LeptosOptions,
     pub llm: Arc<LlmRuntime>,
     pub sandboxes: Arc<Sandboxes>,
@@ -59,7 +60,7 @@ impl AppState {
             config: Arc::new(config),
             throttle,
             token_usage: Arc::new(UsageClock::default()),
-            git,
+            git: Git::new(git),
             leptos: leptos_options(),
         }
     }

@@ -103,7 +103,7 @@ fn with_summary(summary: Option<String>, msgs: Vec<ChatMsg>) -> Vec<ChatMsg> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::runner::Reply;
+    use crate::agent::runner::{ModelError, Reply};
 
     struct Summariser {
         asked: usize,
@@ -116,7 +116,7 @@ mod tests {
             _m: &[ChatMsg],
             _t: &[serde_json::Value],
             max_tokens: usize,
-        ) -> Result<Reply, String> {
+        ) -> Result<Reply, ModelError> {
             self.asked += 1;
             self.max_tokens.push(max_tokens);
             Ok(Reply {

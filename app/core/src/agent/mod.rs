@@ -13,6 +13,7 @@
 pub mod attachments;
 pub mod budget;
 pub mod context;
+pub mod errors;
 pub mod files;
 pub mod history;
 pub mod message;

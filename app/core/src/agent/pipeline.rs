@@ -8,6 +8,7 @@
 
 use super::budget;
 use super::context;
+use super::errors::DiffError;
 use super::files::Worktree;
 use super::runner::{self, ChatMsg, Ending, Event, Model, RoleSpec, SandboxTools, Settings};
 use super::security::{self, Finding};
@@ -125,7 +126,7 @@ pub trait Hooks {
     /// A step changed (started, waits, ended); keep and show it.
     fn step(&mut self, step: &StepReport) -> impl Future<Output = ()> + Send;
     /// The turn's changes so far as a unified diff.
-    fn turn_diff(&mut self) -> impl Future<Output = Result<String, String>> + Send;
+    fn turn_diff(&mut self) -> impl Future<Output = Result<String, DiffError>> + Send;
 }
 
 pub struct TurnInput {
@@ -509,7 +510,7 @@ fn cut(s: &str, max: usize) -> &str {
 mod tests {
     use super::*;
     use crate::agent::files::Limits as FileLimits;
-    use crate::agent::runner::{Call, Reply};
+    use crate::agent::runner::{Call, ModelError, Reply, ToolError};
     use crate::sandbox::Diagnostic;
     use std::collections::VecDeque;
 
@@ -527,26 +528,26 @@ mod tests {
             messages: &[ChatMsg],
             _tools: &[serde_json::Value],
             _max_tokens: usize,
-        ) -> Result<Reply, String> {
+        ) -> Result<Reply, ModelError> {
             let system = &messages[0].content;
             let (role, script) = self
                 .scripts
                 .iter_mut()
                 .find(|(r, _)| system.starts_with(&format!("You are the {r} ")))
-                .ok_or("no script for this role")?;
+                .ok_or_else(|| ModelError::Broken("no script for this role".into()))?;
             self.seen.push((role.to_string(), messages.to_vec()));
             script
                 .pop_front()
-                .ok_or_else(|| format!("the {role} script ran out"))
+                .ok_or_else(|| ModelError::Broken(format!("the {role} script ran out")))
         }
     }
 
     struct NoSandbox;
     impl SandboxTools for NoSandbox {
-        async fn exec(&self, _c: &str, _t: Option<u64>) -> Result<String, String> {
+        async fn exec(&self, _c: &str, _t: Option<u64>) -> Result<String, ToolError> {
             Ok("exit code 0".into())
         }
-        async fn check(&self) -> Result<Vec<Diagnostic>, String> {
+        async fn check(&self) -> Result<Vec<Diagnostic>, ToolError> {
             Ok(Vec::new())
         }
     }
@@ -567,7 +568,7 @@ mod tests {
         async fn step(&mut self, step: &StepReport) {
             self.steps.push(step.clone());
         }
-        async fn turn_diff(&mut self) -> Result<String, String> {
+        async fn turn_diff(&mut self) -> Result<String, DiffError> {
             let mut d = String::new();
             for name in ["app.js", "index.html"] {
                 if let Ok(text) = std::fs::read_to_string(self.root.join(name)) {

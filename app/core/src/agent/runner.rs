@@ -5,6 +5,7 @@
 //! scripted model; the server plugs in its providers and `Sandboxes`.
 
 use super::budget::{self, Budget};
+pub use super::errors::{ModelError, ToolError};
 use super::files::Worktree;
 pub use super::message::{Call, ChatMsg, Image, Reply};
 use super::tools::{definitions_of, offered, Outcome as ToolOutcome, ToolCall, NAMES};
@@ -21,7 +22,7 @@ pub trait Model {
         messages: &[ChatMsg],
         tools: &[serde_json::Value],
         max_tokens: usize,
-    ) -> impl Future<Output = Result<Reply, String>> + Send;
+    ) -> impl Future<Output = Result<Reply, ModelError>> + Send;
 }
 
 /// Resolves once `stop` is set: raced against a model call, so Stop ends a
@@ -37,8 +38,8 @@ pub trait SandboxTools {
         &self,
         command: &str,
         timeout_secs: Option<u64>,
-    ) -> impl Future<Output = Result<String, String>> + Send;
-    fn check(&self) -> impl Future<Output = Result<Vec<Diagnostic>, String>> + Send;
+    ) -> impl Future<Output = Result<String, ToolError>> + Send;
+    fn check(&self) -> impl Future<Output = Result<Vec<Diagnostic>, ToolError>> + Send;
 }
 
 /// What the user sees while the loop runs.
@@ -213,7 +214,7 @@ pub async fn run<M: Model, S: SandboxTools>(
             Ok(r) => r,
             Err(e) => {
                 return finish(
-                    Ending::Failed(e),
+                    Ending::Failed(e.to_string()),
                     msgs,
                     prompt_tokens,
                     completion_tokens,
@@ -294,15 +295,15 @@ pub async fn run<M: Model, S: SandboxTools>(
                         command,
                         timeout_secs,
                     })) => tokio::select! {
-                        r = sandbox.exec(&command, timeout_secs) => r,
-                        _ = stopped(stop) => Err("stopped by the user".into()),
+                        r = sandbox.exec(&command, timeout_secs) => r.map_err(|e| e.to_string()),
+                        _ = stopped(stop) => Err(ToolError::Stopped.to_string()),
                     },
                     Ok(ToolOutcome::Sandbox(_)) => tokio::select! {
                         r = sandbox.check() => r.map(|d| {
                             unchecked_changes = false;
                             if d.is_empty() { "no errors".to_string() } else { describe(&d) }
-                        }),
-                        _ = stopped(stop) => Err("stopped by the user".into()),
+                        }).map_err(|e| e.to_string()),
+                        _ = stopped(stop) => Err(ToolError::Stopped.to_string()),
                     },
                     Ok(ToolOutcome::Editor(c)) => {
                         let (open, paths) = match c {
@@ -480,11 +481,11 @@ mod tests {
             messages: &[ChatMsg],
             _tools: &[serde_json::Value],
             _max_tokens: usize,
-        ) -> Result<Reply, String> {
+        ) -> Result<Reply, ModelError> {
             self.seen.push(messages.to_vec());
             self.replies
                 .pop_front()
-                .ok_or_else(|| "the script ran out".to_string())
+                .ok_or_else(|| ModelError::Broken("the script ran out".into()))
         }
     }
 
@@ -495,11 +496,11 @@ mod tests {
     }
 
     impl SandboxTools for FakeSandbox {
-        async fn exec(&self, command: &str, _t: Option<u64>) -> Result<String, String> {
+        async fn exec(&self, command: &str, _t: Option<u64>) -> Result<String, ToolError> {
             self.commands.lock().unwrap().push(command.to_string());
             Ok(format!("ran {command}"))
         }
-        async fn check(&self) -> Result<Vec<Diagnostic>, String> {
+        async fn check(&self) -> Result<Vec<Diagnostic>, ToolError> {
             Ok(self.checks.lock().unwrap().pop_front().unwrap_or_default())
         }
     }
@@ -842,7 +843,7 @@ mod tests {
             _m: &[ChatMsg],
             _t: &[serde_json::Value],
             _max: usize,
-        ) -> Result<Reply, String> {
+        ) -> Result<Reply, ModelError> {
             let _guard = SetOnDrop(self.dropped.clone());
             std::future::pending::<()>().await;
             unreachable!()
@@ -898,12 +899,12 @@ mod tests {
             m: &[ChatMsg],
             t: &[serde_json::Value],
             max_tokens: usize,
-        ) -> Result<Reply, String> {
+        ) -> Result<Reply, ModelError> {
             self.asked
                 .push((context::total(m) + budget::tools_tokens(t), max_tokens));
             self.replies
                 .pop_front()
-                .ok_or_else(|| "the script ran out".to_string())
+                .ok_or_else(|| ModelError::Broken("the script ran out".into()))
         }
     }
 

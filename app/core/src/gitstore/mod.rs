@@ -7,6 +7,7 @@
 //! (pushes, reverts, branch switches, later the agent and the editor) take
 //! the project's lock, one at a time.
 
+mod facade;
 mod files;
 mod history;
 mod pinned;
@@ -14,6 +15,7 @@ mod search;
 mod templates;
 mod tree;
 
+pub use facade::Git;
 pub use files::{resolve_ref, validate_path, Content, Entry, FileChange};
 pub use history::{Branch, ChangedFile, FileDiff, Person, Version};
 pub use search::{Replaced, SearchFile, SearchMatch, SearchQuery, SearchResult};

@@ -5,9 +5,11 @@ use crate::llm::resolve::Target;
 use crate::llm::wire::{
     ChatMessage, ChatRequest, Content, ContentPart, FunctionCall, Tool, ToolCall,
 };
-use crate::llm::ChatEvent;
+use crate::llm::{ChatEvent, LlmError};
 use crate::state::AppState;
-use autocrea_core::agent::runner::{Call, ChatMsg, Image, Model, Reply, SandboxTools};
+use autocrea_core::agent::runner::{
+    Call, ChatMsg, Image, Model, ModelError, Reply, SandboxTools, ToolError,
+};
 use autocrea_core::agent::textcalls;
 use autocrea_core::agent::{budget, context};
 use autocrea_core::llm::policy::ToolFormat;
@@ -70,7 +72,7 @@ impl Model for ProviderModel {
         messages: &[ChatMsg],
         tools: &[serde_json::Value],
         max_tokens: usize,
-    ) -> Result<Reply, String> {
+    ) -> Result<Reply, ModelError> {
         self.calls += 1;
         let native = !self.text_tools() && !tools.is_empty();
         // The local worker constrains its output to a tool call with
@@ -222,14 +224,14 @@ impl Drop for InFlight {
 async fn collect(
     events: Result<crate::llm::EventStream, crate::llm::LlmError>,
     on_text: impl Fn(&str, Option<&str>),
-) -> Result<Reply, String> {
-    let mut events = events.map_err(|e| e.to_string())?;
+) -> Result<Reply, ModelError> {
+    let mut events = events.map_err(model_error)?;
     let mut reply = Reply::default();
     let mut cut = false;
     // The name of the call being streamed, for its pieces.
     let mut writing: Option<String> = None;
     while let Some(event) = events.next().await {
-        match event.map_err(|e| e.to_string())? {
+        match event.map_err(|e| ModelError::Broken(e.to_string()))? {
             ChatEvent::Text(t) => {
                 on_text(&t, None);
                 reply.text.push_str(&t);
@@ -270,6 +272,30 @@ async fn collect(
         reply.format_errors.push(format!("your answer was cut off after {} tokens, the most one answer may have; make one smaller call", reply.completion_tokens));
     }
     Ok(reply)
+}
+
+/// What the agent makes of a gateway error: worth another try later, or not.
+fn model_error(e: LlmError) -> ModelError {
+    let message = e.to_string();
+    match e {
+        LlmError::Busy { .. } | LlmError::Unavailable(_) => ModelError::Unavailable(message),
+        LlmError::Upstream { status, .. } if status >= 500 || status == 429 => {
+            ModelError::Unavailable(message)
+        }
+        LlmError::BadRequest(_)
+        | LlmError::ModelNotFound(_)
+        | LlmError::NoKey { .. }
+        | LlmError::Upstream { .. } => ModelError::Refused(message),
+        LlmError::Internal(_) => ModelError::Broken(message),
+    }
+}
+
+/// What the agent makes of a sandbox error.
+fn tool_error(e: SandboxError) -> ToolError {
+    match e {
+        SandboxError::CommandRefused(m) => ToolError::Refused(m),
+        other => ToolError::Sandbox(other.to_string()),
+    }
 }
 
 /// A message in OpenAI's shape. Without native tools, calls and results
@@ -354,13 +380,13 @@ pub struct SandboxBridge {
 }
 
 impl SandboxTools for SandboxBridge {
-    async fn exec(&self, command: &str, timeout_secs: Option<u64>) -> Result<String, String> {
+    async fn exec(&self, command: &str, timeout_secs: Option<u64>) -> Result<String, ToolError> {
         let r = self
             .state
             .sandboxes
             .exec(&self.project_id, &self.template, command, timeout_secs)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(tool_error)?;
         let status = match (r.exit_code, r.timed_out) {
             (_, true) => "timed out".to_string(),
             (Some(c), _) => format!("exit code {c}"),
@@ -373,7 +399,7 @@ impl SandboxTools for SandboxBridge {
         ))
     }
 
-    async fn check(&self) -> Result<Vec<Diagnostic>, String> {
+    async fn check(&self) -> Result<Vec<Diagnostic>, ToolError> {
         match self
             .state
             .sandboxes
@@ -390,7 +416,7 @@ impl SandboxTools for SandboxBridge {
                 message: "not checked: sandboxes are turned off on this appliance".into(),
                 source: "autocrea".into(),
             }]),
-            other => other.map_err(|e| e.to_string()),
+            other => other.map_err(tool_error),
         }
     }
 }

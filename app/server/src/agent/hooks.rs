@@ -4,6 +4,7 @@
 
 use super::EventLog;
 use crate::state::AppState;
+use autocrea_core::agent::errors::DiffError;
 use autocrea_core::agent::pipeline::{Approval, Hooks, StepReport};
 use autocrea_core::agent::store;
 use serde_json::json;
@@ -62,12 +63,11 @@ impl Hooks for ServerHooks {
         self.log.push("step", data);
     }
 
-    async fn turn_diff(&mut self) -> Result<String, String> {
-        let git = self.state.git.clone();
-        let id = self.project_id.clone();
-        tokio::task::spawn_blocking(move || git.worktree_diff(&id, 512 * 1024))
+    async fn turn_diff(&mut self) -> Result<String, DiffError> {
+        self.state
+            .git
+            .worktree_diff(&self.project_id, 512 * 1024)
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())
+            .map_err(|e| DiffError(e.to_string()))
     }
 }

@@ -240,16 +240,11 @@ async fn begin(
     mode: Mode,
     model: &str,
 ) -> Result<Prepared, ApiError> {
-    let git = state.git.clone();
-    let id = project.id.clone();
-    let head = crate::error::blocking(move || {
-        Ok(git
-            .history(&id, None, 0, 1)?
-            .0
-            .first()
-            .map(|v| v.sha.clone()))
-    })
-    .await?;
+    let head = state
+        .git
+        .history(&project.id, None, 0, 1)
+        .await
+        .map(|(versions, _)| versions.first().map(|v| v.sha.clone()))?;
     let all = store::messages(&state.pool, &thread.id).await?;
     // The message the new one follows, and the version to start from.
     let (parent, content, earlier) = match &ask {
@@ -448,12 +443,11 @@ async fn run(
         tools_in_prompt: model.text_tools(),
     };
     let result = match &p.restore {
-        Some(sha) => {
-            let (git, id, sha) = (state.git.clone(), project.id.clone(), sha.clone());
-            crate::error::blocking(move || git.load_version_into_worktree(&id, &sha))
-                .await
-                .map_err(|e| e.message)
-        }
+        Some(sha) => state
+            .git
+            .load_version_into_worktree(&project.id, sha)
+            .await
+            .map_err(|e| e.to_string()),
         None => Ok(()),
     };
     let attached = attachments::with_data(&state.pool, &p.request.id).await;
@@ -530,10 +524,12 @@ async fn run(
     };
     let (status, commit, error) = match &ending {
         Ending::Done { remaining_errors } => {
-            let git = state.git.clone();
-            let (id, message) = (project.id.clone(), commit_message(&thread, mode, &result));
+            let message = commit_message(&thread, mode, &result);
             let author = Author::agent(pipeline::DEVELOPER.name);
-            match crate::error::blocking(move || git.commit_worktree(&id, &message, &author)).await
+            match state
+                .git
+                .commit_worktree(&project.id, &message, &author)
+                .await
             {
                 Ok(sha) => {
                     let mut notes = Vec::new();
@@ -559,7 +555,7 @@ async fn run(
                 Err(e) => (
                     TurnStatus::Failed,
                     None,
-                    Some(format!("could not commit: {}", e.message)),
+                    Some(format!("could not commit: {e}")),
                 ),
             }
         }
@@ -579,10 +575,8 @@ async fn run(
         Ending::Failed(e) => (TurnStatus::Failed, None, Some(e.clone())),
     };
     if status != TurnStatus::Done {
-        let git = state.git.clone();
-        let id = project.id.clone();
-        if let Err(e) = crate::error::blocking(move || git.discard_worktree_changes(&id)).await {
-            tracing::error!(project = %project.id, error = %e.message, "could not discard a turn's changes");
+        if let Err(e) = state.git.discard_worktree_changes(&project.id).await {
+            tracing::error!(project = %project.id, error = %e, "could not discard a turn's changes");
         }
     }
     let end = store::TurnEnd {

@@ -6,7 +6,7 @@
 //! working tree, changes are refused with 409 `agent_running`.
 
 use super::projects::person;
-use crate::error::{blocking, ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth};
 use crate::state::AppState;
 use autocrea_core::gitstore::Content;
@@ -34,8 +34,7 @@ pub async fn tree(
     Path(id): Path<String>,
 ) -> ApiResult<Json<FileTree>> {
     let project = owned(&state, &auth, &id).await?;
-    let git = state.git.clone();
-    let (version, entries) = blocking(move || git.all_files(&project.id)).await?;
+    let (version, entries) = state.git.all_files(&project.id).await?;
     Ok(Json(FileTree {
         version,
         files: entries
@@ -73,10 +72,11 @@ pub async fn read(
     Query(q): Query<FileQuery>,
 ) -> ApiResult<Json<FileView>> {
     let project = owned(&state, &auth, &id).await?;
-    let git = state.git.clone();
     let (path, reference) = (q.path.clone(), q.reference.clone());
-    let (content, version) =
-        blocking(move || git.read(&project.id, reference.as_deref(), &path)).await?;
+    let (content, version) = state
+        .git
+        .read(&project.id, reference.as_deref(), &path)
+        .await?;
     match content {
         Content::File { entry, data } => Ok(Json(FileView {
             path: entry.path,
@@ -124,21 +124,23 @@ pub async fn save(
         .filter(|m| !m.trim().is_empty())
         .unwrap_or_else(|| format!("{verb} {}", q.path));
     let _lock = writer_lock(&state, &project.id)?;
-    let (git, author, path) = (state.git.clone(), person(&auth), q.path.clone());
+    let (author, path) = (person(&auth), q.path.clone());
     let pid = project.id.clone();
-    let (oid, blob) = blocking(move || {
-        git.write_file(
-            &pid,
-            None,
-            None,
-            &path,
-            Some(body.content.as_bytes()),
-            body.sha.as_deref(),
-            &message,
-            &author,
-        )
-    })
-    .await?;
+    let (oid, blob) = state
+        .git
+        .run(move |git| {
+            git.write_file(
+                &pid,
+                None,
+                None,
+                &path,
+                Some(body.content.as_bytes()),
+                body.sha.as_deref(),
+                &message,
+                &author,
+            )
+        })
+        .await?;
     projects::touch(&state.pool, &project.id).await?;
     Ok(Json(Saved {
         path: q.path,
@@ -163,13 +165,15 @@ pub async fn delete(
         .clone()
         .ok_or_else(|| ApiError::invalid("sha: the blob id of the file you delete"))?;
     let _lock = writer_lock(&state, &project.id)?;
-    let (git, author, path) = (state.git.clone(), person(&auth), q.path.clone());
+    let (author, path) = (person(&auth), q.path.clone());
     let pid = project.id.clone();
     let message = format!("Delete {}", q.path);
-    let (oid, _) = blocking(move || {
-        git.write_file(&pid, None, None, &path, None, Some(&sha), &message, &author)
-    })
-    .await?;
+    let (oid, _) = state
+        .git
+        .run(move |git| {
+            git.write_file(&pid, None, None, &path, None, Some(&sha), &message, &author)
+        })
+        .await?;
     projects::touch(&state.pool, &project.id).await?;
     Ok(Json(Saved {
         path: q.path,
@@ -190,12 +194,14 @@ pub async fn rename(
 ) -> ApiResult<Json<Saved>> {
     let project = owned(&state, &auth, &id).await?;
     let _lock = writer_lock(&state, &project.id)?;
-    let (git, author) = (state.git.clone(), person(&auth));
+    let author = person(&auth);
     let pid = project.id.clone();
     let message = format!("Rename {} to {}", body.from, body.to);
     let (from, to, sha) = (body.from.clone(), body.to.clone(), body.sha.clone());
-    let (oid, blob) =
-        blocking(move || git.rename_file(&pid, &from, &to, &sha, &message, &author)).await?;
+    let (oid, blob) = state
+        .git
+        .run(move |git| git.rename_file(&pid, &from, &to, &sha, &message, &author))
+        .await?;
     projects::touch(&state.pool, &project.id).await?;
     Ok(Json(Saved {
         path: body.to,

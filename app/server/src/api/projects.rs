@@ -2,7 +2,7 @@
 //! exactly like one that does not exist.
 
 use crate::agent::turn;
-use crate::error::{blocking, ApiError, ApiResult, ErrorBody, ErrorDetail};
+use crate::error::{ApiError, ApiResult, ErrorBody, ErrorDetail};
 use crate::extract::{ApiJson, Auth};
 use crate::state::AppState;
 use autocrea_core::agent::store;
@@ -178,16 +178,14 @@ pub async fn create(
     };
     let mut project =
         projects::create(&state.pool, auth.user.id, &name, &description, template).await?;
-    let (git, id, template, author) = (
-        state.git.clone(),
-        project.id.clone(),
-        project.template.clone(),
-        person(&auth),
-    );
-    if let Err(e) = blocking(move || git.create(&id, &template, &author).map(|_| ())).await {
+    let created = state
+        .git
+        .create(&project.id, &project.template, &person(&auth))
+        .await;
+    if let Err(e) = created {
         // No project without its repository: undo the row.
         let _ = projects::delete(&state.pool, auth.user.id, &project.id).await;
-        return Err(e);
+        return Err(e.into());
     }
     audit::record(
         &state.pool,
@@ -324,10 +322,9 @@ pub async fn delete(
     }
     let _lock = state.git.lock(&id).await;
     let project = projects::delete(&state.pool, auth.user.id, &id).await?;
-    let git = state.git.clone();
     let repo_id = id.clone();
     // The row is gone; a leftover repository is removed at the next start if this fails.
-    if let Err(e) = blocking(move || git.delete(&repo_id)).await {
+    if let Err(e) = state.git.delete(&repo_id).await {
         tracing::warn!(project = %id, error = ?e, "could not remove the repository");
     }
     audit::record(
@@ -355,10 +352,9 @@ pub async fn duplicate(
     projects::get(&state.pool, auth.user.id, &id).await?;
     let _lock = state.git.lock(&id).await;
     let copy = projects::duplicate(&state.pool, auth.user.id, &id).await?;
-    let (git, from, to) = (state.git.clone(), id.clone(), copy.id.clone());
-    if let Err(e) = blocking(move || git.duplicate(&from, &to)).await {
+    if let Err(e) = state.git.duplicate(&id, &copy.id).await {
         let _ = projects::delete(&state.pool, auth.user.id, &copy.id).await;
-        return Err(e);
+        return Err(e.into());
     }
     audit::record(
         &state.pool,

@@ -4,7 +4,7 @@
 
 use super::files::writer_lock;
 use super::projects::person;
-use crate::error::{blocking, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth};
 use crate::state::AppState;
 use autocrea_core::gitstore::{SearchQuery, SearchResult};
@@ -42,10 +42,7 @@ pub async fn search(
     let project = projects::get(&state.pool, auth.user.id, &id).await?;
     let query = SearchQuery::new(&p.q, p.regex, p.case)?;
     let limit = p.limit.unwrap_or(500).clamp(1, 2000);
-    let git = state.git.clone();
-    Ok(Json(
-        blocking(move || git.search(&project.id, &query, limit)).await?,
-    ))
+    Ok(Json(state.git.search(&project.id, query, limit).await?))
 }
 
 /// Replaces every match in the named files as one new version. A file
@@ -70,11 +67,13 @@ pub async fn replace(
         files.len(),
         if files.len() == 1 { "" } else { "s" }
     );
-    let (git, author, pid) = (state.git.clone(), person(&auth), project.id.clone());
-    let (oid, replaced) = blocking(move || {
-        git.replace_in_files(&pid, &query, &body.replacement, &files, &message, &author)
-    })
-    .await?;
+    let (author, pid) = (person(&auth), project.id.clone());
+    let (oid, replaced) = state
+        .git
+        .run(move |git| {
+            git.replace_in_files(&pid, &query, &body.replacement, &files, &message, &author)
+        })
+        .await?;
     projects::touch(&state.pool, &project.id).await?;
     let replacements = replaced.iter().map(|r| r.replacements).sum();
     Ok(Json(ReplaceResult {

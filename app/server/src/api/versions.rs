@@ -1,7 +1,7 @@
 //! The version timeline of a project: history, diffs, revert, branches.
 
 use super::projects::person;
-use crate::error::{blocking, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth};
 use crate::state::AppState;
 use autocrea_core::audit;
@@ -44,16 +44,17 @@ pub async fn list(
     let id = owned(&state, &auth, &id).await?;
     let limit = p.limit.unwrap_or(30).clamp(1, 100);
     let page = p.page.unwrap_or(1).max(1);
-    let git = state.git.clone();
-    let (branch, (versions, total)) = blocking(move || {
-        let branch = match p.branch {
-            Some(b) => b,
-            None => git.current_branch(&id)?,
-        };
-        let history = git.history(&id, Some(&branch), (page - 1) * limit, limit)?;
-        Ok((branch, history))
-    })
-    .await?;
+    let (branch, (versions, total)) = state
+        .git
+        .run(move |git| {
+            let branch = match p.branch {
+                Some(b) => b,
+                None => git.current_branch(&id)?,
+            };
+            let history = git.history(&id, Some(&branch), (page - 1) * limit, limit)?;
+            Ok((branch, history))
+        })
+        .await?;
     Ok(Json(History {
         branch,
         versions,
@@ -73,8 +74,7 @@ pub async fn get(
     Path((id, sha)): Path<(String, String)>,
 ) -> ApiResult<Json<Version>> {
     let id = owned(&state, &auth, &id).await?;
-    let git = state.git.clone();
-    Ok(Json(blocking(move || git.version(&id, &sha)).await?))
+    Ok(Json(state.git.version(&id, &sha).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -97,9 +97,8 @@ pub async fn diff(
     Query(p): Query<DiffParams>,
 ) -> ApiResult<Json<Diff>> {
     let id = owned(&state, &auth, &id).await?;
-    let git = state.git.clone();
     let (from, to) = (p.from.clone(), p.to.clone());
-    let files = blocking(move || git.diff(&id, &p.from, &p.to)).await?;
+    let files = state.git.diff(&id, &p.from, &p.to).await?;
     Ok(Json(Diff { from, to, files }))
 }
 
@@ -115,8 +114,8 @@ pub async fn revert(
 ) -> ApiResult<(StatusCode, Json<Version>)> {
     let id = owned(&state, &auth, &id).await?;
     let _lock = state.git.lock(&id).await;
-    let (git, pid, target, author) = (state.git.clone(), id.clone(), sha.clone(), person(&auth));
-    let version = blocking(move || git.restore(&pid, &target, &author)).await?;
+    let (pid, target, author) = (id.clone(), sha.clone(), person(&auth));
+    let version = state.git.restore(&pid, &target, &author).await?;
     projects::touch(&state.pool, &id).await?;
     audit::record(
         &state.pool,
@@ -139,9 +138,8 @@ pub async fn branches(
     Path(id): Path<String>,
 ) -> ApiResult<Json<BranchList>> {
     let id = owned(&state, &auth, &id).await?;
-    let git = state.git.clone();
     Ok(Json(BranchList {
-        branches: blocking(move || git.branches(&id)).await?,
+        branches: state.git.branches(&id).await?,
     }))
 }
 
@@ -157,9 +155,11 @@ pub async fn create_branch(
 ) -> ApiResult<(StatusCode, Json<Branch>)> {
     let id = owned(&state, &auth, &id).await?;
     let _lock = state.git.lock(&id).await;
-    let (git, pid, name) = (state.git.clone(), id.clone(), body.name.clone());
-    let branch =
-        blocking(move || git.create_branch(&pid, &body.name, body.from.as_deref())).await?;
+    let (pid, name) = (id.clone(), body.name.clone());
+    let branch = state
+        .git
+        .create_branch(&pid, &body.name, body.from.as_deref())
+        .await?;
     audit::record(
         &state.pool,
         &auth.actor(),
@@ -183,12 +183,14 @@ pub async fn switch_branch(
 ) -> ApiResult<Json<BranchList>> {
     let id = owned(&state, &auth, &id).await?;
     let _lock = state.git.lock(&id).await;
-    let (git, pid, name) = (state.git.clone(), id.clone(), body.name.clone());
-    let branches = blocking(move || {
-        git.switch_branch(&pid, &body.name)?;
-        git.branches(&pid)
-    })
-    .await?;
+    let (pid, name) = (id.clone(), body.name.clone());
+    let branches = state
+        .git
+        .run(move |git| {
+            git.switch_branch(&pid, &body.name)?;
+            git.branches(&pid)
+        })
+        .await?;
     projects::touch(&state.pool, &id).await?;
     audit::record(
         &state.pool,
@@ -212,8 +214,8 @@ pub async fn delete_branch(
 ) -> ApiResult<StatusCode> {
     let id = owned(&state, &auth, &id).await?;
     let _lock = state.git.lock(&id).await;
-    let (git, pid, branch) = (state.git.clone(), id.clone(), name.clone());
-    blocking(move || git.delete_branch(&pid, &branch)).await?;
+    let (pid, branch) = (id.clone(), name.clone());
+    state.git.delete_branch(&pid, &branch).await?;
     audit::record(
         &state.pool,
         &auth.actor(),
@@ -235,13 +237,14 @@ pub async fn previewing(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Previewing>> {
     let id = owned(&state, &auth, &id).await?;
-    let git = state.git.clone();
-    let version = blocking(move || {
-        git.pinned(&id)
-            .map(|sha| git.version(&id, &sha))
-            .transpose()
-    })
-    .await?;
+    let version = state
+        .git
+        .run(move |git| {
+            git.pinned(&id)
+                .map(|sha| git.version(&id, &sha))
+                .transpose()
+        })
+        .await?;
     Ok(Json(Previewing { version }))
 }
 
@@ -260,12 +263,13 @@ pub async fn preview_version(
 ) -> ApiResult<Json<Previewing>> {
     let id = owned(&state, &auth, &id).await?;
     let lock = super::files::writer_lock(&state, &id)?;
-    let git = state.git.clone();
-    let version = blocking(move || {
-        let sha = git.pin_version(&id, &body.sha, lock)?;
-        git.version(&id, &sha)
-    })
-    .await?;
+    let version = state
+        .git
+        .run(move |git| {
+            let sha = git.pin_version(&id, &body.sha, lock)?;
+            git.version(&id, &sha)
+        })
+        .await?;
     Ok(Json(Previewing {
         version: Some(version),
     }))
@@ -281,7 +285,6 @@ pub async fn preview_latest(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Previewing>> {
     let id = owned(&state, &auth, &id).await?;
-    let git = state.git.clone();
-    blocking(move || git.unpin(&id)).await?;
+    state.git.unpin(&id).await?;
     Ok(Json(Previewing { version: None }))
 }

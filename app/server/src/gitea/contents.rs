@@ -2,7 +2,7 @@
 //! delete a file, each as one commit.
 
 use super::types;
-use super::{base_url, blocking, owned_repo, Caller, GiteaError, GiteaResult};
+use super::{base_url, owned_repo, Caller, GiteaError, GiteaResult};
 use crate::state::AppState;
 use autocrea_core::gitstore::{Author, Content, Entry};
 use autocrea_core::projects;
@@ -46,17 +46,18 @@ async fn read(
 ) -> GiteaResult<Json<Value>> {
     let project = owned_repo(state, caller, owner, repo).await?;
     let w = where_(headers, state, &caller.user.username, &project.slug);
-    let git = state.git.clone();
     let id = project.id.clone();
-    let (content, reference) = blocking(move || {
-        let reference = match reference {
-            Some(r) => r,
-            None => git.current_branch(&id)?,
-        };
-        let (content, commit) = git.read(&id, Some(&reference), &path)?;
-        Ok(((content, commit), reference))
-    })
-    .await?;
+    let (content, reference) = state
+        .git
+        .run(move |git| {
+            let reference = match reference {
+                Some(r) => r,
+                None => git.current_branch(&id)?,
+            };
+            let (content, commit) = git.read(&id, Some(&reference), &path)?;
+            Ok(((content, commit), reference))
+        })
+        .await?;
     let (content, commit) = content;
     let entry_json = |e: &Entry, b64: Option<String>| {
         types::contents(e, &commit, b64, &w.repo_url, &w.base, &w.full, &reference)
@@ -169,30 +170,32 @@ async fn change(
             .unwrap_or_else(|| caller.user.email.clone()),
     };
     let _lock = state.git.lock(&project.id).await;
-    let (git, id, file) = (state.git.clone(), project.id.clone(), path.clone());
+    let (id, file) = (project.id.clone(), path.clone());
     let target_branch = opts.new_branch.clone().or(opts.branch.clone());
-    let (version, content) = blocking(move || {
-        let (oid, _) = git.write_file(
-            &id,
-            opts.branch.as_deref(),
-            opts.new_branch.as_deref(),
-            &file,
-            data.as_deref(),
-            opts.sha.as_deref(),
-            &message,
-            &author,
-        )?;
-        let version = git.version(&id, &oid.to_string())?;
-        let content = match data {
-            Some(_) => match git.read(&id, Some(&oid.to_string()), &file)?.0 {
-                Content::File { entry, .. } => Some(entry),
-                Content::Dir(_) => None,
-            },
-            None => None,
-        };
-        Ok((version, content))
-    })
-    .await?;
+    let (version, content) = state
+        .git
+        .run(move |git| {
+            let (oid, _) = git.write_file(
+                &id,
+                opts.branch.as_deref(),
+                opts.new_branch.as_deref(),
+                &file,
+                data.as_deref(),
+                opts.sha.as_deref(),
+                &message,
+                &author,
+            )?;
+            let version = git.version(&id, &oid.to_string())?;
+            let content = match data {
+                Some(_) => match git.read(&id, Some(&oid.to_string()), &file)?.0 {
+                    Content::File { entry, .. } => Some(entry),
+                    Content::Dir(_) => None,
+                },
+                None => None,
+            };
+            Ok((version, content))
+        })
+        .await?;
     projects::touch(&state.pool, &project.id).await?;
     let w = where_(&headers, &state, &caller.user.username, &project.slug);
     let reference = target_branch.unwrap_or_else(|| version.sha.clone());

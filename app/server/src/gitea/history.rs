@@ -1,9 +1,7 @@
 //! Branches and commits.
 
 use super::types;
-use super::{
-    base_url, blocking, owned_repo, paging_headers, Caller, GiteaError, GiteaResult, Paging,
-};
+use super::{base_url, owned_repo, paging_headers, Caller, GiteaError, GiteaResult, Paging};
 use crate::state::AppState;
 use autocrea_core::gitstore::validate_path;
 use axum::extract::{Path, Query, State};
@@ -82,25 +80,27 @@ pub async fn create_branch(
     let project = owned_repo(&state, &caller, &owner, &repo).await?;
     let (url, _, _) = repo_url(&headers, &state, &caller.user.username, &project.slug);
     let _lock = state.git.lock(&project.id).await;
-    let (git, id) = (state.git.clone(), project.id.clone());
-    let branch = blocking(move || {
-        let from = body.old_ref_name.or(body.old_branch_name);
-        let start = match from {
-            Some(r) => {
-                let repo = git.open(&id)?;
-                let sha = autocrea_core::gitstore::resolve_ref(
-                    &repo,
-                    r.trim_start_matches("refs/heads/"),
-                )?
-                .id()
-                .to_string();
-                Some(sha)
-            }
-            None => None,
-        };
-        git.create_branch(&id, &body.new_branch_name, start.as_deref())
-    })
-    .await?;
+    let id = project.id.clone();
+    let branch = state
+        .git
+        .run(move |git| {
+            let from = body.old_ref_name.or(body.old_branch_name);
+            let start = match from {
+                Some(r) => {
+                    let repo = git.open(&id)?;
+                    let sha = autocrea_core::gitstore::resolve_ref(
+                        &repo,
+                        r.trim_start_matches("refs/heads/"),
+                    )?
+                    .id()
+                    .to_string();
+                    Some(sha)
+                }
+                None => None,
+            };
+            git.create_branch(&id, &body.new_branch_name, start.as_deref())
+        })
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(types::branch(&branch.name, &branch.head, &url)),
@@ -114,8 +114,8 @@ pub async fn delete_branch(
 ) -> GiteaResult<StatusCode> {
     let project = owned_repo(&state, &caller, &owner, &repo).await?;
     let _lock = state.git.lock(&project.id).await;
-    let (git, id) = (state.git.clone(), project.id.clone());
-    blocking(move || git.delete_branch(&id, &name)).await?;
+    let id = project.id.clone();
+    state.git.delete_branch(&id, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -146,20 +146,22 @@ pub async fn commits(
         Some(p) => Some(validate_path(p).map_err(GiteaError::from)?).filter(|p| !p.is_empty()),
         None => None,
     };
-    let (git, id) = (state.git.clone(), project.id.clone());
+    let id = project.id.clone();
     let (skip, limit) = ((paging.page() - 1) * paging.limit(), paging.limit());
-    let found = blocking(move || {
-        if git.is_empty(&id)? {
-            return Ok(None);
-        }
-        let reference = match q.sha {
-            Some(s) => s,
-            None => git.current_branch(&id)?,
-        };
-        git.history_of(&id, &reference, path.as_deref(), skip, limit)
-            .map(Some)
-    })
-    .await?;
+    let found = state
+        .git
+        .run(move |git| {
+            if git.is_empty(&id)? {
+                return Ok(None);
+            }
+            let reference = match q.sha {
+                Some(s) => s,
+                None => git.current_branch(&id)?,
+            };
+            git.history_of(&id, &reference, path.as_deref(), skip, limit)
+                .map(Some)
+        })
+        .await?;
     let Some((versions, total)) = found else {
         return Err(GiteaError::new(
             StatusCode::CONFLICT,
@@ -185,15 +187,17 @@ pub async fn commit(
 ) -> GiteaResult<Json<Value>> {
     let project = owned_repo(&state, &caller, &owner, &repo).await?;
     let (url, base, full) = repo_url(&headers, &state, &caller.user.username, &project.slug);
-    let (git, id) = (state.git.clone(), project.id.clone());
-    let version = blocking(move || {
-        let repo = git.open(&id)?;
-        let oid = autocrea_core::gitstore::resolve_ref(&repo, &sha)?
-            .id()
-            .to_string();
-        git.version(&id, &oid)
-    })
-    .await?;
+    let id = project.id.clone();
+    let version = state
+        .git
+        .run(move |git| {
+            let repo = git.open(&id)?;
+            let oid = autocrea_core::gitstore::resolve_ref(&repo, &sha)?
+                .id()
+                .to_string();
+            git.version(&id, &oid)
+        })
+        .await?;
     Ok(Json(types::commit(&version, &url, &base, &full)))
 }
 
@@ -202,13 +206,16 @@ async fn all_branches(
     state: &AppState,
     project_id: &str,
 ) -> GiteaResult<Vec<autocrea_core::gitstore::Branch>> {
-    let (git, id) = (state.git.clone(), project_id.to_string());
-    blocking(move || {
-        if git.is_empty(&id)? {
-            Ok(Vec::new())
-        } else {
-            git.branches(&id)
-        }
-    })
-    .await
+    let id = project_id.to_string();
+    let branches = state
+        .git
+        .run(move |git| {
+            if git.is_empty(&id)? {
+                Ok(Vec::new())
+            } else {
+                git.branches(&id)
+            }
+        })
+        .await?;
+    Ok(branches)
 }

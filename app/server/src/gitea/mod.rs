@@ -277,13 +277,3 @@ pub fn paging_headers(total: usize, paging: &Paging, url: &str) -> HeaderMap {
     );
     h
 }
-
-/// Runs blocking git work, mapping its errors to Gitea's.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, GitError> + Send + 'static,
-) -> GiteaResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| GiteaError::from(ApiError::internal(e)))?
-        .map_err(GiteaError::from)
-}

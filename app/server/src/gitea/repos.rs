@@ -2,9 +2,7 @@
 //! are projects, and the reverse.
 
 use super::types::{self, RepoFacts};
-use super::{
-    base_url, blocking, owned_repo, paging_headers, Caller, GiteaError, GiteaResult, Paging,
-};
+use super::{base_url, owned_repo, paging_headers, Caller, GiteaError, GiteaResult, Paging};
 use crate::state::AppState;
 use autocrea_core::accounts::{users, User};
 use autocrea_core::audit;
@@ -17,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
-use std::sync::Arc;
 
 pub async fn current_user(
     State(state): State<AppState>,
@@ -48,9 +45,8 @@ pub async fn repo_json(
     owner: &User,
     base: &str,
 ) -> GiteaResult<Value> {
-    let git: Arc<GitStore> = state.git.clone();
     let id = project.id.clone();
-    let facts = blocking(move || Ok(facts(&git, &id))).await?;
+    let facts = state.git.run(move |git| Ok(facts(git, &id))).await?;
     Ok(types::repository(project, owner, &facts, base))
 }
 
@@ -179,22 +175,24 @@ pub async fn create(
         "static",
     )
     .await?;
-    let (git, id, auto_init) = (state.git.clone(), project.id.clone(), body.auto_init);
+    let (id, auto_init) = (project.id.clone(), body.auto_init);
     let author = Author {
         name: caller.user.name.clone(),
         email: caller.user.email.clone(),
     };
-    let made = blocking(move || {
-        if auto_init {
-            git.create(&id, "static", &author).map(|_| ())
-        } else {
-            git.create_empty(&id)
-        }
-    })
-    .await;
+    let made = state
+        .git
+        .run(move |git| {
+            if auto_init {
+                git.create(&id, "static", &author).map(|_| ())
+            } else {
+                git.create_empty(&id)
+            }
+        })
+        .await;
     if let Err(e) = made {
         let _ = projects::delete(&state.pool, caller.user.id, &project.id).await;
-        return Err(e);
+        return Err(e.into());
     }
     let actor = audit::Actor {
         user_id: Some(caller.user.id),
@@ -259,8 +257,8 @@ pub async fn edit(
     }
     if let Some(branch) = body.default_branch.clone() {
         let _lock = state.git.lock(&project.id).await;
-        let (git, id) = (state.git.clone(), project.id.clone());
-        blocking(move || git.switch_branch(&id, &branch)).await?;
+        let id = project.id.clone();
+        state.git.switch_branch(&id, &branch).await?;
     }
     let project = projects::update(
         &state.pool,
@@ -283,8 +281,8 @@ pub async fn delete(
     let project = owned_repo(&state, &caller, &owner, &repo).await?;
     let _lock = state.git.lock(&project.id).await;
     projects::delete(&state.pool, caller.user.id, &project.id).await?;
-    let (git, id) = (state.git.clone(), project.id.clone());
-    if let Err(e) = blocking(move || git.delete(&id)).await {
+    let id = project.id.clone();
+    if let Err(e) = state.git.delete(&id).await {
         tracing::warn!(error = ?e, "repository left behind; removed at the next start");
     }
     Ok(StatusCode::NO_CONTENT)
