@@ -8,8 +8,7 @@
 // status is shown where a model is picked.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { startServer, launchBrowser, newPage, screenshot, hydrated, csrf } from './support.mjs';
+import { startServer, launchBrowser, newPage, screenshot, hydrated, csrf, scriptedModel, chatReply, offerScriptedModel } from './support.mjs';
 
 const PASSWORD = 'correct horse battery staple 42';
 const PROMPT = 'Build a todo list app with add and delete';
@@ -20,30 +19,19 @@ const asked = []; // the user messages the scripted model was asked
 
 /// One reply per call: it writes index.html on the first call of a turn and
 /// ends the turn once it has seen the tool results.
-function scriptedModel() {
-  return new Promise((resolve) => {
-    const srv = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => { body += d; });
-      req.on('end', () => {
-        const msgs = JSON.parse(body).messages;
-        asked.push(msgs.filter((m) => m.role === 'user').map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content))).join('\n'));
-        const message = msgs.some((m) => m.role === 'tool')
-          ? { role: 'assistant', content: 'Built the **todo list**.' }
-          : { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'full_file_rewrite',
-            arguments: JSON.stringify({ path: 'index.html', content: '<!doctype html>\n<title>Todo</title>\n<h1>Todo list</h1>\n' }) } }] };
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'coder',
-          choices: [{ index: 0, message, finish_reason: message.tool_calls ? 'tool_calls' : 'stop' }],
-          usage: { prompt_tokens: 100, completion_tokens: 20, total_tokens: 120 } }));
-      });
-    });
-    srv.listen(0, '127.0.0.1', () => resolve({ srv, url: `http://127.0.0.1:${srv.address().port}/v1` }));
+function todoModel() {
+  return scriptedModel(({ messages: msgs }, res) => {
+    asked.push(msgs.filter((m) => m.role === 'user').map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content))).join('\n'));
+    const message = msgs.some((m) => m.role === 'tool')
+      ? { role: 'assistant', content: 'Built the **todo list**.' }
+      : { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'full_file_rewrite',
+        arguments: JSON.stringify({ path: 'index.html', content: '<!doctype html>\n<title>Todo</title>\n<h1>Todo list</h1>\n' }) } }] };
+    chatReply(res, message);
   });
 }
 
 before(async () => {
-  model = await scriptedModel();
+  model = await todoModel();
   server = await startServer();
   browser = await launchBrowser();
 });
@@ -99,11 +87,7 @@ test('a fresh install greets the first person with sign-up, not "Welcome back"',
 test('the dashboard prompt creates the project, opens its workspace and runs the first turn', async () => {
   const page = await newPage(browser, server.url);
   const headers = await signIn(page);
-  let r = await page.request.put('/api/v1/admin/llm/policy', { headers, data: { local: true, providers: [
-    { id: 'scripted', kind: 'openai', base_url: model.url, enabled: true, models: ['coder'] }] } });
-  assert.equal(r.status(), 200, await r.text());
-  r = await page.request.put('/api/v1/admin/llm/providers/scripted/key', { headers, data: { key: 'sk-scripted-0000' } });
-  assert.equal(r.status(), 200, await r.text());
+  await offerScriptedModel(page, headers, model.url);
 
   await page.goto('/');
   await page.getByRole('heading', { name: 'What do you want to build?' }).waitFor();

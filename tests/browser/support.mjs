@@ -1,6 +1,7 @@
 // Starts the real `autocrea` binary on a free loopback port with a fresh data
 // folder, and Debian's Chromium through playwright-core.
 import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -120,4 +121,37 @@ export async function waitForFrame(page, text, timeout = 60000) {
   const frame = page.frames().find((f) => f !== page.mainFrame());
   const html = frame ? await frame.content().catch((e) => `(no content: ${e.message})`) : '(no frame)';
   assert.fail(`the preview never showed ${JSON.stringify(text)}; it shows ${JSON.stringify(await frameText(page))}; frame ${frame?.url()}: ${html.slice(0, 600)}`);
+}
+
+/// A scripted OpenAI-compatible model on a free loopback port, for tests of
+/// the agent's UI. `answer(request, res)` gets each parsed chat request and
+/// writes the reply (`chatReply` for a plain one); returns { srv, url }.
+export function scriptedModel(answer) {
+  return new Promise((resolve) => {
+    const srv = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => answer(JSON.parse(body), res));
+    });
+    srv.listen(0, '127.0.0.1', () => resolve({ srv, url: `http://127.0.0.1:${srv.address().port}/v1` }));
+  });
+}
+
+/// One non-streamed chat completion carrying `message`.
+export function chatReply(res, message, usage = { prompt_tokens: 100, completion_tokens: 20 },
+  finish = message.tool_calls ? 'tool_calls' : 'stop') {
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'coder',
+    choices: [{ index: 0, message, finish_reason: finish }],
+    usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } }));
+}
+
+/// As the admin: the scripted model becomes provider `scripted` (model
+/// `scripted/coder`) with a shared key, so every account can use it.
+export async function offerScriptedModel(page, headers, url) {
+  let r = await page.request.put('/api/v1/admin/llm/policy', { headers, data: { local: true, providers: [
+    { id: 'scripted', kind: 'openai', base_url: url, enabled: true, models: ['coder'] }] } });
+  assert.equal(r.status(), 200, await r.text());
+  r = await page.request.put('/api/v1/admin/llm/providers/scripted/key', { headers, data: { key: 'sk-scripted-0000' } });
+  assert.equal(r.status(), 200, await r.text());
 }

@@ -4,8 +4,7 @@
 // after a later message.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { startServer, launchBrowser, newPage, screenshot, hydrated, csrf } from './support.mjs';
+import { startServer, launchBrowser, newPage, screenshot, hydrated, csrf, scriptedModel, offerScriptedModel } from './support.mjs';
 
 const PASSWORD = 'correct horse battery staple 42';
 let server;
@@ -18,60 +17,48 @@ let open = 0; // streamed answers still being written (Stop must end them)
 
 /// "slow ..." streams a create_file call a piece every 100 ms for a minute;
 /// "fail ..." answers 500; anything else finishes at once.
-function scriptedModel() {
-  return new Promise((resolve) => {
-    const srv = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => { body += d; });
-      req.on('end', () => {
-        const request = JSON.parse(body);
-        // The request is the newest user message (earlier ones are the thread's history).
-        const user = request.messages.filter((m) => m.role === 'user').map((m) => m.content).pop() || '';
-        if (user.includes('fail')) {
-          res.statusCode = 500;
-          res.setHeader('content-type', 'application/json');
-          res.end(JSON.stringify({ error: { message: 'the scripted model broke on purpose' } }));
-          return;
-        }
-        assert.equal(request.stream, true, 'the agent streams its calls');
-        res.setHeader('content-type', 'text/event-stream');
-        const send = (delta, finish = null) => res.write(`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 0, model: 'coder',
-          choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
-        if (!user.includes('slow') || request.messages.some((m) => m.role === 'tool')) {
-          send({ role: 'assistant', content: 'Done.' });
-          send({}, 'stop');
-          res.end('data: [DONE]\n\n');
-          return;
-        }
-        open += 1;
-        send({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'c1', type: 'function', function: { name: 'create_file', arguments: '' } }] });
-        send({ tool_calls: [{ index: 0, function: { arguments: '{"path": "index.html", "content": "' } }] });
-        let n = 0;
-        const timer = setInterval(() => {
-          n += 1;
-          send({ tool_calls: [{ index: 0, function: { arguments: `line ${n} ` } }] });
-          if (n >= 600) { clearInterval(timer); send({ tool_calls: [{ index: 0, function: { arguments: '"}' } }] }); send({}, 'tool_calls'); res.end('data: [DONE]\n\n'); }
-        }, 100);
-        res.on('close', () => { clearInterval(timer); open -= 1; });
-      });
-    });
-    srv.listen(0, '127.0.0.1', () => resolve({ srv, url: `http://127.0.0.1:${srv.address().port}/v1` }));
+function streamingModel() {
+  return scriptedModel((request, res) => {
+    // The request is the newest user message (earlier ones are the thread's history).
+    const user = request.messages.filter((m) => m.role === 'user').map((m) => m.content).pop() || '';
+    if (user.includes('fail')) {
+      res.statusCode = 500;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ error: { message: 'the scripted model broke on purpose' } }));
+      return;
+    }
+    assert.equal(request.stream, true, 'the agent streams its calls');
+    res.setHeader('content-type', 'text/event-stream');
+    const send = (delta, finish = null) => res.write(`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 0, model: 'coder',
+      choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+    if (!user.includes('slow') || request.messages.some((m) => m.role === 'tool')) {
+      send({ role: 'assistant', content: 'Done.' });
+      send({}, 'stop');
+      res.end('data: [DONE]\n\n');
+      return;
+    }
+    open += 1;
+    send({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'c1', type: 'function', function: { name: 'create_file', arguments: '' } }] });
+    send({ tool_calls: [{ index: 0, function: { arguments: '{"path": "index.html", "content": "' } }] });
+    let n = 0;
+    const timer = setInterval(() => {
+      n += 1;
+      send({ tool_calls: [{ index: 0, function: { arguments: `line ${n} ` } }] });
+      if (n >= 600) { clearInterval(timer); send({ tool_calls: [{ index: 0, function: { arguments: '"}' } }] }); send({}, 'tool_calls'); res.end('data: [DONE]\n\n'); }
+    }, 100);
+    res.on('close', () => { clearInterval(timer); open -= 1; });
   });
 }
 
 before(async () => {
-  model = await scriptedModel();
+  model = await streamingModel();
   server = await startServer();
   browser = await launchBrowser();
   page = await newPage(browser, server.url);
   let r = await page.request.post('/api/v1/auth/signup', { data: { email: 'ada@example.com', name: 'Ada', password: PASSWORD } });
   assert.equal(r.status(), 201, await r.text());
   headers = { 'X-CSRF-Token': await csrf(page) };
-  r = await page.request.put('/api/v1/admin/llm/policy', { headers, data: { local: true, providers: [
-    { id: 'scripted', kind: 'openai', base_url: model.url, enabled: true, models: ['coder'] }] } });
-  assert.equal(r.status(), 200, await r.text());
-  r = await page.request.put('/api/v1/admin/llm/providers/scripted/key', { headers, data: { key: 'sk-scripted-0000' } });
-  assert.equal(r.status(), 200, await r.text());
+  await offerScriptedModel(page, headers, model.url);
   r = await page.request.post('/api/v1/projects', { headers, data: { name: 'Turns', template: 'static', model: 'scripted/coder' } });
   assert.equal(r.status(), 201, await r.text());
   project = (await r.json()).id;

@@ -8,8 +8,7 @@
 // agent change; the error overlay, console and bug finder sending to chat.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { startServer, launchBrowser, newPage, screenshot, hydrated, removeSandboxes, csrf, frameText, waitForFrame } from './support.mjs';
+import { startServer, launchBrowser, newPage, screenshot, hydrated, removeSandboxes, csrf, frameText, waitForFrame, scriptedModel, chatReply, offerScriptedModel } from './support.mjs';
 
 const PASSWORD = 'correct horse battery staple 42';
 const XSS = 'Here is <img src=x onerror="window.__xss=1"> and <script>window.__xss=2</script> and '
@@ -22,40 +21,28 @@ const asked = []; // every request the scripted model got
 
 /// Answers like a model: the first call of a turn builds (or, for "xss", replies with
 /// HTML), the call after the tool results ends the turn.
-function scriptedModel() {
-  return new Promise((resolve) => {
-    const srv = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => { body += d; });
-      req.on('end', () => {
-        const msgs = JSON.parse(body).messages;
-        asked.push(msgs);
-        const request = msgs.find((m) => m.role === 'user').content;
-        let message;
-        if (request.includes('xss')) {
-          message = { role: 'assistant', content: XSS };
-        } else if (msgs.some((m) => m.role === 'tool')) {
-          message = { role: 'assistant', content: 'Built the **shop** page.' };
-        } else {
-          const page = '<!doctype html>\n<title>Shop</title>\n<h1>Welcome to the shop</h1>\n<script src="shop.js"></script>\n';
-          message = { role: 'assistant', content: null, tool_calls: [
-            { id: 'c1', type: 'function', function: { name: 'full_file_rewrite', arguments: JSON.stringify({ path: 'index.html', content: page }) } },
-            { id: 'c2', type: 'function', function: { name: 'create_file', arguments: JSON.stringify({ path: 'shop.js', content: 'console.log("shop");\n' }) } },
-          ] };
-        }
-        setTimeout(() => {
-          res.setHeader('content-type', 'application/json');
-          res.end(JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'coder',
-            choices: [{ index: 0, message, finish_reason: 'stop' }], usage: { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150 } }));
-        }, 300);
-      });
-    });
-    srv.listen(0, '127.0.0.1', () => resolve({ srv, url: `http://127.0.0.1:${srv.address().port}/v1` }));
+function shopModel() {
+  return scriptedModel(({ messages: msgs }, res) => {
+    asked.push(msgs);
+    const request = msgs.find((m) => m.role === 'user').content;
+    let message;
+    if (request.includes('xss')) {
+      message = { role: 'assistant', content: XSS };
+    } else if (msgs.some((m) => m.role === 'tool')) {
+      message = { role: 'assistant', content: 'Built the **shop** page.' };
+    } else {
+      const page = '<!doctype html>\n<title>Shop</title>\n<h1>Welcome to the shop</h1>\n<script src="shop.js"></script>\n';
+      message = { role: 'assistant', content: null, tool_calls: [
+        { id: 'c1', type: 'function', function: { name: 'full_file_rewrite', arguments: JSON.stringify({ path: 'index.html', content: page }) } },
+        { id: 'c2', type: 'function', function: { name: 'create_file', arguments: JSON.stringify({ path: 'shop.js', content: 'console.log("shop");\n' }) } },
+      ] };
+    }
+    setTimeout(() => chatReply(res, message, { prompt_tokens: 120, completion_tokens: 30 }, 'stop'), 300);
   });
 }
 
 before(async () => {
-  model = await scriptedModel();
+  model = await shopModel();
   server = await startServer({ AUTOCREA_SANDBOX: 'on' });
   browser = await launchBrowser();
 });
@@ -97,11 +84,8 @@ test('build, edit, save and revert in the workspace', async () => {
   await page.waitForURL(server.url + '/');
   instance = (await (await page.request.get('/api/v1/admin/sandboxes')).json()).instance;
   const headers = { 'X-CSRF-Token': await csrf(page) };
-  let r = await page.request.put('/api/v1/admin/llm/policy', { headers, data: { local: true, providers: [
-    { id: 'scripted', kind: 'openai', base_url: model.url, enabled: true, models: ['coder'] }] } });
-  assert.equal(r.status(), 200, await r.text());
-  r = await page.request.put('/api/v1/admin/llm/providers/scripted/key', { headers, data: { key: 'sk-scripted-0000' } });
-  assert.equal(r.status(), 200, await r.text());
+  await offerScriptedModel(page, headers, model.url);
+  let r;
 
   // New project (static) from the dashboard.
   r = await page.request.post('/api/v1/projects', { headers, data: { name: 'Shop', template: 'static' } });
