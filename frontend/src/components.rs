@@ -3,6 +3,7 @@
 use crate::api;
 use crate::icons::{Icon, IconKind};
 use crate::session::{go_to, SessionResource};
+use autocrea_wire::llm::{LocalState, LocalStatus};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -51,7 +52,7 @@ pub fn ThemeToggle() -> impl IntoView {
 
 pub fn sign_out() {
     spawn_local(async move {
-        let _ = api::send::<serde_json::Value>("POST", "/api/v1/auth/logout", None).await;
+        let _ = api::auth::logout().await;
         go_to("/login");
     });
 }
@@ -252,24 +253,23 @@ fn focusables(root: &web_sys::HtmlDivElement) -> Vec<web_sys::HtmlElement> {
 /// forward (the server's message names them). `first_run` gives it the
 /// dashboard's wording.
 #[component]
-pub fn LocalModelBanner(
-    status: Option<api::LocalStatus>,
-    #[prop(optional)] first_run: bool,
-) -> impl IntoView {
+pub fn LocalModelBanner(status: LocalStatus, #[prop(optional)] first_run: bool) -> impl IntoView {
     let session = use_context::<SessionResource>();
-    let status = status.filter(|s| !s.agent_ready)?;
-    let title = match status.state.as_str() {
-        "test_model" if first_run => "Before your first app: the built-in model is a test model",
-        "test_model" => "The local model is a test model: it cannot build apps",
-        "context_too_small" => "The local model's context is too small for the agent",
-        _ => "No model can run the agent yet",
+    let status = Some(status).filter(|s| !s.agent_ready)?;
+    let title = match status.state {
+        LocalState::TestModel if first_run => {
+            "Before your first app: the built-in model is a test model"
+        }
+        LocalState::TestModel => "The local model is a test model: it cannot build apps",
+        LocalState::ContextTooSmall => "The local model's context is too small for the agent",
+        LocalState::Ready | LocalState::Unavailable => "No model can run the agent yet",
     };
     let model = status.model.clone().map(|m| match status.context {
         Some(c) => format!("Local model: {m}, {c} tokens of context."),
         None => format!("Local model: {m}."),
     });
     Some(view! {
-        <div class="model-banner" role="status" data-testid="local-model-banner" data-state=status.state.clone()>
+        <div class="model-banner" role="status" data-testid="local-model-banner" data-state=status.state.as_str()>
             <strong>{title}</strong>
             <p>{status.message.clone()}</p>
             {model.map(|m| view! { <p class="muted small">{m}</p> })}

@@ -16,6 +16,8 @@ pub enum ProviderKind {
     Gemini,
 }
 
+names!(ProviderKind { Openai => "openai", Anthropic => "anthropic", Gemini => "gemini" });
+
 impl ProviderKind {
     pub fn default_base_url(self) -> &'static str {
         match self {
@@ -58,6 +60,8 @@ pub enum ToolFormat {
     Native,
     Text,
 }
+
+names!(ToolFormat { Native => "native", Text => "text" });
 
 /// Which providers and models people may pick, as admins set it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -224,6 +228,8 @@ pub enum LocalState {
     Unavailable,
 }
 
+names!(LocalState { Ready => "ready", TestModel => "test_model", ContextTooSmall => "context_too_small", Unavailable => "unavailable" });
+
 /// Whether the local model can serve an agent turn, and if not, why and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -252,6 +258,8 @@ pub enum WorkerState {
     /// Turned off in the configuration.
     Disabled,
 }
+
+names!(WorkerState { Starting => "starting", Ready => "ready", Restarting => "restarting", Disabled => "disabled" });
 
 /// What admins see of the local model's worker process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -329,4 +337,25 @@ pub struct UsageTotal {
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
     pub duration_ms: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_json_names() {
+        for k in ProviderKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+        for t in ToolFormat::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
+        }
+        for s in LocalState::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in WorkerState::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
 }

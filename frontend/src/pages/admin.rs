@@ -1,14 +1,14 @@
 //! Instance administration in sections (a side nav; `?section=` in the
 //! address): sign-up, people, models and providers, usage, the audit log.
 
-use crate::api::{self, AuditList, InstanceSettings, SettingsWarning, UserList};
+use crate::api;
 use crate::components::{short_time, FormError};
 use crate::icons::{Icon, IconKind};
+use autocrea_wire::settings::{Severity, UpdateSettings, Warning};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-use serde_json::json;
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
@@ -22,16 +22,16 @@ pub fn AdminPage() -> impl IntoView {
             .unwrap_or("signup")
     });
     let shown = move |id: &'static str| move || section.get() == id;
-    let settings = LocalResource::new(|| api::get::<InstanceSettings>("/api/v1/admin/settings"));
-    let users = LocalResource::new(|| api::get::<UserList>("/api/v1/admin/users"));
-    let audit = LocalResource::new(|| api::get::<AuditList>("/api/v1/admin/audit?limit=50"));
+    let settings = LocalResource::new(api::admin::settings);
+    let users = LocalResource::new(api::admin::users);
+    let audit = LocalResource::new(|| api::admin::audit(50));
     let open_signup = RwSignal::new(None::<bool>);
-    let warnings = RwSignal::new(Vec::<SettingsWarning>::new());
+    let warnings = RwSignal::new(Vec::<Warning>::new());
     let error = RwSignal::new(None::<String>);
 
     Effect::new(move |_| {
         if let Some(Ok(s)) = settings.get() {
-            open_signup.set(Some(s.open_signup));
+            open_signup.set(Some(s.settings.open_signup));
             warnings.set(s.warnings);
         }
     });
@@ -42,14 +42,11 @@ pub fn AdminPage() -> impl IntoView {
         };
         error.set(None);
         spawn_local(async move {
-            match api::send::<InstanceSettings>(
-                "PATCH",
-                "/api/v1/admin/settings",
-                Some(json!({ "open_signup": !current })),
-            )
-            .await
-            {
-                Ok(s) => open_signup.set(Some(s.open_signup)),
+            let body = UpdateSettings {
+                open_signup: Some(!current),
+            };
+            match api::admin::update_settings(&body).await {
+                Ok(s) => open_signup.set(Some(s.settings.open_signup)),
                 Err(e) => error.set(Some(e.message)),
             }
         });
@@ -76,7 +73,7 @@ pub fn AdminPage() -> impl IntoView {
                 <h2>"Previews and the console"</h2>
                 {move || warnings.get().into_iter().map(|w| {
                     // Information (the single-machine default) reads calmer than a warning.
-                    let class = if w.severity == "warning" { "form-error" } else { "muted small" };
+                    let class = if w.severity == Severity::Warning { "form-error" } else { "muted small" };
                     view! { <p class=class data-code=w.code>{w.message}</p> }
                 }).collect_view()}
             </section>

@@ -3,19 +3,13 @@
 //! turns run the full pipeline or the Developer alone.
 
 use super::hydrated;
-use crate::api::{self, ProvidersView};
+use crate::api;
 use crate::components::{FormError, Notice};
+use autocrea_wire::agent::AgentSettings as Settings;
+use autocrea_wire::llm::ProvidersView;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
-use serde_json::json;
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct AgentSettingsView {
-    model: Option<String>,
-    mode: Option<String>,
-}
 
 /// The models a person may pick: the local one, and every model of a
 /// provider they or the admin have a key for.
@@ -23,10 +17,13 @@ fn choices(p: &ProvidersView) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if p.local {
         let name = p.local_model.clone().unwrap_or_else(|| "local".into());
-        let note = match &p.local_status {
-            Some(s) if s.test_model => " — test model, cannot build apps",
-            Some(s) if !s.agent_ready => " — not ready for the agent",
-            _ => "",
+        let s = &p.local_status;
+        let note = if s.test_model {
+            " — test model, cannot build apps"
+        } else if !s.agent_ready {
+            " — not ready for the agent"
+        } else {
+            ""
         };
         out.push((String::new(), format!("Local model ({name}){note}")));
     }
@@ -43,10 +40,10 @@ fn choices(p: &ProvidersView) -> Vec<(String, String)> {
 pub fn AgentSettings(project_id: String) -> impl IntoView {
     let ready = hydrated();
     let id = StoredValue::new(project_id);
-    let providers = LocalResource::new(|| api::get::<ProvidersView>("/api/v1/llm/providers"));
+    let providers = LocalResource::new(api::llm::providers);
     let current = LocalResource::new(move || {
-        let path = format!("/api/v1/projects/{}/agent", id.get_value());
-        async move { api::get::<AgentSettingsView>(&path).await }
+        let project = id.get_value();
+        async move { api::agent::settings(&project).await }
     });
     let model = RwSignal::new(String::new());
     let mode = RwSignal::new("quick".to_string());
@@ -63,15 +60,12 @@ pub fn AgentSettings(project_id: String) -> impl IntoView {
         error.set(None);
         saved.set(None);
         let m = model.get_untracked();
-        let body = json!({ "model": if m.is_empty() { None } else { Some(m) }, "mode": mode.get_untracked() });
+        let body = Settings {
+            model: if m.is_empty() { None } else { Some(m) },
+            mode: Some(mode.get_untracked()),
+        };
         spawn_local(async move {
-            match api::send::<AgentSettingsView>(
-                "PUT",
-                &format!("/api/v1/projects/{}/agent", id.get_value()),
-                Some(body),
-            )
-            .await
-            {
+            match api::agent::set_settings(&id.get_value(), &body).await {
                 Ok(s) => saved.set(Some(format!(
                     "Saved: {} in {} mode.",
                     s.model.unwrap_or_else(|| "the local model".into()),

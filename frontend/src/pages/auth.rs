@@ -4,12 +4,12 @@ use super::hydrated;
 use crate::api::{self, field_of};
 use crate::components::{FormError, Logo, ThemeToggle};
 use crate::session::go_to;
+use autocrea_wire::accounts::{LoginRequest, SignupRequest};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-use serde_json::json;
 
 /// Where to go after signing in: only a local path (see `redirect`).
 fn next_target(raw: Option<String>) -> String {
@@ -41,9 +41,12 @@ pub fn LoginPage() -> impl IntoView {
         busy.set(true);
         error.set(None);
         let next = next_target(query.get_untracked().get("next"));
-        let body = json!({ "email": email.get_untracked(), "password": password.get_untracked() });
+        let body = LoginRequest {
+            email: email.get_untracked(),
+            password: password.get_untracked(),
+        };
         spawn_local(async move {
-            match api::send::<serde_json::Value>("POST", "/api/v1/auth/login", Some(body)).await {
+            match api::auth::login(&body).await {
                 Ok(_) => go_to(&next),
                 Err(e) => {
                     error.set(Some(e.message));
@@ -104,9 +107,13 @@ pub fn SignupPage() -> impl IntoView {
             return;
         }
         busy.set(true);
-        let body = json!({ "email": email.get_untracked(), "name": name.get_untracked(), "password": password.get_untracked() });
+        let body = SignupRequest {
+            email: email.get_untracked(),
+            name: name.get_untracked(),
+            password: password.get_untracked(),
+        };
         spawn_local(async move {
-            match api::send::<serde_json::Value>("POST", "/api/v1/auth/signup", Some(body)).await {
+            match api::auth::signup(&body).await {
                 Ok(_) => go_to("/"),
                 Err(e) => {
                     busy.set(false);

@@ -3,16 +3,17 @@
 //! dialog's description) creates the project and starts its first turn on the
 //! server; the browser then opens the workspace, where the turn runs.
 
-use super::{encode, hydrated};
-use crate::api::{self, field_of, CreatedProject, ProjectList, ProvidersView, TemplateList};
+use super::hydrated;
+use crate::api::{self, field_of};
 use crate::components::{short_time, FormError, LoadingCards, LocalModelBanner, Modal};
 use crate::icons::{Icon, IconKind};
+use autocrea_wire::llm::ProvidersView;
+use autocrea_wire::projects::{CreateProject, CreatedProject, ProjectView, TemplateList};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
-use serde_json::json;
 
 /// Where a new project opens: its workspace. Why its first turn did not
 /// start, when it did not, goes along in this tab's session storage (not the
@@ -28,7 +29,7 @@ fn workspace_of(created: &CreatedProject) -> String {
 /// The model a new project's first turn uses: a usable provider's model when
 /// the local model cannot serve the agent, else the default (None).
 fn preferred_model(p: &ProvidersView) -> Option<String> {
-    let local_ready = p.local && p.local_status.as_ref().is_none_or(|s| s.agent_ready);
+    let local_ready = p.local && p.local_status.agent_ready;
     if local_ready {
         None
     } else {
@@ -42,8 +43,8 @@ pub fn DashboardPage() -> impl IntoView {
     let sort = RwSignal::new("updated".to_string());
     let creating = RwSignal::new(false);
     let ready = hydrated();
-    let providers = LocalResource::new(|| api::get::<ProvidersView>("/api/v1/llm/providers"));
-    let templates = LocalResource::new(|| api::get::<TemplateList>("/api/v1/templates"));
+    let providers = LocalResource::new(api::llm::providers);
+    let templates = LocalResource::new(api::projects::templates);
     let model = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if let Some(Ok(p)) = providers.get() {
@@ -56,13 +57,7 @@ pub fn DashboardPage() -> impl IntoView {
     let projects = LocalResource::new(move || {
         let (q, sort) = (search.get(), sort.get());
         let order = if sort == "name" { "asc" } else { "desc" };
-        async move {
-            api::get::<ProjectList>(&format!(
-                "/api/v1/projects?q={}&sort={sort}&order={order}",
-                encode(&q)
-            ))
-            .await
-        }
+        async move { api::projects::list(&q, &sort, order).await }
     });
 
     view! {
@@ -153,13 +148,15 @@ fn PromptBox(
             return;
         }
         busy.set(true);
-        let mut body = json!({ "prompt": text, "template": template.get_untracked() });
-        if let Some(m) = model.get_untracked() {
-            body["model"] = json!(m);
-        }
+        let body = CreateProject {
+            prompt: Some(text),
+            template: Some(template.get_untracked()),
+            model: model.get_untracked(),
+            ..Default::default()
+        };
         let navigate = navigate.clone();
         spawn_local(async move {
-            match api::send::<CreatedProject>("POST", "/api/v1/projects", Some(body)).await {
+            match api::projects::create(&body).await {
                 Ok(created) => navigate(&workspace_of(&created), Default::default()),
                 Err(e) => {
                     busy.set(false);
@@ -221,18 +218,22 @@ fn PromptBox(
 /// model) and every provider model the person has a key for.
 #[component]
 fn ModelPick(providers: ProvidersView, model: RwSignal<Option<String>>) -> impl IntoView {
-    let status = providers.local_status.clone();
-    let local_label = match (&status, &providers.local_model) {
-        (Some(s), _) if s.test_model => format!(
+    let status = &providers.local_status;
+    let local_label = if status.test_model {
+        format!(
             "Local: {} (test model, cannot build apps)",
-            s.model.clone().unwrap_or_else(|| "local".into())
-        ),
-        (Some(s), _) if !s.agent_ready => format!(
+            status.model.clone().unwrap_or_else(|| "local".into())
+        )
+    } else if !status.agent_ready {
+        format!(
             "Local: {} (not ready)",
-            s.model.clone().unwrap_or_else(|| "local".into())
-        ),
-        (_, Some(m)) => format!("Local: {m}"),
-        _ => "Local model".to_string(),
+            status.model.clone().unwrap_or_else(|| "local".into())
+        )
+    } else {
+        match &providers.local_model {
+            Some(m) => format!("Local: {m}"),
+            None => "Local model".to_string(),
+        }
     };
     let usable = providers.usable_models();
     let local = providers.local;
@@ -261,7 +262,7 @@ fn ModelPick(providers: ProvidersView, model: RwSignal<Option<String>>) -> impl 
 }
 
 #[component]
-fn ProjectCard(project: api::Project) -> impl IntoView {
+fn ProjectCard(project: ProjectView) -> impl IntoView {
     let href = format!("/projects/{}", project.id);
     view! {
         <a class="card project-card" href=href data-testid="project-card">
@@ -280,7 +281,7 @@ fn ProjectCard(project: api::Project) -> impl IntoView {
 
 #[component]
 fn NewProjectDialog(on_close: Callback<()>, model: RwSignal<Option<String>>) -> impl IntoView {
-    let templates = LocalResource::new(|| api::get::<TemplateList>("/api/v1/templates"));
+    let templates = LocalResource::new(api::projects::templates);
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let template = RwSignal::new("static".to_string());
@@ -299,17 +300,18 @@ fn NewProjectDialog(on_close: Callback<()>, model: RwSignal<Option<String>>) -> 
         }
         busy.set(true);
         let desc = description.get_untracked();
-        let mut body = json!({ "name": name.get_untracked(), "description": desc, "template": template.get_untracked() });
         // A description is what to build: the first turn starts with it.
-        if !desc.trim().is_empty() {
-            body["prompt"] = json!(desc);
-            if let Some(m) = model.get_untracked() {
-                body["model"] = json!(m);
-            }
-        }
+        let builds = !desc.trim().is_empty();
+        let body = CreateProject {
+            name: name.get_untracked(),
+            prompt: builds.then(|| desc.clone()),
+            model: model.get_untracked().filter(|_| builds),
+            description: desc,
+            template: Some(template.get_untracked()),
+        };
         let navigate = navigate.clone();
         spawn_local(async move {
-            match api::send::<CreatedProject>("POST", "/api/v1/projects", Some(body)).await {
+            match api::projects::create(&body).await {
                 Ok(created) => navigate(&workspace_of(&created), Default::default()),
                 Err(e) => {
                     busy.set(false);

@@ -21,16 +21,3 @@ pub fn hydrated() -> ReadSignal<bool> {
     Effect::new(move |_| set_ready.set(true));
     ready
 }
-
-/// Percent-encodes a query string value.
-pub fn encode(value: &str) -> String {
-    let mut out = String::new();
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}

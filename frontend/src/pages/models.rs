@@ -2,13 +2,16 @@
 //! the admin page (the local worker and which providers users may pick).
 
 use super::hydrated;
-use crate::api::{self, AdminLlm, ProviderKey, ProvidersView, SharedKey, UsageTotal};
+use crate::api;
 use crate::components::{short_time, FormError, LocalModelBanner, Notice};
 use crate::icons::{Icon, IconKind};
+use autocrea_wire::llm::{
+    LlmPolicy, LocalState, LocalStatus, ProviderKind, ProviderPolicy, PutKey, ToolFormat,
+    UsageTotal,
+};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::json;
 
 /// The caller's provider keys: add (or replace) one per allowed provider,
 /// delete; only the last four characters are ever shown.
@@ -18,15 +21,15 @@ pub fn ProviderKeys() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let providers = LocalResource::new(move || {
         version.get();
-        api::get::<ProvidersView>("/api/v1/llm/providers")
+        api::llm::providers()
     });
     let keys = LocalResource::new(move || {
         version.get();
-        api::get::<Vec<ProviderKey>>("/api/v1/me/provider-keys")
+        api::llm::keys()
     });
     let usage = LocalResource::new(move || {
         version.get();
-        api::get::<Vec<UsageTotal>>("/api/v1/me/usage")
+        api::llm::usage()
     });
     let provider = RwSignal::new(String::new());
     let key = RwSignal::new(String::new());
@@ -42,15 +45,11 @@ pub fn ProviderKeys() -> impl IntoView {
             error.set(Some("Pick a provider.".into()));
             return;
         }
-        let body = json!({ "key": key.get_untracked() });
+        let body = PutKey {
+            key: key.get_untracked(),
+        };
         spawn_local(async move {
-            match api::send::<ProviderKey>(
-                "PUT",
-                &format!("/api/v1/me/provider-keys/{id}"),
-                Some(body),
-            )
-            .await
-            {
+            match api::llm::put_key(&id, &body).await {
                 Ok(k) => {
                     key.set(String::new());
                     saved.set(Some(format!(
@@ -65,14 +64,8 @@ pub fn ProviderKeys() -> impl IntoView {
     };
     let remove = move |id: String| {
         spawn_local(async move {
-            match api::send::<serde_json::Value>(
-                "DELETE",
-                &format!("/api/v1/me/provider-keys/{id}"),
-                None,
-            )
-            .await
-            {
-                Ok(_) => version.update(|v| *v += 1),
+            match api::llm::delete_key(&id).await {
+                Ok(()) => version.update(|v| *v += 1),
                 Err(e) => error.set(Some(e.message)),
             }
         });
@@ -165,7 +158,7 @@ fn UsageTable(rows: Vec<UsageTotal>, with_user: bool) -> impl IntoView {
 /// Everyone's model calls, by person, project and model (admins).
 #[component]
 pub fn AdminUsage() -> impl IntoView {
-    let usage = LocalResource::new(|| api::get::<Vec<UsageTotal>>("/api/v1/admin/usage"));
+    let usage = LocalResource::new(api::admin::usage);
     view! {
         <section class="card section" data-testid="admin-usage">
             <h2>"Usage"</h2>
@@ -185,61 +178,64 @@ pub fn AdminUsage() -> impl IntoView {
 struct ProviderRow {
     key: u32,
     id: RwSignal<String>,
-    kind: RwSignal<String>,
+    kind: RwSignal<ProviderKind>,
     base_url: RwSignal<String>,
     models: RwSignal<String>,
-    tools: RwSignal<String>,
+    tools: RwSignal<ToolFormat>,
     context: RwSignal<String>,
     images: RwSignal<bool>,
     enabled: RwSignal<bool>,
 }
 
 impl ProviderRow {
-    fn from_json(key: u32, v: &serde_json::Value) -> Self {
-        let text = |k: &str, d: &str| v[k].as_str().unwrap_or(d).to_string();
+    fn new(key: u32, p: &ProviderPolicy) -> Self {
         ProviderRow {
             key,
-            id: RwSignal::new(text("id", "")),
-            kind: RwSignal::new(text("kind", "openai")),
-            base_url: RwSignal::new(text("base_url", "")),
-            models: RwSignal::new(
-                v["models"]
-                    .as_array()
-                    .map(|m| {
-                        m.iter()
-                            .filter_map(|x| x.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .unwrap_or_default(),
-            ),
-            tools: RwSignal::new(text("tools", "native")),
-            context: RwSignal::new(
-                v["context"]
-                    .as_u64()
-                    .map(|c| c.to_string())
-                    .unwrap_or_default(),
-            ),
-            images: RwSignal::new(v["images"].as_bool().unwrap_or(false)),
-            enabled: RwSignal::new(v["enabled"].as_bool().unwrap_or(true)),
+            id: RwSignal::new(p.id.clone()),
+            kind: RwSignal::new(p.kind),
+            base_url: RwSignal::new(p.base_url.clone()),
+            models: RwSignal::new(p.models.join(", ")),
+            tools: RwSignal::new(p.tools),
+            context: RwSignal::new(p.context.map(|c| c.to_string()).unwrap_or_default()),
+            images: RwSignal::new(p.images),
+            enabled: RwSignal::new(p.enabled),
         }
     }
 
+    /// A provider the admin is about to fill in: OpenAI-compatible, enabled.
+    fn blank(key: u32) -> Self {
+        Self::new(
+            key,
+            &ProviderPolicy {
+                id: String::new(),
+                kind: ProviderKind::Openai,
+                base_url: String::new(),
+                enabled: true,
+                models: Vec::new(),
+                tools: ToolFormat::Native,
+                context: None,
+                images: false,
+            },
+        )
+    }
+
     /// As the policy API takes it; a context that is not a number is the
-    /// form's error (the server checks the rest).
-    fn to_json(&self) -> Result<serde_json::Value, String> {
+    /// form's error (`LlmPolicy::validate` checks the rest).
+    fn policy(&self) -> Result<ProviderPolicy, String> {
         let id = self.id.get_untracked().trim().to_string();
         let context = self.context.get_untracked();
         let context = match context.trim() {
-            "" => serde_json::Value::Null,
-            c => json!(c.parse::<u32>().map_err(|_| format!(
-                "{}: the context is a number of tokens, e.g. 32768",
-                if id.is_empty() {
-                    "a provider"
-                } else {
-                    id.as_str()
-                }
-            ))?),
+            "" => None,
+            c => Some(c.parse::<u32>().map_err(|_| {
+                format!(
+                    "{}: the context is a number of tokens, e.g. 32768",
+                    if id.is_empty() {
+                        "a provider"
+                    } else {
+                        id.as_str()
+                    }
+                )
+            })?),
         };
         let models: Vec<String> = self
             .models
@@ -248,23 +244,23 @@ impl ProviderRow {
             .map(|m| m.trim().to_string())
             .filter(|m| !m.is_empty())
             .collect();
-        Ok(json!({
-            "id": id,
-            "kind": self.kind.get_untracked(),
-            "base_url": self.base_url.get_untracked().trim(),
-            "enabled": self.enabled.get_untracked(),
-            "models": models,
-            "tools": self.tools.get_untracked(),
-            "context": context,
-            "images": self.images.get_untracked(),
-        }))
+        Ok(ProviderPolicy {
+            id,
+            kind: self.kind.get_untracked(),
+            base_url: self.base_url.get_untracked().trim().to_string(),
+            enabled: self.enabled.get_untracked(),
+            models,
+            tools: self.tools.get_untracked(),
+            context,
+            images: self.images.get_untracked(),
+        })
     }
 }
 
 /// The provider policy as a form: the local model on or off, and each
 /// provider with its fields; saved through `PUT /api/v1/admin/llm/policy`.
 #[component]
-fn PolicyEditor(policy: serde_json::Value, on_saved: Callback<()>) -> impl IntoView {
+fn PolicyEditor(policy: LlmPolicy, on_saved: Callback<()>) -> impl IntoView {
     let ready = hydrated();
     let next_key = StoredValue::new(0u32);
     let fresh_key = move || {
@@ -272,20 +268,18 @@ fn PolicyEditor(policy: serde_json::Value, on_saved: Callback<()>) -> impl IntoV
         next_key.set_value(k + 1);
         k
     };
-    let local = RwSignal::new(policy["local"].as_bool().unwrap_or(true));
+    let local = RwSignal::new(policy.local);
     let rows = RwSignal::new(
-        policy["providers"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        policy
+            .providers
             .iter()
-            .map(|p| ProviderRow::from_json(fresh_key(), p))
+            .map(|p| ProviderRow::new(fresh_key(), p))
             .collect::<Vec<_>>(),
     );
     let error = RwSignal::new(None::<String>);
     let saved = RwSignal::new(None::<String>);
     let add = move |_| {
-        let row = ProviderRow::from_json(fresh_key(), &json!({"kind": "openai", "enabled": true}));
+        let row = ProviderRow::blank(fresh_key());
         rows.update(|r| r.push(row));
     };
     let save = move |ev: SubmitEvent| {
@@ -295,20 +289,25 @@ fn PolicyEditor(policy: serde_json::Value, on_saved: Callback<()>) -> impl IntoV
         let providers: Result<Vec<_>, String> = rows
             .get_untracked()
             .iter()
-            .map(ProviderRow::to_json)
+            .map(ProviderRow::policy)
             .collect();
-        let providers = match providers {
+        let policy = providers.and_then(|providers| {
+            let policy = LlmPolicy {
+                local: local.get_untracked(),
+                providers,
+            };
+            // The server's own check, before the round trip (same message).
+            policy.validate().map(|()| policy)
+        });
+        let policy = match policy {
             Ok(p) => p,
             Err(e) => {
                 error.set(Some(e));
                 return;
             }
         };
-        let body = json!({ "local": local.get_untracked(), "providers": providers });
         spawn_local(async move {
-            match api::send::<serde_json::Value>("PUT", "/api/v1/admin/llm/policy", Some(body))
-                .await
-            {
+            match api::admin::put_policy(&policy).await {
                 Ok(_) => {
                     saved.set(Some("Saved the policy.".into()));
                     on_saved.run(());
@@ -366,9 +365,14 @@ fn ProviderFields(row: ProviderRow, on_remove: Callback<u32>) -> impl IntoView {
                     <input name="provider-id" required maxlength="32" placeholder="e.g. team" bind:value=row.id/>
                     <small class="hint">"Models are named id/model."</small></label>
                 <label class="field"><span>"Kind"</span>
-                    <select name="provider-kind" on:change=move |ev| row.kind.set(event_target_value(&ev))>
-                        {[("openai", "OpenAI-compatible"), ("anthropic", "Anthropic"), ("gemini", "Gemini")].into_iter().map(|(v, l)| view! {
-                            <option value=v prop:selected=move || row.kind.get() == v>{l}</option>
+                    <select name="provider-kind" on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        if let Some(k) = ProviderKind::ALL.iter().find(|k| k.as_str() == v) {
+                            row.kind.set(*k);
+                        }
+                    }>
+                        {[(ProviderKind::Openai, "OpenAI-compatible"), (ProviderKind::Anthropic, "Anthropic"), (ProviderKind::Gemini, "Gemini")].into_iter().map(|(k, l)| view! {
+                            <option value=k.as_str() prop:selected=move || row.kind.get() == k>{l}</option>
                         }).collect_view()}
                     </select></label>
                 <label class="field wide"><span>"Base URL"</span>
@@ -377,9 +381,14 @@ fn ProviderFields(row: ProviderRow, on_remove: Callback<u32>) -> impl IntoView {
                     <input name="provider-models" placeholder="coder-32b, coder-7b" bind:value=row.models/>
                     <small class="hint">"Separated by commas."</small></label>
                 <label class="field"><span>"Tool format"</span>
-                    <select name="provider-tools" on:change=move |ev| row.tools.set(event_target_value(&ev))>
-                        <option value="native" prop:selected=move || row.tools.get() == "native">"Native tool calls"</option>
-                        <option value="text" prop:selected=move || row.tools.get() == "text">"Text (no tool calls)"</option>
+                    <select name="provider-tools" on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        if let Some(t) = ToolFormat::ALL.iter().find(|t| t.as_str() == v) {
+                            row.tools.set(*t);
+                        }
+                    }>
+                        <option value=ToolFormat::Native.as_str() prop:selected=move || row.tools.get() == ToolFormat::Native>"Native tool calls"</option>
+                        <option value=ToolFormat::Text.as_str() prop:selected=move || row.tools.get() == ToolFormat::Text>"Text (no tool calls)"</option>
                     </select></label>
                 <label class="field"><span>"Context (tokens)"</span>
                     <input name="provider-context" inputmode="numeric" placeholder="default" bind:value=row.context/></label>
@@ -398,25 +407,28 @@ fn ProviderFields(row: ProviderRow, on_remove: Callback<u32>) -> impl IntoView {
 /// The local model's state as the admin sees it: "ready" only when it can
 /// serve an agent turn.
 #[component]
-fn LocalModelStatus(status: Option<api::LocalStatus>) -> impl IntoView {
-    status.map(|s| {
-        let label = match s.state.as_str() {
-            "ready" if s.agent_ready => "ready",
-            "ready" => "not ready",
-            "test_model" => "test model",
-            "context_too_small" => "context too small",
-            _ => "unavailable",
-        };
-        let class = if s.agent_ready { "badge state-ready" } else { "badge state-warn" };
-        view! {
-            <div class="local-status" data-testid="local-model-status" data-state=s.state.clone()>
-                <p><strong>"Agent on the local model: "</strong><span class=class data-testid="local-model-state">{label}</span>
-                    {s.model.clone().map(|m| view! { " " <code>{m}</code> })}
-                    {s.context.map(|c| format!(" · {c} tokens of context"))}</p>
-                {(!s.agent_ready && !s.message.is_empty()).then(|| view! { <p class="muted">{s.message.clone()}</p> })}
-            </div>
-        }
-    })
+fn LocalModelStatus(status: LocalStatus) -> impl IntoView {
+    let s = status;
+    let label = match s.state {
+        LocalState::Ready if s.agent_ready => "ready",
+        LocalState::Ready => "not ready",
+        LocalState::TestModel => "test model",
+        LocalState::ContextTooSmall => "context too small",
+        LocalState::Unavailable => "unavailable",
+    };
+    let class = if s.agent_ready {
+        "badge state-ready"
+    } else {
+        "badge state-warn"
+    };
+    view! {
+        <div class="local-status" data-testid="local-model-status" data-state=s.state.as_str()>
+            <p><strong>"Agent on the local model: "</strong><span class=class data-testid="local-model-state">{label}</span>
+                {s.model.clone().map(|m| view! { " " <code>{m}</code> })}
+                {s.context.map(|c| format!(" · {c} tokens of context"))}</p>
+            {(!s.agent_ready && !s.message.is_empty()).then(|| view! { <p class="muted">{s.message.clone()}</p> })}
+        </div>
+    }
 }
 
 /// Admins: the local worker's state with its last stderr lines, whether the
@@ -428,14 +440,14 @@ pub fn AdminModels() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let llm = LocalResource::new(move || {
         version.get();
-        api::get::<AdminLlm>("/api/v1/admin/llm")
+        api::admin::llm()
     });
     // The status again after the policy changed (the form keeps its own state).
     let refresh_status = RwSignal::new(0u32);
     let status = LocalResource::new(move || {
         version.get();
         refresh_status.get();
-        api::get::<AdminLlm>("/api/v1/admin/llm")
+        api::admin::llm()
     });
     let shared_provider = RwSignal::new(String::new());
     let shared_key = RwSignal::new(String::new());
@@ -450,15 +462,11 @@ pub fn AdminModels() -> impl IntoView {
             shared_error.set(Some("Name the provider (its id in the policy).".into()));
             return;
         }
-        let body = json!({ "key": shared_key.get_untracked() });
+        let body = PutKey {
+            key: shared_key.get_untracked(),
+        };
         spawn_local(async move {
-            match api::send::<SharedKey>(
-                "PUT",
-                &format!("/api/v1/admin/llm/providers/{id}/key"),
-                Some(body),
-            )
-            .await
-            {
+            match api::admin::put_shared_key(&id, &body).await {
                 Ok(k) => {
                     shared_key.set(String::new());
                     shared_saved.set(Some(format!(
@@ -473,14 +481,8 @@ pub fn AdminModels() -> impl IntoView {
     };
     let remove_shared = move |id: String| {
         spawn_local(async move {
-            match api::send::<serde_json::Value>(
-                "DELETE",
-                &format!("/api/v1/admin/llm/providers/{id}/key"),
-                None,
-            )
-            .await
-            {
-                Ok(_) => version.update(|v| *v += 1),
+            match api::admin::delete_shared_key(&id).await {
+                Ok(()) => version.update(|v| *v += 1),
                 Err(e) => shared_error.set(Some(e.message)),
             }
         });
@@ -499,7 +501,7 @@ pub fn AdminModels() -> impl IntoView {
                         let tail = w.stderr_tail.join("\n");
                         view! {
                             <dl class="details-inline" data-testid="worker-status">
-                                <dt>"Local worker"</dt><dd><span class=format!("badge state-{}", w.state)>{w.state.clone()}</span></dd>
+                                <dt>"Local worker"</dt><dd><span class=format!("badge state-{}", w.state)>{w.state.as_str()}</span></dd>
                                 <dt>"Model"</dt><dd><code>{w.model.clone().unwrap_or_else(|| "—".into())}</code></dd>
                                 <dt>"Process"</dt><dd>{w.pid.map(|p| p.to_string()).unwrap_or_else(|| "—".into())}</dd>
                                 <dt>"Restarts"</dt><dd>{w.restarts}</dd>

@@ -1,18 +1,18 @@
 //! The profile: name, password, personal API tokens.
 
 use super::hydrated;
-use crate::api::{self, field_of, CreatedToken, TokenList, User};
+use crate::api::{self, field_of};
 use crate::components::{short_time, FormError, Notice};
 use crate::icons::{Icon, IconKind};
+use autocrea_wire::accounts::{ChangePassword, CreateToken, CreatedToken, UpdateMe, UserView};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
-use serde_json::json;
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
-    let me = LocalResource::new(|| api::get::<User>("/api/v1/me"));
+    let me = LocalResource::new(api::me::get);
     view! {
         <Title text="Profile"/>
         <div class="page-head"><div><h1>"Profile"</h1><p class="muted">"Your account, password, API tokens and model provider keys."</p></div></div>
@@ -29,7 +29,7 @@ pub fn ProfilePage() -> impl IntoView {
 }
 
 #[component]
-fn NameForm(user: User) -> impl IntoView {
+fn NameForm(user: UserView) -> impl IntoView {
     let ready = hydrated();
     let name = RwSignal::new(user.name.clone());
     let error = RwSignal::new(None::<String>);
@@ -38,9 +38,11 @@ fn NameForm(user: User) -> impl IntoView {
         ev.prevent_default();
         error.set(None);
         saved.set(None);
-        let body = json!({ "name": name.get_untracked() });
+        let body = UpdateMe {
+            name: Some(name.get_untracked()),
+        };
         spawn_local(async move {
-            match api::send::<User>("PATCH", "/api/v1/me", Some(body)).await {
+            match api::me::update(&body).await {
                 Ok(u) => {
                     name.set(u.name);
                     saved.set(Some("Saved.".into()));
@@ -92,9 +94,12 @@ fn PasswordForm() -> impl IntoView {
             return;
         }
         busy.set(true);
-        let body = json!({ "current_password": current.get_untracked(), "new_password": new_password.get_untracked() });
+        let body = ChangePassword {
+            current_password: current.get_untracked(),
+            new_password: new_password.get_untracked(),
+        };
         spawn_local(async move {
-            match api::send::<serde_json::Value>("POST", "/api/v1/me/password", Some(body)).await {
+            match api::me::change_password(&body).await {
                 Ok(_) => {
                     for s in [current, new_password, repeat] {
                         s.set(String::new());
@@ -132,7 +137,7 @@ fn Tokens() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let tokens = LocalResource::new(move || {
         version.get();
-        api::get::<TokenList>("/api/v1/me/tokens")
+        api::me::tokens()
     });
     let name = RwSignal::new(String::new());
     let created = RwSignal::new(None::<CreatedToken>);
@@ -141,9 +146,12 @@ fn Tokens() -> impl IntoView {
     let create = move |ev: SubmitEvent| {
         ev.prevent_default();
         error.set(None);
-        let body = json!({ "name": name.get_untracked() });
+        let body = CreateToken {
+            name: name.get_untracked(),
+            scopes: Vec::new(),
+        };
         spawn_local(async move {
-            match api::send::<CreatedToken>("POST", "/api/v1/me/tokens", Some(body)).await {
+            match api::me::create_token(&body).await {
                 Ok(t) => {
                     created.set(Some(t));
                     name.set(String::new());
@@ -159,9 +167,7 @@ fn Tokens() -> impl IntoView {
     };
     let revoke = move |id: i64| {
         spawn_local(async move {
-            match api::send::<serde_json::Value>("DELETE", &format!("/api/v1/me/tokens/{id}"), None)
-                .await
-            {
+            match api::me::revoke_token(id).await {
                 Ok(_) => version.update(|v| *v += 1),
                 Err(e) => error.set(Some(e.message)),
             }

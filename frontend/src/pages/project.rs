@@ -1,21 +1,21 @@
 //! One project: its overview and its settings (rename, describe, duplicate, delete).
 
 use super::hydrated;
-use crate::api::{self, field_of, Project};
+use crate::api::{self, field_of};
 use crate::components::{short_time, FormError, Notice};
 use crate::icons::{Icon, IconKind};
+use autocrea_wire::projects::{ProjectView, UpdateProject};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
-use serde_json::json;
 
-fn project_resource() -> LocalResource<Result<Project, api::ApiFailure>> {
+fn project_resource() -> LocalResource<Result<ProjectView, api::ApiFailure>> {
     let params = use_params_map();
     LocalResource::new(move || {
         let id = params.get().get("id").unwrap_or_default();
-        async move { api::get::<Project>(&format!("/api/v1/projects/{id}")).await }
+        async move { api::projects::get(&id).await }
     })
 }
 
@@ -88,7 +88,7 @@ pub fn ProjectSettingsPage() -> impl IntoView {
 }
 
 #[component]
-fn SettingsForms(project: Project) -> impl IntoView {
+fn SettingsForms(project: ProjectView) -> impl IntoView {
     let ready = hydrated();
     let navigate = use_navigate();
     let id = StoredValue::new(project.id.clone());
@@ -108,16 +108,12 @@ fn SettingsForms(project: Project) -> impl IntoView {
         for s in [name_error, saved, error] {
             s.set(None);
         }
-        let body =
-            json!({ "name": name.get_untracked(), "description": description.get_untracked() });
+        let body = UpdateProject {
+            name: Some(name.get_untracked()),
+            description: Some(description.get_untracked()),
+        };
         spawn_local(async move {
-            match api::send::<Project>(
-                "PATCH",
-                &format!("/api/v1/projects/{}", id.get_value()),
-                Some(body),
-            )
-            .await
-            {
+            match api::projects::update(&id.get_value(), &body).await {
                 Ok(p) => {
                     current_name.set(p.name.clone());
                     name.set(p.name);
@@ -137,13 +133,7 @@ fn SettingsForms(project: Project) -> impl IntoView {
     let duplicate = move |_| {
         let nav = nav.clone();
         spawn_local(async move {
-            match api::send::<Project>(
-                "POST",
-                &format!("/api/v1/projects/{}/duplicate", id.get_value()),
-                None,
-            )
-            .await
-            {
+            match api::projects::duplicate(&id.get_value()).await {
                 Ok(p) => nav(&format!("/projects/{}", p.id), Default::default()),
                 Err(e) => error.set(Some(e.message)),
             }
@@ -158,14 +148,8 @@ fn SettingsForms(project: Project) -> impl IntoView {
         }
         let navigate = navigate.clone();
         spawn_local(async move {
-            match api::send::<serde_json::Value>(
-                "DELETE",
-                &format!("/api/v1/projects/{}", id.get_value()),
-                None,
-            )
-            .await
-            {
-                Ok(_) => navigate("/", Default::default()),
+            match api::projects::delete(&id.get_value()).await {
+                Ok(()) => navigate("/", Default::default()),
                 Err(e) => delete_error.set(Some(e.message)),
             }
         });

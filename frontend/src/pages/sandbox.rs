@@ -4,28 +4,13 @@
 use crate::api;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct SandboxView {
-    pub state: String,
-    pub container: Option<String>,
-    pub restarts: u32,
-    pub last_exit: Option<String>,
-    pub ready_after_ms: Option<u64>,
-    pub from_warm_pool: bool,
-    pub message: Option<String>,
-    pub preview_url: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct LogLine {
-    text: String,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct LogList {
-    lines: Vec<LogLine>,
+/// What the card's buttons ask of the sandbox.
+#[derive(Clone, Copy)]
+enum Action {
+    Start,
+    Stop,
+    Restart,
 }
 
 #[component]
@@ -37,13 +22,13 @@ pub fn PreviewCard(project_id: String) -> impl IntoView {
     let status = LocalResource::new(move || {
         version.get();
         let id = id.get_value();
-        async move { api::get::<SandboxView>(&format!("/api/v1/projects/{id}/sandbox")).await }
+        async move { api::sandbox::status(&id).await }
     });
     let logs = LocalResource::new(move || {
         version.get();
         let id = id.get_value();
         async move {
-            api::get::<LogList>(&format!("/api/v1/projects/{id}/sandbox/logs?follow=false"))
+            api::sandbox::logs(&id)
                 .await
                 .map(|l| {
                     l.lines
@@ -58,20 +43,24 @@ pub fn PreviewCard(project_id: String) -> impl IntoView {
                 .unwrap_or_default()
         }
     });
-    let act = move |action: &'static str| {
+    let act = move |action: Action| {
         let id = id.get_value();
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let path = format!("/api/v1/projects/{id}/sandbox/{action}?wait_secs=60");
-            if let Err(e) = api::send::<SandboxView>("POST", &path, None).await {
+            let answer = match action {
+                Action::Start => api::sandbox::start(&id).await,
+                Action::Stop => api::sandbox::stop(&id).await,
+                Action::Restart => api::sandbox::restart(&id).await,
+            };
+            if let Err(e) = answer {
                 error.set(Some(e.message));
             }
             busy.set(false);
             version.update(|v| *v += 1);
         });
     };
-    let open = move || format!("/api/v1/projects/{}/preview/open", id.get_value());
+    let open = move || api::sandbox::preview_open_url(&id.get_value());
     view! {
         <section class="card section" data-testid="sandbox">
             <h2>"Preview"</h2>
@@ -83,7 +72,7 @@ pub fn PreviewCard(project_id: String) -> impl IntoView {
                         view! {
                             <dl class="details-inline">
                                 <dt>"Sandbox"</dt>
-                                <dd><span class=format!("badge state-{}", s.state) data-testid="sandbox-state">{s.state.clone()}</span></dd>
+                                <dd><span class=format!("badge state-{}", s.state) data-testid="sandbox-state">{s.state.as_str()}</span></dd>
                                 <dt>"Address"</dt>
                                 <dd><code data-testid="preview-url">{s.preview_url.clone().unwrap_or_default()}</code></dd>
                                 <dt>"Restarts"</dt><dd>{s.restarts}</dd>
@@ -96,12 +85,12 @@ pub fn PreviewCard(project_id: String) -> impl IntoView {
                                 <a class="btn btn-primary" href=open() target="_blank" rel="noopener" data-testid="open-preview">"Open preview"</a>
                                 {if running {
                                     view! {
-                                        <button class="btn" type="button" disabled=move || busy.get() on:click=move |_| act("restart")>"Restart"</button>
-                                        <button class="btn" type="button" disabled=move || busy.get() on:click=move |_| act("stop")>"Stop"</button>
+                                        <button class="btn" type="button" disabled=move || busy.get() on:click=move |_| act(Action::Restart)>"Restart"</button>
+                                        <button class="btn" type="button" disabled=move || busy.get() on:click=move |_| act(Action::Stop)>"Stop"</button>
                                     }.into_any()
                                 } else {
                                     view! {
-                                        <button class="btn" type="button" disabled=move || busy.get() on:click=move |_| act("start")>"Start"</button>
+                                        <button class="btn" type="button" disabled=move || busy.get() on:click=move |_| act(Action::Start)>"Start"</button>
                                     }.into_any()
                                 }}
                                 <button class="btn" type="button" on:click=move |_| version.update(|v| *v += 1)>"Refresh"</button>

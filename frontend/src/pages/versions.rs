@@ -1,16 +1,18 @@
 //! The version timeline: every version with who made it, the changes of any
 //! version or between any two, revert, and branches.
 
-use super::{encode, hydrated};
-use crate::api::{self, BranchList, Diff, FileDiff, History, Version};
+use super::hydrated;
+use crate::api;
 use crate::components::{short_time, FormError, Notice};
 use crate::icons::{Icon, IconKind};
+use autocrea_wire::versions::{
+    AuthorKind, BranchList, Diff, FileDiff, NewBranch, SwitchBranch, Version,
+};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use serde_json::json;
 
 #[component]
 pub fn VersionsPage() -> impl IntoView {
@@ -22,17 +24,12 @@ pub fn VersionsPage() -> impl IntoView {
     let history = LocalResource::new(move || {
         version.get();
         let (id, page) = (id.get(), page.get());
-        async move {
-            api::get::<History>(&format!(
-                "/api/v1/projects/{id}/versions?page={page}&limit=20"
-            ))
-            .await
-        }
+        async move { api::versions::list(&id, Some(page), 20).await }
     });
     let branches = LocalResource::new(move || {
         version.get();
         let id = id.get();
-        async move { api::get::<BranchList>(&format!("/api/v1/projects/{id}/branches")).await }
+        async move { api::versions::branches(&id).await }
     });
     let diff = RwSignal::new(None::<(String, Result<Diff, String>)>);
     let error = RwSignal::new(None::<String>);
@@ -43,12 +40,7 @@ pub fn VersionsPage() -> impl IntoView {
     let show_diff = move |from: String, to: String, title: String| {
         let id = id.get_untracked();
         spawn_local(async move {
-            let result = api::get::<Diff>(&format!(
-                "/api/v1/projects/{id}/diff?from={}&to={}",
-                encode(&from),
-                encode(&to)
-            ))
-            .await;
+            let result = api::versions::diff(&id, &from, &to).await;
             diff.set(Some((title, result.map_err(|e| e.message))));
         });
     };
@@ -57,13 +49,7 @@ pub fn VersionsPage() -> impl IntoView {
         error.set(None);
         notice.set(None);
         spawn_local(async move {
-            match api::send::<Version>(
-                "POST",
-                &format!("/api/v1/projects/{id}/versions/{}/revert", v.sha),
-                None,
-            )
-            .await
-            {
+            match api::versions::revert(&id, &v.sha).await {
                 Ok(new) => {
                     notice.set(Some(format!(
                         "Restored the files of {} as new version {}.",
@@ -80,13 +66,7 @@ pub fn VersionsPage() -> impl IntoView {
     let switch = move |name: String| {
         let id = id.get_untracked();
         spawn_local(async move {
-            match api::send::<BranchList>(
-                "POST",
-                &format!("/api/v1/projects/{id}/branches/switch"),
-                Some(json!({ "name": name })),
-            )
-            .await
-            {
+            match api::versions::switch_branch(&id, &SwitchBranch { name }).await {
                 Ok(_) => {
                     diff.set(None);
                     page.set(1);
@@ -154,7 +134,7 @@ pub fn VersionsPage() -> impl IntoView {
                                                 {is_head.then(|| view! { <span class="badge accent">"current"</span> })}
                                             </div>
                                             <div class="muted small version-meta">
-                                                {if v.author.kind == "agent" {
+                                                {if v.author.kind == AuthorKind::Agent {
                                                     view! { <span class="badge agent">{v.author.role.clone().unwrap_or_default()}</span> }.into_any()
                                                 } else {
                                                     view! { <span><Icon kind=IconKind::User size=14/> " " {v.author.name.clone()}</span> }.into_any()
@@ -239,13 +219,11 @@ fn BranchTools(
         ev.prevent_default();
         let id = project.get_untracked();
         spawn_local(async move {
-            match api::send::<serde_json::Value>(
-                "POST",
-                &format!("/api/v1/projects/{id}/branches"),
-                Some(json!({ "name": name.get_untracked() })),
-            )
-            .await
-            {
+            let body = NewBranch {
+                name: name.get_untracked(),
+                from: None,
+            };
+            match api::versions::create_branch(&id, &body).await {
                 Ok(_) => {
                     name.set(String::new());
                     on_change.run(());
@@ -257,14 +235,8 @@ fn BranchTools(
     let remove = move |branch: String| {
         let id = project.get_untracked();
         spawn_local(async move {
-            match api::send::<serde_json::Value>(
-                "DELETE",
-                &format!("/api/v1/projects/{id}/branches/{}", encode(&branch)),
-                None,
-            )
-            .await
-            {
-                Ok(_) => on_change.run(()),
+            match api::versions::delete_branch(&id, &branch).await {
+                Ok(()) => on_change.run(()),
                 Err(e) => error.set(Some(e.message)),
             }
         });
@@ -336,7 +308,7 @@ fn FileDiffView(file: FileDiff) -> impl IntoView {
     view! {
         <div class="file-diff" data-testid="file-diff">
             <div class="file-diff-head">
-                <span class=format!("badge status-{}", file.status)>{file.status.clone()}</span>
+                <span class=format!("badge status-{}", file.status)>{file.status.as_str()}</span>
                 <code>{file.old_path.clone().map(|o| format!("{o} → ")).unwrap_or_default()}{file.path.clone()}</code>
                 <span class="adds small">"+" {file.additions}</span>
                 <span class="dels small">"−" {file.deletions}</span>

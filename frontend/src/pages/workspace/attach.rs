@@ -4,18 +4,9 @@
 
 use super::Ws;
 use crate::api;
-#[cfg(feature = "hydrate")]
-use crate::pages::encode;
+use autocrea_wire::agent::Attachment;
+use autocrea_wire::llm::ProvidersView;
 use leptos::prelude::*;
-use serde::Deserialize;
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct AttachmentView {
-    pub id: String,
-    pub name: String,
-    pub kind: String,
-    pub size: i64,
-}
 
 fn size_text(bytes: i64) -> String {
     match bytes {
@@ -25,39 +16,33 @@ fn size_text(bytes: i64) -> String {
     }
 }
 
-fn url_of(project_id: &str, id: &str) -> String {
-    format!("/api/v1/projects/{project_id}/attachments/{id}")
-}
-
 /// Uploads each file; what the server took joins `attached`, what it
 /// refused is explained in `error` (its reason names the file).
 #[cfg(feature = "hydrate")]
 pub fn upload_files(
     project_id: String,
     files: Vec<web_sys::File>,
-    attached: RwSignal<Vec<AttachmentView>>,
+    attached: RwSignal<Vec<Attachment>>,
     busy: RwSignal<u32>,
     error: RwSignal<Option<String>>,
 ) {
     for file in files {
-        let url = format!(
-            "/api/v1/projects/{project_id}/attachments?name={}",
-            encode(&file.name())
-        );
+        let project_id = project_id.clone();
         // A placeholder keeps the chips in the order the files were picked,
         // whichever upload ends first.
         let slot = format!("uploading-{}", js_sys::Math::random());
         attached.update(|list| {
-            list.push(AttachmentView {
+            list.push(Attachment {
                 id: slot.clone(),
                 name: file.name(),
                 kind: "uploading".into(),
+                media_type: file.type_(),
                 size: file.size() as i64,
             })
         });
         busy.update(|b| *b += 1);
         leptos::task::spawn_local(async move {
-            let answer = api::upload::<AttachmentView>(&url, &file).await;
+            let answer = api::agent::upload_attachment(&project_id, &file).await;
             attached.update(|list| match answer {
                 Ok(a) => {
                     if let Some(entry) = list.iter_mut().find(|x| x.id == slot) {
@@ -84,7 +69,7 @@ pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
 /// "Attach": a button that opens the file picker (keyboard reachable, unlike a bare file input).
 #[component]
 pub fn AttachButton(
-    attached: RwSignal<Vec<AttachmentView>>,
+    attached: RwSignal<Vec<Attachment>>,
     busy: RwSignal<u32>,
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
@@ -109,14 +94,9 @@ pub fn AttachButton(
     }
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct AgentSettings {
-    model: Option<String>,
-}
-
 /// Whether the project's agent model reads images: the local model does
 /// not; a provider's models do when the admin says so.
-fn model_sees_images(model: Option<&str>, providers: &api::ProvidersView) -> bool {
+fn model_sees_images(model: Option<&str>, providers: &ProvidersView) -> bool {
     let Some((provider, _)) = model.and_then(|m| m.split_once('/')) else {
         return false;
     };
@@ -129,17 +109,13 @@ fn model_sees_images(model: Option<&str>, providers: &api::ProvidersView) -> boo
 /// What goes with the next message, each removable; a note when images
 /// would reach a model that cannot see them.
 #[component]
-pub fn AttachedChips(attached: RwSignal<Vec<AttachmentView>>) -> impl IntoView {
+pub fn AttachedChips(attached: RwSignal<Vec<Attachment>>) -> impl IntoView {
     let ws = expect_context::<Ws>();
     let blind_model = LocalResource::new(move || {
         let id = ws.id();
         async move {
-            let settings = api::get::<AgentSettings>(&format!("/api/v1/projects/{id}/agent"))
-                .await
-                .ok()?;
-            let providers = api::get::<api::ProvidersView>("/api/v1/llm/providers")
-                .await
-                .ok()?;
+            let settings = api::agent::settings(&id).await.ok()?;
+            let providers = api::llm::providers().await.ok()?;
             let model = settings.model.clone();
             (!model_sees_images(model.as_deref(), &providers))
                 .then(|| model.unwrap_or_else(|| "the local model".into()))
@@ -168,11 +144,11 @@ pub fn AttachedChips(attached: RwSignal<Vec<AttachmentView>>) -> impl IntoView {
 }
 
 /// The attachments of a sent message.
-pub fn sent_attachments(project_id: &str, list: &[AttachmentView]) -> impl IntoView {
+pub fn sent_attachments(project_id: &str, list: &[Attachment]) -> impl IntoView {
     (!list.is_empty()).then(|| view! {
         <ul class="attach-chips sent">
             {list.iter().map(|a| {
-                let url = url_of(project_id, &a.id);
+                let url = api::agent::attachment_url(project_id, &a.id);
                 if a.kind == "image" {
                     let src = url.clone();
                     view! { <li><a href=url target="_blank" rel="noopener" title=a.name.clone()>
@@ -189,8 +165,11 @@ pub fn sent_attachments(project_id: &str, list: &[AttachmentView]) -> impl IntoV
 mod tests {
     #[test]
     fn only_providers_marked_for_images_see_them() {
-        let providers: crate::api::ProvidersView = serde_json::from_value(serde_json::json!({
-            "local": true, "local_model": "gemma", "providers": [
+        let providers: super::ProvidersView = serde_json::from_value(serde_json::json!({
+            "local": true, "local_model": "gemma",
+            "local_status": {"model": "gemma", "context": 8192, "test_model": false, "agent_ready": false,
+                "state": "unavailable", "message": "the local model is loading"},
+            "providers": [
                 {"id": "claude", "kind": "anthropic", "models": ["sonnet"], "has_key": true, "shared_key": false, "images": true},
                 {"id": "team", "kind": "openai", "models": ["coder"], "has_key": true, "shared_key": false, "images": false}]
         }))

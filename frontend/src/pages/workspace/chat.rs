@@ -3,80 +3,22 @@
 //! approve, stop, edit and regenerate, and the running turn as it streams
 //! (server-sent events: tokens, tool calls, steps).
 
-use super::attach::{self, AttachButton, AttachedChips, AttachmentView};
+use super::attach::{self, AttachButton, AttachedChips};
 use super::Ws;
 use crate::api;
 use crate::markdown;
 use crate::workspace_js as js;
+use autocrea_wire::agent::{
+    Attachment, CreateThread, EditMessage, Message, PlanAnswer, Role, SendMessage, TurnOptions,
+    TurnStatus, TurnView,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Deserialize;
-use serde_json::json;
 use std::collections::HashMap;
 
 /// The message box's id: the workspace's "Skip to chat" link moves the focus there.
 pub const INPUT_ID: &str = "ws-chat-input";
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct Thread {
-    id: String,
-    title: String,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct ThreadList {
-    threads: Vec<Thread>,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct Message {
-    id: String,
-    parent_id: Option<String>,
-    turn_id: Option<String>,
-    role: String,
-    agent_role: Option<String>,
-    content: String,
-    tool_calls: Option<String>,
-    tool_call_id: Option<String>,
-    prompt_tokens: i64,
-    completion_tokens: i64,
-    #[serde(default)]
-    attachments: Vec<AttachmentView>,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct MessageList {
-    messages: Vec<Message>,
-    running: bool,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct Step {
-    role: String,
-    status: String,
-    duration_ms: Option<i64>,
-    prompt_tokens: i64,
-    completion_tokens: i64,
-    output: String,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct TurnView {
-    id: String,
-    status: String,
-    base_sha: Option<String>,
-    commit_sha: Option<String>,
-    error: Option<String>,
-    request_id: Option<String>,
-    mode: String,
-    steps: Vec<Step>,
-    plan_waiting: bool,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct TurnList {
-    turns: Vec<TurnView>,
-}
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 struct CallJson {
@@ -85,16 +27,26 @@ struct CallJson {
     arguments: String,
 }
 
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // used in the browser only
-#[derive(Clone, Debug, Deserialize)]
-struct EventList {
-    events: Vec<EventItem>,
+/// What the chat asks of its thread besides a new message; the answer
+/// refreshes the thread.
+#[derive(Clone, Debug)]
+enum ThreadAction {
+    /// The running turn ends.
+    Stop,
+    /// A new branch from an edit of message `.0`.
+    Edit(String, EditMessage),
+    /// Another answer to message `.0`.
+    Regenerate(String, TurnOptions),
+    /// The answer to turn `.0`'s plan.
+    Plan(String, PlanAnswer),
 }
 
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // used in the browser only
-#[derive(Clone, Debug, Deserialize)]
-struct EventItem {
-    id: u64,
+/// A turn's options when only its mode is picked.
+fn in_mode(mode: String) -> TurnOptions {
+    TurnOptions {
+        mode: Some(mode),
+        ..Default::default()
+    }
 }
 
 /// The running turn as its events arrive.
@@ -168,7 +120,7 @@ pub fn ChatPanel() -> impl IntoView {
     let live = RwSignal::new(Live::default());
     let choice = RwSignal::new(HashMap::<String, String>::new());
     let draft = RwSignal::new(String::new());
-    let attached = RwSignal::new(Vec::<AttachmentView>::new());
+    let attached = RwSignal::new(Vec::<Attachment>::new());
     let uploading = RwSignal::new(0u32);
     let mode = RwSignal::new("quick".to_string());
     let error = RwSignal::new(None::<String>);
@@ -178,7 +130,7 @@ pub fn ChatPanel() -> impl IntoView {
     let threads = LocalResource::new(move || {
         refresh.get();
         let id = ws.id();
-        async move { api::get::<ThreadList>(&format!("/api/v1/projects/{id}/threads")).await }
+        async move { api::agent::threads(&id).await }
     });
     // The newest thread is shown first.
     Effect::new(move |_| {
@@ -195,11 +147,7 @@ pub fn ChatPanel() -> impl IntoView {
         let (id, t) = (ws.id(), thread.get());
         async move {
             match t {
-                Some(t) => {
-                    api::get::<MessageList>(&format!("/api/v1/projects/{id}/threads/{t}/messages"))
-                        .await
-                        .map(Some)
-                }
+                Some(t) => api::agent::messages(&id, &t).await.map(Some),
                 None => Ok(None),
             }
         }
@@ -209,11 +157,7 @@ pub fn ChatPanel() -> impl IntoView {
         let (id, t) = (ws.id(), thread.get());
         async move {
             match t {
-                Some(t) => {
-                    api::get::<TurnList>(&format!("/api/v1/projects/{id}/threads/{t}/turns"))
-                        .await
-                        .map(|l| l.turns)
-                }
+                Some(t) => api::agent::turns(&id, &t).await.map(|l| l.turns),
                 None => Ok(Vec::new()),
             }
         }
@@ -249,13 +193,13 @@ pub fn ChatPanel() -> impl IntoView {
             let Some(t) = thread.get() else { return };
             let id = ws.id();
             spawn_local(async move {
-                let base = format!("/api/v1/projects/{id}/threads/{t}/events");
-                let after = api::get::<EventList>(&format!("{base}?follow=false"))
+                let after = api::agent::events(&id, &t)
                     .await
                     .ok()
                     .and_then(|l| l.events.last().map(|e| e.id))
                     .unwrap_or(0);
-                let Ok(es) = web_sys::EventSource::new(&format!("{base}?after={after}")) else {
+                let Ok(es) = web_sys::EventSource::new(&api::agent::events_url(&id, &t, after))
+                else {
                     return;
                 };
                 let on = |kind: &str, f: Box<dyn Fn(serde_json::Value)>| {
@@ -376,12 +320,7 @@ pub fn ChatPanel() -> impl IntoView {
             return Ok(t);
         }
         let id = ws.id();
-        let t = api::send::<Thread>(
-            "POST",
-            &format!("/api/v1/projects/{id}/threads"),
-            Some(json!({})),
-        )
-        .await?;
+        let t = api::agent::create_thread(&id, &CreateThread::default()).await?;
         thread.set(Some(t.id.clone()));
         refresh.update(|r| *r += 1);
         Ok::<_, api::ApiFailure>(t.id)
@@ -399,14 +338,12 @@ pub fn ChatPanel() -> impl IntoView {
                 Err(e) => return error.set(Some(e.message)),
             };
             let ids: Vec<String> = attached.get_untracked().into_iter().map(|a| a.id).collect();
-            let body = json!({"content": text, "mode": mode.get_untracked(), "attachments": ids});
-            match api::send::<serde_json::Value>(
-                "POST",
-                &format!("/api/v1/projects/{id}/threads/{t}/messages"),
-                Some(body),
-            )
-            .await
-            {
+            let body = SendMessage {
+                content: text,
+                attachments: ids,
+                options: in_mode(mode.get_untracked()),
+            };
+            match api::agent::send(&id, &t, &body).await {
                 Ok(_) => {
                     draft.set(String::new());
                     attached.set(Vec::new());
@@ -429,25 +366,31 @@ pub fn ChatPanel() -> impl IntoView {
             send_text(text);
         }
     });
-    let post = move |path: String, body: serde_json::Value| {
+    let post = move |action: ThreadAction| {
         let id = ws.id();
         let Some(t) = thread.get_untracked() else {
             return;
         };
         spawn_local(async move {
-            match api::send::<serde_json::Value>(
-                "POST",
-                &format!("/api/v1/projects/{id}/threads/{t}/{path}"),
-                Some(body),
-            )
-            .await
-            {
-                Ok(_) => refresh.update(|r| *r += 1),
+            let answer = match action {
+                ThreadAction::Stop => api::agent::stop(&id, &t).await,
+                ThreadAction::Edit(m, body) => {
+                    api::agent::edit(&id, &t, &m, &body).await.map(|_| ())
+                }
+                ThreadAction::Regenerate(m, body) => {
+                    api::agent::regenerate(&id, &t, &m, &body).await.map(|_| ())
+                }
+                ThreadAction::Plan(turn, body) => {
+                    api::agent::answer_plan(&id, &t, &turn, &body).await
+                }
+            };
+            match answer {
+                Ok(()) => refresh.update(|r| *r += 1),
                 Err(e) => error.set(Some(e.message)),
             }
         });
     };
-    let stop = move |_| post("stop".into(), json!({}));
+    let stop = move |_| post(ThreadAction::Stop);
 
     // Copy buttons of code blocks, and highlighting once rendered.
     let on_list_click = move |ev: leptos::ev::MouseEvent| {
@@ -522,11 +465,14 @@ pub fn ChatPanel() -> impl IntoView {
         // A turn's change of a file opens as a diff (base -> its commit).
         let commits: HashMap<String, (String, String)> = turns
             .iter()
-            .filter_map(|t| Some((t.id.clone(), (t.base_sha.clone()?, t.commit_sha.clone()?))))
+            .filter_map(|t| {
+                let t = &t.turn;
+                Some((t.id.clone(), (t.base_sha.clone()?, t.commit_sha.clone()?)))
+            })
             .collect();
         let results: HashMap<String, bool> = list
             .iter()
-            .filter(|m| m.role == "tool")
+            .filter(|m| m.role == Role::Tool)
             .filter_map(|m| {
                 m.tool_call_id
                     .clone()
@@ -535,11 +481,11 @@ pub fn ChatPanel() -> impl IntoView {
             .collect();
         let mut out = Vec::new();
         for (i, m) in shown.iter().enumerate() {
-            match m.role.as_str() {
-                "user" => {
+            match m.role {
+                Role::User => {
                     let siblings: Vec<&Message> = all
                         .iter()
-                        .filter(|s| s.parent_id == m.parent_id && s.role == "user")
+                        .filter(|s| s.parent_id == m.parent_id && s.role == Role::User)
                         .collect();
                     let pos = siblings.iter().position(|s| s.id == m.id).unwrap_or(0);
                     let parent_key = m.parent_id.clone().unwrap_or_default();
@@ -570,7 +516,7 @@ pub fn ChatPanel() -> impl IntoView {
                                     <button type="button" class="btn btn-small btn-primary" on:click=move |_| {
                                         let content = editing.get_untracked().map(|e| e.1).unwrap_or_default();
                                         editing.set(None);
-                                        post(format!("messages/{id3}/edit"), json!({"content": content, "mode": mode.get_untracked()}));
+                                        post(ThreadAction::Edit(id3.clone(), EditMessage { content, attachments: None, options: in_mode(mode.get_untracked()) }));
                                         live.set(Live { running: true, ..Default::default() });
                                     }>"Send edit"</button>
                                     <button type="button" class="btn btn-small" on:click=move |_| editing.set(None)>"Cancel"</button>
@@ -586,7 +532,7 @@ pub fn ChatPanel() -> impl IntoView {
                                     {nav}
                                     <button type="button" class="btn btn-ghost btn-small" on:click=move |_| editing.set(Some((id1.clone(), text.clone())))>"Edit"</button>
                                     <button type="button" class="btn btn-ghost btn-small" on:click=move |_| {
-                                        post(format!("messages/{id2}/regenerate"), json!({"mode": mode.get_untracked()}));
+                                        post(ThreadAction::Regenerate(id2.clone(), in_mode(mode.get_untracked())));
                                         live.set(Live { running: true, ..Default::default() });
                                     }>"Regenerate"</button>
                                 </div>
@@ -598,11 +544,12 @@ pub fn ChatPanel() -> impl IntoView {
                     // follow), its latest turn, so a failed turn stays visible.
                     let answered_by = shown
                         .get(i + 1)
-                        .filter(|n| n.role != "user")
+                        .filter(|n| n.role != Role::User)
                         .and_then(|n| n.turn_id.clone());
-                    let of_this = |t: &&TurnView| t.request_id.as_deref() == Some(m.id.as_str());
+                    let of_this =
+                        |t: &&TurnView| t.turn.request_id.as_deref() == Some(m.id.as_str());
                     let turn = match answered_by {
-                        Some(id) => turns.iter().filter(of_this).find(|t| t.id == id),
+                        Some(id) => turns.iter().filter(of_this).find(|t| t.turn.id == id),
                         None => turns.iter().rev().find(of_this),
                     }
                     .cloned();
@@ -610,7 +557,7 @@ pub fn ChatPanel() -> impl IntoView {
                         out.push(turn_card(t, plan_edit, post).into_any());
                     }
                 }
-                "assistant" => {
+                Role::Assistant => {
                     let calls: Vec<CallJson> = m
                         .tool_calls
                         .as_deref()
@@ -646,7 +593,7 @@ pub fn ChatPanel() -> impl IntoView {
                         </div>
                     }.into_any());
                 }
-                _ => {}
+                Role::Tool => {}
             }
         }
         out
@@ -670,7 +617,7 @@ pub fn ChatPanel() -> impl IntoView {
             <button type="button" class="btn btn-ghost btn-small" on:click=move |_| {
                 let id = ws.id();
                 spawn_local(async move {
-                    if let Ok(t) = api::send::<Thread>("POST", &format!("/api/v1/projects/{id}/threads"), Some(json!({}))).await {
+                    if let Ok(t) = api::agent::create_thread(&id, &CreateThread::default()).await {
                         thread.set(Some(t.id));
                         refresh.update(|r| *r += 1);
                     }
@@ -746,7 +693,7 @@ fn tail(text: &str, max: usize) -> String {
 fn turn_card(
     t: TurnView,
     plan_edit: RwSignal<HashMap<String, String>>,
-    post: impl Fn(String, serde_json::Value) + Copy + 'static,
+    post: impl Fn(ThreadAction) + Copy + 'static,
 ) -> impl IntoView {
     let plan = t
         .steps
@@ -754,20 +701,20 @@ fn turn_card(
         .find(|s| s.role == "Architect")
         .map(|s| s.output.clone())
         .unwrap_or_default();
-    let (id1, id2, id3) = (t.id.clone(), t.id.clone(), t.id.clone());
+    let (id1, id2, id3) = (t.turn.id.clone(), t.turn.id.clone(), t.turn.id.clone());
     let waiting = t.plan_waiting;
     view! {
-        <div class="turn-card" data-testid="turn-card" data-status=t.status.clone()>
+        <div class="turn-card" data-testid="turn-card" data-status=t.turn.status.as_str()>
             <ul class="steps">
                 {t.steps.iter().map(|s| view! {
                     <li class=format!("step {}", s.status)>
-                        <strong>{s.role.clone()}</strong>" "<span class=format!("badge state-{}", s.status)>{s.status.clone()}</span>
+                        <strong>{s.role.clone()}</strong>" "<span class=format!("badge state-{}", s.status)>{s.status.as_str()}</span>
                         <span class="muted small">{format!(" {} · {} tokens", ms(s.duration_ms), s.prompt_tokens + s.completion_tokens)}</span>
                         {(s.role == "Security Auditor" && !s.output.is_empty()).then(|| view! { <details><summary>"Audit"</summary><pre class="small">{s.output.clone()}</pre></details> })}
                     </li>
                 }).collect_view()}
             </ul>
-            {(t.mode == "full" && !plan.is_empty() && !waiting).then(|| view! { <details><summary>"Plan"</summary><div class="markdown" inner_html=markdown::to_html(&plan)></div></details> })}
+            {(t.turn.mode == "full" && !plan.is_empty() && !waiting).then(|| view! { <details><summary>"Plan"</summary><div class="markdown" inner_html=markdown::to_html(&plan)></div></details> })}
             {waiting.then(|| {
                 let initial = plan.clone();
                 view! {
@@ -782,18 +729,18 @@ fn turn_card(
                                 let fallback = plan.clone();
                                 move |_| {
                                     let text = plan_edit.with_untracked(|p| p.get(&id).cloned()).unwrap_or_else(|| fallback.clone());
-                                    post(format!("turns/{id}/plan"), json!({"approve": true, "plan": text}));
+                                    post(ThreadAction::Plan(id.clone(), PlanAnswer { approve: true, plan: Some(text), reason: String::new() }));
                                 }
                             }>"Approve and build"</button>
                             <button type="button" class="btn btn-small" on:click={
                                 let id = id3.clone();
-                                move |_| post(format!("turns/{id}/plan"), json!({"approve": false, "reason": "rejected in the workspace"}))
+                                move |_| post(ThreadAction::Plan(id.clone(), PlanAnswer { approve: false, plan: None, reason: "rejected in the workspace".into() }))
                             }>"Reject"</button>
                         </div>
                     </div>
                 }
             })}
-            {t.error.clone().filter(|_| t.status != "running").map(|e| view! { <p class="muted small">{format!("{}: {e}", t.status)}</p> })}
+            {t.turn.error.clone().filter(|_| t.turn.status != TurnStatus::Running).map(|e| view! { <p class="muted small">{format!("{}: {e}", t.turn.status)}</p> })}
         </div>
     }
 }

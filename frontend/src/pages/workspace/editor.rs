@@ -3,39 +3,13 @@
 //! conflict prompt when a file changed under unsaved edits.
 
 use super::Ws;
-use crate::api::{self, History};
+use crate::api;
 use crate::components::short_time;
 use crate::workspace_js as js;
+use autocrea_wire::files::SaveFile;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
-use serde_json::json;
 use std::collections::HashMap;
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct FileEntry {
-    pub path: String,
-    pub sha: String,
-    pub size: u64,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct FileTreeView {
-    pub version: Option<String>,
-    pub files: Vec<FileEntry>,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct FileView {
-    path: String,
-    sha: String,
-    content: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct Saved {
-    sha: Option<String>,
-}
 
 /// Open files and what the editor knows of them.
 #[derive(Clone, Copy)]
@@ -50,20 +24,13 @@ struct Tabs {
     message: RwSignal<Option<String>>,
 }
 
-fn file_url(id: &str, path: &str) -> String {
-    format!(
-        "/api/v1/projects/{id}/file?path={}",
-        super::super::encode(path)
-    )
-}
-
 #[component]
 pub fn FileTree() -> impl IntoView {
     let ws = expect_context::<Ws>();
     let tree = LocalResource::new(move || {
         ws.changes.get();
         let id = ws.id();
-        async move { api::get::<FileTreeView>(&format!("/api/v1/projects/{id}/files")).await }
+        async move { api::files::tree(&id).await }
     });
     let new_file = move |_| {
         #[cfg(feature = "hydrate")]
@@ -81,9 +48,12 @@ pub fn FileTree() -> impl IntoView {
             }
             let id = ws.id();
             spawn_local(async move {
-                match api::send::<Saved>("PUT", &file_url(&id, &path), Some(json!({"content": ""})))
-                    .await
-                {
+                let body = SaveFile {
+                    content: String::new(),
+                    sha: None,
+                    message: None,
+                };
+                match api::files::save(&id, &path, &body).await {
                     Ok(_) => {
                         ws.changed();
                         ws.open_file.set(Some(path));
@@ -135,19 +105,13 @@ pub fn Timeline() -> impl IntoView {
     let history = LocalResource::new(move || {
         ws.changes.get();
         let id = ws.id();
-        async move { api::get::<History>(&format!("/api/v1/projects/{id}/versions?limit=50")).await }
+        async move { api::versions::list(&id, None, 50).await }
     });
     let error = RwSignal::new(None::<String>);
     let revert = move |sha: String| {
         let id = ws.id();
         spawn_local(async move {
-            match api::send::<serde_json::Value>(
-                "POST",
-                &format!("/api/v1/projects/{id}/versions/{sha}/revert"),
-                None,
-            )
-            .await
-            {
+            match api::versions::revert(&id, &sha).await {
                 Ok(_) => ws.changed(),
                 Err(e) => error.set(Some(e.message)),
             }
@@ -226,18 +190,14 @@ pub fn EditorPanel() -> impl IntoView {
             // Overwriting after a conflict: start from the newest blob.
             let sha = match sha {
                 Some(s) => Some(s),
-                None => api::get::<FileView>(&file_url(&id, &path))
-                    .await
-                    .ok()
-                    .map(|f| f.sha),
+                None => api::files::read(&id, &path).await.ok().map(|f| f.sha),
             };
-            match api::send::<Saved>(
-                "PUT",
-                &file_url(&id, &path),
-                Some(json!({"content": text, "sha": sha})),
-            )
-            .await
-            {
+            let body = SaveFile {
+                content: text.clone(),
+                sha,
+                message: None,
+            };
+            match api::files::save(&id, &path, &body).await {
                 Ok(s) => {
                     if let Some(new) = s.sha {
                         tabs.shas.update_value(|m| {
@@ -250,7 +210,7 @@ pub fn EditorPanel() -> impl IntoView {
                     ws.changed();
                 }
                 Err(e) if e.code == "conflict" => {
-                    if let Ok(f) = api::get::<FileView>(&file_url(&id, &path)).await {
+                    if let Ok(f) = api::files::read(&id, &path).await {
                         tabs.conflict
                             .set(Some((path, f.content.unwrap_or_default(), f.sha)));
                     }
@@ -289,7 +249,7 @@ pub fn EditorPanel() -> impl IntoView {
         ws.diff.set(None);
         let id = ws.id();
         spawn_local(async move {
-            match api::get::<FileView>(&file_url(&id, &path)).await {
+            match api::files::read(&id, &path).await {
                 Ok(f) => match f.content {
                     Some(text) => {
                         tabs.shas.update_value(|m| {
@@ -326,7 +286,7 @@ pub fn EditorPanel() -> impl IntoView {
             for path in tabs.open.get_untracked() {
                 let id = id.clone();
                 spawn_local(async move {
-                    let Ok(f) = api::get::<FileView>(&file_url(&id, &path)).await else {
+                    let Ok(f) = api::files::read(&id, &path).await else {
                         return; // deleted: the tab stays until closed
                     };
                     let known = tabs.shas.with_value(|m| m.get(&path).cloned());
@@ -358,9 +318,9 @@ pub fn EditorPanel() -> impl IntoView {
         let id = ws.id();
         spawn_local(async move {
             let text_at = |r: String| {
-                let url = format!("{}&ref={r}", file_url(&id, &path));
+                let (id, path) = (id.clone(), path.clone());
                 async move {
-                    api::get::<FileView>(&url)
+                    api::files::read_at(&id, &path, &r)
                         .await
                         .ok()
                         .and_then(|f| f.content)
@@ -429,13 +389,12 @@ pub fn EditorPanel() -> impl IntoView {
                     .unwrap_or_default(),
             );
             spawn_local(async move {
-                match api::send::<Saved>(
-                    "POST",
-                    &format!("/api/v1/projects/{id}/file/rename"),
-                    Some(json!({"from": from, "to": to, "sha": sha})),
-                )
-                .await
-                {
+                let body = autocrea_wire::files::RenameFile {
+                    from: from.clone(),
+                    to: to.clone(),
+                    sha,
+                };
+                match api::files::rename(&id, &body).await {
                     Ok(_) => {
                         js::close(&from);
                         tabs.open.update(|o| o.retain(|p| *p != from));
@@ -474,8 +433,7 @@ pub fn EditorPanel() -> impl IntoView {
                     .unwrap_or_default(),
             );
             spawn_local(async move {
-                let url = format!("{}&sha={sha}", file_url(&id, &path));
-                match api::send::<Saved>("DELETE", &url, None).await {
+                match api::files::delete(&id, &path, &sha).await {
                     Ok(_) => {
                         js::close(&path);
                         tabs.open.update(|o| o.retain(|p| *p != path));
@@ -495,10 +453,7 @@ pub fn EditorPanel() -> impl IntoView {
         }
     };
     Effect::new(move |_| match (show_terminal.get(), terminal.get()) {
-        (true, Some(el)) => js::open_terminal(
-            el.into(),
-            &format!("/api/v1/projects/{}/sandbox/terminal", ws.id()),
-        ),
+        (true, Some(el)) => js::open_terminal(el.into(), &api::sandbox::terminal_url(&ws.id())),
         _ => js::close_terminal(),
     });
 

@@ -11,8 +11,10 @@ mod editor;
 mod preview;
 mod search;
 
-use crate::api::{self, Project, Version};
+use crate::api;
 use crate::icons::{Icon, IconKind};
+use autocrea_wire::projects::ProjectView;
+use autocrea_wire::versions::{PreviewVersion, Version};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -37,11 +39,6 @@ pub struct Ws {
     pub notice: RwSignal<Option<String>>,
 }
 
-#[derive(Clone, Debug, serde::Deserialize, PartialEq)]
-struct Previewing {
-    version: Option<Version>,
-}
-
 impl Ws {
     pub fn id(&self) -> String {
         self.project_id.get_value()
@@ -51,13 +48,10 @@ impl Ws {
     pub fn preview_version(&self, sha: Option<String>) {
         let ws = *self;
         leptos::task::spawn_local(async move {
-            let url = format!("/api/v1/projects/{}/preview-version", ws.id());
+            let id = ws.id();
             let answer = match sha {
-                Some(sha) => {
-                    api::send::<Previewing>("PUT", &url, Some(serde_json::json!({ "sha": sha })))
-                        .await
-                }
-                None => api::send::<Previewing>("DELETE", &url, None).await,
+                Some(sha) => api::versions::preview(&id, &PreviewVersion { sha }).await,
+                None => api::versions::preview_latest(&id).await,
             };
             match answer {
                 Ok(p) => {
@@ -83,7 +77,7 @@ pub fn WorkspacePage() -> impl IntoView {
     let params = use_params_map();
     let project = LocalResource::new(move || {
         let id = params.with(|p| p.get("id").unwrap_or_default());
-        async move { api::get::<Project>(&format!("/api/v1/projects/{id}")).await }
+        async move { api::projects::get(&id).await }
     });
     view! {
         // A Transition, not a Suspense: the panels' later reloads must never
@@ -143,7 +137,7 @@ fn store_widths(w: Widths) {
 }
 
 #[component]
-fn Workspace(project: Project) -> impl IntoView {
+fn Workspace(project: ProjectView) -> impl IntoView {
     let ws = Ws {
         project_id: StoredValue::new(project.id.clone()),
         changes: RwSignal::new(0),
@@ -157,9 +151,7 @@ fn Workspace(project: Project) -> impl IntoView {
     provide_context(ws);
     // A version previewed before this page opened (another tab, a reload).
     leptos::task::spawn_local(async move {
-        if let Ok(p) =
-            api::get::<Previewing>(&format!("/api/v1/projects/{}/preview-version", ws.id())).await
-        {
+        if let Ok(p) = api::versions::previewing(&ws.id()).await {
             ws.previewing.set(p.version);
         }
     });

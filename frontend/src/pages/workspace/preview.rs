@@ -6,54 +6,16 @@
 
 use super::Ws;
 use crate::api;
-use crate::pages::sandbox::SandboxView;
+use autocrea_wire::sandbox::{DevState, Diagnostic};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
 
 /// The frame's box, which workspace.js scales device widths into.
 const FRAME_WRAP_ID: &str = "ws-frame-wrap";
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct Ticket {
-    url: String,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct Diagnostic {
-    pub file: Option<String>,
-    pub line: Option<u32>,
-    pub message: String,
-    pub severity: String,
-    pub source: String,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct ErrorList {
-    errors: Vec<Diagnostic>,
-}
-
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // used in the browser only
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct LogLine {
-    text: String,
-}
-
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // used in the browser only
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct LogList {
-    lines: Vec<LogLine>,
-}
-
 /// Points the frame at a one-time sign-in URL of the preview origin.
 async fn load_frame(id: String, src: RwSignal<Option<String>>, note: RwSignal<Option<String>>) {
-    match api::send::<Ticket>(
-        "POST",
-        &format!("/api/v1/projects/{id}/preview/ticket"),
-        None,
-    )
-    .await
-    {
+    match api::sandbox::ticket(&id).await {
         Ok(t) => src.set(Some(t.url)),
         Err(e) => note.set(Some(e.message)),
     }
@@ -86,19 +48,13 @@ pub fn PreviewPanel() -> impl IntoView {
         let id = ws.id();
         spawn_local(async move {
             state.set("starting".into());
-            match api::send::<SandboxView>(
-                "POST",
-                &format!("/api/v1/projects/{id}/sandbox/start?wait_secs=60"),
-                None,
-            )
-            .await
-            {
+            match api::sandbox::start(&id).await {
                 Ok(v) => {
-                    state.set(v.state.clone());
+                    state.set(v.state.as_str().to_string());
                     if let Some(u) = v.preview_url.clone() {
                         origin.set(Some(u.trim_end_matches('/').to_string()));
                     }
-                    if v.state != "ready" {
+                    if v.state != DevState::Ready {
                         note.set(
                             v.message
                                 .clone()
@@ -138,31 +94,23 @@ pub fn PreviewPanel() -> impl IntoView {
                 // restarts after the start is no longer "ready"); once it is
                 // ready again, the frame loads the app in place of the waiting page.
                 if origin.get_untracked().is_some() {
-                    if let Ok(v) =
-                        api::get::<SandboxView>(&format!("/api/v1/projects/{id}/sandbox")).await
-                    {
+                    if let Ok(v) = api::sandbox::status(&id).await {
                         let was = state.get_untracked();
-                        if was != v.state {
-                            state.set(v.state.clone());
-                            if v.state == "ready" {
+                        if was != v.state.as_str() {
+                            state.set(v.state.as_str().to_string());
+                            if v.state == DevState::Ready {
                                 load_frame(id.clone(), src, note).await;
                             }
                         }
                     }
                 }
-                if let Ok(list) =
-                    api::get::<ErrorList>(&format!("/api/v1/projects/{id}/sandbox/errors")).await
-                {
+                if let Ok(list) = api::sandbox::errors(&id).await {
                     if errors.get_untracked() != list.errors {
                         errors.set(list.errors);
                     }
                 }
                 if tab.get_untracked() == "logs" {
-                    if let Ok(l) = api::get::<LogList>(&format!(
-                        "/api/v1/projects/{id}/sandbox/logs?follow=false"
-                    ))
-                    .await
-                    {
+                    if let Ok(l) = api::sandbox::logs(&id).await {
                         logs.set(l.lines.into_iter().map(|l| l.text).collect());
                     }
                 }
@@ -181,13 +129,7 @@ pub fn PreviewPanel() -> impl IntoView {
         checked.set(None);
         tab.set("bugs");
         spawn_local(async move {
-            match api::send::<ErrorList>(
-                "POST",
-                &format!("/api/v1/projects/{id}/sandbox/errors"),
-                None,
-            )
-            .await
-            {
+            match api::sandbox::check(&id).await {
                 Ok(l) => checked.set(Some(l.errors)),
                 Err(e) => note.set(Some(e.message)),
             }

@@ -4,53 +4,19 @@
 
 use super::Ws;
 use crate::api;
-use crate::pages::encode;
 use crate::workspace_js as js;
+use autocrea_wire::files::{FileAtBlob, ReplaceRequest, SearchMatch, SearchResult};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
-use serde_json::json;
 
 /// The search box's id, for the Ctrl+Shift+F shortcut.
 pub const INPUT_ID: &str = "ws-search-input";
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct Match {
-    line: u32,
-    column: u32,
-    length: u32,
-    text: String,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct FileMatches {
-    path: String,
-    sha: String,
-    matches: Vec<Match>,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct Found {
-    files: Vec<FileMatches>,
-    total: usize,
-    truncated: bool,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct Replaced {
-    files: Vec<serde_json::Value>,
-    replacements: usize,
-}
-
-fn query_string(q: &str, regex: bool, case: bool) -> String {
-    format!("q={}&regex={regex}&case={case}", encode(q))
-}
-
 /// The line split around the match (the line may have been cut before it).
-fn split_line(m: &Match) -> (String, String, String) {
+fn split_line(m: &SearchMatch) -> (String, String, String) {
     let chars: Vec<char> = m.text.chars().collect();
-    let start = (m.column as usize).saturating_sub(1).min(chars.len());
-    let end = (start + m.length as usize).min(chars.len());
+    let start = m.column.saturating_sub(1).min(chars.len());
+    let end = (start + m.length).min(chars.len());
     let part = |a: usize, b: usize| chars[a..b].iter().collect::<String>();
     (
         part(0, start).trim_start().to_string(),
@@ -66,7 +32,7 @@ pub fn SearchPanel() -> impl IntoView {
     let replacement = RwSignal::new(String::new());
     let regex = RwSignal::new(false);
     let case = RwSignal::new(false);
-    let found = RwSignal::new(None::<Found>);
+    let found = RwSignal::new(None::<SearchResult>);
     let error = RwSignal::new(None::<String>);
     let status = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -82,13 +48,9 @@ pub fn SearchPanel() -> impl IntoView {
             error.set(None);
             return;
         }
-        let url = format!(
-            "/api/v1/projects/{}/search?{}",
-            ws.id(),
-            query_string(&q, regex.get_untracked(), case.get_untracked())
-        );
+        let (id, regex, case) = (ws.id(), regex.get_untracked(), case.get_untracked());
         spawn_local(async move {
-            let answer = api::get::<Found>(&url).await;
+            let answer = api::files::search(&id, &q, regex, case).await;
             if generation.get_value() != mine {
                 return;
             }
@@ -133,7 +95,10 @@ pub fn SearchPanel() -> impl IntoView {
         let files: Vec<_> = f
             .files
             .iter()
-            .map(|f| json!({"path": f.path, "sha": f.sha}))
+            .map(|f| FileAtBlob {
+                path: f.path.clone(),
+                sha: f.sha.clone(),
+            })
             .collect();
         #[cfg(feature = "hydrate")]
         {
@@ -154,12 +119,17 @@ pub fn SearchPanel() -> impl IntoView {
                 return;
             }
         }
-        let body = json!({"q": query.get_untracked(), "regex": regex.get_untracked(), "case": case.get_untracked(),
-            "replacement": replacement.get_untracked(), "files": files});
-        let url = format!("/api/v1/projects/{}/replace", ws.id());
+        let body = ReplaceRequest {
+            q: query.get_untracked(),
+            regex: regex.get_untracked(),
+            case: case.get_untracked(),
+            replacement: replacement.get_untracked(),
+            files,
+        };
+        let id = ws.id();
         busy.set(true);
         spawn_local(async move {
-            match api::send::<Replaced>("POST", &url, Some(body)).await {
+            match api::files::replace(&id, &body).await {
                 Ok(r) => {
                     status.set(Some(format!(
                         "Replaced {} match(es) in {} file(s) as a new version.",
@@ -214,7 +184,8 @@ pub fn SearchPanel() -> impl IntoView {
                                     {file.matches.into_iter().map(|m| {
                                         let (before, hit, after) = split_line(&m);
                                         let path = path.clone();
-                                        let (line, column, length) = (m.line, m.column, m.length);
+                                        // The editor takes 32-bit positions (a line is cut to a few hundred characters).
+                                        let (line, column, length) = (m.line as u32, m.column as u32, m.length as u32);
                                         view! {
                                             <li><button type="button" class="ws-search-hit" data-testid="search-hit"
                                                 on:click=move |_| { js::reveal_at(&path, line, column, length); ws.open_file.set(Some(path.clone())); }>
@@ -237,23 +208,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn query_values_are_percent_encoded() {
-        assert_eq!(
-            query_string("a b&c=é", true, false),
-            "q=a%20b%26c%3D%C3%A9&regex=true&case=false"
-        );
-    }
-
-    #[test]
     fn a_line_splits_around_its_match() {
-        let m = Match {
+        let m = SearchMatch {
+            path: "a.txt".into(),
             line: 1,
             column: 5,
             length: 3,
             text: "  x foo bar".into(),
         };
         assert_eq!(split_line(&m), ("x ".into(), "foo".into(), " bar".into()));
-        let cut = Match {
+        let cut = SearchMatch {
+            path: "a.txt".into(),
             line: 1,
             column: 400,
             length: 3,
