@@ -26,6 +26,25 @@ fn workspace_of(created: &CreatedProject) -> String {
     format!("/projects/{}/workspace", created.project.id)
 }
 
+/// Creates the project and opens its workspace; when that fails, `busy`
+/// ends and `failed` gets the error (the form shows it).
+fn create_and_open(
+    navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static,
+    body: CreateProject,
+    busy: RwSignal<bool>,
+    failed: impl Fn(api::ApiFailure) + 'static,
+) {
+    spawn_local(async move {
+        match api::projects::create(&body).await {
+            Ok(created) => navigate(&workspace_of(&created), Default::default()),
+            Err(e) => {
+                busy.set(false);
+                failed(e);
+            }
+        }
+    });
+}
+
 /// The model a new project's first turn uses: a usable provider's model when
 /// the local model cannot serve the agent, else the default (None).
 fn preferred_model(p: &ProvidersView) -> Option<String> {
@@ -154,15 +173,8 @@ fn PromptBox(
             model: model.get_untracked(),
             ..Default::default()
         };
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            match api::projects::create(&body).await {
-                Ok(created) => navigate(&workspace_of(&created), Default::default()),
-                Err(e) => {
-                    busy.set(false);
-                    error.set(Some(e.message));
-                }
-            }
+        create_and_open(navigate.clone(), body, busy, move |e| {
+            error.set(Some(e.message))
         });
     };
     let on_submit = {
@@ -309,17 +321,10 @@ fn NewProjectDialog(on_close: Callback<()>, model: RwSignal<Option<String>>) -> 
             description: desc,
             template: Some(template.get_untracked()),
         };
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            match api::projects::create(&body).await {
-                Ok(created) => navigate(&workspace_of(&created), Default::default()),
-                Err(e) => {
-                    busy.set(false);
-                    match field_of(&e.message) {
-                        Some(("name", reason)) => name_error.set(Some(reason.to_string())),
-                        _ => error.set(Some(e.message)),
-                    }
-                }
+        create_and_open(navigate.clone(), body, busy, move |e| {
+            match field_of(&e.message) {
+                Some(("name", reason)) => name_error.set(Some(reason.to_string())),
+                _ => error.set(Some(e.message)),
             }
         });
     };
