@@ -261,21 +261,3 @@ pub struct AgentSettings {
     /// quick or full; null: quick.
     pub mode: Option<String>,
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_the_json_names() {
-        for r in Role::ALL {
-            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
-        }
-        for s in TurnStatus::ALL {
-            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-        }
-        for s in StepStatus::ALL {
-            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-        }
-    }
-}

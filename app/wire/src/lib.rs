@@ -48,3 +48,30 @@ pub mod projects;
 pub mod sandbox;
 pub mod settings;
 pub mod versions;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `names!` enum: `as_str()` is the name serde writes.
+    #[test]
+    fn names_are_the_json_names() {
+        fn check<T: serde::Serialize + std::fmt::Display + Copy>(all: &[T]) {
+            for v in all {
+                assert_eq!(serde_json::to_value(v).unwrap(), v.to_string());
+            }
+        }
+        check(agent::Role::ALL);
+        check(agent::TurnStatus::ALL);
+        check(agent::StepStatus::ALL);
+        check(llm::ProviderKind::ALL);
+        check(llm::ToolFormat::ALL);
+        check(llm::LocalState::ALL);
+        check(llm::WorkerState::ALL);
+        check(sandbox::DevState::ALL);
+        check(sandbox::Stream::ALL);
+        check(settings::Severity::ALL);
+        check(versions::AuthorKind::ALL);
+        check(versions::ChangeKind::ALL);
+    }
+}

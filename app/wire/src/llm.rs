@@ -338,24 +338,3 @@ pub struct UsageTotal {
     pub completion_tokens: i64,
     pub duration_ms: i64,
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_the_json_names() {
-        for k in ProviderKind::ALL {
-            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
-        }
-        for t in ToolFormat::ALL {
-            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
-        }
-        for s in LocalState::ALL {
-            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-        }
-        for s in WorkerState::ALL {
-            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-        }
-    }
-}

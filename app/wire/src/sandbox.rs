@@ -157,18 +157,3 @@ pub struct RunningSandbox {
     #[serde(flatten)]
     pub sandbox: SandboxView,
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_the_json_names() {
-        for s in DevState::ALL {
-            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-        }
-        for s in Stream::ALL {
-            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-        }
-    }
-}

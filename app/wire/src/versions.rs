@@ -137,18 +137,3 @@ pub struct Previewing {
     /// The version the preview shows instead of the latest; null when it shows the latest.
     pub version: Option<Version>,
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_the_json_names() {
-        for k in AuthorKind::ALL {
-            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
-        }
-        for k in ChangeKind::ALL {
-            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
-        }
-    }
-}
