@@ -322,9 +322,8 @@ pub async fn delete(
     }
     let _lock = state.git.lock(&id).await;
     let project = projects::delete(&state.pool, auth.user.id, &id).await?;
-    let repo_id = id.clone();
     // The row is gone; a leftover repository is removed at the next start if this fails.
-    if let Err(e) = state.git.delete(&repo_id).await {
+    if let Err(e) = state.git.delete(&id).await {
         tracing::warn!(project = %id, error = ?e, "could not remove the repository");
     }
     audit::record(

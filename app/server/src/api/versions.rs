@@ -114,8 +114,7 @@ pub async fn revert(
 ) -> ApiResult<(StatusCode, Json<Version>)> {
     let id = owned(&state, &auth, &id).await?;
     let _lock = state.git.lock(&id).await;
-    let (pid, target, author) = (id.clone(), sha.clone(), person(&auth));
-    let version = state.git.restore(&pid, &target, &author).await?;
+    let version = state.git.restore(&id, &sha, &person(&auth)).await?;
     projects::touch(&state.pool, &id).await?;
     audit::record(
         &state.pool,
@@ -155,10 +154,10 @@ pub async fn create_branch(
 ) -> ApiResult<(StatusCode, Json<Branch>)> {
     let id = owned(&state, &auth, &id).await?;
     let _lock = state.git.lock(&id).await;
-    let (pid, name) = (id.clone(), body.name.clone());
+    let name = body.name.clone();
     let branch = state
         .git
-        .create_branch(&pid, &body.name, body.from.as_deref())
+        .create_branch(&id, &body.name, body.from.as_deref())
         .await?;
     audit::record(
         &state.pool,
@@ -214,8 +213,7 @@ pub async fn delete_branch(
 ) -> ApiResult<StatusCode> {
     let id = owned(&state, &auth, &id).await?;
     let _lock = state.git.lock(&id).await;
-    let (pid, branch) = (id.clone(), name.clone());
-    state.git.delete_branch(&pid, &branch).await?;
+    state.git.delete_branch(&id, &name).await?;
     audit::record(
         &state.pool,
         &auth.actor(),

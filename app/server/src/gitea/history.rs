@@ -114,8 +114,7 @@ pub async fn delete_branch(
 ) -> GiteaResult<StatusCode> {
     let project = owned_repo(&state, &caller, &owner, &repo).await?;
     let _lock = state.git.lock(&project.id).await;
-    let id = project.id.clone();
-    state.git.delete_branch(&id, &name).await?;
+    state.git.delete_branch(&project.id, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -257,8 +257,7 @@ pub async fn edit(
     }
     if let Some(branch) = body.default_branch.clone() {
         let _lock = state.git.lock(&project.id).await;
-        let id = project.id.clone();
-        state.git.switch_branch(&id, &branch).await?;
+        state.git.switch_branch(&project.id, &branch).await?;
     }
     let project = projects::update(
         &state.pool,
@@ -281,8 +280,7 @@ pub async fn delete(
     let project = owned_repo(&state, &caller, &owner, &repo).await?;
     let _lock = state.git.lock(&project.id).await;
     projects::delete(&state.pool, caller.user.id, &project.id).await?;
-    let id = project.id.clone();
-    if let Err(e) = state.git.delete(&id).await {
+    if let Err(e) = state.git.delete(&project.id).await {
         tracing::warn!(error = ?e, "repository left behind; removed at the next start");
     }
     Ok(StatusCode::NO_CONTENT)
