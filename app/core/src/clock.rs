@@ -14,16 +14,3 @@ pub fn rfc3339(unix: i64) -> String {
         .format(&Rfc3339)
         .unwrap_or_default()
 }
-
-/// `#[serde(serialize_with = "clock::ser_rfc3339")]` for unix-second fields.
-pub fn ser_rfc3339<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&rfc3339(*t))
-}
-
-/// The same for optional fields.
-pub fn ser_opt_rfc3339<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&rfc3339(*t)),
-        None => s.serialize_none(),
-    }
-}

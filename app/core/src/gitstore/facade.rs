@@ -65,11 +65,6 @@ impl Git {
             .await
     }
 
-    pub async fn create_empty(&self, project_id: &str) -> Result<(), GitError> {
-        let id = project_id.to_owned();
-        self.run(move |g| g.create_empty(&id)).await
-    }
-
     pub async fn duplicate(&self, from: &str, to: &str) -> Result<(), GitError> {
         let (from, to) = (from.to_owned(), to.to_owned());
         self.run(move |g| g.duplicate(&from, &to)).await
@@ -78,11 +73,6 @@ impl Git {
     pub async fn delete(&self, project_id: &str) -> Result<(), GitError> {
         let id = project_id.to_owned();
         self.run(move |g| g.delete(&id)).await
-    }
-
-    pub async fn is_empty(&self, project_id: &str) -> Result<bool, GitError> {
-        let id = project_id.to_owned();
-        self.run(move |g| g.is_empty(&id)).await
     }
 
     pub async fn all_files(
@@ -118,11 +108,6 @@ impl Git {
     ) -> Result<SearchResult, GitError> {
         let id = project_id.to_owned();
         self.run(move |g| g.search(&id, &query, limit)).await
-    }
-
-    pub async fn current_branch(&self, project_id: &str) -> Result<String, GitError> {
-        let id = project_id.to_owned();
-        self.run(move |g| g.current_branch(&id)).await
     }
 
     pub async fn history(

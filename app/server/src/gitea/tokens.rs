@@ -29,7 +29,7 @@ fn token_json(t: &tokens::ApiToken) -> Value {
         "name": t.name,
         "sha1": "",
         "token_last_eight": t.last_eight,
-        "scopes": t.scopes.split(',').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+        "scopes": t.scope_list(),
     })
 }
 
