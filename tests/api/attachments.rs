@@ -73,7 +73,15 @@ async fn attachments_reach_the_model_as_text_and_images() {
     assert_eq!(notes.body["kind"], "text");
     let notes_id = notes.body["id"].as_str().unwrap().to_string();
     let r = upload(&c, &project, "big.png", png(5 * 1024 * 1024)).await;
-    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+        "{}",
+        r.text
+    );
+    // The unread body ends the connection, and the answer says so: a client
+    // that reused it would fail its next request with a broken pipe.
+    assert_eq!(r.headers["connection"], "close");
     let r = upload(
         &c,
         &project,

@@ -1,5 +1,6 @@
 //! Request extractors: who is calling (session cookie with CSRF check, or API
-//! token), the client address, and JSON bodies whose errors speak our format.
+//! token), the client address, and JSON and raw bodies whose errors speak our
+//! format.
 
 use crate::cookies::{cookie, cookie_names};
 use crate::error::ApiError;
@@ -242,6 +243,35 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A raw body (`Bytes`) whose refusal speaks our format: over the limit is
+/// 413 `body_too_large`, like JSON bodies.
+pub struct ApiBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => Ok(ApiBytes(b)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(too_large())
+            }
+            Err(rejection) => Err(ApiError::new(
+                rejection.status(),
+                "invalid_body",
+                rejection.body_text(),
+            )),
+        }
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        "the request body is larger than the server accepts",
+    )
+}
+
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::JsonSyntaxError(e) => ApiError::new(
@@ -259,11 +289,7 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             "unsupported_media_type",
             "send the body as JSON with Content-Type: application/json",
         ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "the request body is larger than the server accepts",
-        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
         other => ApiError::new(other.status(), "invalid_body", other.body_text()),
     }
 }

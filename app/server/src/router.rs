@@ -109,6 +109,18 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// A request refused for its size leaves its body unread on the socket, so
+/// hyper drops the connection after answering. Without `Connection: close`
+/// the client cannot know that and may send its next request on the dead
+/// connection (seen as a broken pipe on the request after a 413).
+async fn close_after_refused_body(mut res: axum::response::Response) -> axum::response::Response {
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
+}
+
 /// The complete application.
 pub fn build(state: AppState) -> Router {
     let (api, doc) = api();
@@ -149,6 +161,7 @@ pub fn build(state: AppState) -> Router {
             state.clone(),
             crate::preview::route,
         ))
+        .layer(axum::middleware::map_response(close_after_refused_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

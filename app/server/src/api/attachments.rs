@@ -3,11 +3,10 @@
 //! by the message that carries them; read back for the chat's previews.
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::Auth;
+use crate::extract::{ApiBytes, Auth};
 use crate::state::AppState;
 use autocrea_core::agent::attachments::{self, Attachment, Refusal};
 use autocrea_core::projects;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -37,7 +36,7 @@ pub async fn upload(
     auth: Auth,
     Path(id): Path<String>,
     Query(p): Query<UploadParams>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<(StatusCode, Json<Attachment>)> {
     let project = projects::get(&state.pool, auth.user.id, &id).await?;
     let (kind, media_type) = attachments::classify(&p.name, &body).map_err(|r| match r {
