@@ -76,6 +76,7 @@ pub struct Config {
     pub llm: LlmConfig,
     pub sandbox: SandboxConfig,
     pub agent: AgentConfig,
+    pub publish: PublishConfig,
     /// The key that encrypts stored provider keys: 32 bytes as 64 hex digits or base64
     /// (`AUTOCREA_MASTER_KEY` only, never the file); without it the key
     /// file in the data folder is used, created on first start.
@@ -247,6 +248,42 @@ impl Default for SandboxConfig {
     }
 }
 
+/// Published apps (`[publish]` in autocrea.toml).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublishConfig {
+    /// Apps are served on `<name>.<apps_domain>` (`AUTOCREA_APPS_DOMAIN`): a
+    /// wildcard DNS name in production. The default works on one machine
+    /// (browsers send `*.localhost` to loopback). Never the console's or the
+    /// previews' domain: each app needs an origin of its own.
+    pub apps_domain: String,
+    /// Deployments a new site keeps besides the live one.
+    pub retention: i64,
+    /// A build that runs longer is stopped and fails.
+    pub build_timeout_secs: u64,
+    /// Largest build output kept, in MiB.
+    pub output_max_mb: u64,
+    /// Memory and CPUs of each running server app (nextjs); builds get the sandbox's limits.
+    pub app_memory_mb: u64,
+    pub app_cpus: f64,
+    /// How long a new server app may take to answer its health check.
+    pub health_timeout_secs: u64,
+}
+
+impl Default for PublishConfig {
+    fn default() -> Self {
+        Self {
+            apps_domain: "apps.localhost".into(),
+            retention: 10,
+            build_timeout_secs: 600,
+            output_max_mb: 1024,
+            app_memory_mb: 512,
+            app_cpus: 1.0,
+            health_timeout_secs: 60,
+        }
+    }
+}
+
 /// The local model worker (`[llm]` in autocrea.toml).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -337,6 +374,7 @@ impl Default for Config {
             llm: LlmConfig::default(),
             sandbox: SandboxConfig::default(),
             agent: AgentConfig::default(),
+            publish: PublishConfig::default(),
             master_key: None,
             providers: Vec::new(),
         }
@@ -400,6 +438,9 @@ impl Config {
         }
         if let Some(v) = lookup("AUTOCREA_PREVIEW_DOMAIN") {
             config.sandbox.preview_domain = v.trim_matches('.').to_ascii_lowercase();
+        }
+        if let Some(v) = lookup("AUTOCREA_APPS_DOMAIN") {
+            config.publish.apps_domain = v.trim_matches('.').to_ascii_lowercase();
         }
         if let Some(v) = lookup("AUTOCREA_OUTPUT_HEAD") {
             config.llm.output_head = switch("AUTOCREA_OUTPUT_HEAD", v)?;

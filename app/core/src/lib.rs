@@ -13,6 +13,7 @@ pub mod db;
 pub mod gitstore;
 pub mod llm;
 pub mod projects;
+pub mod publish;
 pub mod replay;
 pub mod sandbox;
 pub mod secrets;

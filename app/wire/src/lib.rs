@@ -45,6 +45,7 @@ pub mod error;
 pub mod files;
 pub mod llm;
 pub mod projects;
+pub mod publish;
 pub mod sandbox;
 pub mod settings;
 pub mod versions;
@@ -68,6 +69,8 @@ mod tests {
         check(llm::ToolFormat::ALL);
         check(llm::LocalState::ALL);
         check(llm::WorkerState::ALL);
+        check(publish::DeploymentStatus::ALL);
+        check(publish::Access::ALL);
         check(sandbox::DevState::ALL);
         check(sandbox::Stream::ALL);
         check(settings::Severity::ALL);

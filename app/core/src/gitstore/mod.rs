@@ -7,6 +7,7 @@
 //! (pushes, reverts, branch switches, later the agent and the editor) take
 //! the project's lock, one at a time.
 
+mod export;
 mod facade;
 mod files;
 mod history;
@@ -15,6 +16,7 @@ mod search;
 mod templates;
 mod tree;
 
+pub use export::Exported;
 pub use facade::Git;
 pub use files::{resolve_ref, validate_path, Content, Entry, FileChange};
 pub use history::{Branch, ChangedFile, FileDiff, Person, Version};

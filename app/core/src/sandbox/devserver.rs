@@ -62,6 +62,16 @@ impl LogBuffer {
         done
     }
 
+    /// Ends the lines a process left without a newline (it exited).
+    pub fn finish_partial(&self) {
+        for stderr in [false, true] {
+            let pending = !lock(&self.partial)[stderr as usize].is_empty();
+            if pending {
+                self.push(stderr, b"\n");
+            }
+        }
+    }
+
     /// Kept lines with `seq > after`, and a receiver for what follows them.
     pub fn since(&self, after: u64) -> Backlog {
         self.lines.since(after)

@@ -2,11 +2,14 @@
 //! containers, exec with captured or interactive output, and logs.
 
 use super::engine::ContainerEngine;
-pub use super::engine::{ContainerSpec, InputSink, Listed, OutputStream};
+pub use super::engine::{ContainerSpec, ContainerState, InputSink, Listed, OutputStream};
 use super::SandboxError;
 use crate::config::SandboxConfig;
 use bollard::exec::{ResizeExecOptions, StartExecOptions, StartExecResults};
-use bollard::models::{ContainerCreateBody, ExecConfig, HostConfig, NetworkCreateRequest};
+use bollard::models::{
+    ContainerCreateBody, ExecConfig, HostConfig, NetworkCreateRequest, RestartPolicy,
+    RestartPolicyNameEnum,
+};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder,
@@ -161,11 +164,20 @@ impl ContainerEngine for Engine {
             pids_limit: Some(limits.pids),
             network_mode: Some(spec.network.to_string()),
             ipc_mode: Some("private".into()),
+            restart_policy: spec.restart.then(|| RestartPolicy {
+                name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+                maximum_retry_count: None,
+            }),
             ..Default::default()
         };
         let body = ContainerCreateBody {
             image: Some(spec.image.to_string()),
             env: Some(spec.env.clone()),
+            entrypoint: spec
+                .command
+                .as_ref()
+                .map(|_| vec!["/usr/bin/tini".to_string(), "--".to_string()]),
+            cmd: spec.command.clone(),
             user: Some(SANDBOX_USER.into()),
             working_dir: Some("/workspace".into()),
             labels: Some(HashMap::from([
@@ -240,6 +252,21 @@ impl ContainerEngine for Engine {
             .rename_container(container, options)
             .await
             .map_err(engine)
+    }
+
+    async fn state(&self, container: &str) -> Result<Option<ContainerState>, SandboxError> {
+        let info = match self.docker.inspect_container(container, None).await {
+            Ok(i) => i,
+            Err(e) if status_of(&e) == Some(404) => return Ok(None),
+            Err(e) => return Err(engine(e)),
+        };
+        let state = info.state.unwrap_or_default();
+        Ok(Some(ContainerState {
+            running: state.running == Some(true),
+            restarting: state.restarting == Some(true),
+            restarts: info.restart_count.unwrap_or(0),
+            exit_code: state.exit_code.filter(|_| state.running != Some(true)),
+        }))
     }
 
     /// Every container of this appliance instance, running or not.

@@ -25,6 +25,23 @@ pub struct ContainerSpec<'a> {
     pub scratch: &'a [String],
     pub env: Vec<String>,
     pub network: &'a str,
+    /// The command to run instead of the image's (the dev server's
+    /// supervisor), under tini. Builds and published apps set it.
+    pub command: Option<Vec<String>>,
+    /// Restarted by the engine when it exits (with the engine's backoff):
+    /// published apps, which must outlive a crash.
+    pub restart: bool,
+}
+
+/// What the engine says about one container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerState {
+    pub running: bool,
+    /// Exited and waiting for the engine to start it again.
+    pub restarting: bool,
+    /// Starts after a crash (the engine's restart policy).
+    pub restarts: i64,
+    pub exit_code: Option<i64>,
 }
 
 /// One of our containers, as listed by the engine.
@@ -69,6 +86,9 @@ pub trait ContainerEngine: Send + Sync {
     async fn remove(&self, container: &str) -> Result<(), SandboxError>;
 
     async fn rename(&self, container: &str, to: &str) -> Result<(), SandboxError>;
+
+    /// Whether the container runs, restarts or exited; `None` when it is gone.
+    async fn state(&self, container: &str) -> Result<Option<ContainerState>, SandboxError>;
 
     /// Every container of this appliance instance, running or not.
     async fn list_ours(&self, instance: &str) -> Result<Vec<Listed>, SandboxError>;

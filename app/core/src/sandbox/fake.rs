@@ -227,6 +227,20 @@ impl ContainerEngine for FakeEngine {
         Ok(id)
     }
 
+    async fn state(
+        &self,
+        container: &str,
+    ) -> Result<Option<super::engine::ContainerState>, SandboxError> {
+        Ok(lock(&self.state)
+            .find(container)
+            .map(|c| super::engine::ContainerState {
+                running: c.running,
+                restarting: false,
+                restarts: 0,
+                exit_code: None,
+            }))
+    }
+
     async fn address(&self, container: &str, network: &str) -> Result<Ipv4Addr, SandboxError> {
         match lock(&self.state).find(container) {
             Some(c) if c.running && c.network == network => Ok(Ipv4Addr::LOCALHOST),

@@ -122,7 +122,7 @@ impl Sandboxes {
         format!("autocrea-{}-{}", self.instance, project_id)
     }
 
-    pub(super) async fn engine(&self) -> Result<Arc<dyn ContainerEngine>, SandboxError> {
+    pub(crate) async fn engine(&self) -> Result<Arc<dyn ContainerEngine>, SandboxError> {
         if !self.config.enabled {
             return Err(SandboxError::Disabled);
         }
@@ -162,7 +162,7 @@ impl Sandboxes {
         format!("{}-egress", self.config.network)
     }
 
-    pub(super) fn network_for(&self, template: &str) -> String {
+    pub(crate) fn network_for(&self, template: &str) -> String {
         if self.config.egress_templates.iter().any(|t| t == template) {
             self.egress_network()
         } else {
@@ -318,6 +318,8 @@ impl Sandboxes {
                     scratch: &manifest.scratch,
                     env: vec![format!("AUTOCREA_DEV_COMMAND={}", manifest.dev_command)],
                     network: &network,
+                    command: None,
+                    restart: false,
                 };
                 engine.run(&spec, &self.config).await?
             }

@@ -145,6 +145,8 @@ impl Sandboxes {
                 format!("AUTOCREA_WAIT_FOR={GO_FILE}"),
             ],
             network: &self.network_for(template),
+            command: None,
+            restart: false,
         };
         match engine.run(&spec, &self.config).await {
             Ok(id) => Ok(Warm { id, dir }),
