@@ -184,6 +184,30 @@ async fn every_role_gets_the_expected_status_on_every_route() {
                         None => path,
                     }
                 }
+                Some("deployment") => {
+                    // Two deployments of a static project: the first one is
+                    // built and superseded (so it may be deleted and promoted).
+                    let id = owner.new_project("Published").await["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string();
+                    let first = publish_and_wait(&owner, &id).await;
+                    publish_and_wait(&owner, &id).await;
+                    let label = owner.get(&format!("/api/v1/projects/{id}/site")).await.body
+                        ["name"]
+                        .as_str()
+                        .unwrap()
+                        .to_string();
+                    let path = route
+                        .path
+                        .replace("{id}", &id)
+                        .replace("{deployment}", &first)
+                        .replace("{label}", &label);
+                    match &route.query {
+                        Some(q) => format!("{path}?{q}"),
+                        None => path,
+                    }
+                }
                 Some("token") => {
                     let r = owner
                         .post("/api/v1/me/tokens", serde_json::json!({"name": "owned"}))
@@ -237,6 +261,31 @@ async fn every_role_gets_the_expected_status_on_every_route() {
         failures.join("\n")
     );
     s.stop().await;
+}
+
+/// Publishes the project's latest version and waits until it is built.
+async fn publish_and_wait(owner: &Client, project: &str) -> String {
+    let r = owner
+        .post(
+            &format!("/api/v1/projects/{project}/deployments"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    for _ in 0..200 {
+        let d = owner
+            .get(&format!("/api/v1/projects/{project}/deployments/{id}"))
+            .await;
+        match d.body["status"].as_str() {
+            Some("ready") => return id,
+            Some("queued" | "building") => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+            }
+            other => panic!("the deployment ended {other:?}: {}", d.text),
+        }
+    }
+    panic!("the deployment was not built in 10 s");
 }
 
 async fn signed_in(s: &TestServer, email: &str) -> Client {

@@ -14,6 +14,7 @@ mod gitea;
 mod openapi;
 mod pages;
 mod projects;
+mod publish;
 mod symlinks;
 mod tokens;
 mod versions;

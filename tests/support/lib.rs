@@ -2,6 +2,7 @@
 //! folder, and HTTP clients that behave like a browser (cookies + CSRF) or
 //! like a script (API token).
 
+pub mod apps;
 pub mod preview;
 pub mod scripted;
 
@@ -114,6 +115,8 @@ impl Drop for TestServer {
     /// test server's go with it.
     fn drop(&mut self) {
         remove_sandboxes(&self.sandbox_instance);
+        // Published apps and builds carry their own label (see publish::Publisher).
+        remove_sandboxes(&format!("{}-apps", self.sandbox_instance));
     }
 }
 

@@ -14,6 +14,10 @@
 //!   attachments.
 //! - `SandboxError` (core `sandbox`): containers, previews, commands. An
 //!   engine that is away is 503 `sandbox_unavailable`, one that fails 502.
+//! - `PublishError` (core `publish`): deployments, sites and their access.
+//!   A version or deployment that is not there is 404, a build already
+//!   running or a live deployment deleted 409, a taken name 409
+//!   `name_taken`; the engine's and the disk's failures are ours.
 //! - `LlmStoreError` (core `llm`): provider keys and the provider policy.
 //! - `sqlx::Error` and `DbError`: always 500; the detail goes to the log.
 //! - `ApiError::invalid`, `forbidden`, `not_found` and `new` directly: checks
@@ -28,6 +32,7 @@ use autocrea_core::agent::store::StoreError;
 use autocrea_core::db::DbError;
 use autocrea_core::gitstore::GitError;
 use autocrea_core::projects::ProjectError;
+use autocrea_core::publish::PublishError;
 use autocrea_core::sandbox::SandboxError;
 pub use autocrea_wire::error::{ErrorBody, ErrorDetail};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -190,6 +195,28 @@ impl From<StoreError> for ApiError {
                     "the database failed",
                 )
             }
+        }
+    }
+}
+
+impl From<PublishError> for ApiError {
+    fn from(e: PublishError) -> Self {
+        match e {
+            PublishError::NotFound(what) => ApiError::not_found(what),
+            PublishError::Invalid(m) => ApiError::invalid(m),
+            PublishError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            e @ PublishError::NameTaken(_) => {
+                ApiError::new(StatusCode::CONFLICT, "name_taken", e.to_string())
+            }
+            e @ PublishError::Unsupported(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unsupported",
+                e.to_string(),
+            ),
+            PublishError::Sandbox(e) => e.into(),
+            PublishError::Git(e) => e.into(),
+            PublishError::Io(e) => ApiError::internal(e),
+            PublishError::Db(e) => e.into(),
         }
     }
 }

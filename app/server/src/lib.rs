@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod api;
+pub mod apps;
 pub mod assets;
 pub mod cli;
 pub mod cookies;

@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         (name = "files", description = "The project's files for the editor: tree, read, save, delete, rename (a commit each)"),
         (name = "agent", description = "Chat threads, agent turns, plans, events"),
         (name = "sandbox", description = "Sandboxes, previews, terminal"),
+        (name = "publish", description = "Deployments, the project's site and its access, the apps portal"),
         (name = "admin", description = "Instance administration"),
         (name = "health", description = "Probes"),
     )

@@ -3,8 +3,8 @@
 //! and the router cannot disagree.
 
 use crate::api::{
-    admin, attachments, auth, files, gateway, health, llm, me, projects, sandbox, search,
-    templates, threads, versions,
+    admin, apps, attachments, auth, deployments, files, gateway, health, llm, me, projects,
+    sandbox, search, site, templates, threads, versions,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -55,6 +55,13 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sandbox::open_preview))
         .routes(routes!(sandbox::preview_ticket))
         .routes(routes!(sandbox::overview))
+        .routes(routes!(deployments::list, deployments::create))
+        .routes(routes!(deployments::get, deployments::delete))
+        .routes(routes!(deployments::promote))
+        .routes(routes!(deployments::logs))
+        .routes(routes!(site::get, site::update))
+        .routes(routes!(apps::list))
+        .routes(routes!(apps::open))
         .routes(routes!(files::tree))
         .routes(routes!(files::read, files::save, files::delete))
         .routes(routes!(files::rename))
@@ -160,6 +167,11 @@ pub fn build(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::preview::route,
+        ))
+        // Outside the previews': an app's origin never reaches them either.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::apps::route,
         ))
         .layer(axum::middleware::map_response(close_after_refused_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -129,7 +129,21 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             }
         }
     }
-    let state = AppState::new(pool.clone(), config, git, llm, sandboxes, addr);
+    let publisher = autocrea_core::publish::Publisher::new(
+        pool.clone(),
+        autocrea_core::gitstore::Git::new(git.clone()),
+        sandboxes.clone(),
+        config.publish.clone(),
+        &config.data_dir,
+    );
+    // Static apps serve from their files at once; server apps need the engine.
+    if let Err(e) = publisher.recover().await {
+        tracing::warn!(error = %e, "published apps were not all brought back");
+    }
+    if config.sandbox.enabled {
+        publisher.spawn_background();
+    }
+    let state = AppState::new(pool.clone(), config, git, llm, sandboxes, publisher, addr);
     let app = crate::router::build(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

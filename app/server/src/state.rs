@@ -4,6 +4,7 @@ use crate::llm::supervisor::Supervisor;
 use autocrea_core::accounts::{tokens::UsageClock, LoginThrottle};
 use autocrea_core::gitstore::{Git, GitStore};
 use autocrea_core::llm::master_key::MasterKey;
+use autocrea_core::publish::Publisher;
 use autocrea_core::sandbox::Sandboxes;
 use autocrea_core::Config;
 use axum::extract::FromRef;
@@ -24,6 +25,10 @@ pub struct AppState {
     pub sandboxes: Arc<Sandboxes>,
     pub preview: Arc<crate::preview::previews::Previews>,
     pub agents: Arc<crate::agent::Agents>,
+    /// Deployments and what app addresses serve (core `publish`).
+    pub publisher: Arc<Publisher>,
+    /// The apps origins' sign-ins.
+    pub apps: Arc<crate::apps::Apps>,
 }
 
 /// The model side of the server: the supervised local worker, the key that
@@ -48,11 +53,15 @@ impl AppState {
         git: Arc<GitStore>,
         llm: LlmRuntime,
         sandboxes: Arc<Sandboxes>,
+        publisher: Arc<Publisher>,
         addr: std::net::SocketAddr,
     ) -> Self {
         let throttle = Arc::new(LoginThrottle::new(config.login_throttle.clone()));
+        let preview = Arc::new(crate::preview::previews::Previews::new(&config, addr));
         Self {
-            preview: Arc::new(crate::preview::previews::Previews::new(&config, addr)),
+            apps: Arc::new(crate::apps::Apps::new(&config, &preview)),
+            preview,
+            publisher,
             agents: Arc::default(),
             sandboxes,
             llm: Arc::new(llm),

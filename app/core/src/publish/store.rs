@@ -101,56 +101,96 @@ pub async fn ensure_site(
     ))
 }
 
-pub async fn rename_site(
+/// Changes to a site, applied together or not at all.
+#[derive(Debug, Default)]
+pub struct SiteChanges<'a> {
+    pub name: Option<&'a str>,
+    pub access: Option<Access>,
+    /// E-mail addresses; each must be an account here.
+    pub people: Option<&'a [String]>,
+    pub retention: Option<i64>,
+}
+
+/// Applies `changes` in one transaction: a taken name or an unknown
+/// address leaves the site as it was.
+pub async fn update_site(
     pool: &SqlitePool,
     project_id: &str,
-    name: &str,
+    changes: &SiteChanges<'_>,
 ) -> Result<(), PublishError> {
-    let r = sqlx::query("UPDATE sites SET name = ?, updated_at = ? WHERE project_id = ?")
-        .bind(name)
-        .bind(clock::now())
-        .bind(project_id)
-        .execute(pool)
-        .await;
-    match r {
-        Ok(_) => Ok(()),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Err(PublishError::NameTaken(name.to_string()))
+    if let Some(name) = changes.name {
+        super::names::check_site_name(name).map_err(PublishError::Invalid)?;
+    }
+    if let Some(n) = changes.retention {
+        if !(1..=100).contains(&n) {
+            return Err(PublishError::Invalid(format!(
+                "retention must be between 1 and 100 deployments, not {n}"
+            )));
         }
-        Err(e) => Err(e.into()),
     }
-}
-
-pub async fn set_access(
-    pool: &SqlitePool,
-    project_id: &str,
-    access: Access,
-) -> Result<(), PublishError> {
-    sqlx::query("UPDATE sites SET access = ?, updated_at = ? WHERE project_id = ?")
-        .bind(access)
-        .bind(clock::now())
-        .bind(project_id)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
-pub async fn set_retention(
-    pool: &SqlitePool,
-    project_id: &str,
-    n: i64,
-) -> Result<(), PublishError> {
-    if !(1..=100).contains(&n) {
-        return Err(PublishError::Invalid(format!(
-            "retention must be between 1 and 100 deployments, not {n}"
-        )));
+    if changes.people.is_some_and(|p| p.len() > 500) {
+        return Err(PublishError::Invalid("at most 500 people per app".into()));
     }
-    sqlx::query("UPDATE sites SET retention = ?, updated_at = ? WHERE project_id = ?")
-        .bind(n)
-        .bind(clock::now())
-        .bind(project_id)
-        .execute(pool)
-        .await?;
+    let mut tx = pool.begin().await?;
+    let now = clock::now();
+    if let Some(name) = changes.name {
+        let r = sqlx::query("UPDATE sites SET name = ?, updated_at = ? WHERE project_id = ?")
+            .bind(name)
+            .bind(now)
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await;
+        match r {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(PublishError::NameTaken(name.to_string()))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(access) = changes.access {
+        sqlx::query("UPDATE sites SET access = ?, updated_at = ? WHERE project_id = ?")
+            .bind(access)
+            .bind(now)
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(n) = changes.retention {
+        sqlx::query("UPDATE sites SET retention = ?, updated_at = ? WHERE project_id = ?")
+            .bind(n)
+            .bind(now)
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(emails) = changes.people {
+        let mut ids = Vec::new();
+        for email in emails {
+            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+                .bind(email.trim())
+                .fetch_optional(&mut *tx)
+                .await?;
+            ids.push(id.ok_or_else(|| {
+                PublishError::Invalid(format!(
+                    "{:?} has no account on this appliance",
+                    email.trim()
+                ))
+            })?);
+        }
+        sqlx::query("DELETE FROM site_people WHERE project_id = ?")
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
+        for id in ids {
+            sqlx::query("INSERT OR IGNORE INTO site_people (project_id, user_id) VALUES (?, ?)")
+                .bind(project_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -162,44 +202,6 @@ pub async fn people(pool: &SqlitePool, project_id: &str) -> Result<Vec<String>, 
     .bind(project_id)
     .fetch_all(pool)
     .await?)
-}
-
-/// Replaces the people list; every address must be an account here.
-pub async fn set_people(
-    pool: &SqlitePool,
-    project_id: &str,
-    emails: &[String],
-) -> Result<(), PublishError> {
-    if emails.len() > 500 {
-        return Err(PublishError::Invalid("at most 500 people per app".into()));
-    }
-    let mut tx = pool.begin().await?;
-    let mut ids = Vec::new();
-    for email in emails {
-        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
-            .bind(email.trim())
-            .fetch_optional(&mut *tx)
-            .await?;
-        ids.push(id.ok_or_else(|| {
-            PublishError::Invalid(format!(
-                "{:?} has no account on this appliance",
-                email.trim()
-            ))
-        })?);
-    }
-    sqlx::query("DELETE FROM site_people WHERE project_id = ?")
-        .bind(project_id)
-        .execute(&mut *tx)
-        .await?;
-    for id in ids {
-        sqlx::query("INSERT OR IGNORE INTO site_people (project_id, user_id) VALUES (?, ?)")
-            .bind(project_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(())
 }
 
 pub async fn is_listed(

@@ -1,8 +1,10 @@
 //! The JSON API under `/api/v1`, plus `/healthz` and `/readyz`.
 
 pub mod admin;
+pub mod apps;
 pub mod attachments;
 pub mod auth;
+pub mod deployments;
 pub mod files;
 pub mod gateway;
 pub mod health;
@@ -11,6 +13,7 @@ pub mod me;
 pub mod projects;
 pub mod sandbox;
 pub mod search;
+pub mod site;
 pub mod templates;
 pub mod threads;
 pub mod versions;

@@ -322,6 +322,9 @@ pub async fn delete(
     }
     let _lock = state.git.lock(&id).await;
     let project = projects::delete(&state.pool, auth.user.id, &id).await?;
+    // Its published apps stop answering with the rows gone; their
+    // containers and files go now.
+    state.publisher.forget_project(&id).await;
     // The row is gone; a leftover repository is removed at the next start if this fails.
     if let Err(e) = state.git.delete(&id).await {
         tracing::warn!(project = %id, error = ?e, "could not remove the repository");

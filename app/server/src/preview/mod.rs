@@ -7,9 +7,9 @@
 //! cookie that only that origin holds. Requests without it are sent to the
 //! console to get one; anyone else gets 404.
 
-mod page;
+pub(crate) mod page;
 pub mod previews;
-mod proxy;
+pub(crate) mod proxy;
 
 use autocrea_core::sync::lock;
 pub use page::encode_component;
@@ -133,14 +133,13 @@ async fn serve(state: AppState, project_id: String, req: Request) -> Response {
         );
     }
     let hidden = cookie_names(previews.https);
-    proxy::forward(
-        &previews.client,
-        &running,
-        req,
-        &[COOKIE, hidden.session, hidden.csrf],
-        previews.scheme,
-    )
-    .await
+    let to = proxy::Upstream {
+        addr: running.addr,
+        hidden_cookies: &[COOKIE, hidden.session, hidden.csrf],
+        scheme: previews.scheme,
+        inject: true,
+    };
+    proxy::forward(&previews.client, &to, req).await
 }
 
 /// `/__autocrea/auth?ticket=...&next=/path`: a ticket becomes a preview cookie.

@@ -6,7 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 /// A small self-contained page (no console assets on a preview origin).
-pub(super) fn page(status: StatusCode, title: &str, detail: &str, refresh: bool) -> Response {
+pub(crate) fn page(status: StatusCode, title: &str, detail: &str, refresh: bool) -> Response {
     let refresh = if refresh {
         r#"<meta http-equiv="refresh" content="3">"#
     } else {
@@ -50,7 +50,7 @@ pub fn encode_component(s: &str) -> String {
     out
 }
 
-pub(super) fn decode_component(s: &str) -> String {
+pub(crate) fn decode_component(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -28,11 +28,11 @@ pub(super) const CONSOLE_JS: &str = include_str!("console.js");
 
 pub struct Previews {
     pub(super) domain: String,
-    pub(super) scheme: &'static str,
+    pub(crate) scheme: &'static str,
     /// Port written in preview URLs; `None` for the scheme's default.
-    pub(super) port: Option<u16>,
+    pub(crate) port: Option<u16>,
     /// The console's base URL when configured; otherwise derived per request.
-    pub(super) console: Option<String>,
+    pub(crate) console: Option<String>,
     pub(super) https: bool,
     pub(super) tickets: Mutex<HashMap<String, Ticket>>,
     pub(super) sessions: Mutex<HashMap<String, Session>>,

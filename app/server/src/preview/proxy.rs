@@ -2,7 +2,6 @@
 //! (and any other) upgrades spliced through, and a script injected into
 //! HTML pages that reports browser errors back to the appliance.
 
-use autocrea_core::sandbox::Running;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode, Uri};
@@ -38,13 +37,19 @@ const HOP_BY_HOP: &[&str] = &[
     "proxy-authenticate",
 ];
 
-pub async fn forward(
-    client: &Client,
-    running: &Running,
-    mut req: Request,
-    hidden_cookies: &[&str],
-    scheme: &str,
-) -> Response {
+/// Where a request goes and what the answer gets.
+pub struct Upstream<'a> {
+    pub addr: std::net::SocketAddr,
+    /// Cookies of ours that the upstream never sees.
+    pub hidden_cookies: &'a [&'a str],
+    /// `http` or `https`, as the browser sees this origin.
+    pub scheme: &'a str,
+    /// Put the error-reporting script into HTML pages (previews only).
+    pub inject: bool,
+}
+
+pub async fn forward(client: &Client, to: &Upstream<'_>, mut req: Request) -> Response {
+    let (addr, hidden_cookies, scheme) = (to.addr, to.hidden_cookies, to.scheme);
     let upgrade = req.headers().get(header::UPGRADE).cloned();
     let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
     let wants_page = is_navigation(req.headers());
@@ -54,7 +59,7 @@ pub async fn forward(
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_string();
-    let Ok(uri) = format!("http://{}{path}", running.addr).parse::<Uri>() else {
+    let Ok(uri) = format!("http://{addr}{path}").parse::<Uri>() else {
         return StatusCode::BAD_REQUEST.into_response();
     };
     let original_host = parts.headers.get(header::HOST).cloned();
@@ -65,7 +70,7 @@ pub async fn forward(
     // the public name travels in X-Forwarded-Host.
     headers.insert(
         header::HOST,
-        HeaderValue::from_str(&format!("localhost:{}", running.addr.port())).expect("valid host"),
+        HeaderValue::from_str(&format!("localhost:{}", addr.port())).expect("valid host"),
     );
     if let Some(h) = original_host {
         headers.insert(HeaderName::from_static("x-forwarded-host"), h);
@@ -75,10 +80,12 @@ pub async fn forward(
         HeaderValue::from_str(scheme).expect("valid scheme"),
     );
     // Uncompressed answers, so the error script can go into HTML; this hop is local.
-    headers.insert(
-        header::ACCEPT_ENCODING,
-        HeaderValue::from_static("identity"),
-    );
+    if to.inject {
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+    }
     if let Some(u) = &upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(header::UPGRADE, u.clone());
@@ -119,7 +126,7 @@ pub async fn forward(
         .get(header::CONTENT_ENCODING)
         .is_some_and(|e| e != "identity");
     strip_hop_by_hop(&mut parts.headers);
-    if !is_html || encoded {
+    if !to.inject || !is_html || encoded {
         return Response::from_parts(parts, Body::new(body));
     }
     let bytes = match http_body_util::Limited::new(body, INJECT_MAX)
@@ -154,7 +161,7 @@ fn not_answering(wants_page: bool, why: &str) -> Response {
     super::page::page(
         StatusCode::BAD_GATEWAY,
         "The app is not answering yet",
-        &format!("The project's dev server is not answering yet ({why}). This page tries again every few seconds."),
+        &format!("The app's server is not answering yet ({why}). This page tries again every few seconds."),
         true,
     )
 }

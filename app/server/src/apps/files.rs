@@ -1,0 +1,69 @@
+//! A static deployment's files, served by the appliance: tower-http's
+//! `ServeDir` (types, ranges, HEAD, Last-Modified) behind compression, with
+//! an ETag that is the deployment itself (its files never change, so one
+//! tag per deployment is exact for every path), and the SPA fallback for
+//! templates with client-side routing. The folder holds plain files only
+//! (see `autocrea_core::publish::unpack`), never a link.
+
+use autocrea_core::publish::Target;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceExt;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::{ServeDir, ServeFile};
+
+pub async fn serve(t: &Target, req: Request) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "a static app takes GET and HEAD only",
+        )
+            .into_response();
+    }
+    let etag = format!("\"{}\"", t.deployment_id);
+    let unchanged = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim().trim_start_matches("W/") == etag)
+        });
+    if unchanged {
+        let mut res = StatusCode::NOT_MODIFIED.into_response();
+        res.headers_mut()
+            .insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
+        return res;
+    }
+    let path = req.uri().path();
+    // Client-side routes ("/todos/3") have no file; assets ("/x.js") that
+    // are missing stay 404 so a broken link is not answered with a page.
+    let last = path.rsplit('/').next().unwrap_or("");
+    let spa_route = t.spa && !last.contains('.');
+    let dir = ServeDir::new(&t.root).append_index_html_on_directories(true);
+    // not_found_service answers 404 with the project's own 404.html, if any.
+    let compression = CompressionLayer::new();
+    let answer = if spa_route {
+        let dir = dir.fallback(ServeFile::new(t.root.join("index.html")));
+        tower::Layer::layer(&compression, dir)
+            .oneshot(req)
+            .await
+            .map(IntoResponse::into_response)
+    } else {
+        let dir = dir.not_found_service(ServeFile::new(t.root.join("404.html")));
+        tower::Layer::layer(&compression, dir)
+            .oneshot(req)
+            .await
+            .map(IntoResponse::into_response)
+    };
+    let mut res = answer
+        .unwrap_or_else(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response());
+    let ok = res.status() == StatusCode::OK;
+    let h = res.headers_mut();
+    if ok {
+        h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
+}

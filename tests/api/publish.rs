@@ -1,0 +1,334 @@
+//! Publishing a static project end to end against the real server: the
+//! build (an export of the version), the app's own origin, rollback,
+//! access for each kind of visitor, and bad input. Templates with a build
+//! step run in the real engine (tests/sandbox/publish.rs).
+
+use autocrea_e2e::apps::{publish, site_name, AppVisitor};
+use autocrea_e2e::{Client, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn save(c: &Client, project: &str, path: &str, content: &str) -> String {
+    let current = c
+        .get(&format!("/api/v1/projects/{project}/file?path={path}"))
+        .await;
+    let sha = current.body["sha"].as_str().map(String::from);
+    let r = c
+        .send(
+            c.request(
+                Method::PUT,
+                &format!("/api/v1/projects/{project}/file?path={path}"),
+            )
+            .json(&json!({"content": content, "sha": sha})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let v = c.get(&format!("/api/v1/projects/{project}/versions")).await;
+    v.body["versions"][0]["sha"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_static_project_is_published_served_rolled_back_and_kept_apart() {
+    let s = TestServer::start().await;
+    let owner = s.user("owner@example.com").await;
+    let project = owner.new_project("Team Calendar").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let first = save(&owner, &project, "index.html", "<h1>First</h1>\n").await;
+    let d1 = publish(&owner, &project, None, WAIT).await;
+    assert_eq!(d1["status"], "ready", "{d1}");
+    assert_eq!(d1["version"], first);
+    assert_eq!(d1["live"], true);
+    assert!(d1["size_bytes"].as_i64().unwrap() > 0);
+    let name = site_name(&owner, &project).await;
+    assert_eq!(name, "team-calendar");
+
+    // Private by default: a signed-out page load goes to the console's
+    // open route; other requests get 401; the owner gets in.
+    let anon = AppVisitor::anonymous(&s, &name);
+    let r = anon.get("/").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let location = r.headers["location"].to_str().unwrap();
+    assert!(
+        location.ends_with(&format!("/api/v1/apps/{name}/open?next=%2F")),
+        "{location}"
+    );
+    assert_eq!(
+        anon.request("/app.js", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let as_owner = AppVisitor::enter(&s, &owner, &name).await;
+    let page = as_owner.get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.text, "<h1>First</h1>\n");
+    assert!(page.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let etag = page.headers["etag"].to_str().unwrap().to_string();
+    let again = as_owner.request("/", &[("if-none-match", &etag)]).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    let js = as_owner
+        .request("/app.js", &[("accept-encoding", "gzip")])
+        .await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert!(js.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("javascript"));
+    assert_eq!(
+        js.headers
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("gzip")
+    );
+    assert_eq!(
+        as_owner.request("/missing.js", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // The console's session never reaches the app: its cookie is host-only
+    // on the console, and the app's own cookie is another name.
+    assert!(!as_owner.cookie.starts_with("autocrea_session"));
+
+    // A second version goes live; the first keeps its own address.
+    save(&owner, &project, "index.html", "<h1>Second</h1>\n").await;
+    let d2 = publish(&owner, &project, None, WAIT).await;
+    assert_eq!(d2["status"], "ready");
+    assert_eq!(as_owner.get("/").await.text, "<h1>Second</h1>\n");
+    let list = owner
+        .get(&format!("/api/v1/projects/{project}/deployments"))
+        .await;
+    let statuses: Vec<_> = list.body["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["status"].as_str().unwrap(), d["live"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(statuses, [("ready", true), ("superseded", false)]);
+    let own_label = format!("{name}-{}", &d1["id"].as_str().unwrap()[..8]);
+    assert_eq!(
+        d1["url"].as_str().unwrap(),
+        format!("http://{own_label}.apps.localhost:{}", s.addr().port())
+    );
+    let old = AppVisitor::enter(&s, &owner, &own_label).await;
+    assert_eq!(old.get("/").await.text, "<h1>First</h1>\n");
+
+    // Rollback: promote the first, no rebuild.
+    let d1_id = d1["id"].as_str().unwrap();
+    let r = owner
+        .post_empty(&format!(
+            "/api/v1/projects/{project}/deployments/{d1_id}/promote"
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["live"], true);
+    assert_eq!(as_owner.get("/").await.text, "<h1>First</h1>\n");
+    // The live one cannot be deleted; the other can.
+    let r = owner
+        .delete(&format!("/api/v1/projects/{project}/deployments/{d1_id}"))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "conflict"),
+        "{}",
+        r.text
+    );
+
+    // The build log was kept.
+    let log = owner
+        .get(&format!(
+            "/api/v1/projects/{project}/deployments/{d1_id}/logs?follow=false"
+        ))
+        .await;
+    let lines: Vec<_> = log.body["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.contains("exporting version")),
+        "{lines:?}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn each_access_level_lets_in_whom_it_says() {
+    let s = TestServer::start().await;
+    let owner = s.user("owner@example.com").await;
+    let listed = s.user("listed@example.com").await;
+    let other = s.user("other@example.com").await;
+    let project = owner.new_project("Handbook").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        publish(&owner, &project, None, WAIT).await["status"],
+        "ready"
+    );
+    let name = site_name(&owner, &project).await;
+    let set = |body: serde_json::Value| {
+        let owner = &owner;
+        let project = project.clone();
+        async move {
+            let r = owner
+                .send(
+                    owner
+                        .request(Method::PUT, &format!("/api/v1/projects/{project}/site"))
+                        .json(&body),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.body
+        }
+    };
+    // Who gets through the console's open route.
+    let opens = |c: &Client| {
+        let name = name.clone();
+        let c = c.clone();
+        async move { c.get(&format!("/api/v1/apps/{name}/open")).await.status }
+    };
+    // private: the owner only.
+    assert_eq!(opens(&owner).await, StatusCode::SEE_OTHER);
+    assert_eq!(opens(&listed).await, StatusCode::FORBIDDEN);
+    // people: the owner and the listed.
+    let site = set(json!({"access": "people", "people": ["listed@example.com"]})).await;
+    assert_eq!(site["people"], json!(["listed@example.com"]));
+    assert_eq!(opens(&listed).await, StatusCode::SEE_OTHER);
+    assert_eq!(opens(&other).await, StatusCode::FORBIDDEN);
+    let inside = AppVisitor::enter(&s, &listed, &name).await;
+    assert_eq!(inside.get("/").await.status, StatusCode::OK);
+    // Taken off the list: the sign-in stops working within its recheck time.
+    set(json!({"people": []})).await;
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_eq!(inside.get("/").await.status, StatusCode::FORBIDDEN);
+    // signed_in: any account.
+    set(json!({"access": "signed_in"})).await;
+    assert_eq!(opens(&other).await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        AppVisitor::anonymous(&s, &name).get("/").await.status,
+        StatusCode::SEE_OTHER
+    );
+    // public: anyone, no sign-in.
+    set(json!({"access": "public"})).await;
+    let anon = AppVisitor::anonymous(&s, &name).get("/").await;
+    assert_eq!(anon.status, StatusCode::OK, "{}", anon.text);
+    // The portal lists what each may open.
+    let portal = other.get("/api/v1/apps?q=hand").await;
+    assert_eq!(
+        portal.body["apps"][0]["name"],
+        name.as_str(),
+        "{}",
+        portal.text
+    );
+    assert_eq!(portal.body["apps"][0]["title"], "Handbook");
+    set(json!({"access": "private"})).await;
+    assert_eq!(other.get("/api/v1/apps").await.body["apps"], json!([]));
+    assert_eq!(
+        owner.get("/api/v1/apps").await.body["apps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bad_publishes_and_names_get_clear_errors() {
+    let s = TestServer::start().await;
+    let owner = s.user("owner@example.com").await;
+    let other = s.user("other@example.com").await;
+    let project = owner.new_project("Tool").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deployments = format!("/api/v1/projects/{project}/deployments");
+    let r = owner
+        .post(&deployments, json!({"version": "not-a-sha"}))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "invalid_input"),
+        "{}",
+        r.text
+    );
+    let r = owner
+        .post(
+            &deployments,
+            json!({"version": "0123456789012345678901234567890123456789"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = other.post(&deployments, json!({})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = owner.post(&deployments, json!({"versoin": "x"})).await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "unknown fields are refused: {}",
+        r.text
+    );
+
+    // A site without index.html fails its check and nothing goes live.
+    let files = owner
+        .get(&format!("/api/v1/projects/{project}/file?path=index.html"))
+        .await;
+    let sha = files.body["sha"].as_str().unwrap();
+    let r = owner
+        .send(owner.request(
+            Method::DELETE,
+            &format!("/api/v1/projects/{project}/file?path=index.html&sha={sha}"),
+        ))
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let failed = publish(&owner, &project, None, WAIT).await;
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["error"].as_str().unwrap().contains("index.html"),
+        "{failed}"
+    );
+    let site = owner.get(&format!("/api/v1/projects/{project}/site")).await;
+    assert_eq!(site.body["live"], serde_json::Value::Null);
+
+    // Names: invalid, the deployment form, taken.
+    let put = |body: serde_json::Value| {
+        let owner = &owner;
+        let project = project.clone();
+        async move {
+            owner
+                .send(
+                    owner
+                        .request(Method::PUT, &format!("/api/v1/projects/{project}/site"))
+                        .json(&body),
+                )
+                .await
+        }
+    };
+    for bad in ["Bad_Name", "-x", "tool-0a1b2c3d", ""] {
+        let r = put(json!({"name": bad})).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
+    }
+    let theirs = other.new_project("Theirs").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let taken = site_name(&other, &theirs).await;
+    let r = put(json!({"name": taken})).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "name_taken"),
+        "{}",
+        r.text
+    );
+    let r = put(json!({"name": "tool-box", "retention": 0})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = put(json!({"access": "everyone"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    s.stop().await;
+}
