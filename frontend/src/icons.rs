@@ -21,6 +21,8 @@ pub enum IconKind {
     Sparkles,
     Branch,
     History,
+    Rocket,
+    Globe,
 }
 
 fn markup(kind: IconKind) -> &'static str {
@@ -59,6 +61,12 @@ fn markup(kind: IconKind) -> &'static str {
         IconKind::X => r#"<path d="M18 6 6 18"/><path d="m6 6 12 12"/>"#,
         IconKind::Branch => {
             r#"<line x1="6" x2="6" y1="3" y2="15"/><circle cx="18" cy="6" r="3"/><circle cx="6" cy="18" r="3"/><path d="M18 9a9 9 0 0 1-9 9"/>"#
+        }
+        IconKind::Rocket => {
+            r#"<path d="M4.5 16.5c-1.5 1.26-2 5-2 5s3.74-.5 5-2c.71-.84.7-2.13-.09-2.91a2.18 2.18 0 0 0-2.91-.09z"/><path d="m12 15-3-3a22 22 0 0 1 2-3.95A12.88 12.88 0 0 1 22 2c0 2.72-.78 7.5-6 11a22.35 22.35 0 0 1-4 2z"/><path d="M9 12H4s.55-3.03 2-4c1.62-1.08 5 0 5 0"/><path d="M12 15v5s3.03-.55 4-2c1.08-1.62 0-5 0-5"/>"#
+        }
+        IconKind::Globe => {
+            r#"<circle cx="12" cy="12" r="10"/><path d="M12 2a14.5 14.5 0 0 0 0 20 14.5 14.5 0 0 0 0-20"/><path d="M2 12h20"/>"#
         }
         IconKind::History => {
             r#"<path d="M3 12a9 9 0 1 0 9-9 9.75 9.75 0 0 0-6.74 2.74L3 8"/><path d="M3 3v5h5"/><path d="M12 7v5l4 2"/>"#

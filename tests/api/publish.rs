@@ -54,7 +54,7 @@ async fn a_static_project_is_published_served_rolled_back_and_kept_apart() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let location = r.headers["location"].to_str().unwrap();
     assert!(
-        location.ends_with(&format!("/api/v1/apps/{name}/open?next=%2F")),
+        location.ends_with(&format!("/api/v1/apps/{name}/open?next=/")),
         "{location}"
     );
     assert_eq!(

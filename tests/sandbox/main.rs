@@ -3,6 +3,7 @@
 //! them when missing).
 
 mod helpers;
+mod publish;
 
 use autocrea_e2e::TestServer;
 use helpers::*;

@@ -11,6 +11,7 @@ pub mod files;
 pub mod llm;
 pub mod me;
 pub mod projects;
+pub mod publish;
 pub mod sandbox;
 pub mod versions;
 

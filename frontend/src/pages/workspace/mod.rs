@@ -9,6 +9,7 @@ mod attach;
 mod chat;
 mod editor;
 mod preview;
+mod publish;
 mod search;
 
 use crate::api;
@@ -303,6 +304,7 @@ fn Workspace(project: ProjectView) -> impl IntoView {
             <div class="ws-toggles" role="group" aria-label="Panels">
                 {toggle("Files", show_side)} {toggle("Chat", show_chat)} {toggle("Editor", show_editor)} {toggle("Preview", show_preview)}
             </div>
+            <publish::PublishButton/>
         </div>
         <div class="ws-phone-tabs" role="tablist" aria-label="Panel">
             {phone_tab_button(Panel::Chat)}{phone_tab_button(Panel::Editor)}{phone_tab_button(Panel::Preview)}{phone_tab_button(Panel::Side)}
