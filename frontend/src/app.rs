@@ -3,8 +3,10 @@
 use crate::components::TopBar;
 use crate::pages::{
     admin::AdminPage,
+    apps::AppsPage,
     auth::{LoginPage, SignupPage},
     dashboard::DashboardPage,
+    deployments::DeploymentsPage,
     profile::ProfilePage,
     project::{ProjectPage, ProjectSettingsPage},
     versions::VersionsPage,
@@ -69,6 +71,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Framed><DashboardPage/></Framed> }/>
                 <Route path=path!("/projects/:id") view=|| view! { <Framed><ProjectPage/></Framed> }/>
                 <Route path=path!("/projects/:id/versions") view=|| view! { <Framed><VersionsPage/></Framed> }/>
+                <Route path=path!("/projects/:id/deployments") view=|| view! { <Framed><DeploymentsPage/></Framed> }/>
+                <Route path=path!("/apps") view=|| view! { <Framed><AppsPage/></Framed> }/>
                 <Route path=path!("/projects/:id/workspace") view=|| { provide_skip_to_chat(); view! { <div class="app app-wide"><SkipToChat/><TopBar/><FirstTurnError/><main class="content-wide" id="main"><WorkspacePage/></main></div> } }/>
                 <Route path=path!("/projects/:id/settings") view=|| view! { <Framed><ProjectSettingsPage/></Framed> }/>
                 <Route path=path!("/profile") view=|| view! { <Framed><ProfilePage/></Framed> }/>

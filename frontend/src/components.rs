@@ -66,6 +66,7 @@ pub fn TopBar() -> impl IntoView {
                 <Logo/>
                 <nav class="nav" aria-label="Main">
                     <a href="/" class="nav-link">"Projects"</a>
+                    <a href="/apps" class="nav-link" data-testid="nav-apps">"Apps"</a>
                     <Suspense fallback=|| ()>
                         {move || Suspend::new(async move {
                             let s = session.await;

@@ -127,6 +127,23 @@ async fn a_static_project_is_published_served_rolled_back_and_kept_apart() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["live"], true);
     assert_eq!(as_owner.get("/").await.text, "<h1>First</h1>\n");
+    // A browser that holds the newer page asks with its validators: the
+    // older files are not "unmodified since" it (dates are no validator here).
+    let second_tag = format!("\"{}\"", d2["id"].as_str().unwrap());
+    let revalidated = as_owner
+        .request(
+            "/",
+            &[
+                ("if-none-match", &second_tag),
+                ("if-modified-since", "Wed, 01 Dec 2100 00:00:00 GMT"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (revalidated.status, revalidated.text.as_str()),
+        (StatusCode::OK, "<h1>First</h1>\n")
+    );
+    assert!(revalidated.headers.get("last-modified").is_none());
     // The live one cannot be deleted; the other can.
     let r = owner
         .delete(&format!("/api/v1/projects/{project}/deployments/{d1_id}"))

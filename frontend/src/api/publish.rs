@@ -2,7 +2,9 @@
 
 use super::projects::path as project;
 use super::{encode, send, send_json, send_only, ApiFailure};
-use autocrea_wire::publish::{AppList, Deployment, DeploymentList, PublishRequest, Site, SiteUpdate};
+use autocrea_wire::publish::{
+    AppList, Deployment, DeploymentList, PublishRequest, Site, SiteUpdate,
+};
 use autocrea_wire::sandbox::LogList;
 
 /// `POST /projects/{id}/deployments`: queues a build of the latest version.
@@ -22,7 +24,12 @@ pub async fn list(project_id: &str) -> Result<DeploymentList, ApiFailure> {
 
 /// `GET /projects/{id}/deployments/{deployment}`.
 pub async fn get(project_id: &str, id: &str) -> Result<Deployment, ApiFailure> {
-    super::get(&format!("{}/deployments/{}", project(project_id), encode(id))).await
+    super::get(&format!(
+        "{}/deployments/{}",
+        project(project_id),
+        encode(id)
+    ))
+    .await
 }
 
 /// `POST /projects/{id}/deployments/{deployment}/promote`: live again, no rebuild.

@@ -2,8 +2,10 @@
 
 pub mod admin;
 pub mod agent;
+pub mod apps;
 pub mod auth;
 pub mod dashboard;
+pub mod deployments;
 pub mod models;
 pub mod profile;
 pub mod project;

@@ -52,6 +52,9 @@ pub fn ProjectPage() -> impl IntoView {
                             <a class="btn" href=format!("/projects/{}/versions", p.id) data-testid="project-versions-link">
                                 <Icon kind=IconKind::History/> "Versions"
                             </a>
+                            <a class="btn" href=format!("/projects/{}/deployments", p.id) data-testid="project-deployments-link">
+                                <Icon kind=IconKind::Rocket/> "Deployments"
+                            </a>
                             <a class="btn" href=format!("/projects/{}/settings", p.id) data-testid="project-settings-link">
                                 <Icon kind=IconKind::Settings/> "Settings"
                             </a>

@@ -13,7 +13,7 @@ use tower::ServiceExt;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
-pub async fn serve(t: &Target, req: Request) -> Response {
+pub async fn serve(t: &Target, mut req: Request) -> Response {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -36,6 +36,11 @@ pub async fn serve(t: &Target, req: Request) -> Response {
             .insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
         return res;
     }
+    // The deployment's ETag is the only validator. Dates are not: a
+    // rollback serves files older than the ones the browser holds, and
+    // ServeDir would answer their If-Modified-Since with 304.
+    req.headers_mut().remove(header::IF_MODIFIED_SINCE);
+    req.headers_mut().remove(header::IF_UNMODIFIED_SINCE);
     let path = req.uri().path();
     // Client-side routes ("/todos/3") have no file; assets ("/x.js") that
     // are missing stay 404 so a broken link is not answered with a page.
@@ -64,6 +69,7 @@ pub async fn serve(t: &Target, req: Request) -> Response {
     if ok {
         h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
     }
+    h.remove(header::LAST_MODIFIED);
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     res
 }
