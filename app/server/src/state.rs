@@ -28,7 +28,7 @@ pub struct AppState {
     /// Deployments and what app addresses serve (core `publish`).
     pub publisher: Arc<Publisher>,
     /// The apps origins' sign-ins.
-    pub apps: Arc<crate::apps::Apps>,
+    pub apps: Arc<crate::apps::origin::Apps>,
 }
 
 /// The model side of the server: the supervised local worker, the key that
@@ -59,7 +59,7 @@ impl AppState {
         let throttle = Arc::new(LoginThrottle::new(config.login_throttle.clone()));
         let preview = Arc::new(crate::preview::previews::Previews::new(&config, addr));
         Self {
-            apps: Arc::new(crate::apps::Apps::new(&config, &preview)),
+            apps: Arc::new(crate::apps::origin::Apps::new(&config, &preview)),
             preview,
             publisher,
             agents: Arc::default(),
