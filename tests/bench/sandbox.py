@@ -83,8 +83,10 @@ class Appliance:
     def close(self):
         # Sandboxes outlive the appliance on purpose (adoption); the bench's go.
         instance = self.json("GET", "/api/v1/admin/sandboxes")["instance"]
-        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=org.autocrea.instance={instance}"],
-                             capture_output=True, text=True).stdout.split()
+        # Published apps and builds carry "<instance>-apps" (see publish::Publisher).
+        ids = [i for label in (instance, f"{instance}-apps")
+               for i in subprocess.run(["docker", "ps", "-aq", "--filter", f"label=org.autocrea.instance={label}"],
+                                       capture_output=True, text=True).stdout.split()]
         if ids:
             subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
         self.proc.terminate()

@@ -164,7 +164,7 @@ impl ContainerEngine for Engine {
             pids_limit: Some(limits.pids),
             network_mode: Some(spec.network.to_string()),
             ipc_mode: Some("private".into()),
-            restart_policy: spec.restart.then(|| RestartPolicy {
+            restart_policy: spec.restart.then_some(RestartPolicy {
                 name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
                 maximum_retry_count: None,
             }),
