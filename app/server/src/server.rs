@@ -118,6 +118,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let project = turn.project_id.clone();
         tokio::task::spawn_blocking(move || git.discard_worktree_changes(&project)).await??;
     }
+    // Apps need origins of their own: a shared domain would hand an app's
+    // name to the previews (or the reverse).
+    let (apps, previews) = (&config.publish.apps_domain, &config.sandbox.preview_domain);
+    if apps.is_empty() || apps == previews {
+        anyhow::bail!(
+            "[publish] apps_domain ({apps:?}) must be set and differ from [sandbox] preview_domain ({previews:?}); the default is apps.localhost"
+        );
+    }
     let sandboxes = Sandboxes::new(config.sandbox.clone(), &config.data_dir, git.clone());
     if config.sandbox.enabled {
         // Adopt what still runs from before a restart, remove the rest; a
