@@ -154,6 +154,20 @@ async fn a_static_project_is_published_served_rolled_back_and_kept_apart() {
         "{}",
         r.text
     );
+    let d2_id = d2["id"].as_str().unwrap();
+    let r = owner
+        .delete(&format!("/api/v1/projects/{project}/deployments/{d2_id}"))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let left = owner
+        .get(&format!("/api/v1/projects/{project}/deployments"))
+        .await;
+    assert_eq!(left.body["deployments"].as_array().unwrap().len(), 1);
+    let gone = format!("{name}-{}", &d2_id[..8]);
+    assert_eq!(
+        AppVisitor::anonymous(&s, &gone).get("/").await.status,
+        StatusCode::NOT_FOUND
+    );
 
     // The build log was kept.
     let log = owner

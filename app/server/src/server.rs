@@ -121,9 +121,23 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     // Apps need origins of their own: a shared domain would hand an app's
     // name to the previews (or the reverse).
     let (apps, previews) = (&config.publish.apps_domain, &config.sandbox.preview_domain);
-    if apps.is_empty() || apps == previews {
+    let under = |host: &str| host == apps || host.ends_with(&format!(".{apps}"));
+    if apps.is_empty() || under(previews) {
         anyhow::bail!(
-            "[publish] apps_domain ({apps:?}) must be set and differ from [sandbox] preview_domain ({previews:?}); the default is apps.localhost"
+            "[publish] apps_domain ({apps:?}) must be set, and [sandbox] preview_domain ({previews:?}) may not be it or under it; the default is apps.localhost"
+        );
+    }
+    // Every host under the apps domain is an app's: the console there would
+    // be served to (and share its origin with) an app of that name.
+    let console_host = config
+        .public_url
+        .as_deref()
+        .and_then(|u| u.split("://").nth(1))
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .map(str::to_ascii_lowercase);
+    if let Some(host) = console_host.filter(|h| under(h)) {
+        anyhow::bail!(
+            "[publish] apps_domain ({apps:?}) contains the console's host {host:?} (public_url): give apps a domain of their own"
         );
     }
     let sandboxes = Sandboxes::new(config.sandbox.clone(), &config.data_dir, git.clone());

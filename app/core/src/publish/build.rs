@@ -58,7 +58,15 @@ pub async fn run(job: &BuildJob<'_>) -> Result<(), String> {
         .run(&spec, job.limits)
         .await
         .map_err(|e| format!("the build container did not start: {}", e.public_message()))?;
-    let result = build_and_pack(job, &id, command, output).await;
+    // One limit for building and packing: a build can make packing slow too.
+    let result =
+        match tokio::time::timeout(job.timeout, build_and_pack(job, &id, command, output)).await {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "the build ran longer than {} s and was stopped",
+                job.timeout.as_secs()
+            )),
+        };
     if let Err(e) = job.engine.remove(&id).await {
         tracing::warn!(container = job.container, error = %e, "a build container was not removed");
     }
@@ -102,15 +110,7 @@ async fn build_and_pack(
             )),
         }
     };
-    match tokio::time::timeout(job.timeout, work).await {
-        Ok(r) => r?,
-        Err(_) => {
-            return Err(format!(
-                "the build ran longer than {} s and was stopped",
-                job.timeout.as_secs()
-            ))
-        }
-    }
+    work.await?;
     note(job.log, "packing the build output");
     pack(job, container, output).await
 }

@@ -57,7 +57,16 @@ pub struct Publisher {
     /// Serialises starting one deployment's container.
     starting: tokio::sync::Mutex<()>,
     /// Address name -> what it serves; emptied on every change.
-    targets: Mutex<HashMap<String, Option<Target>>>,
+    targets: Mutex<Targets>,
+}
+
+/// The cache of what address names serve. `generation` moves on every
+/// change, so an answer read from the database before a change is never
+/// stored after it (it would keep serving an old access level).
+#[derive(Default)]
+struct Targets {
+    generation: u64,
+    by_label: HashMap<String, Option<Target>>,
 }
 
 /// A server app that is not live is stopped after this long without requests.
@@ -111,7 +120,9 @@ impl Publisher {
     }
 
     fn forget_targets(&self) {
-        lock(&self.targets).clear();
+        let mut t = lock(&self.targets);
+        t.generation += 1;
+        t.by_label.clear();
     }
 
     fn recipe(template: &str) -> Result<&'static PublishRecipe, PublishError> {
@@ -188,8 +199,22 @@ impl Publisher {
         lock(&self.builds).insert(id.clone(), log.clone());
         let me = self.clone();
         let project = project.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             me.build_and_release(&project, &id, recipe, &log).await;
+        });
+        let (me, id) = (self.clone(), row.id.clone());
+        tokio::spawn(async move {
+            if task.await.is_err() {
+                // A bug, not the project's: the project must not stay "building".
+                tracing::error!(deployment = id, "a build task panicked");
+                lock(&me.builds).remove(&id);
+                let _ = store::mark_failed(
+                    &me.pool,
+                    &id,
+                    "the build stopped on an internal error; the server log has the details",
+                )
+                .await;
+            }
         });
         Ok(row)
     }
@@ -472,7 +497,11 @@ impl Publisher {
                 .await
                 .map_err(PublishError::Conflict)?;
         }
-        store::set_live(&self.pool, project_id, id).await?;
+        if !store::set_live(&self.pool, project_id, id).await? {
+            return Err(PublishError::Conflict(
+                "the deployment was deleted meanwhile".into(),
+            ));
+        }
         self.forget_targets();
         store::deployment(&self.pool, project_id, id).await
     }
@@ -495,8 +524,13 @@ impl Publisher {
     }
 
     async fn remove(&self, project_id: &str, id: &str) -> Result<(), PublishError> {
+        // The database refuses to delete the live one, whatever moved since the check.
+        if !store::delete_deployment(&self.pool, id).await? {
+            return Err(PublishError::Conflict(
+                "the deployment went live meanwhile; it was not deleted".into(),
+            ));
+        }
         self.stop_server(id).await;
-        store::delete_deployment(&self.pool, id).await?;
         self.forget_targets();
         let dir = self.dir(project_id, id);
         tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir))
@@ -518,7 +552,10 @@ impl Publisher {
             .map(|d| d.id)
             .collect();
         for id in old {
-            self.remove(project_id, &id).await?;
+            match self.remove(project_id, &id).await {
+                Ok(()) | Err(PublishError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
@@ -587,15 +624,21 @@ impl Publisher {
 
     /// What the address label `label` (`<site>` or `<site>-<short id>`) serves.
     pub async fn target(&self, label: &str) -> Result<Option<Target>, PublishError> {
-        if let Some(t) = lock(&self.targets).get(label) {
-            return Ok(t.clone());
-        }
+        let generation = {
+            let cache = lock(&self.targets);
+            if let Some(t) = cache.by_label.get(label) {
+                return Ok(t.clone());
+            }
+            cache.generation
+        };
         let found = self.find_target(label).await?;
         let mut cache = lock(&self.targets);
-        if cache.len() > 10_000 {
-            cache.clear();
+        if cache.generation == generation {
+            if cache.by_label.len() > 10_000 {
+                cache.by_label.clear();
+            }
+            cache.by_label.insert(label.to_string(), found.clone());
         }
-        cache.insert(label.to_string(), found.clone());
         Ok(found)
     }
 
@@ -671,8 +714,10 @@ impl Publisher {
     /// and the containers of ours nobody needs are removed. Static sites
     /// need nothing: they are served from their files at once.
     pub async fn recover(self: &Arc<Self>) -> Result<(), PublishError> {
-        for id in store::fail_interrupted(&self.pool).await? {
+        for (project_id, id) in store::fail_interrupted(&self.pool).await? {
             tracing::warn!(deployment = id, "a build was cut off by a restart");
+            let _ = std::fs::remove_dir_all(self.dir(&project_id, &id).join("work"));
+            let _ = std::fs::remove_dir_all(self.files(&project_id, &id));
         }
         let live = store::live_deployments(&self.pool).await?;
         let Ok(engine) = self.sandboxes.engine().await else {
@@ -704,9 +749,9 @@ impl Publisher {
                         adopted.push(d.id.clone());
                         continue;
                     }
-                    engine.remove(&c.id).await?;
+                    remove_logged(&*engine, &c.id).await;
                 }
-                _ => engine.remove(&c.id).await?,
+                _ => remove_logged(&*engine, &c.id).await,
             }
         }
         for d in wanted.values().filter(|d| !adopted.contains(&d.id)) {
@@ -761,7 +806,9 @@ impl Publisher {
                 self.stop_server(&id).await;
                 continue;
             }
-            if apps::runtime(&*engine, &container).await == Runtime::Stopped {
+            // An engine that fails to answer says nothing about the app: only
+            // a container the engine says is gone is started again.
+            if matches!(engine.state(&container).await, Ok(None)) {
                 lock(&self.servers).remove(&id);
                 if is_live {
                     let d = store::deployment(&self.pool, &project_id, &id).await?;
@@ -776,6 +823,12 @@ impl Publisher {
             }
         }
         Ok(())
+    }
+}
+
+async fn remove_logged(engine: &dyn crate::sandbox::engine::ContainerEngine, id: &str) {
+    if let Err(e) = engine.remove(id).await {
+        tracing::warn!(container = id, error = %e, "a leftover container was not removed");
     }
 }
 

@@ -353,12 +353,21 @@ pub async fn mark_ready(
     Ok(())
 }
 
-/// Points the site at an already built deployment (a rollback or a promotion).
-pub async fn set_live(pool: &SqlitePool, project_id: &str, id: &str) -> Result<(), PublishError> {
-    let mut tx = pool.begin().await?;
-    set_live_in(&mut tx, project_id, id).await?;
-    tx.commit().await?;
-    Ok(())
+/// Points the site at an already built deployment (a rollback or a
+/// promotion); false when it is no longer there or not built.
+pub async fn set_live(pool: &SqlitePool, project_id: &str, id: &str) -> Result<bool, PublishError> {
+    let now = clock::now();
+    let r = sqlx::query(
+        "UPDATE sites SET live_id = ?1, live_since = ?2, updated_at = ?2 WHERE project_id = ?3
+         AND EXISTS (SELECT 1 FROM deployments WHERE id = ?1 AND project_id = ?3
+                     AND status IN ('ready', 'superseded'))",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(project_id)
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 async fn set_live_in(
@@ -378,22 +387,27 @@ async fn set_live_in(
     Ok(())
 }
 
-pub async fn delete_deployment(pool: &SqlitePool, id: &str) -> Result<(), PublishError> {
-    sqlx::query("DELETE FROM deployments WHERE id = ?")
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(())
+/// Deletes a deployment unless a site serves it; false when one does.
+pub async fn delete_deployment(pool: &SqlitePool, id: &str) -> Result<bool, PublishError> {
+    let r = sqlx::query(
+        "DELETE FROM deployments WHERE id = ?1
+         AND NOT EXISTS (SELECT 1 FROM sites WHERE live_id = ?1)",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// Builds that were running when the appliance stopped: they are failed,
-/// and their ids returned so their leftovers can go.
-pub async fn fail_interrupted(pool: &SqlitePool) -> Result<Vec<String>, PublishError> {
-    let ids: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM deployments WHERE status IN ('queued', 'building')")
-            .fetch_all(pool)
-            .await?;
-    for id in &ids {
+/// and `(project, deployment)` returned so their leftovers can go.
+pub async fn fail_interrupted(pool: &SqlitePool) -> Result<Vec<(String, String)>, PublishError> {
+    let ids: Vec<(String, String)> = sqlx::query_as(
+        "SELECT project_id, id FROM deployments WHERE status IN ('queued', 'building')",
+    )
+    .fetch_all(pool)
+    .await?;
+    for (_, id) in &ids {
         mark_failed(
             pool,
             id,

@@ -31,9 +31,12 @@ use std::time::Instant;
 /// Middleware in front of every route (outside the previews'): requests for
 /// an app's origin are served here, everything else goes on.
 pub async fn route(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !state.apps.is_apps_host(req.headers()) {
+        return next.run(req).await;
+    }
     match state.apps.label_of(req.headers()) {
         Some(label) => with_app_headers(serve(state, label, req).await),
-        None => next.run(req).await,
+        None => with_app_headers(not_found()),
     }
 }
 
@@ -96,7 +99,13 @@ async fn serve(state: AppState, label: String, req: Request) -> Response {
             let hidden = cookie_names(state.apps.https);
             let to = proxy::Upstream {
                 addr,
-                hidden_cookies: &[COOKIE, hidden.session, hidden.csrf, crate::preview::COOKIE],
+                hidden_cookies: &[
+                    COOKIE,
+                    origin::HOST_COOKIE,
+                    hidden.session,
+                    hidden.csrf,
+                    crate::preview::COOKIE,
+                ],
                 scheme: state.apps.scheme,
                 inject: false,
             };
@@ -170,7 +179,8 @@ fn sign_in(state: &AppState, label: &str, req: &Request) -> Response {
     let token = state.apps.start_session(Pass { ..ticket });
     let secure = if state.apps.https { "; Secure" } else { "" };
     let cookie = format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}; Max-Age={}",
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax{secure}; Max-Age={}",
+        state.apps.cookie_name(),
         SESSION_TTL.as_secs()
     );
     Response::builder()

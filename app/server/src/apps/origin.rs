@@ -11,8 +11,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The sign-in cookie of an app's origin (host-only, HttpOnly).
+/// The sign-in cookie of an app's origin (host-only, HttpOnly); under
+/// HTTPS `__Host-` prefixed, so no sibling app can set one for it.
 pub const COOKIE: &str = "autocrea_app";
+pub const HOST_COOKIE: &str = "__Host-autocrea_app";
 pub(super) const TICKET_TTL: Duration = Duration::from_secs(60);
 pub(super) const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// How long a sign-in trusts its last check of the account and the app's access.
@@ -58,17 +60,28 @@ impl Apps {
         format!("{}://{label}.{}{port}", self.scheme, self.domain)
     }
 
+    /// The cookie name of this appliance's app sign-ins.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.https {
+            HOST_COOKIE
+        } else {
+            COOKIE
+        }
+    }
+
+    /// Whether a request's Host is the apps domain or under it: such a
+    /// request never reaches the console, whether or not it names an app.
+    pub fn is_apps_host(&self, headers: &HeaderMap) -> bool {
+        host_of(headers).is_some_and(|h| {
+            h == self.domain
+                || h.strip_suffix(&self.domain)
+                    .is_some_and(|rest| rest.ends_with('.'))
+        })
+    }
+
     /// The address label of a request's Host when it is on the apps domain.
     pub fn label_of(&self, headers: &HeaderMap) -> Option<String> {
-        let host = headers
-            .get(header::HOST)?
-            .to_str()
-            .ok()?
-            .to_ascii_lowercase();
-        let host = match host.rsplit_once(':') {
-            Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
-            _ => host.as_str(),
-        };
+        let host = host_of(headers)?;
         let label = host.strip_suffix(&self.domain)?.strip_suffix('.')?;
         (!label.is_empty()
             && label
@@ -146,13 +159,29 @@ impl Apps {
         token
     }
 
-    /// The sign-in a request carries for `label`: `(token, pass)`.
+    /// The sign-in a request carries for `label`: `(token, pass)`. Every
+    /// cookie of the name is tried: another app may have planted one for
+    /// the whole apps domain, which the browser sends first.
     pub(super) fn session(&self, headers: &HeaderMap, label: &str) -> Option<(String, Pass)> {
-        let token = crate::cookies::cookie(headers, COOKIE)?;
         let sessions = lock(&self.sessions);
-        let s = sessions.get(token)?;
-        (s.expires > Instant::now() && s.label == label).then(|| (token.to_string(), s.clone()))
+        crate::cookies::cookies(headers, self.cookie_name()).find_map(|token| {
+            let s = sessions.get(token)?;
+            (s.expires > Instant::now() && s.label == label).then(|| (token.to_string(), s.clone()))
+        })
     }
+}
+
+/// The request's host, lowercased, without its port.
+fn host_of(headers: &HeaderMap) -> Option<String> {
+    let host = headers
+        .get(header::HOST)?
+        .to_str()
+        .ok()?
+        .to_ascii_lowercase();
+    Some(match host.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h.to_string(),
+        _ => host,
+    })
 }
 
 #[cfg(test)]
@@ -178,6 +207,13 @@ mod tests {
         assert_eq!(label("apps.localhost:8080"), None);
         assert_eq!(label("p-abc.localhost:8080"), None);
         assert_eq!(label("x.todo.apps.localhost"), None);
+        let on = |h: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_str(h).unwrap());
+            apps.is_apps_host(&headers)
+        };
+        assert!(on("apps.localhost:8080") && on("x.todo.apps.localhost"));
+        assert!(!on("localhost:8080") && !on("myapps.localhost") && !on("p-abc.localhost"));
         assert_eq!(label("todo.apps.localhost.evil.com"), None);
         assert_eq!(apps.origin("todo"), "http://todo.apps.localhost:8080");
         let mut h = HeaderMap::new();
