@@ -14,7 +14,7 @@ pub mod origin;
 pub use origin::Apps;
 
 use crate::cookies::cookie_names;
-use crate::preview::page::{decode_component, encode_component, page};
+use crate::preview::page::{encode_component, landing, page, query_param};
 use crate::preview::proxy;
 use crate::state::AppState;
 use autocrea_core::publish::{Access, Target};
@@ -160,22 +160,13 @@ async fn signed_in(
 /// `/__autocrea/auth?ticket=...&next=/path`: a ticket becomes the app's cookie.
 fn sign_in(state: &AppState, label: &str, req: &Request) -> Response {
     let query = req.uri().query().unwrap_or("");
-    let param = |name: &str| {
-        query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| decode_component(v))
-    };
-    let Some(ticket) = param("ticket").and_then(|t| state.apps.take_ticket(&t)) else {
+    let Some(ticket) = query_param(query, "ticket").and_then(|t| state.apps.take_ticket(&t)) else {
         return not_found();
     };
     if ticket.label != label {
         return not_found();
     }
-    let next = param("next")
-        .filter(|n| crate::preview::is_local_path(n) && HeaderValue::from_str(n).is_ok())
-        .unwrap_or_else(|| "/".into());
+    let next = landing(query);
     let token = state.apps.start_session(Pass { ..ticket });
     let secure = if state.apps.https { "; Secure" } else { "" };
     let cookie = format!(

@@ -13,7 +13,7 @@ pub(crate) mod proxy;
 
 use autocrea_core::sync::lock;
 pub use page::encode_component;
-use page::{decode_component, page};
+use page::{landing, page, query_param};
 use previews::*;
 pub use previews::{cookie_tossing_warning, Previews, Warning, COOKIE};
 
@@ -145,23 +145,15 @@ async fn serve(state: AppState, project_id: String, req: Request) -> Response {
 /// `/__autocrea/auth?ticket=...&next=/path`: a ticket becomes a preview cookie.
 fn sign_in(state: &AppState, project_id: &str, req: &Request) -> Response {
     let query = req.uri().query().unwrap_or("");
-    let param = |name: &str| {
-        query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| decode_component(v))
-    };
-    let Some(ticket) = param("ticket").and_then(|t| state.preview.take_ticket(&t)) else {
+    let Some(ticket) = query_param(query, "ticket").and_then(|t| state.preview.take_ticket(&t))
+    else {
         return not_found();
     };
     if ticket.project_id != project_id {
         return not_found();
     }
     // A header-safe local path, or the root.
-    let next = param("next")
-        .filter(|n| is_local_path(n) && HeaderValue::from_str(n).is_ok())
-        .unwrap_or_else(|| "/".into());
+    let next = landing(query);
     let token = autocrea_core::secrets::random_token(32);
     let now = Instant::now();
     {
@@ -480,7 +472,7 @@ mod tests {
     #[test]
     fn components_round_trip() {
         for s in ["/", "/a b?x=1&y=ü#z", "%zz"] {
-            assert_eq!(decode_component(&encode_component(s)), s);
+            assert_eq!(page::decode_component(&encode_component(s)), s);
         }
     }
 }

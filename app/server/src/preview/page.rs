@@ -76,3 +76,22 @@ pub(crate) fn decode_component(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// The decoded value of `name` in a query string.
+pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| decode_component(v))
+}
+
+/// Where a sign-in on a preview or app origin lands: `next` from the
+/// query when it is a header-safe local path, else the root.
+pub(crate) fn landing(query: &str) -> String {
+    query_param(query, "next")
+        .filter(|n| {
+            autocrea_frontend::redirect::is_local_path(n) && HeaderValue::from_str(n).is_ok()
+        })
+        .unwrap_or_else(|| "/".into())
+}
