@@ -298,6 +298,44 @@ async fn bad_publishes_and_names_get_clear_errors() {
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     let r = other.post(&deployments, json!({})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // A build of the project that runs (stored as such): a second publish is refused.
+    let user: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'owner@example.com'")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    let head = owner
+        .get(&format!("/api/v1/projects/{project}/versions"))
+        .await
+        .body["versions"][0]["sha"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    autocrea_core::publish::store::insert_deployment(
+        s.pool(),
+        "00000000aaaaaaaa",
+        &project,
+        &head,
+        "",
+        "static",
+        user,
+    )
+    .await
+    .unwrap();
+    let r = owner.post(&deployments, json!({})).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "conflict"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.message().contains("build of this project is running"),
+        "{}",
+        r.text
+    );
+    autocrea_core::publish::store::mark_failed(s.pool(), "00000000aaaaaaaa", "test")
+        .await
+        .unwrap();
     let r = owner.post(&deployments, json!({"versoin": "x"})).await;
     assert_eq!(
         r.status,
