@@ -31,6 +31,28 @@ impl Running {
 
 /// Opens and migrates the database, binds `config.listen` and serves in the background.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
+    // Apps need origins of their own: a shared domain would hand an app's
+    // name to the previews (or the reverse).
+    let (apps, previews) = (&config.publish.apps_domain, &config.sandbox.preview_domain);
+    let under = |host: &str| host == apps || host.ends_with(&format!(".{apps}"));
+    if apps.is_empty() || under(previews) {
+        anyhow::bail!(
+            "[publish] apps_domain ({apps:?}) must be set, and [sandbox] preview_domain ({previews:?}) may not be it or under it; the default is apps.localhost"
+        );
+    }
+    // Every host under the apps domain is an app's: the console there would
+    // be served to (and share its origin with) an app of that name.
+    let console_host = config
+        .public_url
+        .as_deref()
+        .and_then(|u| u.split("://").nth(1))
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .map(str::to_ascii_lowercase);
+    if let Some(host) = console_host.filter(|h| under(h)) {
+        anyhow::bail!(
+            "[publish] apps_domain ({apps:?}) contains the console's host {host:?} (public_url): give apps a domain of their own"
+        );
+    }
     let pool = db::open_and_migrate(&config.database_path()).await?;
     let listener = TcpListener::bind(config.listen)
         .await
@@ -117,28 +139,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let git = git.clone();
         let project = turn.project_id.clone();
         tokio::task::spawn_blocking(move || git.discard_worktree_changes(&project)).await??;
-    }
-    // Apps need origins of their own: a shared domain would hand an app's
-    // name to the previews (or the reverse).
-    let (apps, previews) = (&config.publish.apps_domain, &config.sandbox.preview_domain);
-    let under = |host: &str| host == apps || host.ends_with(&format!(".{apps}"));
-    if apps.is_empty() || under(previews) {
-        anyhow::bail!(
-            "[publish] apps_domain ({apps:?}) must be set, and [sandbox] preview_domain ({previews:?}) may not be it or under it; the default is apps.localhost"
-        );
-    }
-    // Every host under the apps domain is an app's: the console there would
-    // be served to (and share its origin with) an app of that name.
-    let console_host = config
-        .public_url
-        .as_deref()
-        .and_then(|u| u.split("://").nth(1))
-        .and_then(|rest| rest.split(['/', ':']).next())
-        .map(str::to_ascii_lowercase);
-    if let Some(host) = console_host.filter(|h| under(h)) {
-        anyhow::bail!(
-            "[publish] apps_domain ({apps:?}) contains the console's host {host:?} (public_url): give apps a domain of their own"
-        );
     }
     let sandboxes = Sandboxes::new(config.sandbox.clone(), &config.data_dir, git.clone());
     if config.sandbox.enabled {

@@ -19,7 +19,7 @@ mod tree;
 pub use export::Exported;
 pub use facade::Git;
 pub use files::{resolve_ref, validate_path, Content, Entry, FileChange};
-pub use history::{Branch, ChangedFile, FileDiff, Person, Version};
+pub use history::{parse_sha, Branch, ChangedFile, FileDiff, Person, Version};
 pub use search::{Replaced, SearchFile, SearchMatch, SearchQuery, SearchResult};
 
 use git2::{BranchType, Oid, Repository, RepositoryInitOptions, Signature};

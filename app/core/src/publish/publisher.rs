@@ -154,21 +154,14 @@ impl Publisher {
     ) -> Result<DeploymentRow, PublishError> {
         let recipe = Self::recipe(&project.template)?;
         let project_id = project.id.clone();
-        let wanted = version.map(str::to_string);
-        if let Some(v) = &wanted {
-            if v.len() != 40 || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(PublishError::Invalid(format!(
-                    "{v:?} is not a version id (40 hexadecimal characters)"
-                )));
-            }
-        }
+        let wanted = version.map(crate::gitstore::parse_sha).transpose()?;
         let (sha, message) = self
             .git
             .run(move |g| {
                 let repo = g.open(&project_id)?;
-                let commit = match &wanted {
-                    Some(v) => repo
-                        .find_commit(git2::Oid::from_str(v)?)
+                let commit = match wanted {
+                    Some(oid) => repo
+                        .find_commit(oid)
                         .map_err(|_| crate::gitstore::GitError::NotFound("version"))?,
                     None => repo
                         .head()
@@ -302,7 +295,8 @@ impl Publisher {
         }
         let _ = std::fs::remove_dir_all(&work);
         for dir in &recipe.scratch {
-            make_scratch(&files, dir).map_err(|e| disk("prepare the app's folders", &e))?;
+            crate::sandbox::scratch::make_scratch_dir(&files, dir)
+                .map_err(|e| e.public_message())?;
         }
         let size = folder_size(&files);
         match recipe.serve {
@@ -853,16 +847,6 @@ fn disk(what: &str, e: &std::io::Error) -> String {
     } else {
         format!("could not {what}: {e}")
     }
-}
-
-/// A folder the app writes to, under its read-only files: the tmpfs
-/// mounted there takes this folder's mode, so the app's user must be able
-/// to write it.
-fn make_scratch(files: &Path, dir: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = files.join(dir);
-    std::fs::create_dir_all(&path)?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o1777))
 }
 
 fn folder_size(dir: &Path) -> u64 {

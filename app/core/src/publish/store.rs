@@ -356,35 +356,30 @@ pub async fn mark_ready(
 /// Points the site at an already built deployment (a rollback or a
 /// promotion); false when it is no longer there or not built.
 pub async fn set_live(pool: &SqlitePool, project_id: &str, id: &str) -> Result<bool, PublishError> {
-    let now = clock::now();
+    let mut tx = pool.begin().await?;
+    let moved = set_live_in(&mut tx, project_id, id).await?;
+    tx.commit().await?;
+    Ok(moved)
+}
+
+/// Moves the live pointer to `id` when it is one of the project's built
+/// deployments (checked in the same statement, so a delete cannot slip in).
+async fn set_live_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    project_id: &str,
+    id: &str,
+) -> Result<bool, PublishError> {
     let r = sqlx::query(
         "UPDATE sites SET live_id = ?1, live_since = ?2, updated_at = ?2 WHERE project_id = ?3
          AND EXISTS (SELECT 1 FROM deployments WHERE id = ?1 AND project_id = ?3
                      AND status IN ('ready', 'superseded'))",
     )
     .bind(id)
-    .bind(now)
-    .bind(project_id)
-    .execute(pool)
-    .await?;
-    Ok(r.rows_affected() == 1)
-}
-
-async fn set_live_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    project_id: &str,
-    id: &str,
-) -> Result<(), PublishError> {
-    sqlx::query(
-        "UPDATE sites SET live_id = ?, live_since = ?, updated_at = ? WHERE project_id = ?",
-    )
-    .bind(id)
-    .bind(clock::now())
     .bind(clock::now())
     .bind(project_id)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// Deletes a deployment unless a site serves it; false when one does.

@@ -25,7 +25,7 @@ pub mod policy;
 mod pool;
 mod recovery;
 mod running;
-mod scratch;
+pub(crate) mod scratch;
 mod warm_pool;
 
 pub use devserver::{DevState, LogLine};

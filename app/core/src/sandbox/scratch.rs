@@ -30,7 +30,7 @@ fn scratch_refused(dir: &str, e: &FsError) -> SandboxError {
 /// folder must be writable by the sandbox user. The working tree is the
 /// project's (a push can put a link at `.next`), so the folder is made and
 /// its mode set without following any link (`crate::confined`).
-pub(super) fn make_scratch_dir(tree: &Path, dir: &str) -> Result<(), SandboxError> {
+pub(crate) fn make_scratch_dir(tree: &Path, dir: &str) -> Result<(), SandboxError> {
     Confined::new(tree)
         .folder_with_mode(dir, 0o1777)
         .map_err(|e| match e {

@@ -14,7 +14,7 @@ pub mod origin;
 pub use origin::Apps;
 
 use crate::cookies::cookie_names;
-use crate::preview::page::{encode_component, landing, page, query_param};
+use crate::preview::page::{encode_component, landing, page, query_param, signed_in_redirect};
 use crate::preview::proxy;
 use crate::state::AppState;
 use autocrea_core::publish::{Access, Target};
@@ -25,7 +25,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use origin::{Pass, COOKIE, RECHECK, SESSION_TTL};
+use origin::{COOKIE, RECHECK, SESSION_TTL};
 use std::time::Instant;
 
 /// Middleware in front of every route (outside the previews'): requests for
@@ -167,20 +167,14 @@ fn sign_in(state: &AppState, label: &str, req: &Request) -> Response {
         return not_found();
     }
     let next = landing(query);
-    let token = state.apps.start_session(Pass { ..ticket });
+    let token = state.apps.start_session(ticket);
     let secure = if state.apps.https { "; Secure" } else { "" };
     let cookie = format!(
         "{}={token}; Path=/; HttpOnly; SameSite=Lax{secure}; Max-Age={}",
         state.apps.cookie_name(),
         SESSION_TTL.as_secs()
     );
-    Response::builder()
-        .status(StatusCode::SEE_OTHER)
-        .header(header::LOCATION, next)
-        .header(header::SET_COOKIE, cookie)
-        .header(header::CACHE_CONTROL, "no-store")
-        .body(Body::empty())
-        .expect("valid response")
+    signed_in_redirect(&next, &cookie)
 }
 
 /// No sign-in: a page load goes to the console (which signs the person in

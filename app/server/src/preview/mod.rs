@@ -13,7 +13,7 @@ pub(crate) mod proxy;
 
 use autocrea_core::sync::lock;
 pub use page::encode_component;
-use page::{landing, page, query_param};
+use page::{landing, page, query_param, signed_in_redirect};
 use previews::*;
 pub use previews::{cookie_tossing_warning, Previews, Warning, COOKIE};
 
@@ -189,13 +189,7 @@ fn sign_in(state: &AppState, project_id: &str, req: &Request) -> Response {
         "{COOKIE}={token}; Path=/; HttpOnly; {attributes}; Max-Age={}",
         SESSION_TTL.as_secs()
     );
-    Response::builder()
-        .status(StatusCode::SEE_OTHER)
-        .header(header::LOCATION, next)
-        .header(header::SET_COOKIE, cookie)
-        .header(header::CACHE_CONTROL, "no-store")
-        .body(Body::empty())
-        .expect("valid response")
+    signed_in_redirect(&next, &cookie)
 }
 
 /// No preview cookie: a browser page load goes to the console for a ticket

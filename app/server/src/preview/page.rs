@@ -77,6 +77,17 @@ pub(crate) fn decode_component(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The answer to a sign-in on a preview or app origin: its cookie, then `next`.
+pub(crate) fn signed_in_redirect(next: &str, cookie: &str) -> Response {
+    axum::response::Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, next)
+        .header(header::SET_COOKIE, cookie)
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(axum::body::Body::empty())
+        .expect("valid response")
+}
+
 /// The decoded value of `name` in a query string.
 pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
     query
