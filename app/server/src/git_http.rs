@@ -256,7 +256,7 @@ struct AfterPush {
     state: AppState,
     project_id: String,
     actor: Actor,
-    _lock: tokio::sync::OwnedMutexGuard<()>,
+    _lock: autocrea_core::gitstore::WriterLock,
 }
 
 impl AfterPush {

@@ -9,7 +9,7 @@ use super::{Author, Branch, Content, Entry, FileDiff, GitError, GitStore, Search
 use super::{SearchResult, Version};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::sync::OwnedMutexGuard;
+use super::WriterLock;
 
 #[derive(Clone)]
 pub struct Git(Arc<GitStore>);
@@ -37,13 +37,18 @@ impl Git {
     }
 
     /// The project's writer lock (see `GitStore::lock`).
-    pub async fn lock(&self, project_id: &str) -> OwnedMutexGuard<()> {
+    pub async fn lock(&self, project_id: &str) -> WriterLock {
         self.0.lock(project_id).await
     }
 
     /// The writer lock when nobody holds it (see `GitStore::try_lock`).
-    pub fn try_lock(&self, project_id: &str) -> Option<OwnedMutexGuard<()>> {
+    pub fn try_lock(&self, project_id: &str) -> Option<WriterLock> {
         self.0.try_lock(project_id)
+    }
+
+    /// Project ids as their writer locks are released (see `GitStore::subscribe_releases`).
+    pub fn subscribe_releases(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.0.subscribe_releases()
     }
 
     pub fn repo_path(&self, project_id: &str) -> PathBuf {

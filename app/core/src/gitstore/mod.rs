@@ -15,18 +15,20 @@ mod pinned;
 mod search;
 mod templates;
 mod tree;
+mod writer;
 
 pub use export::Exported;
 pub use facade::Git;
 pub use files::{resolve_ref, validate_path, Content, Entry, FileChange};
 pub use history::{parse_sha, Branch, ChangedFile, FileDiff, Person, Version};
 pub use search::{Replaced, SearchFile, SearchMatch, SearchQuery, SearchResult};
+pub use writer::WriterLock;
 
 use git2::{BranchType, Oid, Repository, RepositoryInitOptions, Signature};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
+use tokio::sync::{broadcast, Mutex as AsyncMutex};
 
 pub const DEFAULT_BRANCH: &str = "main";
 
@@ -107,6 +109,8 @@ pub struct GitStore {
     worktrees: PathBuf,
     locks: Mutex<HashMap<String, Arc<AsyncMutex<()>>>>,
     pins: Mutex<HashMap<String, pinned::Pin>>,
+    /// Project ids, sent each time a writer lock is released (see `writer`).
+    released: broadcast::Sender<String>,
 }
 
 impl GitStore {
@@ -127,6 +131,7 @@ impl GitStore {
             worktrees,
             locks: Mutex::new(HashMap::new()),
             pins: Mutex::new(HashMap::new()),
+            released: broadcast::channel(1024).0,
         })
     }
 
@@ -140,16 +145,28 @@ impl GitStore {
 
     /// The project's writer lock; hold it across anything that moves a ref.
     /// A previewed version (see `pin_version`) ends first.
-    pub async fn lock(&self, project_id: &str) -> OwnedMutexGuard<()> {
+    pub async fn lock(&self, project_id: &str) -> WriterLock {
         self.unpin_for_writer(project_id);
-        self.lock_of(project_id).lock_owned().await
+        let guard = self.lock_of(project_id).lock_owned().await;
+        WriterLock::new(guard, project_id, &self.released)
     }
 
     /// The writer lock when nobody holds it (an agent turn holds it for its
     /// whole length), for work that has another way to go.
-    pub fn try_lock(&self, project_id: &str) -> Option<OwnedMutexGuard<()>> {
+    pub fn try_lock(&self, project_id: &str) -> Option<WriterLock> {
         self.unpin_for_writer(project_id);
-        self.lock_of(project_id).try_lock_owned().ok()
+        let guard = self.lock_of(project_id).try_lock_owned().ok()?;
+        Some(WriterLock::new(guard, project_id, &self.released))
+    }
+
+    /// Project ids as their writer locks are released: every change of a
+    /// ref happens under that lock, so a listener that compares what it
+    /// cares about (a branch tip) after each release misses none, whatever
+    /// path made the change (a turn, a save, a push, a pull). A listener
+    /// that falls behind gets `Lagged` and should check every project it
+    /// follows.
+    pub fn subscribe_releases(&self) -> broadcast::Receiver<String> {
+        self.released.subscribe()
     }
 
     fn lock_of(&self, project_id: &str) -> Arc<AsyncMutex<()>> {

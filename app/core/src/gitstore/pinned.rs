@@ -9,12 +9,12 @@
 use super::{history, GitError, GitStore};
 use crate::sync::lock;
 use std::path::PathBuf;
-use tokio::sync::OwnedMutexGuard;
+use super::WriterLock;
 
 /// A pinned version and the writer lock it holds.
 pub(super) struct Pin {
     sha: String,
-    _lock: OwnedMutexGuard<()>,
+    _lock: WriterLock,
 }
 
 impl GitStore {
@@ -29,7 +29,7 @@ impl GitStore {
         &self,
         project_id: &str,
         sha: &str,
-        lock: OwnedMutexGuard<()>,
+        lock: WriterLock,
     ) -> Result<String, GitError> {
         let oid = history::parse_sha(sha)?;
         let commit = self

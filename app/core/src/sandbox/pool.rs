@@ -49,7 +49,7 @@ impl Sandboxes {
     async fn claim(
         &self,
         engine: &dyn ContainerEngine,
-        git_lock: tokio::sync::OwnedMutexGuard<()>,
+        git_lock: crate::gitstore::WriterLock,
         warm: Warm,
         project_id: &str,
         name: &str,

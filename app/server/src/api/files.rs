@@ -93,7 +93,7 @@ pub async fn read(
 pub(super) fn writer_lock(
     state: &AppState,
     project_id: &str,
-) -> ApiResult<tokio::sync::OwnedMutexGuard<()>> {
+) -> ApiResult<autocrea_core::gitstore::WriterLock> {
     state.git.try_lock(project_id).ok_or_else(|| {
         ApiError::new(StatusCode::CONFLICT, "agent_running", "the agent (or another save) is changing this project's files; try again when it is done")
     })
