@@ -18,6 +18,9 @@
 //!   A version or deployment that is not there is 404, a build already
 //!   running or a live deployment deleted 409, a taken name 409
 //!   `name_taken`; the engine's and the disk's failures are ours.
+//! - `EnvVarError` (core `env_vars`): a bad name or value 400, an unknown
+//!   variable 404, a value sealed with another master key 409
+//!   `undecryptable` (setting it again fixes it).
 //! - `LlmStoreError` (core `llm`): provider keys and the provider policy.
 //! - `sqlx::Error` and `DbError`: always 500; the detail goes to the log.
 //! - `ApiError::invalid`, `forbidden`, `not_found` and `new` directly: checks
@@ -30,6 +33,7 @@
 use autocrea_core::accounts::AccountError;
 use autocrea_core::agent::store::StoreError;
 use autocrea_core::db::DbError;
+use autocrea_core::env_vars::EnvVarError;
 use autocrea_core::gitstore::GitError;
 use autocrea_core::projects::ProjectError;
 use autocrea_core::publish::PublishError;
@@ -215,8 +219,25 @@ impl From<PublishError> for ApiError {
             ),
             PublishError::Sandbox(e) => e.into(),
             PublishError::Git(e) => e.into(),
+            PublishError::Env(e) => e.into(),
             PublishError::Io(e) => ApiError::internal(e),
             PublishError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<EnvVarError> for ApiError {
+    fn from(e: EnvVarError) -> Self {
+        match e {
+            EnvVarError::Invalid(m) => ApiError::invalid(m),
+            e @ EnvVarError::NotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
+            // The person can fix it (set the value again); not a server fault to hide.
+            e @ EnvVarError::Decrypt => {
+                ApiError::new(StatusCode::CONFLICT, "undecryptable", e.to_string())
+            }
+            EnvVarError::Db(e) => e.into(),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! and the router cannot disagree.
 
 use crate::api::{
-    admin, apps, attachments, auth, deployments, files, gateway, health, llm, me, projects,
+    admin, apps, attachments, auth, deployments, env, files, gateway, health, llm, me, projects,
     sandbox, search, site, templates, threads, versions,
 };
 use crate::error::ApiError;
@@ -60,6 +60,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(deployments::promote))
         .routes(routes!(deployments::logs))
         .routes(routes!(site::get, site::update))
+        .routes(routes!(env::list))
+        .routes(routes!(env::put, env::delete))
         .routes(routes!(apps::list))
         .routes(routes!(apps::open))
         .routes(routes!(files::tree))

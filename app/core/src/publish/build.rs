@@ -31,6 +31,8 @@ pub struct BuildJob<'a> {
     /// Where the output's tar archive is written.
     pub archive: &'a Path,
     pub max_bytes: u64,
+    /// The project's `production` variables (`NAME=value`).
+    pub env: &'a [String],
 }
 
 /// Runs the build; `Err` says why it failed, in words for the person who published.
@@ -45,10 +47,15 @@ pub async fn run(job: &BuildJob<'_>) -> Result<(), String> {
         instance: job.instance,
         workspace: job.workspace,
         scratch: &[],
-        env: vec![
-            "NODE_ENV=production".into(),
-            "NEXT_TELEMETRY_DISABLED=1".into(),
-        ],
+        env: job
+            .env
+            .iter()
+            .cloned()
+            .chain([
+                "NODE_ENV=production".into(),
+                "NEXT_TELEMETRY_DISABLED=1".into(),
+            ])
+            .collect(),
         network: job.network,
         command: Some(vec!["sleep".into(), "86400".into()]),
         restart: false,
