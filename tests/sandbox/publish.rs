@@ -171,13 +171,10 @@ async fn vite_and_next_apps_are_built_served_restarted_and_brought_back() {
     );
     let broken = publish(&c, &vite, None, BUILD).await;
     assert_eq!(broken["status"], "failed", "{broken}");
-    assert!(
-        broken["error"]
-            .as_str()
-            .unwrap()
-            .contains("exited with status"),
-        "{broken}"
-    );
+    // The error says where: the file and line the build's output named.
+    let error = broken["error"].as_str().unwrap();
+    assert!(error.contains("exited with status"), "{broken}");
+    assert!(error.contains("src/App.tsx:2"), "{broken}");
     let log = c
         .get(&format!(
             "/api/v1/projects/{vite}/deployments/{}/logs?follow=false",

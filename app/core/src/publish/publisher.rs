@@ -263,6 +263,14 @@ impl Publisher {
         }
         self.keep_log(&project.id, id, log);
         lock(&self.builds).remove(id);
+        // The project was deleted while this built: what it left goes too.
+        if matches!(
+            crate::projects::by_id(&self.pool, &project.id).await,
+            Err(crate::projects::ProjectError::NotFound)
+        ) {
+            self.forget_project(&project.id).await;
+            return;
+        }
         if let Err(e) = self.prune(&project.id).await {
             tracing::warn!(project = project.id, error = %e, "old deployments were not pruned");
         }
@@ -747,6 +755,7 @@ impl Publisher {
             let _ = std::fs::remove_dir_all(self.dir(&project_id, &id).join("work"));
             let _ = std::fs::remove_dir_all(self.files(&project_id, &id));
         }
+        self.sweep_deleted_projects().await?;
         let live = store::live_deployments(&self.pool).await?;
         let Ok(engine) = self.sandboxes.engine().await else {
             return Ok(());
@@ -792,6 +801,31 @@ impl Publisher {
             started = wanted.len() - adopted.len(),
             "published apps recovered"
         );
+        Ok(())
+    }
+
+    /// Folders of projects that no longer exist (deleted while a build ran
+    /// and the appliance stopped before it ended).
+    async fn sweep_deleted_projects(&self) -> Result<(), PublishError> {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return Ok(());
+        };
+        let known: std::collections::HashSet<String> =
+            sqlx::query_scalar("SELECT id FROM projects")
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .collect();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !known.contains(&name) {
+                tracing::info!(
+                    project = name,
+                    "removing the deployments of a deleted project"
+                );
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
         Ok(())
     }
 
