@@ -430,3 +430,54 @@ async fn a_deleted_projects_deployments_are_swept_at_start() {
         .exists());
     s.stop().await;
 }
+
+/// The portal shows an app's own icon, served locked down from the console.
+#[tokio::test]
+async fn the_portal_serves_an_apps_icon_to_whom_may_open_it() {
+    let s = TestServer::start().await;
+    let owner = s.user("owner@example.com").await;
+    let other = s.user("other@example.com").await;
+    let project = owner.new_project("Icon App").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script><circle r=\"4\"/></svg>\n";
+    save(&owner, &project, "favicon.svg", svg).await;
+    let d = publish(&owner, &project, None, WAIT).await;
+    assert_eq!(d["status"], "ready", "{d}");
+    let name = site_name(&owner, &project).await;
+    let icon = format!("/api/v1/apps/{name}/icon");
+
+    // Private: the owner sees it, another person may not.
+    let r = owner.get(&icon).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "image/svg+xml");
+    assert!(r.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("sandbox"));
+    assert_eq!(r.headers["x-content-type-options"], "nosniff");
+    assert_eq!(r.text, svg);
+    assert_eq!(other.get(&icon).await.status, StatusCode::FORBIDDEN);
+
+    let r = owner
+        .send(
+            owner
+                .request(Method::PUT, &format!("/api/v1/projects/{project}/site"))
+                .json(&json!({"access": "signed_in"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let portal = other.get("/api/v1/apps").await;
+    let url = portal.body["apps"][0]["icon_url"].as_str().unwrap();
+    assert!(url.starts_with(&icon), "{url}");
+    assert_eq!(other.get(url).await.status, StatusCode::OK);
+    // An app without an icon has none in the portal.
+    let plain = owner.new_project("Plain App").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    publish(&owner, &plain, None, WAIT).await;
+    let mine = owner.get("/api/v1/apps?q=plain").await;
+    assert_eq!(mine.body["apps"][0]["icon_url"], serde_json::Value::Null);
+}

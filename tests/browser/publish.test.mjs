@@ -104,3 +104,48 @@ test('publish, open as a colleague, portal, roll back', async () => {
   assert.deepEqual(page.problems.filter((p) => !p.includes('503')), []);
   await colleague.close();
 });
+
+test('environment variables: set, shown only as a hint, redeploy offered; auto-deploy after a save', async () => {
+  const page = await newPage(browser, server.url);
+  const signup = await page.request.post('/api/v1/auth/signup', { data: { email: 'linus@example.com', name: 'Linus', password: PASSWORD } });
+  assert.equal(signup.status(), 201);
+  const csrf = signup.headers()['x-csrf-token'];
+  const created = await page.request.post('/api/v1/projects', { data: { name: 'Env Board', template: 'static' }, headers: { 'x-csrf-token': csrf } });
+  const project = await created.json();
+  const first = await page.request.post(`/api/v1/projects/${project.id}/deployments`, { data: {}, headers: { 'x-csrf-token': csrf } });
+  assert.equal(first.status(), 202);
+
+  await page.goto(`/projects/${project.id}/deployments`);
+  await hydrated(page, '[data-testid=env-save]');
+  await page.locator('[data-testid=deployment-row][data-live=true]').waitFor({ timeout: 30000 });
+  // A build-time name warns that its value is visible to the app's users.
+  await page.getByTestId('env-name').fill('VITE_TITLE');
+  await page.getByTestId('env-public-warning').waitFor();
+  await page.getByTestId('env-name').fill('API_KEY');
+  await page.getByTestId('env-public-warning').waitFor({ state: 'detached' });
+  await page.getByTestId('env-scope').selectOption('production');
+  await page.getByTestId('env-value').fill('sk-browser-secret-77aa');
+  await page.getByTestId('env-save').click();
+  const row = page.locator('[data-testid=env-row][data-name=API_KEY][data-scope=production]');
+  await row.waitFor();
+  assert.match(await row.innerText(), /••••77aa/);
+  assert.ok(!(await page.content()).includes('sk-browser-secret'), 'the value is not in the page');
+  assert.equal(await page.getByTestId('env-value').inputValue(), '');
+  // Something is live: the page offers to publish it again with the new value.
+  await page.getByTestId('env-redeploy').getByRole('button', { name: /Redeploy/ }).click();
+  await page.locator('[data-testid=deployment-row]').nth(1).waitFor();
+  await page.locator('[data-testid=deployment-row]:nth-child(1)[data-live=true][data-status=ready]').waitFor({ timeout: 30000 });
+  await screenshot(page, 'publish-env');
+
+  // Auto-deploy: on, then a save publishes by itself.
+  await page.getByTestId('site-auto-deploy').check();
+  await page.getByTestId('site-save').click();
+  await page.getByText('Saved.').waitFor();
+  await save(page, csrf, project.id, 'index.html', '<!doctype html><title>Board</title><h1>Auto</h1>\n');
+  await page.reload();
+  await hydrated(page, '[data-testid=env-save]');
+  await page.locator('[data-testid=deployment-row]').nth(2).waitFor({ timeout: 30000 });
+  await page.locator('[data-testid=deployment-row]:nth-child(1)[data-live=true][data-status=ready]').waitFor({ timeout: 30000 });
+  assert.equal(await page.getByTestId('site-auto-deploy').isChecked(), true);
+  assert.deepEqual(page.problems.filter((p) => !p.includes('503')), []);
+});

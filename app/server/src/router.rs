@@ -64,6 +64,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(env::put, env::delete))
         .routes(routes!(apps::list))
         .routes(routes!(apps::open))
+        .routes(routes!(apps::icon))
         .routes(routes!(files::tree))
         .routes(routes!(files::read, files::save, files::delete))
         .routes(routes!(files::rename))

@@ -160,6 +160,9 @@ pub struct App {
     pub url: String,
     /// RFC 3339: when the live deployment went live.
     pub published_at: Option<String>,
+    /// The live deployment's own icon (a favicon it ships), served by the
+    /// console; none when it has none.
+    pub icon_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -37,7 +37,13 @@ pub fn AppsPage() -> impl IntoView {
                     <ul class="grid apps" data-testid="apps">
                         {l.apps.into_iter().map(|a| view! {
                             <li class="card app-card" data-testid="app-card">
-                                <h2><a href=a.url.clone() target="_blank" rel="noopener">{a.title.clone()}</a></h2>
+                                <h2 class="app-title">
+                                    {match a.icon_url.clone() {
+                                        Some(src) => view! { <img class="app-icon" src=src alt="" width="32" height="32" data-testid="app-icon"/> }.into_any(),
+                                        None => view! { <span class="app-icon app-initial" aria-hidden="true">{a.title.chars().next().unwrap_or('?').to_uppercase().to_string()}</span> }.into_any(),
+                                    }}
+                                    <a href=a.url.clone() target="_blank" rel="noopener">{a.title.clone()}</a>
+                                </h2>
                                 <p class="muted">{if a.description.is_empty() { "No description.".to_string() } else { a.description.clone() }}</p>
                                 <p class="small">
                                     <span class="badge">{a.template.clone()}</span>" by "{a.owner.clone()}

@@ -255,7 +255,7 @@ fn SiteCard(
                 true => view! { <p>"Live at " <a href=site.url.clone() target="_blank" rel="noopener" data-testid="site-url">{site.url.clone()}</a></p> }.into_any(),
                 false => view! { <p class="muted">"It will answer at " <code>{site.url.clone()}</code> " once a deployment is live."</p> }.into_any(),
             }}
-            <form class="stack" on:submit=save>
+            <form class="publish-form" on:submit=save>
                 <label>"Address name"
                     <input type="text" data-testid="site-name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))
                         maxlength="40" autocomplete="off" spellcheck="false"/>

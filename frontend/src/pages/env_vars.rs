@@ -137,8 +137,8 @@ pub fn EnvVarsCard(
                     }.into_any(),
                 })}
             </Suspense>
-            <form class="stack" on:submit=save>
-                <div class="row">
+            <form class="publish-form" on:submit=save>
+                <div class="field-pair">
                     <label>"Name"
                         <input type="text" data-testid="env-name" placeholder="API_KEY" autocomplete="off" spellcheck="false" maxlength="128"
                             prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>

@@ -31,10 +31,22 @@ pub async fn list(
 ) -> ApiResult<Json<AppList>> {
     let q = p.q.unwrap_or_default();
     let rows = store::portal(&state.pool, auth.user.id, q.trim()).await?;
+    let mut icons = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let icon = match state.publisher.target(&r.name).await? {
+            Some(t) => app_icon(&t.root)
+                .await
+                .map(|_| format!("/api/v1/apps/{}/icon?d={}", r.name, &t.deployment_id[..8])),
+            None => None,
+        };
+        icons.push(icon);
+    }
     Ok(Json(AppList {
         apps: rows
             .into_iter()
-            .map(|r| App {
+            .zip(icons)
+            .map(|(r, icon_url)| App {
+                icon_url,
                 url: state.apps.origin(&r.name),
                 project_id: r.project_id,
                 name: r.name,
@@ -102,4 +114,87 @@ pub async fn open(
     let ticket = state.apps.mint_ticket(auth.user.id, &label);
     let url = state.apps.entry_url(&label, &ticket, &next);
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response())
+}
+
+/// Where apps keep their icon, most specific first (static and vite output
+/// at the root; Next.js in public/ or app/).
+const ICONS: &[&str] = &[
+    "favicon.svg",
+    "favicon.png",
+    "favicon.ico",
+    "icon.svg",
+    "icon.png",
+    "apple-touch-icon.png",
+    "public/favicon.svg",
+    "public/favicon.png",
+    "public/favicon.ico",
+    "app/icon.svg",
+    "app/icon.png",
+    "app/favicon.ico",
+];
+
+/// Largest icon served.
+const ICON_MAX: u64 = 256 * 1024;
+
+/// The deployment's icon file and its content type. Plain files only (a
+/// deployment holds no links; checked anyway).
+async fn app_icon(root: &std::path::Path) -> Option<(std::path::PathBuf, &'static str)> {
+    for name in ICONS {
+        let path = root.join(name);
+        let Ok(meta) = tokio::fs::symlink_metadata(&path).await else {
+            continue;
+        };
+        if meta.is_file() && meta.len() <= ICON_MAX {
+            let mime = match name.rsplit('.').next() {
+                Some("svg") => "image/svg+xml",
+                Some("png") => "image/png",
+                _ => "image/x-icon",
+            };
+            return Some((path, mime));
+        }
+    }
+    None
+}
+
+/// The icon of an app the caller may open, for the portal. Served from
+/// the console's origin, so it is locked down: a sandboxing CSP (an SVG's
+/// script never runs, even opened on its own) and no type sniffing.
+#[utoipa::path(get, path = "/api/v1/apps/{label}/icon", tag = "publish",
+    params(("label" = String, Path, description = "the app's address name")),
+    responses((status = 200, description = "the icon (SVG, PNG or ICO)"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn icon(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(label): Path<String>,
+) -> ApiResult<Response> {
+    let target = state
+        .publisher
+        .target(&label)
+        .await?
+        .ok_or_else(|| ApiError::not_found("app"))?;
+    if !state
+        .publisher
+        .may_open(&target, Some(auth.user.id))
+        .await?
+    {
+        return Err(ApiError::forbidden("you may not open this app"));
+    }
+    let (path, mime) = app_icon(&target.root)
+        .await
+        .ok_or_else(|| ApiError::not_found("icon"))?;
+    let bytes = tokio::fs::read(&path).await.map_err(ApiError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            // The URL names the deployment, whose files never change.
+            (header::CACHE_CONTROL, "private, max-age=86400"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
