@@ -481,3 +481,81 @@ async fn the_portal_serves_an_apps_icon_to_whom_may_open_it() {
     let mine = owner.get("/api/v1/apps?q=plain").await;
     assert_eq!(mine.body["apps"][0]["icon_url"], serde_json::Value::Null);
 }
+
+/// A small file system mounted over one project's deployments folder
+/// (needs root, as the test command has): unmounted lazily even when the
+/// test fails.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &std::path::Path, size: &str) -> Option<Self> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| SmallDisk(at.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Disk full during a build: that deployment fails and says so; the live
+/// apps keep serving and the next publish, with room, works.
+#[tokio::test]
+async fn a_full_disk_fails_the_build_and_breaks_nothing_else() {
+    let s = TestServer::start().await;
+    let owner = s.user("owner@example.com").await;
+    let live = owner.new_project("Still Here").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    save(&owner, &live, "index.html", "<h1>Still here</h1>\n").await;
+    assert_eq!(publish(&owner, &live, None, WAIT).await["status"], "ready");
+    let big = owner.new_project("Too Big").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = format!("<h1>Big</h1>\n<!-- {} -->\n", "x".repeat(300 * 1024));
+    save(&owner, &big, "index.html", &page).await;
+
+    let folder = s.data_dir().join("deployments").join(&big);
+    let Some(disk) = SmallDisk::mount(&folder, "64k") else {
+        assert_ne!(
+            unsafe { libc_geteuid() },
+            0,
+            "root could not mount a tmpfs: the disk-full case is not tested"
+        );
+        eprintln!("skipped: mounting a small file system needs root");
+        return;
+    };
+    let d = publish(&owner, &big, None, WAIT).await;
+    assert_eq!(d["status"], "failed", "{d}");
+    assert!(
+        d["error"].as_str().unwrap().contains("the disk is full"),
+        "{d}"
+    );
+    let site = owner.get(&format!("/api/v1/projects/{big}/site")).await;
+    assert_eq!(site.body["live"], serde_json::Value::Null);
+    // The other app and the console are unaffected.
+    let name = site_name(&owner, &live).await;
+    let visitor = AppVisitor::enter(&s, &owner, &name).await;
+    assert_eq!(visitor.get("/").await.text, "<h1>Still here</h1>\n");
+    assert_eq!(owner.get("/readyz").await.status, StatusCode::OK);
+    drop(disk);
+    let d = publish(&owner, &big, None, WAIT).await;
+    assert_eq!(d["status"], "ready", "with room again: {d}");
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}

@@ -308,7 +308,10 @@ impl Publisher {
             .git
             .run(move |g| g.export(&pid, &sha, &dest, max))
             .await
-            .map_err(|e| format!("the version's files could not be written out: {e}"))?;
+            .map_err(|e| match e {
+                crate::gitstore::GitError::Io(io) => disk("write out the version's files", &io),
+                e => format!("the version's files could not be written out: {e}"),
+            })?;
         for skipped in &exported.skipped {
             build::note(log, &format!("left out (a link or submodule): {skipped}"));
         }
