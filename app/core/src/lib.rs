@@ -14,6 +14,7 @@ pub mod gitstore;
 pub mod llm;
 pub mod projects;
 pub mod publish;
+pub mod remote;
 pub mod replay;
 pub mod sandbox;
 pub mod secrets;
