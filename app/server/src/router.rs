@@ -3,8 +3,8 @@
 //! and the router cannot disagree.
 
 use crate::api::{
-    admin, apps, attachments, auth, deployments, files, gateway, health, llm, me, projects,
-    remote, sandbox, search, site, templates, threads, versions,
+    admin, apps, attachments, auth, deployments, files, gateway, health, llm, me, projects, remote,
+    sandbox, search, site, templates, threads, versions,
 };
 use crate::error::ApiError;
 use crate::state::AppState;

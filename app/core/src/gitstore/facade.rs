@@ -5,11 +5,11 @@
 //! (a blocking task, the smart-HTTP service, start-up) takes `store()`.
 //! (TabbyML's tabby-git wraps its blocking library the same way.)
 
+use super::WriterLock;
 use super::{Author, Branch, Content, Entry, FileDiff, GitError, GitStore, SearchQuery};
 use super::{SearchResult, Version};
 use std::path::PathBuf;
 use std::sync::Arc;
-use super::WriterLock;
 
 #[derive(Clone)]
 pub struct Git(Arc<GitStore>);

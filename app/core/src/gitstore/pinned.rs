@@ -6,10 +6,10 @@
 //! back to the branch head and ends the pin. A marker file names the pinned
 //! version, so a restart after a crash puts the tree back too.
 
+use super::WriterLock;
 use super::{history, GitError, GitStore};
 use crate::sync::lock;
 use std::path::PathBuf;
-use super::WriterLock;
 
 /// A pinned version and the writer lock it holds.
 pub(super) struct Pin {

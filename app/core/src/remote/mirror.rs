@@ -50,7 +50,10 @@ impl Remotes {
             match me.mirror(&project).await {
                 Ok(()) => {}
                 Err(RemoteError::RemoteAhead) => {
-                    tracing::info!(project, "push mirror: the remote has changes this project lacks")
+                    tracing::info!(
+                        project,
+                        "push mirror: the remote has changes this project lacks"
+                    )
                 }
                 Err(e) => tracing::warn!(project, error = %e, "push mirror failed"),
             }

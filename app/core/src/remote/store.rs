@@ -253,7 +253,11 @@ pub async fn set_push(
 
 /// Marks `sha` as already on the remote (a fast-forward pull took it from
 /// there), so the mirror does not push it back.
-pub async fn set_pushed_sha(pool: &SqlitePool, project: &str, sha: &str) -> Result<(), RemoteError> {
+pub async fn set_pushed_sha(
+    pool: &SqlitePool,
+    project: &str,
+    sha: &str,
+) -> Result<(), RemoteError> {
     sqlx::query("UPDATE project_remotes SET push_sha = ?, push_error = NULL WHERE project_id = ?")
         .bind(sha)
         .bind(project)

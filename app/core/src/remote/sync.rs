@@ -70,10 +70,7 @@ impl Remotes {
             git,
             master,
             config,
-            webhook_base: format!(
-                "{}/api/v1/hooks/remote/",
-                console_url.trim_end_matches('/')
-            ),
+            webhook_base: format!("{}/api/v1/hooks/remote/", console_url.trim_end_matches('/')),
             ops: Mutex::default(),
         })
     }
@@ -111,7 +108,11 @@ impl Remotes {
     }
 
     /// The tip of `branch`, None in an empty repository.
-    pub(super) async fn tip(&self, project: &str, branch: &str) -> Result<Option<String>, RemoteError> {
+    pub(super) async fn tip(
+        &self,
+        project: &str,
+        branch: &str,
+    ) -> Result<Option<String>, RemoteError> {
         let (id, branch) = (project.to_string(), branch.to_string());
         Ok(self
             .git
@@ -167,7 +168,11 @@ impl Remotes {
         }
     }
 
-    async fn view_of(&self, project: &str, secret: Option<String>) -> Result<RemoteView, RemoteError> {
+    async fn view_of(
+        &self,
+        project: &str,
+        secret: Option<String>,
+    ) -> Result<RemoteView, RemoteError> {
         let row = store::get(&self.pool, project)
             .await?
             .ok_or(RemoteError::NotLinked)?;
@@ -258,7 +263,10 @@ impl Remotes {
                 let repo = g.open(&id)?;
                 let refs: Vec<String> = repo
                     .references_glob("refs/autocrea/remote/*")?
-                    .filter_map(|r| r.ok().map(|r| String::from_utf8_lossy(r.name_bytes()).into_owned()))
+                    .filter_map(|r| {
+                        r.ok()
+                            .map(|r| String::from_utf8_lossy(r.name_bytes()).into_owned())
+                    })
                     .collect();
                 for name in refs {
                     repo.find_reference(&name)?.delete()?;
@@ -415,7 +423,11 @@ impl Remotes {
         })
     }
 
-    async fn fetched_tip(&self, project: &str, row: &RemoteRow) -> Result<Option<String>, RemoteError> {
+    async fn fetched_tip(
+        &self,
+        project: &str,
+        row: &RemoteRow,
+    ) -> Result<Option<String>, RemoteError> {
         let (_, remote) = self.branches(row).await?;
         let id = project.to_string();
         Ok(self
@@ -455,15 +467,15 @@ impl Remotes {
             }),
             Some(b) if b != followed => Ok(WebhookAccepted {
                 pull: false,
-                reason: Some(format!(
-                    "a push to {b}; this project follows {followed}"
-                )),
+                reason: Some(format!("a push to {b}; this project follows {followed}")),
             }),
             Some(_) => {
                 let (me, id) = (self.clone(), project.to_string());
                 tokio::spawn(async move {
                     match me.pull(&id).await {
-                        Ok(r) => tracing::info!(project = %id, outcome = %r.outcome, "webhook pull"),
+                        Ok(r) => {
+                            tracing::info!(project = %id, outcome = %r.outcome, "webhook pull")
+                        }
                         Err(e) => tracing::warn!(project = %id, error = %e, "webhook pull failed"),
                     }
                 });
@@ -508,32 +520,32 @@ fn integrate(
         return Ok(Integrated::FastForward(remote.to_string()));
     }
     let merged = {
-    let (ours, theirs) = (repo.find_commit(local)?, repo.find_commit(remote)?);
-    let mut index = repo.merge_commits(&ours, &theirs, None)?;
-    if index.has_conflicts() {
-        let mut paths: Vec<String> = index
-            .conflicts()?
-            .filter_map(|c| {
-                let c = c.ok()?;
-                let entry = c.our.or(c.their).or(c.ancestor)?;
-                Some(String::from_utf8_lossy(&entry.path).into_owned())
-            })
-            .collect();
-        paths.sort();
-        paths.dedup();
-        return Ok(Integrated::Conflict {
-            local: local.to_string(),
-            remote: remote.to_string(),
-            paths,
-        });
-    }
-    let tree = repo.find_tree(index.write_tree_to(&repo)?)?;
-    let sig = Signature::now("Remote sync", "remote@autocrea.local")?;
-    let message = format!(
+        let (ours, theirs) = (repo.find_commit(local)?, repo.find_commit(remote)?);
+        let mut index = repo.merge_commits(&ours, &theirs, None)?;
+        if index.has_conflicts() {
+            let mut paths: Vec<String> = index
+                .conflicts()?
+                .filter_map(|c| {
+                    let c = c.ok()?;
+                    let entry = c.our.or(c.their).or(c.ancestor)?;
+                    Some(String::from_utf8_lossy(&entry.path).into_owned())
+                })
+                .collect();
+            paths.sort();
+            paths.dedup();
+            return Ok(Integrated::Conflict {
+                local: local.to_string(),
+                remote: remote.to_string(),
+                paths,
+            });
+        }
+        let tree = repo.find_tree(index.write_tree_to(&repo)?)?;
+        let sig = Signature::now("Remote sync", "remote@autocrea.local")?;
+        let message = format!(
         "Merge the remote's changes\n\nMerges {remote} from {url} into {branch}: both sides had new versions, in different places."
     );
-    let merged: Oid = repo.commit(None, &sig, &sig, &message, &tree, &[&ours, &theirs])?;
-    merged
+        let merged: Oid = repo.commit(None, &sig, &sig, &message, &tree, &[&ours, &theirs])?;
+        merged
     };
     repo.reference_matching(&local_ref, merged, true, local, "pull: merge")?;
     drop(repo);

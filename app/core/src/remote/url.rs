@@ -76,7 +76,9 @@ pub fn parse(raw: &str, policy: UrlPolicy) -> Result<RemoteUrl, RemoteError> {
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("the remote's URL may not have a query or a fragment"));
+        return Err(invalid(
+            "the remote's URL may not have a query or a fragment",
+        ));
     }
     if url.path().trim_matches('/').is_empty() {
         return Err(invalid(
@@ -114,7 +116,10 @@ pub async fn resolve(url: &RemoteUrl, policy: UrlPolicy) -> Result<Vec<IpAddr>, 
         Err(_) => tokio::net::lookup_host((url.host.as_str(), url.port))
             .await
             .map_err(|e| {
-                RemoteError::Failed(format!("cannot resolve the remote's host {}: {e}", url.host))
+                RemoteError::Failed(format!(
+                    "cannot resolve the remote's host {}: {e}",
+                    url.host
+                ))
             })?
             .map(|a| a.ip())
             .collect(),
@@ -263,7 +268,8 @@ mod tests {
             "--upload-pack=touch /tmp/x",
             "-https://example.com/a",
             "https://example.com/a b",
-            "https://example.com/a\n",
+            "https://example.com/a\nb",
+            "https://example.com/a%0a\tx",
             "https://example.com/",
             "https://example.com/a?x=1",
         ] {

@@ -71,21 +71,24 @@ mod tests {
             None
         ));
         assert!(verify(b"s3cret", body, None, Some(&sig)));
-        assert!(verify(
-            b"s3cret",
-            body,
-            None,
-            Some(&sig.to_uppercase())
-        ));
+        assert!(verify(b"s3cret", body, None, Some(&sig.to_uppercase())));
     }
 
     #[test]
     fn bad_signatures_fail() {
         let body = br#"{"ref":"refs/heads/main"}"#;
         let sig = sign(b"s3cret", body);
-        assert!(!verify(b"other", body, Some(&format!("sha256={sig}")), None));
+        assert!(!verify(
+            b"other",
+            body,
+            Some(&format!("sha256={sig}")),
+            None
+        ));
         assert!(!verify(b"s3cret", b"{}", None, Some(&sig)));
-        assert!(!verify(b"s3cret", body, Some(&sig), None), "prefix required");
+        assert!(
+            !verify(b"s3cret", body, Some(&sig), None),
+            "prefix required"
+        );
         assert!(!verify(b"s3cret", body, Some("sha256=zz"), None));
         assert!(!verify(b"s3cret", body, Some("sha256="), None));
         assert!(!verify(b"s3cret", body, None, None));
