@@ -125,6 +125,7 @@ pub fn DeploymentsPage() -> impl IntoView {
                 Ok(s) => view! { <SiteCard site=s on_change=Callback::new(move |_| version.update(|n| *n += 1)) error=error notice=notice/> }.into_any(),
             })}
         </Suspense>
+        <super::remote::RemoteCard project=id/>
         <section class="card section">
             <h2>"History"</h2>
             <Suspense fallback=|| view! { <div class="skeleton w60 tall"></div> }>

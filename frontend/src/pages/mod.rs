@@ -9,6 +9,7 @@ pub mod deployments;
 pub mod models;
 pub mod profile;
 pub mod project;
+pub mod remote;
 pub mod sandbox;
 pub mod versions;
 pub mod workspace;
