@@ -559,6 +559,40 @@ async fn remote_divergence_conflicts_and_merges() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(remote.tip("apart").await, Some(merged));
     Git::new().assert_fsck(&repo).await;
+
+    // A remote that started on its own (GitHub's "initialize with a
+    // README"): the push is refused until a pull joins the two histories.
+    let url = remote.repo("separate").await;
+    remote.commit("separate", "LICENSE", "MIT\n").await;
+    let id = c.new_project("Separate").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = link(
+        &c,
+        &id,
+        json!({"url": url, "username": USER, "token": TOKEN}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = c
+        .post_empty(&format!("/api/v1/projects/{id}/remote/push"))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    let r = c
+        .post_empty(&format!("/api/v1/projects/{id}/remote/pull"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["outcome"], "merged", "{}", r.text);
+    let f = c
+        .get(&format!("/api/v1/projects/{id}/file?path=LICENSE"))
+        .await;
+    assert_eq!(f.body["content"], "MIT\n");
+    let r = c
+        .post_empty(&format!("/api/v1/projects/{id}/remote/push"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(remote.tip("separate").await, Some(head(&c, &id).await));
     s.stop().await;
 }
 
@@ -597,6 +631,13 @@ async fn remote_urls_are_checked() {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["token_last4"], "1234");
+    // The stored token is not sent to a new host unless it is given again.
+    let r = link(&c, &id, json!({"url": "https://10.0.0.2/team/app.git"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.message().contains("token again"), "{}", r.text);
+    let r = link(&c, &id, json!({"url": "https://10.0.0.1/team/other.git"})).await;
+    assert_eq!(r.status, StatusCode::OK, "same host: {}", r.text);
     assert_eq!(r.body["token_last4"], "1234");
     // A bad branch name, a user name with ':'.
     let r = link(

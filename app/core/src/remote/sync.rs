@@ -233,6 +233,27 @@ impl Remotes {
         if let Some(b) = branch {
             validate_branch_name(b).map_err(|e| RemoteError::Invalid(e.to_string()))?;
         }
+        // A stored token goes only to the host it was given for: a new host
+        // needs it typed again (or none), or changing the URL would send it
+        // to whoever runs that host.
+        if let Some(old) = store::get(&self.pool, project).await? {
+            let same_origin = url::parse(
+                &old.url,
+                UrlPolicy {
+                    allow_http: true,
+                    allow_loopback: true,
+                },
+            )
+            .is_ok_and(|o| {
+                (o.host.as_str(), o.port, o.https)
+                    == (checked.host.as_str(), checked.port, checked.https)
+            });
+            if !same_origin && old.token_last4.is_some() && token.is_none() {
+                return Err(RemoteError::Invalid(
+                    "the URL's host changed: give the token again (a stored token is only sent to the host it was given for), or an empty token for none".into(),
+                ));
+            }
+        }
         let (_, secret) = store::put(
             &self.pool,
             &self.master,
