@@ -451,7 +451,8 @@ async fn remote_mirror_pull_and_webhook() {
 
 /// Links a fresh project to a fresh remote repository and pushes once.
 async fn linked(s: &TestServer, c: &Client, remote: &Remote, name: &str) -> (String, String) {
-    let url = remote.repo(name).await;
+    // By name: the host is resolved, checked, and git pinned to its addresses.
+    let url = remote.repo(name).await.replace("127.0.0.1", "localhost");
     let id = c.new_project(name).await["id"]
         .as_str()
         .unwrap()
