@@ -551,6 +551,25 @@ mod tests {
     }
 
     #[test]
+    fn remotes_are_strict_unless_allowed() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert!(!c.remote.allow_http && !c.remote.allow_loopback);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("autocrea.toml");
+        std::fs::write(&path, "[remote]\nallow_http = true\ntimeout_secs = 60\n").unwrap();
+        let c = Config::load_from(
+            Some(&path),
+            &env(&[("AUTOCREA_REMOTE_ALLOW_LOOPBACK", "on")]),
+        )
+        .unwrap();
+        assert!(c.remote.allow_http && c.remote.allow_loopback);
+        assert_eq!(c.remote.timeout_secs, 60);
+        let err =
+            Config::load_from(None, &env(&[("AUTOCREA_REMOTE_ALLOW_HTTP", "maybe")])).unwrap_err();
+        assert!(err.to_string().contains("AUTOCREA_REMOTE_ALLOW_HTTP"));
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("autocrea.toml");
