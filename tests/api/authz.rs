@@ -138,6 +138,29 @@ async fn every_role_gets_the_expected_status_on_every_route() {
                         None => path,
                     }
                 }
+                Some("env_var") => {
+                    // A project of the owner's with one production variable, `feature`.
+                    let id = owner.new_project("With env").await["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string();
+                    let r = owner
+                        .send(
+                            owner
+                                .request(
+                                    reqwest::Method::PUT,
+                                    &format!("/api/v1/projects/{id}/env/production/feature"),
+                                )
+                                .json(&serde_json::json!({"value": "a value of the owner"})),
+                        )
+                        .await;
+                    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.text);
+                    route
+                        .path
+                        .replace("{id}", &id)
+                        .replace("{scope}", "production")
+                        .replace("{name}", "feature")
+                }
                 Some("thread") => {
                     let id = owner.new_project("Chatty").await["id"]
                         .as_str()

@@ -589,3 +589,105 @@ async fn tokens_need_basic_auth_and_a_scope_and_read_only_tokens_cannot_write() 
     assert!(!out.ok, "read scopes may not push");
     s.stop().await;
 }
+
+/// A default branch other than `main`: the name the client gives at
+/// creation is the project's default branch, with or without a first
+/// commit; a repository created empty takes the first branch pushed to it;
+/// the appliance's own views (versions, publish) follow that branch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_branches_other_than_main() {
+    let (s, c, token) = setup().await;
+    let t = s.with_token(&token);
+
+    let r = t
+        .post(
+            &format!("{API}/user/repos"),
+            json!({"name": "trunk-app", "auto_init": true, "default_branch": "trunk"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["default_branch"], "trunk");
+    let branches = t.get(&format!("{API}/repos/ada/trunk-app/branches")).await;
+    let names: Vec<&str> = branches
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["trunk"]);
+
+    // Empty, for `master`: a push of master makes it the project's branch.
+    let r = t
+        .post(
+            &format!("{API}/user/repos"),
+            json!({"name": "legacy", "auto_init": false, "default_branch": "master"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["default_branch"], "master");
+    assert_eq!(r.body["empty"], true);
+    let project_id = c.get("/api/v1/projects").await.body["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["slug"] == "legacy")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let git = Git::new();
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    assert!(git.run(w, &["init", "-q", "-b", "master", "."]).await.ok);
+    std::fs::write(w.join("index.html"), "<h1>Legacy</h1>\n").unwrap();
+    assert!(git.run(w, &["add", "-A"]).await.ok);
+    assert!(git.run(w, &["commit", "-qm", "First on master"]).await.ok);
+    let url = s.git_url("ada", &token, "ada", "legacy");
+    let out = git.run(w, &["push", "-q", &url, "master"]).await;
+    assert!(out.ok, "{}", out.stderr);
+    let repo = t.get(&format!("{API}/repos/ada/legacy")).await;
+    assert_eq!(repo.body["default_branch"], "master");
+    assert_eq!(repo.body["empty"], false);
+    let versions = c
+        .get(&format!("/api/v1/projects/{project_id}/versions"))
+        .await;
+    assert_eq!(
+        versions.body["versions"][0]["summary"], "First on master",
+        "{}",
+        versions.text
+    );
+    let d = autocrea_e2e::apps::publish(&c, &project_id, None, std::time::Duration::from_secs(20))
+        .await;
+    assert_eq!(d["status"], "ready", "{d}");
+
+    // Empty for `main`, but the client pushes only `develop`: it becomes the default.
+    let r = t
+        .post(
+            &format!("{API}/user/repos"),
+            json!({"name": "other", "auto_init": false}),
+        )
+        .await;
+    assert_eq!(r.body["default_branch"], "main");
+    let url = s.git_url("ada", &token, "ada", "other");
+    let out = git.run(w, &["push", "-q", &url, "master:develop"]).await;
+    assert!(out.ok, "{}", out.stderr);
+    let repo = t.get(&format!("{API}/repos/ada/other")).await;
+    assert_eq!(repo.body["default_branch"], "develop");
+
+    // A name git would refuse is refused with Gitea's 422.
+    for bad in ["-x", "a..b", "HEAD", "with space"] {
+        let r = t
+            .post(
+                &format!("{API}/user/repos"),
+                json!({"name": format!("bad-{}", bad.len()), "default_branch": bad}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            r.text
+        );
+    }
+}

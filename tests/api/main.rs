@@ -7,6 +7,7 @@ mod attachments;
 mod attacks;
 mod authz;
 mod bad_input;
+mod env_vars;
 mod files;
 mod gateway;
 mod git;

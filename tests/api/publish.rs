@@ -401,3 +401,32 @@ async fn bad_publishes_and_names_get_clear_errors() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     s.stop().await;
 }
+
+/// What a deleted project's build left (the appliance stopped before the
+/// build ended) is removed at the next start; live sites stay.
+#[tokio::test]
+async fn a_deleted_projects_deployments_are_swept_at_start() {
+    let s = TestServer::start().await;
+    let owner = s.user("owner@example.com").await;
+    let project = owner.new_project("Kept").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = publish(&owner, &project, None, WAIT).await;
+    assert_eq!(d["status"], "ready", "{d}");
+    let root = s.data_dir().join("deployments");
+    let stray = root
+        .join("gone0project")
+        .join("0123456789abcdef")
+        .join("site");
+    std::fs::create_dir_all(&stray).unwrap();
+    std::fs::write(stray.join("index.html"), "left behind").unwrap();
+    let s = s.restart().await;
+    assert!(!root.join("gone0project").exists());
+    assert!(root
+        .join(&project)
+        .join(d["id"].as_str().unwrap())
+        .join("site")
+        .exists());
+    s.stop().await;
+}

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod confined;
 pub mod db;
+pub mod env_vars;
 pub mod gitstore;
 pub mod llm;
 pub mod projects;

@@ -161,6 +161,17 @@ pub async fn get(pool: &SqlitePool, owner_id: i64, id: &str) -> Result<Project, 
     .ok_or(ProjectError::NotFound)
 }
 
+/// A project by id alone, for work the appliance does on its own account
+/// (auto-deploy, background sync); requests go through `get`, which checks
+/// the owner.
+pub async fn by_id(pool: &SqlitePool, id: &str) -> Result<Project, ProjectError> {
+    sqlx::query_as::<_, Project>(&format!("SELECT {SELECTED} FROM projects WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(ProjectError::NotFound)
+}
+
 pub async fn list(
     pool: &SqlitePool,
     owner_id: i64,

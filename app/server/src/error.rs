@@ -23,6 +23,9 @@
 //!   non-fast-forward 409 `remote_has_changes`, a webhook signature that
 //!   does not check 401 `bad_signature`, a remote that fails or cannot be
 //!   reached 502 `remote_failed` (git's text, the token removed).
+//! - `EnvVarError` (core `env_vars`): a bad name or value 400, an unknown
+//!   variable 404, a value sealed with another master key 409
+//!   `undecryptable` (setting it again fixes it).
 //! - `LlmStoreError` (core `llm`): provider keys and the provider policy.
 //! - `sqlx::Error` and `DbError`: always 500; the detail goes to the log.
 //! - `ApiError::invalid`, `forbidden`, `not_found` and `new` directly: checks
@@ -35,6 +38,7 @@
 use autocrea_core::accounts::AccountError;
 use autocrea_core::agent::store::StoreError;
 use autocrea_core::db::DbError;
+use autocrea_core::env_vars::EnvVarError;
 use autocrea_core::gitstore::GitError;
 use autocrea_core::projects::ProjectError;
 use autocrea_core::publish::PublishError;
@@ -241,8 +245,25 @@ impl From<PublishError> for ApiError {
             ),
             PublishError::Sandbox(e) => e.into(),
             PublishError::Git(e) => e.into(),
+            PublishError::Env(e) => e.into(),
             PublishError::Io(e) => ApiError::internal(e),
             PublishError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<EnvVarError> for ApiError {
+    fn from(e: EnvVarError) -> Self {
+        match e {
+            EnvVarError::Invalid(m) => ApiError::invalid(m),
+            e @ EnvVarError::NotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
+            // The person can fix it (set the value again); not a server fault to hide.
+            e @ EnvVarError::Decrypt => {
+                ApiError::new(StatusCode::CONFLICT, "undecryptable", e.to_string())
+            }
+            EnvVarError::Db(e) => e.into(),
         }
     }
 }

@@ -261,6 +261,16 @@ struct AfterPush {
 
 impl AfterPush {
     async fn run(self) {
+        let id = self.project_id.clone();
+        match self.state.git.run(move |g| g.settle_head(&id)).await {
+            Ok(Some(branch)) => {
+                tracing::info!(project = %self.project_id, branch, "the first pushed branch is the default branch")
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(project = %self.project_id, error = %e, "HEAD not checked after push")
+            }
+        }
         if let Err(e) = self.state.git.sync_worktree(&self.project_id).await {
             tracing::error!(project = %self.project_id, error = %e, "working tree not updated after push")
         }

@@ -3,8 +3,8 @@
 //! and the router cannot disagree.
 
 use crate::api::{
-    admin, apps, attachments, auth, deployments, files, gateway, health, llm, me, projects, remote,
-    sandbox, search, site, templates, threads, versions,
+    admin, apps, attachments, auth, deployments, env, files, gateway, health, llm, me, projects,
+    remote, sandbox, search, site, templates, threads, versions,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -60,6 +60,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(deployments::promote))
         .routes(routes!(deployments::logs))
         .routes(routes!(site::get, site::update))
+        .routes(routes!(env::list))
+        .routes(routes!(env::put, env::delete))
         .routes(routes!(remote::get, remote::put, remote::delete))
         .routes(routes!(remote::push))
         .routes(routes!(remote::pull))

@@ -140,7 +140,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let project = turn.project_id.clone();
         tokio::task::spawn_blocking(move || git.discard_worktree_changes(&project)).await??;
     }
+    let env = autocrea_core::env_vars::EnvVars::new(pool.clone(), llm.master_key.clone());
     let sandboxes = Sandboxes::new(config.sandbox.clone(), &config.data_dir, git.clone());
+    // Before recovery: adopted sandboxes mask their project's secrets too.
+    sandboxes.use_env(env.clone());
     if config.sandbox.enabled {
         // Adopt what still runs from before a restart, remove the rest; a
         // missing Docker engine only disables previews, not the console.
@@ -157,7 +160,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         sandboxes.clone(),
         config.publish.clone(),
         &config.data_dir,
+        env.clone(),
     );
+    // Static sites publish without the engine, so auto-deploy always listens.
+    publisher.spawn_auto_deploy();
     // Static apps serve from their files at once; server apps need the engine.
     if let Err(e) = publisher.recover().await {
         tracing::warn!(error = %e, "published apps were not all brought back");
@@ -165,7 +171,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     if config.sandbox.enabled {
         publisher.spawn_background();
     }
-    let state = AppState::new(pool.clone(), config, git, llm, sandboxes, publisher, addr);
+    let state = AppState::new(
+        pool.clone(),
+        config,
+        git,
+        llm,
+        sandboxes,
+        publisher,
+        env,
+        addr,
+    );
     // Pushes follow every change of a mirrored project's default branch.
     state.remotes.spawn_mirror();
     let app = crate::router::build(state.clone());

@@ -2,6 +2,7 @@
 
 use crate::llm::supervisor::Supervisor;
 use autocrea_core::accounts::{tokens::UsageClock, LoginThrottle};
+use autocrea_core::env_vars::EnvVars;
 use autocrea_core::gitstore::{Git, GitStore};
 use autocrea_core::llm::master_key::MasterKey;
 use autocrea_core::publish::Publisher;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub agents: Arc<crate::agent::Agents>,
     /// Deployments and what app addresses serve (core `publish`).
     pub publisher: Arc<Publisher>,
+    /// Projects' environment variables and secrets (core `env_vars`).
+    pub env: EnvVars,
     /// The apps origins' sign-ins.
     pub apps: Arc<crate::apps::origin::Apps>,
     /// Links to external git remotes (core `remote`).
@@ -50,6 +53,7 @@ pub struct LlmRuntime {
 
 impl AppState {
     /// `addr` is where the server listens: previews are served on its port.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         pool: SqlitePool,
         config: Config,
@@ -57,6 +61,7 @@ impl AppState {
         llm: LlmRuntime,
         sandboxes: Arc<Sandboxes>,
         publisher: Arc<Publisher>,
+        env: EnvVars,
         addr: std::net::SocketAddr,
     ) -> Self {
         let throttle = Arc::new(LoginThrottle::new(config.login_throttle.clone()));
@@ -79,6 +84,7 @@ impl AppState {
             apps: Arc::new(crate::apps::origin::Apps::new(&config, &preview)),
             preview,
             publisher,
+            env,
             agents: Arc::default(),
             sandboxes,
             llm: Arc::new(llm),

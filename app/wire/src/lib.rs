@@ -41,6 +41,7 @@ macro_rules! names {
 pub mod accounts;
 pub mod agent;
 pub mod audit;
+pub mod env;
 pub mod error;
 pub mod files;
 pub mod llm;
@@ -66,6 +67,7 @@ mod tests {
         check(agent::Role::ALL);
         check(agent::TurnStatus::ALL);
         check(agent::StepStatus::ALL);
+        check(env::EnvScope::ALL);
         check(llm::ProviderKind::ALL);
         check(llm::ToolFormat::ALL);
         check(llm::LocalState::ALL);

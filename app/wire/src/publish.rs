@@ -122,6 +122,9 @@ pub struct Site {
     pub retention: i64,
     /// The deployment served at `url`, once one is live.
     pub live: Option<String>,
+    /// Publish automatically each time the default branch changes (an agent
+    /// turn, a save, a push, a pull from the remote).
+    pub auto_deploy: bool,
 }
 
 /// `PUT /api/v1/projects/{id}/site`: every field is optional; absent ones stay.
@@ -138,6 +141,8 @@ pub struct SiteUpdate {
     pub people: Option<Vec<String>>,
     #[serde(default)]
     pub retention: Option<i64>,
+    #[serde(default)]
+    pub auto_deploy: Option<bool>,
 }
 
 /// One app of the portal.

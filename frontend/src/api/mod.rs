@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod agent;
 pub mod auth;
+pub mod env;
 pub mod files;
 pub mod llm;
 pub mod me;

@@ -17,6 +17,18 @@ pub async fn publish(project_id: &str) -> Result<Deployment, ApiFailure> {
     .await
 }
 
+/// `POST /projects/{id}/deployments` with a version: builds that one (a redeploy).
+pub async fn publish_version(project_id: &str, version: &str) -> Result<Deployment, ApiFailure> {
+    send_json(
+        "POST",
+        &format!("{}/deployments", project(project_id)),
+        &PublishRequest {
+            version: Some(version.to_string()),
+        },
+    )
+    .await
+}
+
 /// `GET /projects/{id}/deployments`, newest first.
 pub async fn list(project_id: &str) -> Result<DeploymentList, ApiFailure> {
     super::get(&format!("{}/deployments", project(project_id))).await

@@ -3,6 +3,7 @@
 //! version, author, time, build length and log; promote (roll back or
 //! forward) and delete.
 
+use super::env_vars::EnvVarsCard;
 use super::hydrated;
 use crate::api;
 use crate::components::{short_time, FormError, Notice};
@@ -125,6 +126,7 @@ pub fn DeploymentsPage() -> impl IntoView {
                 Ok(s) => view! { <SiteCard site=s on_change=Callback::new(move |_| version.update(|n| *n += 1)) error=error notice=notice/> }.into_any(),
             })}
         </Suspense>
+        {move || view! { <EnvVarsCard project_id=id.get() error=error notice=notice on_publish=Callback::new(move |_| version.update(|n| *n += 1))/> }}
         <super::remote::RemoteCard project=id/>
         <section class="card section">
             <h2>"History"</h2>
@@ -207,6 +209,7 @@ fn SiteCard(
     let access = RwSignal::new(site.access);
     let people = RwSignal::new(site.people.join("\n"));
     let retention = RwSignal::new(site.retention.to_string());
+    let auto_deploy = RwSignal::new(site.auto_deploy);
     let project = site.project_id.clone();
     let save = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -232,6 +235,7 @@ fn SiteCard(
                     .collect(),
             ),
             retention: Some(keep),
+            auto_deploy: Some(auto_deploy.get_untracked()),
         };
         let project = project.clone();
         error.set(None);
@@ -275,6 +279,10 @@ fn SiteCard(
                 <p class="muted small">"Signed-in visitors use a sign-in of the app's own address: the console's session never reaches the app."</p>
                 <label>"Keep this many old deployments"
                     <input type="number" min="1" max="100" prop:value=move || retention.get() on:input=move |ev| retention.set(event_target_value(&ev))/>
+                </label>
+                <label class="check">
+                    <input type="checkbox" data-testid="site-auto-deploy" prop:checked=move || auto_deploy.get() on:change=move |ev| auto_deploy.set(event_target_checked(&ev))/>
+                    " Publish automatically when the default branch changes (an agent turn, a save, a push)"
                 </label>
                 <div><button type="submit" class="btn" data-testid="site-save" disabled=move || !ready.get()>"Save"</button></div>
             </form>

@@ -6,6 +6,7 @@ pub mod apps;
 pub mod auth;
 pub mod dashboard;
 pub mod deployments;
+pub mod env_vars;
 pub mod models;
 pub mod profile;
 pub mod project;

@@ -337,15 +337,17 @@ impl GitStore {
         Ok((oid, blobs))
     }
 
-    /// Creates an empty bare repository (Gitea's `auto_init: false`).
-    pub fn create_empty(&self, project_id: &str) -> Result<(), GitError> {
+    /// Creates an empty bare repository (Gitea's `auto_init: false`) whose
+    /// default branch will be `branch` once something is pushed to it.
+    pub fn create_empty(&self, project_id: &str, branch: &str) -> Result<(), GitError> {
+        super::validate_branch_name(branch)?;
         let final_path = self.repo_path(project_id);
         if final_path.exists() {
             return Err(GitError::Conflict("the repository already exists".into()));
         }
         let staging = self.repos.join(format!(".new-{project_id}"));
         let _ = std::fs::remove_dir_all(&staging);
-        drop(super::init_bare(&staging)?);
+        drop(super::init_bare(&staging, branch)?);
         std::fs::rename(&staging, &final_path)?;
         std::fs::create_dir_all(self.worktree_path(project_id))?;
         Ok(())

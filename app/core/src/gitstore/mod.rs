@@ -191,6 +191,19 @@ impl GitStore {
         template: &str,
         author: &Author,
     ) -> Result<Oid, GitError> {
+        self.create_on(project_id, template, author, DEFAULT_BRANCH)
+    }
+
+    /// `create` with `branch` as the default branch (a Gitea client's or a
+    /// remote's `master`, say).
+    pub fn create_on(
+        &self,
+        project_id: &str,
+        template: &str,
+        author: &Author,
+        branch: &str,
+    ) -> Result<Oid, GitError> {
+        validate_branch_name(branch)?;
         let files = templates::files(template)
             .ok_or_else(|| GitError::Invalid(format!("unknown template {template}")))?;
         let final_path = self.repo_path(project_id);
@@ -199,7 +212,7 @@ impl GitStore {
         }
         let staging = self.repos.join(format!(".new-{project_id}"));
         let _ = std::fs::remove_dir_all(&staging);
-        let repo = init_bare(&staging)?;
+        let repo = init_bare(&staging, branch)?;
         let tree = tree::write(&repo, &files)?;
         let sig = author.signature()?;
         let oid = repo.commit(
@@ -433,6 +446,33 @@ impl GitStore {
         Ok(target.trim_start_matches("refs/heads/").to_string())
     }
 
+    /// After a push: when HEAD names a branch that does not exist (a repository
+    /// created empty for `main` that got only `master`), HEAD moves to a
+    /// branch that does: `main`, else `master`, else the first by name, as
+    /// Gitea and GitHub make the first pushed branch the default. Returns
+    /// the branch HEAD was moved to.
+    pub fn settle_head(&self, project_id: &str) -> Result<Option<String>, GitError> {
+        let repo = self.open(project_id)?;
+        if repo.head().is_ok() {
+            return Ok(None);
+        }
+        let mut names: Vec<String> = repo
+            .branches(Some(BranchType::Local))?
+            .filter_map(|b| b.ok()?.0.name().ok().flatten().map(String::from))
+            .collect();
+        names.sort();
+        let pick = ["main", "master"]
+            .iter()
+            .find(|n| names.iter().any(|b| b == *n))
+            .map(|n| n.to_string())
+            .or_else(|| names.first().cloned());
+        let Some(branch) = pick else {
+            return Ok(None);
+        };
+        repo.set_head(&format!("refs/heads/{branch}"))?;
+        Ok(Some(branch))
+    }
+
     pub fn history(
         &self,
         project_id: &str,
@@ -618,9 +658,9 @@ fn render_config(repo: &Path) -> Result<(PathBuf, Vec<u8>), GitError> {
     Ok((fresh, bytes))
 }
 
-fn init_bare(path: &Path) -> Result<Repository, GitError> {
+fn init_bare(path: &Path, branch: &str) -> Result<Repository, GitError> {
     let mut opts = RepositoryInitOptions::new();
-    opts.bare(true).initial_head(DEFAULT_BRANCH).mkpath(true);
+    opts.bare(true).initial_head(branch).mkpath(true);
     drop(Repository::init_opts(path, &opts)?);
     let (fresh, _) = render_config(path)?;
     std::fs::File::open(&fresh)?.sync_all()?;

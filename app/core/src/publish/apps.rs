@@ -50,6 +50,8 @@ pub struct AppSpec<'a> {
     pub files: &'a Path,
     pub recipe: &'a PublishRecipe,
     pub limits: &'a SandboxConfig,
+    /// The project's `production` variables (`NAME=value`).
+    pub env: &'a [String],
 }
 
 /// Starts the app's container (a leftover of the same name is replaced)
@@ -68,10 +70,15 @@ pub async fn start(
         instance: app.instance,
         workspace: app.files,
         scratch: &app.recipe.scratch,
-        env: vec![
-            "NODE_ENV=production".into(),
-            "NEXT_TELEMETRY_DISABLED=1".into(),
-        ],
+        env: app
+            .env
+            .iter()
+            .cloned()
+            .chain([
+                "NODE_ENV=production".into(),
+                "NEXT_TELEMETRY_DISABLED=1".into(),
+            ])
+            .collect(),
         network: app.network,
         command: Some(vec!["sh".into(), "-c".into(), start.clone()]),
         restart: true,

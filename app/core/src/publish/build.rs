@@ -31,6 +31,8 @@ pub struct BuildJob<'a> {
     /// Where the output's tar archive is written.
     pub archive: &'a Path,
     pub max_bytes: u64,
+    /// The project's `production` variables (`NAME=value`).
+    pub env: &'a [String],
 }
 
 /// Runs the build; `Err` says why it failed, in words for the person who published.
@@ -45,10 +47,15 @@ pub async fn run(job: &BuildJob<'_>) -> Result<(), String> {
         instance: job.instance,
         workspace: job.workspace,
         scratch: &[],
-        env: vec![
-            "NODE_ENV=production".into(),
-            "NEXT_TELEMETRY_DISABLED=1".into(),
-        ],
+        env: job
+            .env
+            .iter()
+            .cloned()
+            .chain([
+                "NODE_ENV=production".into(),
+                "NEXT_TELEMETRY_DISABLED=1".into(),
+            ])
+            .collect(),
         network: job.network,
         command: Some(vec!["sleep".into(), "86400".into()]),
         restart: false,
@@ -102,7 +109,10 @@ async fn build_and_pack(
         flush(job.log);
         match job.engine.exec_exit_code(&exec).await {
             Ok(Some(0)) => Ok(()),
-            Ok(Some(code)) => Err(format!("the build command exited with status {code}")),
+            Ok(Some(code)) => Err(match first_located_error(job.log) {
+                Some(at) => format!("the build command exited with status {code}: {at}"),
+                None => format!("the build command exited with status {code}"),
+            }),
             Ok(None) => Err("the build command did not finish".into()),
             Err(e) => Err(format!(
                 "the build's end was not seen: {}",
@@ -157,6 +167,29 @@ async fn pack(job: &BuildJob<'_>, container: &str, output: &str) -> Result<(), S
             "the build left no output in {output} (is it the folder the build writes to?)"
         )),
     }
+}
+
+/// The first error in the build's output that names a file and line
+/// (`src/App.tsx:2:30: Expected ...`), read by the sandbox checks' parsers,
+/// so the deployment's error says where to look.
+fn first_located_error(log: &LogBuffer) -> Option<String> {
+    use crate::sandbox::diagnostics::parse;
+    use crate::sandbox::manifest::Parser;
+    let text: Vec<String> = log.tail(400).into_iter().map(|l| l.text).collect();
+    let text = text.join("\n");
+    [Parser::Tsc, Parser::Generic]
+        .into_iter()
+        .flat_map(|p| parse(p, &text, "build"))
+        .find(|d| d.file.is_some() && d.line.is_some())
+        .map(|d| {
+            let (file, line) = (d.file.unwrap_or_default(), d.line.unwrap_or_default());
+            let at = match d.column {
+                Some(c) => format!("{file}:{line}:{c}"),
+                None => format!("{file}:{line}"),
+            };
+            let message: String = d.message.chars().take(300).collect();
+            format!("{at}: {message}")
+        })
 }
 
 /// A line of the appliance's own in the build log.

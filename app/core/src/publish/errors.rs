@@ -23,6 +23,8 @@ pub enum PublishError {
     Sandbox(#[from] SandboxError),
     #[error(transparent)]
     Git(#[from] GitError),
+    #[error(transparent)]
+    Env(#[from] crate::env_vars::EnvVarError),
     #[error("file system: {0}")]
     Io(#[from] std::io::Error),
     #[error("database error: {0}")]

@@ -9,6 +9,7 @@
 //! served or mounted) and `build.log` (the build's output, JSON lines).
 
 pub mod apps;
+mod auto_deploy;
 pub mod build;
 mod errors;
 pub mod names;

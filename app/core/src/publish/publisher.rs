@@ -9,6 +9,7 @@ use super::store::{self, DeploymentRow, SiteRow};
 use super::unpack;
 use super::PublishError;
 use crate::config::{PublishConfig, SandboxConfig};
+use crate::env_vars::{EnvScope, EnvVars};
 use crate::gitstore::Git;
 use crate::projects::Project;
 use crate::sandbox::devserver::{Backlog, LogBuffer, LogLine};
@@ -44,8 +45,10 @@ struct Tracked {
 }
 
 pub struct Publisher {
-    pool: SqlitePool,
-    git: Git,
+    pub(super) pool: SqlitePool,
+    /// The projects' `production` variables, for builds and app containers.
+    env: EnvVars,
+    pub(super) git: Git,
     sandboxes: Arc<Sandboxes>,
     config: PublishConfig,
     /// `<data>/deployments/<project>/<deployment>/`.
@@ -58,6 +61,8 @@ pub struct Publisher {
     starting: tokio::sync::Mutex<()>,
     /// Address name -> what it serves; emptied on every change.
     targets: Mutex<Targets>,
+    /// Projects whose default branch moved while a build ran (auto-deploy).
+    pub(super) auto_gate: tokio::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// The cache of what address names serve. `generation` moves on every
@@ -79,9 +84,11 @@ impl Publisher {
         sandboxes: Arc<Sandboxes>,
         config: PublishConfig,
         data_dir: &Path,
+        env: EnvVars,
     ) -> Arc<Self> {
         Arc::new(Self {
             pool,
+            env,
             git,
             sandboxes,
             config,
@@ -90,6 +97,7 @@ impl Publisher {
             servers: Mutex::default(),
             starting: tokio::sync::Mutex::new(()),
             targets: Mutex::default(),
+            auto_gate: tokio::sync::Mutex::default(),
         })
     }
 
@@ -176,6 +184,9 @@ impl Publisher {
             })
             .await?;
         self.site(project).await?;
+        // Read now, so a value that cannot be opened refuses the publish
+        // instead of failing its build later.
+        let (build_env, redactor) = self.env.values(&project.id, EnvScope::Production).await?;
         let id = hex::encode(rand_bytes());
         store::insert_deployment(
             &self.pool,
@@ -188,25 +199,26 @@ impl Publisher {
         )
         .await?;
         let row = store::deployment(&self.pool, &project.id, &id).await?;
-        let log = Arc::new(LogBuffer::default());
+        let log = Arc::new(LogBuffer::redacting(redactor));
         lock(&self.builds).insert(id.clone(), log.clone());
         let me = self.clone();
         let project = project.clone();
         let task = tokio::spawn(async move {
-            me.build_and_release(&project, &id, recipe, &log).await;
+            me.build_and_release(&project, &id, recipe, &log, &build_env)
+                .await;
         });
-        let (me, id) = (self.clone(), row.id.clone());
+        let (me, id, pid) = (self.clone(), row.id.clone(), row.project_id.clone());
         tokio::spawn(async move {
             if task.await.is_err() {
                 // A bug, not the project's: the project must not stay "building".
                 tracing::error!(deployment = id, "a build task panicked");
                 lock(&me.builds).remove(&id);
-                let _ = store::mark_failed(
+                let failed = store::mark_failed(
                     &me.pool,
                     &id,
                     "the build stopped on an internal error; the server log has the details",
-                )
-                .await;
+                );
+                let _ = me.end_build(&pid, failed).await;
             }
         });
         Ok(row)
@@ -218,16 +230,23 @@ impl Publisher {
         id: &str,
         recipe: &'static PublishRecipe,
         log: &Arc<LogBuffer>,
+        env: &[String],
     ) {
         let started = Instant::now();
-        let outcome = self.build(project, id, recipe, log).await;
+        let outcome = self.build(project, id, recipe, log, env).await;
+        let pid = project.id.clone();
         let result = match outcome {
             Ok(size) => {
                 build::note(
                     log,
                     &format!("live after {:.1} s", started.elapsed().as_secs_f64()),
                 );
-                let r = store::mark_ready(&self.pool, &project.id, id, size as i64, true).await;
+                let r = self
+                    .end_build(
+                        &pid,
+                        store::mark_ready(&self.pool, &pid, id, size as i64, true),
+                    )
+                    .await;
                 self.forget_targets();
                 r
             }
@@ -235,7 +254,8 @@ impl Publisher {
                 build::note(log, &format!("failed: {why}"));
                 self.stop_server(id).await;
                 let _ = std::fs::remove_dir_all(self.files(&project.id, id));
-                store::mark_failed(&self.pool, id, &why).await
+                self.end_build(&pid, store::mark_failed(&self.pool, id, &why))
+                    .await
             }
         };
         if let Err(e) = result {
@@ -243,6 +263,14 @@ impl Publisher {
         }
         self.keep_log(&project.id, id, log);
         lock(&self.builds).remove(id);
+        // The project was deleted while this built: what it left goes too.
+        if matches!(
+            crate::projects::by_id(&self.pool, &project.id).await,
+            Err(crate::projects::ProjectError::NotFound)
+        ) {
+            self.forget_project(&project.id).await;
+            return;
+        }
         if let Err(e) = self.prune(&project.id).await {
             tracing::warn!(project = project.id, error = %e, "old deployments were not pruned");
         }
@@ -255,6 +283,7 @@ impl Publisher {
         id: &str,
         recipe: &PublishRecipe,
         log: &LogBuffer,
+        env: &[String],
     ) -> Result<u64, String> {
         store::mark_building(&self.pool, id)
             .await
@@ -290,7 +319,7 @@ impl Publisher {
                 std::fs::remove_dir_all(&committed).or_else(|_| std::fs::remove_file(&committed));
         }
         if recipe.build.is_some() {
-            self.run_build(project, id, recipe, &sources, &files, &work, log)
+            self.run_build(project, id, recipe, &sources, &files, &work, log, env)
                 .await?;
         }
         let _ = std::fs::remove_dir_all(&work);
@@ -331,6 +360,7 @@ impl Publisher {
         files: &Path,
         work: &Path,
         log: &LogBuffer,
+        env: &[String],
     ) -> Result<(), String> {
         let engine = self
             .sandboxes
@@ -360,6 +390,7 @@ impl Publisher {
             timeout: Duration::from_secs(self.config.build_timeout_secs),
             archive: &archive,
             max_bytes: self.config.output_max_mb * 1024 * 1024,
+            env,
         })
         .await?;
         let into = match &recipe.output_into {
@@ -415,6 +446,16 @@ impl Publisher {
         };
         let container = self.container_name("app", id);
         let files = self.files(project_id, id);
+        // Run-time values are read when the container starts.
+        let (env, _) = self
+            .env
+            .values(project_id, EnvScope::Production)
+            .await
+            .map_err(|e| {
+                crate::sandbox::SandboxError::Invalid(format!(
+                    "the project's production variables: {e}"
+                ))
+            })?;
         let app = apps::start(
             &*engine,
             &AppSpec {
@@ -426,6 +467,7 @@ impl Publisher {
                 files: &files,
                 recipe,
                 limits: &limits,
+                env: &env,
             },
         )
         .await?;
@@ -713,6 +755,7 @@ impl Publisher {
             let _ = std::fs::remove_dir_all(self.dir(&project_id, &id).join("work"));
             let _ = std::fs::remove_dir_all(self.files(&project_id, &id));
         }
+        self.sweep_deleted_projects().await?;
         let live = store::live_deployments(&self.pool).await?;
         let Ok(engine) = self.sandboxes.engine().await else {
             return Ok(());
@@ -758,6 +801,31 @@ impl Publisher {
             started = wanted.len() - adopted.len(),
             "published apps recovered"
         );
+        Ok(())
+    }
+
+    /// Folders of projects that no longer exist (deleted while a build ran
+    /// and the appliance stopped before it ended).
+    async fn sweep_deleted_projects(&self) -> Result<(), PublishError> {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return Ok(());
+        };
+        let known: std::collections::HashSet<String> =
+            sqlx::query_scalar("SELECT id FROM projects")
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .collect();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !known.contains(&name) {
+                tracing::info!(
+                    project = name,
+                    "removing the deployments of a deleted project"
+                );
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
         Ok(())
     }
 

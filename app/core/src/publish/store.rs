@@ -15,6 +15,8 @@ pub struct SiteRow {
     pub retention: i64,
     pub live_id: Option<String>,
     pub live_since: Option<i64>,
+    /// Publish each time the default branch moves.
+    pub auto_deploy: bool,
 }
 
 /// A deployment row, with its author's name.
@@ -42,7 +44,7 @@ const DEPLOYMENT: &str =
 
 pub async fn site(pool: &SqlitePool, project_id: &str) -> Result<Option<SiteRow>, PublishError> {
     Ok(sqlx::query_as::<_, SiteRow>(
-        "SELECT project_id, name, access, retention, live_id, live_since FROM sites WHERE project_id = ?",
+        "SELECT project_id, name, access, retention, live_id, live_since, auto_deploy FROM sites WHERE project_id = ?",
     )
     .bind(project_id)
     .fetch_optional(pool)
@@ -51,7 +53,7 @@ pub async fn site(pool: &SqlitePool, project_id: &str) -> Result<Option<SiteRow>
 
 pub async fn site_by_name(pool: &SqlitePool, name: &str) -> Result<Option<SiteRow>, PublishError> {
     Ok(sqlx::query_as::<_, SiteRow>(
-        "SELECT project_id, name, access, retention, live_id, live_since FROM sites WHERE name = ?",
+        "SELECT project_id, name, access, retention, live_id, live_since, auto_deploy FROM sites WHERE name = ?",
     )
     .bind(name)
     .fetch_optional(pool)
@@ -109,6 +111,7 @@ pub struct SiteChanges<'a> {
     /// E-mail addresses; each must be an account here.
     pub people: Option<&'a [String]>,
     pub retention: Option<i64>,
+    pub auto_deploy: Option<bool>,
 }
 
 /// Applies `changes` in one transaction: a taken name or an unknown
@@ -164,6 +167,14 @@ pub async fn update_site(
             .execute(&mut *tx)
             .await?;
     }
+    if let Some(on) = changes.auto_deploy {
+        sqlx::query("UPDATE sites SET auto_deploy = ?, updated_at = ? WHERE project_id = ?")
+            .bind(on)
+            .bind(now)
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
+    }
     if let Some(emails) = changes.people {
         let mut ids = Vec::new();
         for email in emails {
@@ -192,6 +203,28 @@ pub async fn update_site(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The projects that publish on every change of their default branch.
+pub async fn auto_deploy_projects(pool: &SqlitePool) -> Result<Vec<String>, PublishError> {
+    Ok(
+        sqlx::query_scalar("SELECT project_id FROM sites WHERE auto_deploy = 1")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// The commit of the project's newest deployment, whatever its status.
+pub async fn newest_commit(
+    pool: &SqlitePool,
+    project_id: &str,
+) -> Result<Option<String>, PublishError> {
+    Ok(sqlx::query_scalar(
+        "SELECT commit_sha FROM deployments WHERE project_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+    )
+    .bind(project_id)
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// The people of a `people` site, by e-mail address.

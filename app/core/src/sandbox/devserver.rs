@@ -4,6 +4,7 @@
 //! appliance follows the output into a ring buffer, reads those markers,
 //! and probes the port to tell "starting" from "ready".
 
+use crate::env_vars::Redactor;
 use crate::replay::Replay;
 use crate::sync::lock;
 pub use autocrea_wire::sandbox::{DevState, LogLine, Stream};
@@ -22,18 +23,27 @@ pub struct LogBuffer {
     lines: Replay<LogLine>,
     /// A line not yet ended by a newline, per stream (stdout, stderr).
     partial: Mutex<[String; 2]>,
+    /// The project's secret values, masked in every line before it is kept.
+    redactor: Redactor,
 }
 
 impl Default for LogBuffer {
     fn default() -> Self {
-        Self {
-            lines: Replay::new(LOG_LINES),
-            partial: Mutex::default(),
-        }
+        Self::redacting(Redactor::default())
     }
 }
 
 impl LogBuffer {
+    /// A buffer that masks `redactor`'s values in whole lines (a value split
+    /// across two writes is still whole once its line is).
+    pub fn redacting(redactor: Redactor) -> Self {
+        Self {
+            lines: Replay::new(LOG_LINES),
+            partial: Mutex::default(),
+            redactor,
+        }
+    }
+
     /// Appends raw output; returns the complete lines it finished.
     pub fn push(&self, stderr: bool, bytes: &[u8]) -> Vec<LogLine> {
         let text = String::from_utf8_lossy(bytes);
@@ -47,11 +57,12 @@ impl LogBuffer {
             if line.ends_with('\r') {
                 line.pop();
             }
-            if line.len() > LINE_MAX {
-                line.truncate(crate::text::prefix(&line, LINE_MAX).len());
-                line.push('…');
+            // Masked before the cut, so a cut cannot leave part of a value.
+            let mut text = self.redactor.apply(&super::diagnostics::strip_ansi(&line));
+            if text.len() > LINE_MAX {
+                text.truncate(crate::text::prefix(&text, LINE_MAX).len());
+                text.push('…');
             }
-            let text = super::diagnostics::strip_ansi(&line);
             let stream = if stderr {
                 Stream::Stderr
             } else {

@@ -95,7 +95,10 @@ impl Sandboxes {
         running.touch();
         Ok(ExecResult {
             exit_code: if timed_out { None } else { exit_code },
-            output: diagnostics::strip_ansi(&String::from_utf8_lossy(&buf)),
+            // The agent reads this: the project's secrets stay names to it.
+            output: running
+                .redactor
+                .apply(&diagnostics::strip_ansi(&String::from_utf8_lossy(&buf))),
             truncated,
             timed_out,
             duration_ms: elapsed.as_millis() as u64,

@@ -12,6 +12,7 @@ use super::scratch::{check_scratch_dirs, make_scratch_dir};
 use super::warm_pool::WarmPool;
 use super::{manifest, SandboxError};
 use crate::config::SandboxConfig;
+use crate::env_vars::{EnvScope, EnvVars, Redactor};
 use crate::gitstore::GitStore;
 use crate::sync::lock;
 pub use autocrea_wire::sandbox::SandboxView;
@@ -39,6 +40,9 @@ pub struct Sandboxes {
     pub(super) pool: WarmPool,
     pub(super) last_checks: Mutex<HashMap<String, CheckRun>>,
     pub(super) clock: Clock,
+    /// The projects' variables (`preview` scope go into sandboxes); set once
+    /// at start-up by the server.
+    env: std::sync::OnceLock<EnvVars>,
 }
 
 /// Where the engine comes from.
@@ -97,6 +101,7 @@ impl Sandboxes {
             pool: WarmPool::default(),
             last_checks: Mutex::default(),
             clock,
+            env: std::sync::OnceLock::new(),
         })
     }
 
@@ -295,9 +300,16 @@ impl Sandboxes {
         check_scratch_dirs(&worktree, &manifest.scratch)?;
         let name = self.name_for(project_id);
         let network = self.network_for(template);
-        let warm = self
-            .start_from_pool(&*engine, project_id, template, &name)
-            .await;
+        let (preview_env, redactor) = self.preview_env(project_id).await?;
+        // A warm container started without the project's variables; a
+        // project that has some starts its own (a couple of seconds more).
+        let warm = match preview_env.is_empty() {
+            true => {
+                self.start_from_pool(&*engine, project_id, template, &name)
+                    .await
+            }
+            false => None,
+        };
         let from_pool = warm.is_some();
         let container_id = match warm {
             Some(id) => id,
@@ -316,7 +328,9 @@ impl Sandboxes {
                     instance: &self.instance,
                     workspace: &worktree,
                     scratch: &manifest.scratch,
-                    env: vec![format!("AUTOCREA_DEV_COMMAND={}", manifest.dev_command)],
+                    env: std::iter::once(format!("AUTOCREA_DEV_COMMAND={}", manifest.dev_command))
+                        .chain(preview_env)
+                        .collect(),
                     network: &network,
                     command: None,
                     restart: false,
@@ -341,10 +355,30 @@ impl Sandboxes {
                 addr: SocketAddr::from((ip, manifest.port)),
                 from_warm_pool: from_pool,
                 requested,
+                redactor,
             },
         );
         tracing::info!(project = project_id, container = %name, warm = from_pool, "sandbox started");
         Ok(running)
+    }
+
+    /// Gives the sandboxes the projects' variables (once, at start-up).
+    pub fn use_env(&self, env: EnvVars) {
+        let _ = self.env.set(env);
+    }
+
+    /// The project's `preview` variables as container environment, and the
+    /// redactor of their values; none when no store was given.
+    pub(super) async fn preview_env(
+        &self,
+        project_id: &str,
+    ) -> Result<(Vec<String>, Redactor), SandboxError> {
+        let Some(env) = self.env.get() else {
+            return Ok(Default::default());
+        };
+        env.values(project_id, EnvScope::Preview)
+            .await
+            .map_err(|e| SandboxError::Invalid(format!("the project's preview variables: {e}")))
     }
 
     /// Follows a started (or adopted) container from now on.

@@ -35,8 +35,9 @@ impl Sandboxes {
                         continue;
                     };
                     let network = self.network_for(template);
-                    match engine.address(&c.id, &network).await {
-                        Ok(ip) => {
+                    let redactor = self.preview_env(project).await.map(|(_, r)| r);
+                    match (engine.address(&c.id, &network).await, redactor) {
+                        (Ok(ip), Ok(redactor)) => {
                             self.track(
                                 &*engine,
                                 Started {
@@ -47,11 +48,13 @@ impl Sandboxes {
                                     addr: SocketAddr::from((ip, manifest.port)),
                                     from_warm_pool: false,
                                     requested: Instant::now(),
+                                    redactor,
                                 },
                             );
                             adopted += 1;
                         }
-                        Err(_) => engine.remove(&c.id).await?,
+                        // Without its secrets' redactor it is started again, not adopted.
+                        _ => engine.remove(&c.id).await?,
                     }
                 }
                 _ => engine.remove(&c.id).await?,

@@ -7,6 +7,7 @@ use super::devserver::{self, DevState, LogBuffer, Marker};
 use super::diagnostics::Diagnostic;
 use super::engine::{ContainerEngine, OutputStream};
 use super::errors::BrowserErrors;
+use crate::env_vars::Redactor;
 use crate::sync::lock;
 use bollard::container::LogOutput;
 use futures_util::StreamExt;
@@ -24,6 +25,8 @@ pub struct Running {
     /// The dev server, on the sandbox network.
     pub addr: SocketAddr,
     pub logs: LogBuffer,
+    /// The project's preview secrets, masked in its logs and command output.
+    pub redactor: Redactor,
     pub from_warm_pool: bool,
     started: Instant,
     pub(super) started_at: i64,
@@ -55,6 +58,7 @@ pub(super) struct Started<'a> {
     pub from_warm_pool: bool,
     /// When the start was asked for (for `ready_after_ms`).
     pub requested: Instant,
+    pub redactor: Redactor,
 }
 
 impl Drop for Running {
@@ -74,7 +78,8 @@ impl Running {
             template: s.template.to_string(),
             container: s.name.to_string(),
             addr: s.addr,
-            logs: LogBuffer::default(),
+            logs: LogBuffer::redacting(s.redactor.clone()),
+            redactor: s.redactor,
             from_warm_pool: s.from_warm_pool,
             started: s.requested,
             started_at: crate::clock::now(),

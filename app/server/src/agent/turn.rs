@@ -477,8 +477,14 @@ async fn run(
             )
             .await;
             let mut wt = Worktree::new(state.git.worktree_path(&project.id), FileLimits::default());
+            // Names only: the agent reads untrusted text and must never hold a value.
+            let env_names = state
+                .env
+                .describe_for_agent(&project.id)
+                .await
+                .unwrap_or_default();
             let input = TurnInput {
-                project: project_brief(&state, &project, &wt, &opts.open_files),
+                project: project_brief(&state, &project, &wt, &opts.open_files, &env_names),
                 history,
                 request,
                 images,
@@ -672,12 +678,14 @@ async fn fit_history(
 }
 
 /// About the project for the system prompt: name, template, description,
-/// the errors the sandbox knows of, and the files the user has open.
+/// its variables' names, the errors the sandbox knows of, and the files the
+/// user has open.
 fn project_brief(
     state: &AppState,
     project: &Project,
     wt: &Worktree,
     open_files: &[String],
+    env_names: &str,
 ) -> String {
     let mut s = format!(
         "The project is \"{}\" (template {}).",
@@ -685,6 +693,10 @@ fn project_brief(
     );
     if !project.description.trim().is_empty() {
         s.push_str(&format!(" Its description: {}", project.description.trim()));
+    }
+    if !env_names.is_empty() {
+        s.push_str("\n\n");
+        s.push_str(env_names);
     }
     let errors = state.sandboxes.known_errors(&project.id);
     if !errors.is_empty() {

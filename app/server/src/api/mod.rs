@@ -5,6 +5,7 @@ pub mod apps;
 pub mod attachments;
 pub mod auth;
 pub mod deployments;
+pub mod env;
 pub mod files;
 pub mod gateway;
 pub mod health;

@@ -20,6 +20,7 @@ async fn view(state: &AppState, s: SiteRow) -> ApiResult<Site> {
         access: s.access,
         retention: s.retention,
         live: s.live_id,
+        auto_deploy: s.auto_deploy,
     })
 }
 
@@ -37,7 +38,7 @@ pub async fn get(
     Ok(Json(view(&state, site).await?))
 }
 
-/// Changes the address name, the access, the people or the retention.
+/// Changes the address name, the access, the people, the retention or auto-deploy.
 #[utoipa::path(put, path = "/api/v1/projects/{id}/site", tag = "publish", request_body = SiteUpdate,
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, body = Site), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -56,6 +57,7 @@ pub async fn update(
         access: body.access,
         people: body.people.as_deref(),
         retention: body.retention,
+        auto_deploy: body.auto_deploy,
     };
     store::update_site(&state.pool, &project.id, &changes).await?;
     if changes.retention.is_some() {
@@ -68,7 +70,10 @@ pub async fn update(
         &auth.actor(),
         "project.site_update",
         Some(&format!("project:{id}")),
-        Some(&format!("name {} access {}", site.name, site.access)),
+        Some(&format!(
+            "name {} access {} auto-deploy {}",
+            site.name, site.access, site.auto_deploy
+        )),
     )
     .await;
     Ok(Json(view(&state, site).await?))

@@ -5,15 +5,19 @@
 //! templates with client-side routing. The folder holds plain files only
 //! (see `autocrea_core::publish::unpack`), never a link.
 
+use super::cache::{Cached, FileCache};
 use autocrea_core::publish::Target;
+use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use std::convert::Infallible;
+use std::sync::Arc;
 use tower::ServiceExt;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
-pub async fn serve(t: &Target, mut req: Request) -> Response {
+pub async fn serve(t: &Target, mut req: Request, cache: &FileCache) -> Response {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -41,6 +45,12 @@ pub async fn serve(t: &Target, mut req: Request) -> Response {
     // ServeDir would answer their If-Modified-Since with 304.
     req.headers_mut().remove(header::IF_MODIFIED_SINCE);
     req.headers_mut().remove(header::IF_UNMODIFIED_SINCE);
+    let whole = req.method() == Method::GET && !req.headers().contains_key(header::RANGE);
+    if whole {
+        if let Some(file) = cache.get(&t.deployment_id, &t.root, req.uri().path()).await {
+            return from_memory(file, &etag, req).await;
+        }
+    }
     let path = req.uri().path();
     // Client-side routes ("/todos/3") have no file; assets ("/x.js") that
     // are missing stay 404 so a broken link is not answered with a page.
@@ -72,4 +82,24 @@ pub async fn serve(t: &Target, mut req: Request) -> Response {
     h.remove(header::LAST_MODIFIED);
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     res
+}
+
+/// A cached file, through the same compression as the file server's.
+async fn from_memory(file: Arc<Cached>, etag: &str, req: Request) -> Response {
+    let etag = HeaderValue::from_str(etag).expect("hex");
+    let answer = move |_req: Request| {
+        let mut res = Response::new(Body::from(file.body.clone()));
+        let h = res.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&file.mime) {
+            h.insert(header::CONTENT_TYPE, v);
+        }
+        h.insert(header::ETAG, etag.clone());
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        async move { Ok::<_, Infallible>(res) }
+    };
+    tower::Layer::layer(&CompressionLayer::new(), tower::service_fn(answer))
+        .oneshot(req)
+        .await
+        .map(IntoResponse::into_response)
+        .unwrap_or_else(|e: Infallible| match e {})
 }

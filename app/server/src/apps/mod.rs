@@ -8,6 +8,7 @@
 //! console's sign-in and back. Static deployments are served from their
 //! files here; server apps are proxied to their container.
 
+mod cache;
 mod files;
 pub mod origin;
 
@@ -83,7 +84,7 @@ async fn serve(state: AppState, label: String, req: Request) -> Response {
         }
     }
     match target.serve {
-        ServeKind::Static => files::serve(&target, req).await,
+        ServeKind::Static => files::serve(&target, req, &state.apps.files).await,
         ServeKind::Server => {
             let addr = match state.publisher.server_addr(&target).await {
                 Ok(a) => a,

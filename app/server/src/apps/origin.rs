@@ -29,6 +29,8 @@ pub struct Apps {
     pub(super) https: bool,
     tickets: Mutex<HashMap<String, Pass>>,
     pub(super) sessions: Mutex<HashMap<String, Pass>>,
+    /// Small files of static deployments, in memory.
+    pub(super) files: super::cache::FileCache,
 }
 
 /// A ticket or a sign-in: a person, for one address label.
@@ -51,6 +53,7 @@ impl Apps {
             https: config.is_https(),
             tickets: Mutex::default(),
             sessions: Mutex::default(),
+            files: Default::default(),
         }
     }
 

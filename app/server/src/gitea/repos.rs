@@ -6,7 +6,7 @@ use super::{base_url, owned_repo, paging_headers, Caller, GiteaError, GiteaResul
 use crate::state::AppState;
 use autocrea_core::accounts::{users, User};
 use autocrea_core::audit;
-use autocrea_core::gitstore::{Author, GitStore, DEFAULT_BRANCH};
+use autocrea_core::gitstore::{validate_branch_name, Author, GitStore, DEFAULT_BRANCH};
 use autocrea_core::projects::{self, ListQuery, Project, SortKey, SortOrder};
 use autocrea_core::text;
 use axum::extract::{Path, Query, State};
@@ -26,12 +26,10 @@ pub async fn current_user(
 
 fn facts(git: &GitStore, project_id: &str) -> RepoFacts {
     let empty = git.is_empty(project_id).unwrap_or(true);
-    let default_branch = if empty {
-        DEFAULT_BRANCH.to_string()
-    } else {
-        git.current_branch(project_id)
-            .unwrap_or_else(|_| DEFAULT_BRANCH.into())
-    };
+    // HEAD names the default branch even before its first commit.
+    let default_branch = git
+        .current_branch(project_id)
+        .unwrap_or_else(|_| DEFAULT_BRANCH.into());
     RepoFacts {
         empty,
         default_branch,
@@ -135,15 +133,17 @@ pub async fn create(
     body: Result<Json<CreateRepoOption>, axum::extract::rejection::JsonRejection>,
 ) -> GiteaResult<(StatusCode, Json<Value>)> {
     let Json(body) = body.map_err(|e| GiteaError::unprocessable(e.body_text()))?;
-    if body
+    // The client's branch name is the project's default branch (Gitea's own
+    // default when none is given is `main`, as here).
+    let branch = body
         .default_branch
         .as_deref()
-        .is_some_and(|b| b != DEFAULT_BRANCH)
-    {
-        return Err(GiteaError::unprocessable(format!(
-            "default_branch must be {DEFAULT_BRANCH}; create other branches afterwards"
-        )));
-    }
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .unwrap_or(DEFAULT_BRANCH)
+        .to_string();
+    validate_branch_name(&branch)
+        .map_err(|e| GiteaError::unprocessable(format!("default_branch: {e}")))?;
     let name = body.name.trim();
     let valid = !name.is_empty()
         && name.len() <= 100
@@ -184,9 +184,9 @@ pub async fn create(
         .git
         .run(move |git| {
             if auto_init {
-                git.create(&id, "static", &author).map(|_| ())
+                git.create_on(&id, "static", &author, &branch).map(|_| ())
             } else {
-                git.create_empty(&id)
+                git.create_empty(&id, &branch)
             }
         })
         .await;
