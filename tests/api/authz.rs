@@ -77,7 +77,12 @@ fn every_router_route_is_in_the_matrix() {
 
 #[tokio::test]
 async fn every_role_gets_the_expected_status_on_every_route() {
-    let s = TestServer::start().await;
+    // The "remote" fixture links to a closed port on loopback over http.
+    let s = TestServer::start_with(|c| {
+        c.remote.allow_http = true;
+        c.remote.allow_loopback = true;
+    })
+    .await;
     s.user("admin@example.com").await;
     s.user("owner@example.com").await;
     s.user("other@example.com").await;
@@ -230,6 +235,21 @@ async fn every_role_gets_the_expected_status_on_every_route() {
                         Some(q) => format!("{path}?{q}"),
                         None => path,
                     }
+                }
+                Some("remote") => {
+                    let id = owner.new_project("Linked").await["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string();
+                    let r = owner
+                        .send(
+                            owner
+                                .request(Method::PUT, &format!("/api/v1/projects/{id}/remote"))
+                                .json(&serde_json::json!({"url": "http://127.0.0.1:1/none.git"})),
+                        )
+                        .await;
+                    assert_eq!(r.status, 200, "{}", r.text);
+                    route.path.replace("{id}", &id)
                 }
                 Some("token") => {
                     let r = owner

@@ -16,6 +16,7 @@ mod openapi;
 mod pages;
 mod projects;
 mod publish;
+mod remote;
 mod symlinks;
 mod tokens;
 mod versions;

@@ -77,6 +77,7 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     pub agent: AgentConfig,
     pub publish: PublishConfig,
+    pub remote: RemoteConfig,
     /// The key that encrypts stored provider keys: 32 bytes as 64 hex digits or base64
     /// (`AUTOCREA_MASTER_KEY` only, never the file); without it the key
     /// file in the data folder is used, created on first start.
@@ -284,6 +285,34 @@ impl Default for PublishConfig {
     }
 }
 
+/// Links of projects to external git remotes (`[remote]` in autocrea.toml).
+/// A remote's URL is user input that the appliance connects to, so by
+/// default only HTTPS and no loopback address are accepted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RemoteConfig {
+    /// Accept plain `http://` remotes (`AUTOCREA_REMOTE_ALLOW_HTTP`): the
+    /// token then crosses the network in clear.
+    pub allow_http: bool,
+    /// Accept remotes on loopback addresses (`AUTOCREA_REMOTE_ALLOW_LOOPBACK`):
+    /// a git server on the appliance's own host (and tests). Link-local and
+    /// cloud metadata addresses are refused whatever this says; private
+    /// networks (10/8, 192.168/16...) are always allowed.
+    pub allow_loopback: bool,
+    /// A push or fetch that takes longer is stopped.
+    pub timeout_secs: u64,
+}
+
+impl Default for RemoteConfig {
+    fn default() -> Self {
+        Self {
+            allow_http: false,
+            allow_loopback: false,
+            timeout_secs: 300,
+        }
+    }
+}
+
 /// The local model worker (`[llm]` in autocrea.toml).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -375,6 +404,7 @@ impl Default for Config {
             sandbox: SandboxConfig::default(),
             agent: AgentConfig::default(),
             publish: PublishConfig::default(),
+            remote: RemoteConfig::default(),
             master_key: None,
             providers: Vec::new(),
         }
@@ -441,6 +471,12 @@ impl Config {
         }
         if let Some(v) = lookup("AUTOCREA_APPS_DOMAIN") {
             config.publish.apps_domain = v.trim_matches('.').to_ascii_lowercase();
+        }
+        if let Some(v) = lookup("AUTOCREA_REMOTE_ALLOW_HTTP") {
+            config.remote.allow_http = switch("AUTOCREA_REMOTE_ALLOW_HTTP", v)?;
+        }
+        if let Some(v) = lookup("AUTOCREA_REMOTE_ALLOW_LOOPBACK") {
+            config.remote.allow_loopback = switch("AUTOCREA_REMOTE_ALLOW_LOOPBACK", v)?;
         }
         if let Some(v) = lookup("AUTOCREA_OUTPUT_HEAD") {
             config.llm.output_head = switch("AUTOCREA_OUTPUT_HEAD", v)?;
@@ -512,6 +548,25 @@ mod tests {
         assert_eq!(c.login_throttle.max_failures, 3);
         let err = Config::load_from(Some(&path), &env(&[("AUTOCREA_LISTEN", "nope")])).unwrap_err();
         assert!(err.to_string().contains("AUTOCREA_LISTEN"));
+    }
+
+    #[test]
+    fn remotes_are_strict_unless_allowed() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert!(!c.remote.allow_http && !c.remote.allow_loopback);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("autocrea.toml");
+        std::fs::write(&path, "[remote]\nallow_http = true\ntimeout_secs = 60\n").unwrap();
+        let c = Config::load_from(
+            Some(&path),
+            &env(&[("AUTOCREA_REMOTE_ALLOW_LOOPBACK", "on")]),
+        )
+        .unwrap();
+        assert!(c.remote.allow_http && c.remote.allow_loopback);
+        assert_eq!(c.remote.timeout_secs, 60);
+        let err =
+            Config::load_from(None, &env(&[("AUTOCREA_REMOTE_ALLOW_HTTP", "maybe")])).unwrap_err();
+        assert!(err.to_string().contains("AUTOCREA_REMOTE_ALLOW_HTTP"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod gitstore;
 pub mod llm;
 pub mod projects;
 pub mod publish;
+pub mod remote;
 pub mod replay;
 pub mod sandbox;
 pub mod secrets;

@@ -18,6 +18,11 @@
 //!   A version or deployment that is not there is 404, a build already
 //!   running or a live deployment deleted 409, a taken name 409
 //!   `name_taken`; the engine's and the disk's failures are ours.
+//! - `RemoteError` (core `remote`): a project's external git remote. No
+//!   link is 404, a bad URL or field 400, a push the remote refuses as
+//!   non-fast-forward 409 `remote_has_changes`, a webhook signature that
+//!   does not check 401 `bad_signature`, a remote that fails or cannot be
+//!   reached 502 `remote_failed` (git's text, the token removed).
 //! - `EnvVarError` (core `env_vars`): a bad name or value 400, an unknown
 //!   variable 404, a value sealed with another master key 409
 //!   `undecryptable` (setting it again fixes it).
@@ -37,6 +42,7 @@ use autocrea_core::env_vars::EnvVarError;
 use autocrea_core::gitstore::GitError;
 use autocrea_core::projects::ProjectError;
 use autocrea_core::publish::PublishError;
+use autocrea_core::remote::RemoteError;
 use autocrea_core::sandbox::SandboxError;
 pub use autocrea_wire::error::{ErrorBody, ErrorDetail};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -199,6 +205,26 @@ impl From<StoreError> for ApiError {
                     "the database failed",
                 )
             }
+        }
+    }
+}
+
+impl From<RemoteError> for ApiError {
+    fn from(e: RemoteError) -> Self {
+        let message = e.to_string();
+        match e {
+            RemoteError::NotLinked => Self::new(StatusCode::NOT_FOUND, "not_found", message),
+            RemoteError::Invalid(m) => Self::invalid(m),
+            RemoteError::RemoteAhead => {
+                Self::new(StatusCode::CONFLICT, "remote_has_changes", message)
+            }
+            RemoteError::BadSignature => {
+                Self::new(StatusCode::UNAUTHORIZED, "bad_signature", message)
+            }
+            RemoteError::Failed(m) => Self::new(StatusCode::BAD_GATEWAY, "remote_failed", m),
+            RemoteError::Secret => Self::new(StatusCode::CONFLICT, "secret_unreadable", message),
+            RemoteError::Git(e) => e.into(),
+            RemoteError::Db(e) => e.into(),
         }
     }
 }

@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         (name = "sandbox", description = "Sandboxes, previews, terminal"),
         (name = "publish", description = "Deployments, the project's site and its access, the apps portal"),
         (name = "env", description = "A project's environment variables and secrets (names and hints only; values never come back)"),
+        (name = "remote", description = "A project's external git remote: push mirror, pulls on demand and by webhook, conflicts"),
         (name = "admin", description = "Instance administration"),
         (name = "health", description = "Probes"),
     )

@@ -4,7 +4,7 @@
 
 use crate::api::{
     admin, apps, attachments, auth, deployments, env, files, gateway, health, llm, me, projects,
-    sandbox, search, site, templates, threads, versions,
+    remote, sandbox, search, site, templates, threads, versions,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -62,6 +62,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(site::get, site::update))
         .routes(routes!(env::list))
         .routes(routes!(env::put, env::delete))
+        .routes(routes!(remote::get, remote::put, remote::delete))
+        .routes(routes!(remote::push))
+        .routes(routes!(remote::pull))
+        .routes(routes!(remote::rotate_secret))
+        .routes(routes!(remote::webhook).layer(DefaultBodyLimit::max(remote::WEBHOOK_BODY_MAX)))
         .routes(routes!(apps::list))
         .routes(routes!(apps::open))
         .routes(routes!(apps::icon))

@@ -181,6 +181,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         env,
         addr,
     );
+    // Pushes follow every change of a mirrored project's default branch.
+    state.remotes.spawn_mirror();
     let app = crate::router::build(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

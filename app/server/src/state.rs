@@ -6,6 +6,7 @@ use autocrea_core::env_vars::EnvVars;
 use autocrea_core::gitstore::{Git, GitStore};
 use autocrea_core::llm::master_key::MasterKey;
 use autocrea_core::publish::Publisher;
+use autocrea_core::remote::Remotes;
 use autocrea_core::sandbox::Sandboxes;
 use autocrea_core::Config;
 use axum::extract::FromRef;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub env: EnvVars,
     /// The apps origins' sign-ins.
     pub apps: Arc<crate::apps::origin::Apps>,
+    /// Links to external git remotes (core `remote`).
+    pub remotes: Arc<Remotes>,
 }
 
 /// The model side of the server: the supervised local worker, the key that
@@ -63,7 +66,21 @@ impl AppState {
     ) -> Self {
         let throttle = Arc::new(LoginThrottle::new(config.login_throttle.clone()));
         let preview = Arc::new(crate::preview::previews::Previews::new(&config, addr));
+        let git = Git::new(git);
+        // Remotes send webhooks to the console's public address.
+        let console = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let remotes = Remotes::new(
+            pool.clone(),
+            git.clone(),
+            llm.master_key.clone(),
+            config.remote.clone(),
+            &console,
+        );
         Self {
+            remotes,
             apps: Arc::new(crate::apps::origin::Apps::new(&config, &preview)),
             preview,
             publisher,
@@ -75,7 +92,7 @@ impl AppState {
             config: Arc::new(config),
             throttle,
             token_usage: Arc::new(UsageClock::default()),
-            git: Git::new(git),
+            git,
             leptos: leptos_options(),
         }
     }

@@ -47,6 +47,7 @@ pub mod files;
 pub mod llm;
 pub mod projects;
 pub mod publish;
+pub mod remote;
 pub mod sandbox;
 pub mod settings;
 pub mod versions;
@@ -73,6 +74,7 @@ mod tests {
         check(llm::WorkerState::ALL);
         check(publish::DeploymentStatus::ALL);
         check(publish::Access::ALL);
+        check(remote::PullOutcome::ALL);
         check(sandbox::DevState::ALL);
         check(sandbox::Stream::ALL);
         check(settings::Severity::ALL);

@@ -13,6 +13,7 @@ pub mod llm;
 pub mod me;
 pub mod projects;
 pub mod publish;
+pub mod remote;
 pub mod sandbox;
 pub mod versions;
 

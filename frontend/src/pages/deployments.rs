@@ -127,6 +127,7 @@ pub fn DeploymentsPage() -> impl IntoView {
             })}
         </Suspense>
         {move || view! { <EnvVarsCard project_id=id.get() error=error notice=notice on_publish=Callback::new(move |_| version.update(|n| *n += 1))/> }}
+        <super::remote::RemoteCard project=id/>
         <section class="card section">
             <h2>"History"</h2>
             <Suspense fallback=|| view! { <div class="skeleton w60 tall"></div> }>

@@ -10,6 +10,7 @@ pub mod env_vars;
 pub mod models;
 pub mod profile;
 pub mod project;
+pub mod remote;
 pub mod sandbox;
 pub mod versions;
 pub mod workspace;

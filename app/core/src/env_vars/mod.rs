@@ -119,12 +119,12 @@ pub(crate) fn hint(value: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    async fn store() -> EnvVars {
+    /// The store and the folder of its database, which lives as long as it.
+    async fn store() -> (EnvVars, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let pool = crate::db::open_and_migrate(&dir.path().join("t.db"))
             .await
             .unwrap();
-        std::mem::forget(dir);
         sqlx::query("INSERT INTO users (id, email, username, name, password_hash, created_at, updated_at) VALUES (1, 'a@b.c', 'a', 'a', 'x', 0, 0)")
             .execute(&pool)
             .await
@@ -133,12 +133,12 @@ mod tests {
             .execute(&pool)
             .await
             .unwrap();
-        EnvVars::new(pool, MasterKey::from_bytes([7; 32]))
+        (EnvVars::new(pool, MasterKey::from_bytes([7; 32])), dir)
     }
 
     #[tokio::test]
     async fn values_are_sealed_and_only_hinted() {
-        let env = store().await;
+        let (env, _dir) = store().await;
         let v = env
             .set(
                 "p1",

@@ -12,6 +12,7 @@ pub mod health;
 pub mod llm;
 pub mod me;
 pub mod projects;
+pub mod remote;
 pub mod sandbox;
 pub mod search;
 pub mod site;
