@@ -15,3 +15,6 @@ CREATE TABLE project_env (
 
 -- Publish the default branch each time it moves (a turn, a save, a push, a pull).
 ALTER TABLE sites ADD COLUMN auto_deploy INTEGER NOT NULL DEFAULT 0;
+-- The branch tip auto-deploy last published: only a tip other than this one
+-- is published, so a deliberate rollback stays live until the branch moves.
+ALTER TABLE sites ADD COLUMN auto_deployed_sha TEXT;

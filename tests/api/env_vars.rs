@@ -261,6 +261,29 @@ async fn auto_deploy_publishes_after_a_save_and_a_push() {
     // One deployment per version: the saves' and the push's, nothing twice.
     let all = deployments(&owner, &id).await;
     assert_eq!(all.len(), 2, "{all:?}");
+
+    // A rollback stays live: a change that does not move the default
+    // branch (a push of another branch) publishes nothing.
+    let saved_deployment = all[1]["id"].as_str().unwrap().to_string();
+    let r = owner
+        .post_empty(&format!(
+            "/api/v1/projects/{id}/deployments/{saved_deployment}/promote"
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let out = git
+        .run(&w, &["push", "-q", "origin", "HEAD:refs/heads/side"])
+        .await;
+    assert!(out.ok, "{}", out.stderr);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let all = deployments(&owner, &id).await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    let live: Vec<&str> = all
+        .iter()
+        .filter(|d| d["live"] == true)
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(live, [saved_deployment.as_str()]);
 }
 
 async fn save(c: &Client, project: &str, path: &str, content: &str) -> String {

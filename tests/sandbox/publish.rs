@@ -49,10 +49,22 @@ async fn preview_variables_reach_the_sandbox_and_stay_masked() {
         String::from_utf8_lossy(&env.stdout).trim(),
         "preview-token-value-5555"
     );
+    // Commands (the agent's terminal tool) run without the variable...
     let r = c
         .post(
             &format!("/api/v1/projects/{id}/sandbox/exec"),
             json!({ "command": "env" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let out = r.body["output"].as_str().unwrap();
+    assert!(out.contains("PATH="), "{out}");
+    assert!(!out.contains("PREVIEW_TOKEN"), "{out}");
+    // ...and what they print of it anyway is masked.
+    let r = c
+        .post(
+            &format!("/api/v1/projects/{id}/sandbox/exec"),
+            json!({ "command": "grep -a -o 'PREVIEW_TOKEN=[^[:cntrl:]]*' /proc/1/environ" }),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);

@@ -46,11 +46,18 @@ pub struct EnvVarList {
 }
 
 /// `PUT /api/v1/projects/{id}/env/{scope}/{name}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnvVarPut {
     pub value: String,
+}
+
+/// Never the value, should a request be logged.
+impl std::fmt::Debug for EnvVarPut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EnvVarPut { value: .. }")
+    }
 }
 
 /// What a change did, and what the person may want to do next.

@@ -99,7 +99,7 @@ pub fn EnvVarsCard(
     view! {
         <section class="card section" data-testid="env-card">
             <h2><Icon kind=IconKind::Key/> " Environment variables and secrets"</h2>
-            <p class="muted small">"Values are encrypted on this box and never shown again after you save them: only the name and the last characters. They never go into the repository, and build logs show them masked. The agent sees the names, not the values."</p>
+            <p class="muted small">"Values are encrypted on this box and never shown again after you save them: only the name and the last characters. They never go into the repository, and logs show them masked. The agent is told the names only, and its commands run without them; but preview values are there for the code in the sandbox, which the agent writes: give the preview test credentials, and keep real ones for production."</p>
             {move || redeploy.get().map(|sha| view! {
                 <div class="notice" data-testid="env-redeploy">
                     "The live app still uses the old values. "

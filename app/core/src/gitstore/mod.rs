@@ -783,7 +783,10 @@ pub fn validate_branch_name(name: &str) -> Result<(), GitError> {
         && !name.contains("..")
         && !name.contains("//")
         && !name.ends_with(".lock")
-        && name != "HEAD";
+        && name != "HEAD"
+        // git's own rules too (no component starting with '.' or ending in
+        // ".lock", ...): a name it refuses would leave HEAD naming no ref.
+        && git2::Reference::is_valid_name(&format!("refs/heads/{name}"));
     if ok {
         Ok(())
     } else {

@@ -2,9 +2,10 @@
 //! project's default branch moves, whatever moved it (an agent turn, a
 //! save, a push, a pull from a remote). Every such move happens under the
 //! project's git writer lock, so the publisher listens to the lock's
-//! releases and compares the branch tip with the newest deployment's
-//! commit: equal means nothing new (or a failed build of it, which is not
-//! retried until the branch moves again).
+//! releases and compares the branch tip with the tip it last published
+//! (before its first, the newest deployment's commit): equal means nothing
+//! new. A failed build is not retried until the branch moves again, and a
+//! deliberate rollback stays live: only a move of the branch publishes.
 
 use super::{store, PublishError, Publisher};
 use futures_util::future::BoxFuture;
@@ -71,11 +72,14 @@ impl Publisher {
         let Some(tip) = tip else {
             return Ok(());
         };
-        if store::newest_commit(&self.pool, project_id)
-            .await?
-            .as_deref()
-            == Some(tip.as_str())
-        {
+        // The branch has not moved since auto-deploy last acted (or, before
+        // it ever did, since the newest deployment): nothing to publish. A
+        // rollback (an older deployment promoted) is left alone.
+        let last = match &site.auto_deployed_sha {
+            Some(sha) => Some(sha.clone()),
+            None => store::newest_commit(&self.pool, project_id).await?,
+        };
+        if last.as_deref() == Some(tip.as_str()) {
             return Ok(());
         }
         let project = crate::projects::by_id(&self.pool, project_id)
@@ -86,6 +90,7 @@ impl Publisher {
         let mut pending = self.auto_gate.lock().await;
         match self.publish(&project, project.owner_id, Some(&tip)).await {
             Ok(d) => {
+                store::set_auto_deployed(&self.pool, project_id, &tip).await?;
                 tracing::info!(
                     project = project_id,
                     deployment = d.id,

@@ -17,6 +17,8 @@ pub struct SiteRow {
     pub live_since: Option<i64>,
     /// Publish each time the default branch moves.
     pub auto_deploy: bool,
+    /// The branch tip auto-deploy last published.
+    pub auto_deployed_sha: Option<String>,
 }
 
 /// A deployment row, with its author's name.
@@ -44,7 +46,7 @@ const DEPLOYMENT: &str =
 
 pub async fn site(pool: &SqlitePool, project_id: &str) -> Result<Option<SiteRow>, PublishError> {
     Ok(sqlx::query_as::<_, SiteRow>(
-        "SELECT project_id, name, access, retention, live_id, live_since, auto_deploy FROM sites WHERE project_id = ?",
+        "SELECT project_id, name, access, retention, live_id, live_since, auto_deploy, auto_deployed_sha FROM sites WHERE project_id = ?",
     )
     .bind(project_id)
     .fetch_optional(pool)
@@ -53,7 +55,7 @@ pub async fn site(pool: &SqlitePool, project_id: &str) -> Result<Option<SiteRow>
 
 pub async fn site_by_name(pool: &SqlitePool, name: &str) -> Result<Option<SiteRow>, PublishError> {
     Ok(sqlx::query_as::<_, SiteRow>(
-        "SELECT project_id, name, access, retention, live_id, live_since, auto_deploy FROM sites WHERE name = ?",
+        "SELECT project_id, name, access, retention, live_id, live_since, auto_deploy, auto_deployed_sha FROM sites WHERE name = ?",
     )
     .bind(name)
     .fetch_optional(pool)
@@ -212,6 +214,20 @@ pub async fn auto_deploy_projects(pool: &SqlitePool) -> Result<Vec<String>, Publ
             .fetch_all(pool)
             .await?,
     )
+}
+
+/// Notes the tip auto-deploy published.
+pub async fn set_auto_deployed(
+    pool: &SqlitePool,
+    project_id: &str,
+    sha: &str,
+) -> Result<(), PublishError> {
+    sqlx::query("UPDATE sites SET auto_deployed_sha = ? WHERE project_id = ?")
+        .bind(sha)
+        .bind(project_id)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// The commit of the project's newest deployment, whatever its status.

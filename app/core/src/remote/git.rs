@@ -137,7 +137,14 @@ pub async fn run(repo: &Path, endpoint: &Endpoint, args: &[&str]) -> Result<Outp
     for var in GIT_ENV_REMOVED.iter().chain(TRACE_VARS) {
         cmd.env_remove(var);
     }
+    // A proxy would bypass the resolved-address pin, and git's curl reads
+    // ~/.netrc: neither may send this request, or the appliance's own
+    // credentials, somewhere else.
+    for var in PROXY_VARS {
+        cmd.env_remove(var);
+    }
     cmd.env("GIT_COMMON_DIR", repo)
+        .env("HOME", "/nonexistent")
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_CONFIG_COUNT", entries.len().to_string());
     for (i, (k, v)) in entries.iter().enumerate() {
@@ -163,9 +170,21 @@ pub async fn run(repo: &Path, endpoint: &Endpoint, args: &[&str]) -> Result<Outp
     Ok(Output {
         ok: out.status.success(),
         stdout: endpoint.redact(&String::from_utf8_lossy(&out.stdout)),
-        stderr: endpoint.redact(&short(&String::from_utf8_lossy(&out.stderr))),
+        // Masked before the cut: a cut could leave part of the token unmatched.
+        stderr: short(&endpoint.redact(&String::from_utf8_lossy(&out.stderr))),
     })
 }
+
+const PROXY_VARS: &[&str] = &[
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+];
 
 /// git's message for a person: its last lines, cut.
 fn short(text: &str) -> String {

@@ -42,10 +42,14 @@ fn secret_context(project: &str) -> Vec<u8> {
     format!("remote-webhook-secret\0{project}").into_bytes()
 }
 
-/// The last four characters, all that is ever shown of a token.
+/// The last four characters, all that is ever shown of a token, and only
+/// when at least eight more stay hidden (the env vars' rule).
 fn last4(token: &str) -> String {
     let chars: Vec<char> = token.chars().collect();
-    chars[chars.len().saturating_sub(4)..].iter().collect()
+    if chars.len() < 12 {
+        return String::new();
+    }
+    chars[chars.len() - 4..].iter().collect()
 }
 
 pub async fn get(pool: &SqlitePool, project: &str) -> Result<Option<RemoteRow>, RemoteError> {
@@ -323,9 +327,11 @@ pub async fn mirrored(pool: &SqlitePool) -> Result<Vec<String>, RemoteError> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn last4_counts_characters() {
-        assert_eq!(super::last4("ghp_abcdef"), "cdef");
-        assert_eq!(super::last4("ab"), "ab");
-        assert_eq!(super::last4("xxé123"), "é123");
+    fn last4_counts_characters_and_hides_short_tokens() {
+        assert_eq!(super::last4("ghp_abcdefghij"), "ghij");
+        assert_eq!(super::last4("xxxxxxxxé123"), "é123");
+        // Too short to show any of it safely.
+        assert_eq!(super::last4("ghp_abcdef"), "");
+        assert_eq!(super::last4("ab"), "");
     }
 }

@@ -41,6 +41,9 @@ pub struct Remotes {
     /// `<console URL>/api/v1/hooks/remote/`.
     webhook_base: String,
     ops: Mutex<HashMap<String, Arc<AsyncMutex<()>>>>,
+    /// Projects with a webhook pull waiting to start: more deliveries (or
+    /// replays of one) while it waits add nothing.
+    queued_pulls: Mutex<std::collections::HashSet<String>>,
 }
 
 /// What merging the fetched tip into the branch did (blocking part).
@@ -72,6 +75,7 @@ impl Remotes {
             config,
             webhook_base: format!("{}/api/v1/hooks/remote/", console_url.trim_end_matches('/')),
             ops: Mutex::default(),
+            queued_pulls: Mutex::default(),
         })
     }
 
@@ -491,8 +495,19 @@ impl Remotes {
                 reason: Some(format!("a push to {b}; this project follows {followed}")),
             }),
             Some(_) => {
+                if !crate::sync::lock(&self.queued_pulls).insert(project.to_string()) {
+                    return Ok(WebhookAccepted {
+                        pull: true,
+                        reason: Some("a pull is already queued".into()),
+                    });
+                }
                 let (me, id) = (self.clone(), project.to_string());
                 tokio::spawn(async move {
+                    // Taken off the queue when the pull begins: a push after
+                    // this point queues the next one.
+                    let _op = me.op_lock(&id).await;
+                    crate::sync::lock(&me.queued_pulls).remove(&id);
+                    drop(_op);
                     match me.pull(&id).await {
                         Ok(r) => {
                             tracing::info!(project = %id, outcome = %r.outcome, "webhook pull")

@@ -11,6 +11,10 @@ use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Bytes read past the output cap before masking (longer than any value
+/// worth masking would need to straddle it).
+const MASK_SLACK: usize = 64 * 1024;
+
 /// An interactive shell in a sandbox (exec with a TTY).
 pub struct Terminal {
     pub exec_id: String,
@@ -49,17 +53,28 @@ impl Sandboxes {
         let engine = self.engine().await?;
         let started = Instant::now();
         // `timeout` inside the container kills the whole command at the limit.
-        let cmd = [
-            "timeout",
-            "-s",
-            "KILL",
-            &timeout_secs.to_string(),
-            "sh",
-            "-c",
-            command,
-        ]
-        .map(String::from)
-        .to_vec();
+        // The project's preview variables are the dev server's, not the
+        // commands': `env -u` leaves them out, so `printenv` and the like
+        // (the agent's terminal tool runs here) do not see them.
+        let mut cmd: Vec<String> = Vec::new();
+        if !running.hidden_env.is_empty() {
+            cmd.push("env".into());
+            for name in &running.hidden_env {
+                cmd.extend(["-u".to_string(), name.clone()]);
+            }
+        }
+        cmd.extend(
+            [
+                "timeout",
+                "-s",
+                "KILL",
+                &timeout_secs.to_string(),
+                "sh",
+                "-c",
+                command,
+            ]
+            .map(String::from),
+        );
         let (exec_id, mut output, _input) = engine.exec(&running.container, cmd, false).await?;
         let cap = self.config.exec_output_bytes;
         let mut buf: Vec<u8> = Vec::new();
@@ -72,7 +87,9 @@ impl Sandboxes {
                     | LogOutput::Console { message } => message,
                     LogOutput::StdIn { .. } => continue,
                 };
-                let room = cap.saturating_sub(buf.len());
+                // Read a little past the cap, so that masking happens before
+                // the cut and a cut cannot leave part of a value.
+                let room = (cap + MASK_SLACK).saturating_sub(buf.len());
                 if bytes.len() > room {
                     truncated = true;
                 }
@@ -90,15 +107,20 @@ impl Sandboxes {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+        // The agent reads this: the project's secrets stay names to it.
+        let mut output = running
+            .redactor
+            .apply(&diagnostics::strip_ansi(&String::from_utf8_lossy(&buf)));
+        if output.len() > cap {
+            output.truncate(crate::text::prefix(&output, cap).len());
+            truncated = true;
+        }
         let elapsed = started.elapsed();
         let timed_out = !finished || (exit_code == Some(137) && elapsed.as_secs() >= timeout_secs);
         running.touch();
         Ok(ExecResult {
             exit_code: if timed_out { None } else { exit_code },
-            // The agent reads this: the project's secrets stay names to it.
-            output: running
-                .redactor
-                .apply(&diagnostics::strip_ansi(&String::from_utf8_lossy(&buf))),
+            output,
             truncated,
             timed_out,
             duration_ms: elapsed.as_millis() as u64,

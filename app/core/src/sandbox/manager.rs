@@ -301,6 +301,7 @@ impl Sandboxes {
         let name = self.name_for(project_id);
         let network = self.network_for(template);
         let (preview_env, redactor) = self.preview_env(project_id).await?;
+        let hidden_env = env_names(&preview_env);
         // A warm container started without the project's variables; a
         // project that has some starts its own (a couple of seconds more).
         let warm = match preview_env.is_empty() {
@@ -356,6 +357,7 @@ impl Sandboxes {
                 from_warm_pool: from_pool,
                 requested,
                 redactor,
+                hidden_env,
             },
         );
         tracing::info!(project = project_id, container = %name, warm = from_pool, "sandbox started");
@@ -587,4 +589,11 @@ mod tests {
             ]
         );
     }
+}
+
+/// The names of `NAME=value` entries.
+pub(super) fn env_names(env: &[String]) -> Vec<String> {
+    env.iter()
+        .filter_map(|e| e.split_once('=').map(|(n, _)| n.to_string()))
+        .collect()
 }

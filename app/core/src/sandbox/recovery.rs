@@ -35,9 +35,9 @@ impl Sandboxes {
                         continue;
                     };
                     let network = self.network_for(template);
-                    let redactor = self.preview_env(project).await.map(|(_, r)| r);
-                    match (engine.address(&c.id, &network).await, redactor) {
-                        (Ok(ip), Ok(redactor)) => {
+                    let env = self.preview_env(project).await;
+                    match (engine.address(&c.id, &network).await, env) {
+                        (Ok(ip), Ok((env, redactor))) => {
                             self.track(
                                 &*engine,
                                 Started {
@@ -48,6 +48,7 @@ impl Sandboxes {
                                     addr: SocketAddr::from((ip, manifest.port)),
                                     from_warm_pool: false,
                                     requested: Instant::now(),
+                                    hidden_env: super::manager::env_names(&env),
                                     redactor,
                                 },
                             );

@@ -27,6 +27,8 @@ pub struct Running {
     pub logs: LogBuffer,
     /// The project's preview secrets, masked in its logs and command output.
     pub redactor: Redactor,
+    /// The names of those variables, left out of commands' environment.
+    pub hidden_env: Vec<String>,
     pub from_warm_pool: bool,
     started: Instant,
     pub(super) started_at: i64,
@@ -59,6 +61,7 @@ pub(super) struct Started<'a> {
     /// When the start was asked for (for `ready_after_ms`).
     pub requested: Instant,
     pub redactor: Redactor,
+    pub hidden_env: Vec<String>,
 }
 
 impl Drop for Running {
@@ -80,6 +83,7 @@ impl Running {
             addr: s.addr,
             logs: LogBuffer::redacting(s.redactor.clone()),
             redactor: s.redactor,
+            hidden_env: s.hidden_env,
             from_warm_pool: s.from_warm_pool,
             started: s.requested,
             started_at: crate::clock::now(),
