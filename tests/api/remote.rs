@@ -621,6 +621,27 @@ async fn remote_urls_are_checked() {
         assert!(r.message().contains(hint), "{url}: {}", r.text);
         assert!(!r.text.contains("hunter2pass"), "{}", r.text);
     }
+    // The host's container networks (Docker's default bridge here) are
+    // refused: git on the host must not reach other projects' containers.
+    let gateway = std::process::Command::new("docker")
+        .args([
+            "network",
+            "inspect",
+            "bridge",
+            "-f",
+            "{{(index .IPAM.Config 0).Gateway}}",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|g| !g.is_empty());
+    if let Some(gw) = gateway {
+        let url = format!("https://{gw}/team/app.git");
+        let r = link(&c, &id, json!({"url": url, "push_mirror": false})).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{url}: {}", r.text);
+        assert!(r.message().contains("container networks"), "{}", r.text);
+    }
     // Nothing was stored.
     let r = c.get(&format!("/api/v1/projects/{id}/remote")).await;
     assert!(r.body["remote"].is_null(), "{}", r.text);

@@ -184,6 +184,12 @@ pub fn check_address(ip: IpAddr, policy: UrlPolicy) -> Result<(), RemoteError> {
             if v4.is_loopback() && !policy.allow_loopback {
                 return refuse("loopback (the appliance's own host)");
             }
+            // Sandboxes, apps and databases sit on this host's bridge
+            // networks, kept apart from each other; git runs on the host
+            // and must not become the way across.
+            if !policy.allow_loopback && on_bridge_network(v4) {
+                return refuse("on one of this host's container networks");
+            }
         }
         IpAddr::V6(v6) => {
             if v6.is_unspecified() {
@@ -201,6 +207,44 @@ pub fn check_address(ip: IpAddr, policy: UrlPolicy) -> Result<(), RemoteError> {
         }
     }
     Ok(())
+}
+
+/// Whether `ip` is on a network directly attached to one of this host's
+/// Linux bridges (Docker's networks are bridges), from the routing table.
+fn on_bridge_network(ip: Ipv4Addr) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/route") else {
+        return false;
+    };
+    let is_bridge = |iface: &str| {
+        std::path::Path::new("/sys/class/net")
+            .join(iface)
+            .join("bridge")
+            .exists()
+    };
+    bridge_networks(&table, is_bridge)
+        .iter()
+        .any(|(net, mask)| u32::from(ip) & mask == *net)
+}
+
+/// `(network, mask)` of the directly connected routes (no gateway) of the
+/// interfaces `is_bridge` accepts, from `/proc/net/route`'s text (addresses
+/// in the host's byte order, as hex).
+fn bridge_networks(table: &str, is_bridge: impl Fn(&str) -> bool) -> Vec<(u32, u32)> {
+    let addr = |hex: &str| {
+        u32::from_str_radix(hex, 16)
+            .ok()
+            .map(|v| u32::from(Ipv4Addr::from(v.to_ne_bytes())))
+    };
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let (iface, dest, gateway, mask) = (f.first()?, f.get(1)?, f.get(2)?, f.get(7)?);
+            let direct = addr(gateway)? == 0;
+            (direct && is_bridge(iface)).then_some((addr(dest)?, addr(mask)?))
+        })
+        .collect()
 }
 
 /// Instance metadata services: AWS, GCP and Azure at 169.254.169.254
@@ -310,5 +354,30 @@ mod tests {
         let addrs = resolve(&u, LAB).await.unwrap();
         assert!(addrs.iter().all(|a| a.is_loopback()));
         assert!(pin(&u, &addrs).starts_with("localhost:443:"));
+    }
+}
+
+#[cfg(test)]
+mod bridge_tests {
+    use super::*;
+
+    #[test]
+    fn container_networks_come_from_the_routing_table() {
+        let table =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n\
+eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+        let nets = bridge_networks(table, |i| i == "docker0");
+        if cfg!(target_endian = "little") {
+            assert_eq!(
+                nets,
+                [(
+                    u32::from(Ipv4Addr::new(172, 17, 0, 0)),
+                    u32::from(Ipv4Addr::new(255, 255, 0, 0))
+                )]
+            );
+        }
+        assert_eq!(nets.len(), 1, "eth0's networks are not bridges");
     }
 }
