@@ -623,19 +623,20 @@ async fn remote_urls_are_checked() {
     }
     // The host's container networks (Docker's default bridge here) are
     // refused: git on the host must not reach other projects' containers.
-    let gateway = std::process::Command::new("docker")
-        .args([
-            "network",
-            "inspect",
-            "bridge",
-            "-f",
-            "{{(index .IPAM.Config 0).Gateway}}",
-        ])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|g| !g.is_empty());
+    // An address on the first bridge network in the routing table.
+    let route = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    let gateway = route.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let bridge = std::path::Path::new("/sys/class/net")
+            .join(f.first()?)
+            .join("bridge")
+            .exists();
+        let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
+        (bridge && *f.get(2)? == "00000000").then(|| {
+            let net = std::net::Ipv4Addr::from(dest.to_ne_bytes());
+            std::net::Ipv4Addr::from(u32::from(net) + 1).to_string()
+        })
+    });
     if let Some(gw) = gateway {
         let url = format!("https://{gw}/team/app.git");
         let r = link(&c, &id, json!({"url": url, "push_mirror": false})).await;
