@@ -5,7 +5,7 @@
 //! (Values reaching a real build and container, and masked in its log:
 //! tests/sandbox/publish.rs.)
 
-use autocrea_e2e::apps::{publish, wait_for};
+use autocrea_e2e::apps::{publish, save, wait_for};
 use autocrea_e2e::{Client, Git, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -284,25 +284,6 @@ async fn auto_deploy_publishes_after_a_save_and_a_push() {
         .map(|d| d["id"].as_str().unwrap())
         .collect();
     assert_eq!(live, [saved_deployment.as_str()]);
-}
-
-async fn save(c: &Client, project: &str, path: &str, content: &str) -> String {
-    let current = c
-        .get(&format!("/api/v1/projects/{project}/file?path={path}"))
-        .await;
-    let sha = current.body["sha"].as_str().map(String::from);
-    let r = c
-        .send(
-            c.request(
-                Method::PUT,
-                &format!("/api/v1/projects/{project}/file?path={path}"),
-            )
-            .json(&json!({"content": content, "sha": sha})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let v = c.get(&format!("/api/v1/projects/{project}/versions")).await;
-    v.body["versions"][0]["sha"].as_str().unwrap().to_string()
 }
 
 async fn deployments(c: &Client, project: &str) -> Vec<Value> {

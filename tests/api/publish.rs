@@ -3,32 +3,13 @@
 //! access for each kind of visitor, and bad input. Templates with a build
 //! step run in the real engine (tests/sandbox/publish.rs).
 
-use autocrea_e2e::apps::{publish, site_name, AppVisitor};
+use autocrea_e2e::apps::{publish, save, site_name, AppVisitor};
 use autocrea_e2e::{Client, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-async fn save(c: &Client, project: &str, path: &str, content: &str) -> String {
-    let current = c
-        .get(&format!("/api/v1/projects/{project}/file?path={path}"))
-        .await;
-    let sha = current.body["sha"].as_str().map(String::from);
-    let r = c
-        .send(
-            c.request(
-                Method::PUT,
-                &format!("/api/v1/projects/{project}/file?path={path}"),
-            )
-            .json(&json!({"content": content, "sha": sha})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let v = c.get(&format!("/api/v1/projects/{project}/versions")).await;
-    v.body["versions"][0]["sha"].as_str().unwrap().to_string()
-}
 
 #[tokio::test]
 async fn a_static_project_is_published_served_rolled_back_and_kept_apart() {

@@ -234,7 +234,8 @@ async fn vite_and_next_apps_are_built_served_restarted_and_brought_back() {
     assert!(out.status.success(), "{out:?}");
     wait_for(
         "the app to come back after a crash",
-        Duration::from_secs(60),
+        // The engine's backoff, then `next start` again: slow on 2 busy cores.
+        Duration::from_secs(150),
         async || {
             inspect(&container)["RestartCount"].as_i64().unwrap_or(0) >= 1
                 && n.get("/").await.status == StatusCode::OK

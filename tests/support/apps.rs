@@ -118,3 +118,24 @@ pub async fn site_name(c: &Client, project: &str) -> String {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     r.body["name"].as_str().unwrap().to_string()
 }
+
+/// Saves `content` at `path` through the files API (one version) and
+/// returns the new version's id.
+pub async fn save(c: &Client, project: &str, path: &str, content: &str) -> String {
+    let current = c
+        .get(&format!("/api/v1/projects/{project}/file?path={path}"))
+        .await;
+    let sha = current.body["sha"].as_str().map(String::from);
+    let r = c
+        .send(
+            c.request(
+                reqwest::Method::PUT,
+                &format!("/api/v1/projects/{project}/file?path={path}"),
+            )
+            .json(&json!({"content": content, "sha": sha})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let v = c.get(&format!("/api/v1/projects/{project}/versions")).await;
+    v.body["versions"][0]["sha"].as_str().unwrap().to_string()
+}

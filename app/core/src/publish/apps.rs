@@ -70,15 +70,7 @@ pub async fn start(
         instance: app.instance,
         workspace: app.files,
         scratch: &app.recipe.scratch,
-        env: app
-            .env
-            .iter()
-            .cloned()
-            .chain([
-                "NODE_ENV=production".into(),
-                "NEXT_TELEMETRY_DISABLED=1".into(),
-            ])
-            .collect(),
+        env: super::build::production_env(app.env),
         network: app.network,
         command: Some(vec!["sh".into(), "-c".into(), start.clone()]),
         restart: true,

@@ -47,15 +47,7 @@ pub async fn run(job: &BuildJob<'_>) -> Result<(), String> {
         instance: job.instance,
         workspace: job.workspace,
         scratch: &[],
-        env: job
-            .env
-            .iter()
-            .cloned()
-            .chain([
-                "NODE_ENV=production".into(),
-                "NEXT_TELEMETRY_DISABLED=1".into(),
-            ])
-            .collect(),
+        env: production_env(job.env),
         network: job.network,
         command: Some(vec!["sleep".into(), "86400".into()]),
         restart: false,
@@ -190,6 +182,19 @@ fn first_located_error(log: &LogBuffer) -> Option<String> {
             let message: String = d.message.chars().take(300).collect();
             format!("{at}: {message}")
         })
+}
+
+/// The environment of a publish container (build or app): the project's
+/// `production` variables, then the appliance's own, which win.
+pub(super) fn production_env(project: &[String]) -> Vec<String> {
+    project
+        .iter()
+        .cloned()
+        .chain([
+            "NODE_ENV=production".into(),
+            "NEXT_TELEMETRY_DISABLED=1".into(),
+        ])
+        .collect()
 }
 
 /// A line of the appliance's own in the build log.

@@ -437,6 +437,13 @@ pub(super) async fn blocking<T: Send + 'static>(
         .map_err(|e| SandboxError::Io(std::io::Error::other(e.to_string())))?
 }
 
+/// The names of `NAME=value` entries.
+pub(super) fn env_names(env: &[String]) -> Vec<String> {
+    env.iter()
+        .filter_map(|e| e.split_once('=').map(|(n, _)| n.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::SandboxConfig;
@@ -589,11 +596,4 @@ mod tests {
             ]
         );
     }
-}
-
-/// The names of `NAME=value` entries.
-pub(super) fn env_names(env: &[String]) -> Vec<String> {
-    env.iter()
-        .filter_map(|e| e.split_once('=').map(|(n, _)| n.to_string()))
-        .collect()
 }

@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Auth;
 use crate::state::AppState;
 use autocrea_core::clock::rfc3339;
-use autocrea_core::publish::store;
+use autocrea_core::publish::{store, Target};
 use autocrea_wire::publish::{App, AppList};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -61,6 +61,22 @@ pub async fn list(
     }))
 }
 
+/// What the address label serves, when `user` may open it (404 when
+/// nothing is served there, 403 when they may not).
+async fn openable(state: &AppState, label: &str, user: i64) -> ApiResult<Target> {
+    let target = state
+        .publisher
+        .target(label)
+        .await?
+        .ok_or_else(|| ApiError::not_found("app"))?;
+    if !state.publisher.may_open(&target, Some(user)).await? {
+        return Err(ApiError::forbidden(
+            "you may not open this app; ask its owner to let you in",
+        ));
+    }
+    Ok(target)
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OpenParams {
@@ -97,20 +113,7 @@ pub async fn open(
         }
         Err(e) => return Err(e),
     };
-    let target = state
-        .publisher
-        .target(&label)
-        .await?
-        .ok_or_else(|| ApiError::not_found("app"))?;
-    if !state
-        .publisher
-        .may_open(&target, Some(auth.user.id))
-        .await?
-    {
-        return Err(ApiError::forbidden(
-            "you may not open this app; ask its owner to let you in",
-        ));
-    }
+    openable(&state, &label, auth.user.id).await?;
     let ticket = state.apps.mint_ticket(auth.user.id, &label);
     let url = state.apps.entry_url(&label, &ticket, &next);
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response())
@@ -167,18 +170,7 @@ pub async fn icon(
     auth: Auth,
     Path(label): Path<String>,
 ) -> ApiResult<Response> {
-    let target = state
-        .publisher
-        .target(&label)
-        .await?
-        .ok_or_else(|| ApiError::not_found("app"))?;
-    if !state
-        .publisher
-        .may_open(&target, Some(auth.user.id))
-        .await?
-    {
-        return Err(ApiError::forbidden("you may not open this app"));
-    }
+    let target = openable(&state, &label, auth.user.id).await?;
     let (path, mime) = app_icon(&target.root)
         .await
         .ok_or_else(|| ApiError::not_found("icon"))?;
