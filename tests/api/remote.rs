@@ -518,6 +518,38 @@ async fn remote_divergence_conflicts_and_merges() {
     assert!(r.message().contains("pull first"));
     assert_eq!(remote.tip("clash").await.as_deref(), Some(theirs.as_str()));
 
+    // A webhook-triggered pull meets a conflict too: it is recorded (the
+    // remote's new tip) and nothing here moves.
+    let r = c
+        .post_empty(&format!("/api/v1/projects/{id}/remote/webhook-secret"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let secret = r.body["webhook_secret"].as_str().unwrap().to_string();
+    let again = remote
+        .commit("clash", "README.md", "# Changed there again\n")
+        .await;
+    let event = json!({"ref": "refs/heads/main"}).to_string();
+    let delivered = reqwest::Client::new()
+        .post(format!("{}/api/v1/hooks/remote/{id}", s.url))
+        .header(
+            "x-hub-signature-256",
+            format!(
+                "sha256={}",
+                webhook::sign(secret.as_bytes(), event.as_bytes())
+            ),
+        )
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delivered.status(), StatusCode::ACCEPTED);
+    until("the webhook's pull to record the conflict", || async {
+        let got = c.get(&format!("/api/v1/projects/{id}/remote")).await;
+        got.body["remote"]["conflict"]["remote_sha"] == again.as_str()
+    })
+    .await;
+    assert_eq!(head(&c, &id).await, local, "the local branch is unchanged");
+
     // Different files on each side: the pull merges them as one version.
     let (id, _) = linked(&s, &c, &remote, "apart").await;
     save(&c, &id, "local.txt", "mine\n").await;
