@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Link (or change the link of) a project to a remote.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemoteRequest {
     /// `https://host/owner/repo.git`. No credentials in it: use `username`
@@ -27,6 +27,19 @@ pub struct RemoteRequest {
     /// Push the default branch after every change.
     #[serde(default)]
     pub push_mirror: bool,
+}
+
+/// Never the token, should a request be logged.
+impl std::fmt::Debug for RemoteRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteRequest")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("token", &self.token.as_ref().map(|_| ".."))
+            .field("branch", &self.branch)
+            .field("push_mirror", &self.push_mirror)
+            .finish()
+    }
 }
 
 /// The last push or pull.
@@ -59,7 +72,7 @@ pub struct RemoteConflict {
 }
 
 /// A linked remote as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemoteView {
     pub url: String,
@@ -80,6 +93,24 @@ pub struct RemoteView {
     pub conflict: Option<RemoteConflict>,
     /// RFC 3339.
     pub updated_at: String,
+}
+
+/// Never the webhook secret, should an answer be logged.
+impl std::fmt::Debug for RemoteView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteView")
+            .field("url", &self.url)
+            .field("branch", &self.branch)
+            .field("push_mirror", &self.push_mirror)
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| ".."),
+            )
+            .field("last_push", &self.last_push)
+            .field("last_pull", &self.last_pull)
+            .field("conflict", &self.conflict)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `GET .../remote`: the link, or none.
