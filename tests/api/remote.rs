@@ -342,17 +342,7 @@ async fn remote_mirror_pull_and_webhook() {
     let hook = format!("{}/api/v1/hooks/remote/{id}", s.url);
     let http = reqwest::Client::new();
     let event = json!({"ref": "refs/heads/main", "after": "x"}).to_string();
-    let bad = http
-        .post(&hook)
-        .header("content-type", "application/json")
-        .header(
-            "x-hub-signature-256",
-            format!("sha256={}", webhook::sign(b"wrong", event.as_bytes())),
-        )
-        .body(event.clone())
-        .send()
-        .await
-        .unwrap();
+    let bad = github_delivery(&hook, b"wrong", &event).await;
     assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
     let unsigned = http.post(&hook).body(event.clone()).send().await.unwrap();
     assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
@@ -374,20 +364,7 @@ async fn remote_mirror_pull_and_webhook() {
     let third = remote
         .commit("team/app", "hooked.txt", "by webhook\n")
         .await;
-    let r = http
-        .post(&hook)
-        .header("content-type", "application/json")
-        .header(
-            "x-hub-signature-256",
-            format!(
-                "sha256={}",
-                webhook::sign(secret.as_bytes(), event.as_bytes())
-            ),
-        )
-        .body(event.clone())
-        .send()
-        .await
-        .unwrap();
+    let r = github_delivery(&hook, secret.as_bytes(), &event).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     assert_eq!(r.json::<Value>().await.unwrap()["pull"], true);
     until("the webhook's pull", || async {
@@ -432,24 +409,27 @@ async fn remote_mirror_pull_and_webhook() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = c.delete(&format!("/api/v1/projects/{id}/remote")).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    let r = http
-        .post(&hook)
-        .header(
-            "x-hub-signature-256",
-            format!(
-                "sha256={}",
-                webhook::sign(secret.as_bytes(), event.as_bytes())
-            ),
-        )
-        .body(event)
-        .send()
-        .await
-        .unwrap();
+    let r = github_delivery(&hook, secret.as_bytes(), &event).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "no link, no pull");
     s.stop().await;
 }
 
 /// Links a fresh project to a fresh remote repository and pushes once.
+/// A push event delivered to `hook` as GitHub signs it, with `secret`.
+async fn github_delivery(hook: &str, secret: &[u8], event: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(hook)
+        .header("content-type", "application/json")
+        .header(
+            "x-hub-signature-256",
+            format!("sha256={}", webhook::sign(secret, event.as_bytes())),
+        )
+        .body(event.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn linked(s: &TestServer, c: &Client, remote: &Remote, name: &str) -> (String, String) {
     // By name: the host is resolved, checked, and git pinned to its addresses.
     let url = remote.repo(name).await.replace("127.0.0.1", "localhost");
@@ -529,19 +509,12 @@ async fn remote_divergence_conflicts_and_merges() {
         .commit("clash", "README.md", "# Changed there again\n")
         .await;
     let event = json!({"ref": "refs/heads/main"}).to_string();
-    let delivered = reqwest::Client::new()
-        .post(format!("{}/api/v1/hooks/remote/{id}", s.url))
-        .header(
-            "x-hub-signature-256",
-            format!(
-                "sha256={}",
-                webhook::sign(secret.as_bytes(), event.as_bytes())
-            ),
-        )
-        .body(event)
-        .send()
-        .await
-        .unwrap();
+    let delivered = github_delivery(
+        &format!("{}/api/v1/hooks/remote/{id}", s.url),
+        secret.as_bytes(),
+        &event,
+    )
+    .await;
     assert_eq!(delivered.status(), StatusCode::ACCEPTED);
     until("the webhook's pull to record the conflict", || async {
         let got = c.get(&format!("/api/v1/projects/{id}/remote")).await;

@@ -78,13 +78,6 @@ impl EnvVars {
         Ok((env, redactor))
     }
 
-    /// Whether the project has variables in `scope` (no decryption).
-    pub async fn any(&self, project_id: &str, scope: EnvScope) -> Result<bool, EnvVarError> {
-        store::count(&self.pool, project_id, scope)
-            .await
-            .map(|n| n > 0)
-    }
-
     /// The names per scope, for the agent's brief: never the values.
     pub async fn describe_for_agent(&self, project_id: &str) -> Result<String, EnvVarError> {
         let vars = self.list(project_id).await?;

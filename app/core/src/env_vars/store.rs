@@ -39,20 +39,6 @@ pub async fn list(pool: &SqlitePool, project_id: &str) -> Result<Vec<EnvVar>, En
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
-pub async fn count(
-    pool: &SqlitePool,
-    project_id: &str,
-    scope: EnvScope,
-) -> Result<i64, EnvVarError> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM project_env WHERE project_id = ? AND scope = ?")
-            .bind(project_id)
-            .bind(scope)
-            .fetch_one(pool)
-            .await?,
-    )
-}
-
 pub async fn put(
     pool: &SqlitePool,
     master: &MasterKey,

@@ -43,13 +43,9 @@ fn secret_context(project: &str) -> Vec<u8> {
 }
 
 /// The last four characters, all that is ever shown of a token, and only
-/// when at least eight more stay hidden (the env vars' rule).
+/// when at least eight more stay hidden (the env vars' hint rule).
 fn last4(token: &str) -> String {
-    let chars: Vec<char> = token.chars().collect();
-    if chars.len() < 12 {
-        return String::new();
-    }
-    chars[chars.len() - 4..].iter().collect()
+    crate::env_vars::hint(token).unwrap_or_default()
 }
 
 pub async fn get(pool: &SqlitePool, project: &str) -> Result<Option<RemoteRow>, RemoteError> {
